@@ -1,0 +1,1 @@
+"""The connector engine: call model, state machine, public async API. Imports nothing from the UI."""

@@ -1,0 +1,1 @@
+"""Backends translate the connector's commands and reports to one outside world each."""

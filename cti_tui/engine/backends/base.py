@@ -1,0 +1,54 @@
+"""The Backend protocol and its capabilities: what the connector needs from any telephony world.
+
+The embedded PBX, the CTI server and a SIP softphone each implement this; the connector and the UI never
+ask which one they have, only what it can do (``capabilities``), so a new backend plugs in unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cti_tui.engine.commands import AuthOutcome, Command, CommandResult, Credentials, Report
+from cti_tui.engine.model import Operation
+
+ReportSink = Callable[[Report], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do. The connector refuses the rest with INFO ``not_supported``; the UI hides it."""
+
+    operations: frozenset[Operation]
+    click_to_call: bool = True  # outbound calls start INITIAL/ACCEPTED (the agent's own phone rings first)
+    subscribe: bool = True
+    auto_answer: bool = True
+    api_key_login: bool = True
+    two_factor: bool = True
+    park_slots: int = 0
+
+    def supports(self, operation: Operation) -> bool:
+        return operation in self.operations
+
+
+ALL_OPERATIONS = frozenset(Operation)
+
+
+class Backend(Protocol):
+    """One telephony world, as seen by one logged-in session."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def login(self, credentials: Credentials) -> AuthOutcome: ...
+
+    async def two_factor_auth(self, nonce: str, code: str) -> AuthOutcome: ...
+
+    async def open(self, sink: ReportSink) -> None:
+        """Start delivering reports for the logged-in identity; the first is a :class:`Snapshot`."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def execute(self, command: Command) -> CommandResult: ...

@@ -1,0 +1,49 @@
+"""The embedded backend: one session on an in-process :class:`~cti_tui.pbx.exchange.Exchange`.
+
+The default: no network, no set-up. Several backends (one per connector) may share one exchange, which
+is how tests put an agent and a supervisor on the same PBX, and how the server hosts many sessions.
+"""
+
+from __future__ import annotations
+
+from cti_tui.engine import commands as cmd
+from cti_tui.engine.backends.base import ALL_OPERATIONS, Capabilities, ReportSink
+from cti_tui.engine.model import ErrorCode
+from cti_tui.pbx.exchange import Exchange, Session
+
+
+class EmbeddedBackend:
+    name = "embedded PBX"
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=exchange.org.park_slots)
+        self._identity = None
+        self._session: Session | None = None
+
+    async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
+        return self._remember(self.exchange.authenticate(credentials))
+
+    async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:
+        return self._remember(self.exchange.two_factor_auth(nonce, code))
+
+    def _remember(self, outcome: cmd.AuthOutcome) -> cmd.AuthOutcome:
+        if isinstance(outcome, cmd.LoggedIn):
+            self._identity = outcome.identity
+        return outcome
+
+    async def open(self, sink: ReportSink) -> None:
+        if self._identity is None:
+            raise ConnectionError("not authenticated")
+        self._session = self.exchange.open_session(self._identity, sink)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            self.exchange.close_session(self._session)
+        self._session = None
+        self._identity = None
+
+    async def execute(self, command: cmd.Command) -> cmd.CommandResult:
+        if self._session is None:
+            return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")
+        return self.exchange.execute(self._session, command)

@@ -1,0 +1,215 @@
+"""What the connector asks a backend to do, and what a backend answers — plain data, no I/O.
+
+A backend receives exactly one of these per API call and answers with a :class:`CommandResult`.
+Async consequences (the far end answers, a transfer fails later) come back as reports instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cti_tui.engine.model import ActivityName, Call, ErrorCode, Identity
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    call_id: str
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisedTransfer:
+    call_id: str
+    destination: str
+    invite_timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSupervisedTransfer:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    call_id: str
+    other_call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    call_id: str
+    slot: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unpark:
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendDtmf:
+    call_id: str
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAutoAnswer:
+    enabled: bool
+
+
+Command = (
+    Dial
+    | Answer
+    | Reject
+    | Hangup
+    | Hold
+    | Resume
+    | Transfer
+    | SupervisedTransfer
+    | CancelSupervisedTransfer
+    | Merge
+    | Park
+    | Unpark
+    | SendDtmf
+    | Subscribe
+    | Unsubscribe
+    | SetAutoAnswer
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """``ok`` or a refusal at INFO (could not be done) or ERROR (wrong, not permitted) level."""
+
+    ok: bool
+    level: ActivityName | None = None
+    code: ErrorCode | None = None
+    message: str = ""
+    value: str | None = None
+
+    @classmethod
+    def done(cls, value: str | None = None) -> CommandResult:
+        return cls(True, value=value)
+
+    @classmethod
+    def info(cls, code: ErrorCode, message: str) -> CommandResult:
+        return cls(False, ActivityName.INFO, code, message)
+
+    @classmethod
+    def error(cls, code: ErrorCode, message: str) -> CommandResult:
+        return cls(False, ActivityName.ERROR, code, message)
+
+
+# --- authentication ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordLogin:
+    email: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyLogin:
+    api_key: str = field(repr=False)
+
+
+Credentials = PasswordLogin | ApiKeyLogin
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    identity: Identity
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsSecondFactor:
+    nonce: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailed:
+    code: ErrorCode
+    message: str
+
+
+AuthOutcome = LoggedIn | NeedsSecondFactor | AuthFailed
+
+
+# --- reports: what a backend tells the connector on its own -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallUpdate:
+    """A call's new state as the backend sees it."""
+
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The whole present: replaces the session's view (on READY, after a reconnect or a restore)."""
+
+    calls: tuple[Call, ...]
+    subscriptions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should hear about that is not a call state (a supervised transfer failed)."""
+
+    level: ActivityName
+    code: ErrorCode
+    message: str
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The backend lost its connection; ``retrying`` says whether it is reconnecting on its own."""
+
+    message: str
+    retrying: bool
+
+
+Report = CallUpdate | Snapshot | Notice | LinkDown

@@ -1,0 +1,472 @@
+"""The Connector: the public async API of SPEC §3, one per logged-in session.
+
+It owns the session's view of calls and its event sequence. Every API call is checked here first
+(logged in? backend capable? number valid? call known, live, and in a state that allows it?) so each
+backend gets only commands that make sense; the backend then answers for what only it can know
+(permissions, busy slots). Reports from the backend pass through the transition table: an illegal move
+is refused with INFO and the view stays as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+
+from cti_tui.engine import commands as cmd
+from cti_tui.engine.backends.base import Backend
+from cti_tui.engine.machine import Refusal, advance, operations_for
+from cti_tui.engine.model import (
+    ActivityEvent,
+    ActivityName,
+    Call,
+    CallEvent,
+    ErrorCode,
+    Event,
+    Identity,
+    Operation,
+)
+from cti_tui.engine.numbers import InvalidNumber, parse_destination
+
+Listener = Callable[[Event], None]
+
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+SUBSCRIPTION_KINDS = ("user:", "queue:", "ivr:", "conf:")
+MAX_ENDED_CALLS = 500
+
+
+def is_valid_node(node: str) -> bool:
+    """``user:ID``, ``queue:ID``, ``ivr:ID``, ``conf:ID`` or ``callpark``."""
+    if node == "callpark":
+        return True
+    kind, _, ident = node.partition(":")
+    return f"{kind}:" in SUBSCRIPTION_KINDS and bool(ident) and ident.isprintable() and " " not in ident
+
+
+class Connector:
+    """Log in, watch calls, act on them. Events reach listeners in order, each with its sequence number."""
+
+    def __init__(self, backend: Backend, *, default_region: str | None = None) -> None:
+        self.backend = backend
+        self.default_region = default_region
+        self._listeners: list[Listener] = []
+        self._seq = 0
+        self._identity: Identity | None = None
+        self._ready = False
+        self._nonce: str | None = None
+        self._calls: OrderedDict[str, Call] = OrderedDict()
+        self._subscriptions: list[str] = []
+        self._auto_answer = False
+        self._lock = asyncio.Lock()
+        self._deferred: list[cmd.Report] | None = None
+
+    # --- events ------------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every event from now on; returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event from now on, as an async iterator (unbounded queue; consume it)."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        remove = self.add_listener(queue.put_nowait)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            remove()
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _activity(
+        self,
+        name: ActivityName,
+        message: str,
+        code: ErrorCode | None = None,
+        *,
+        nonce: str | None = None,
+        node: str | None = None,
+        call_id: str | None = None,
+    ) -> None:
+        self._emit(ActivityEvent(self._next_seq(), name, message, code, nonce, node, call_id))
+
+    def _info(self, code: ErrorCode, message: str, call_id: str | None = None) -> bool:
+        self._activity(ActivityName.INFO, message, code, call_id=call_id)
+        return False
+
+    def _error(self, code: ErrorCode, message: str, call_id: str | None = None) -> bool:
+        self._activity(ActivityName.ERROR, message, code, call_id=call_id)
+        return False
+
+    # --- reports from the backend -------------------------------------------------------------------
+
+    def _on_report(self, report: cmd.Report) -> None:
+        if self._deferred is not None:
+            self._deferred.append(report)
+            return
+        match report:
+            case cmd.CallUpdate(call=call):
+                self._apply(call)
+            case cmd.Snapshot(calls=calls, subscriptions=subscriptions):
+                self._replace(calls, subscriptions)
+            case cmd.Notice(level=level, code=code, message=message, call_id=call_id):
+                self._activity(level, message, code, call_id=call_id)
+            case cmd.LinkDown(message=message, retrying=retrying):
+                if not retrying:
+                    self._ready = False
+                self._activity(ActivityName.ERROR, message, ErrorCode.BACKEND_FAILURE)
+
+    def _apply(self, update: Call) -> None:
+        current = self._calls.get(update.id)
+        if current == update:
+            return  # a repeat (e.g. replay overlap) changes nothing and says nothing
+        outcome = advance(current, update)
+        if isinstance(outcome, Refusal):
+            self._info(ErrorCode.WRONG_STATE, outcome.reason, update.id)
+            return
+        self._calls[update.id] = outcome
+        self._calls.move_to_end(update.id)
+        self._trim()
+        self._emit(CallEvent(self._next_seq(), outcome))
+
+    def _replace(self, calls: tuple[Call, ...], subscriptions: tuple[str, ...]) -> None:
+        """A snapshot is the truth: live calls not in it are gone, calls in it are as it says."""
+        self._subscriptions = list(subscriptions)
+        live_ids = {c.id for c in calls}
+        for call_id in [cid for cid, c in self._calls.items() if not c.ended and cid not in live_ids]:
+            del self._calls[call_id]
+        for call in calls:
+            if self._calls.get(call.id) != call:
+                self._calls[call.id] = call
+                self._calls.move_to_end(call.id)
+                self._emit(CallEvent(self._next_seq(), call))
+
+    def _trim(self) -> None:
+        ended = [cid for cid, c in self._calls.items() if c.ended]
+        for call_id in ended[: max(0, len(ended) - MAX_ENDED_CALLS)]:
+            del self._calls[call_id]
+
+    # --- session ------------------------------------------------------------------------------------
+
+    @property
+    def identity(self) -> Identity | None:
+        return self._identity
+
+    def is_connected(self) -> bool:
+        """Authenticated and ready."""
+        return self._ready
+
+    async def login(
+        self, email: str | None = None, password: str | None = None, *, api_key: str | None = None
+    ) -> bool:
+        """Email + password, or ``api_key=``. LOGGED_IN then READY, or TWO_FACTOR_AUTH, or ERROR."""
+        async with self._lock:
+            if self._ready:
+                return self._info(ErrorCode.BAD_REQUEST, "already logged in; log out first")
+            if api_key is not None:
+                if not api_key.strip():
+                    return self._error(ErrorCode.BAD_CREDENTIALS, "empty API key")
+                if not self.backend.capabilities.api_key_login:
+                    return self._error(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no API-key login")
+                credentials: cmd.Credentials = cmd.ApiKeyLogin(api_key.strip())
+            elif email and password:
+                credentials = cmd.PasswordLogin(email.strip(), password)
+            else:
+                return self._error(
+                    ErrorCode.BAD_CREDENTIALS, "email and password (or an API key) are required"
+                )
+            return await self._finish_auth(await self._guarded(self.backend.login(credentials)))
+
+    async def two_factor_auth(self, code: str, nonce: str | None = None) -> bool:
+        """Finish a 2FA login with the TOTP ``code`` (``nonce`` defaults to the one last sent)."""
+        async with self._lock:
+            nonce = nonce or self._nonce
+            if not nonce:
+                return self._info(ErrorCode.BAD_REQUEST, "no two-factor login is pending")
+            code = (code or "").strip()
+            if not (code.isdigit() and 6 <= len(code) <= 8):
+                return self._error(ErrorCode.BAD_OTP, "a two-factor code is 6 digits")
+            return await self._finish_auth(await self._guarded(self.backend.two_factor_auth(nonce, code)))
+
+    async def _guarded(self, awaitable: object) -> cmd.AuthOutcome:
+        try:
+            return await awaitable  # type: ignore[misc]
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            return cmd.AuthFailed(ErrorCode.BACKEND_FAILURE, f"{self.backend.name} unreachable: {exc}")
+
+    async def _finish_auth(self, outcome: cmd.AuthOutcome) -> bool:
+        match outcome:
+            case cmd.NeedsSecondFactor(nonce=nonce):
+                self._nonce = nonce
+                self._activity(
+                    ActivityName.TWO_FACTOR_AUTH, "enter the code from your authenticator app", nonce=nonce
+                )
+                return False
+            case cmd.AuthFailed(code=code, message=message):
+                return self._error(code, message)
+            case cmd.LoggedIn(identity=identity):
+                self._nonce = None
+                self._identity = identity
+                self._activity(ActivityName.LOGGED_IN, f"logged in as {identity.email} ({identity.role})")
+                try:
+                    await self.backend.open(self._on_report)
+                except (OSError, ConnectionError, TimeoutError) as exc:
+                    self._identity = None
+                    return self._error(ErrorCode.BACKEND_FAILURE, f"could not open the session: {exc}")
+                self._ready = True
+                self._activity(ActivityName.READY, f"connected to {self.backend.name}; line {identity.line}")
+                return True
+        raise AssertionError(outcome)  # pragma: no cover
+
+    async def logout(self) -> bool:
+        async with self._lock:
+            if self._identity is None:
+                return self._info(ErrorCode.NOT_CONNECTED, "not logged in")
+            try:
+                await self.backend.close()
+            finally:
+                self._ready = False
+                self._identity = None
+                self._subscriptions = []
+                self._calls.clear()
+                self._activity(ActivityName.LOGGED_OUT, "logged out")
+            return True
+
+    # --- calls --------------------------------------------------------------------------------------
+
+    def calls(self) -> list[Call]:
+        """Active, made, received and missed calls of this session, oldest change first."""
+        return list(self._calls.values())
+
+    def active_calls(self) -> list[Call]:
+        """Live calls on the lines this session owns or watches."""
+        lines = self.visible_lines()
+        return [c for c in self._calls.values() if not c.ended and c.line in lines]
+
+    def visible_lines(self) -> set[str]:
+        own = {self._identity.line} if self._identity else set()
+        return own | set(self._subscriptions)
+
+    def get_call(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    def operations(self, call_id: str) -> frozenset[Operation]:
+        """What can be done to this call now: its state's operations that the backend supports."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return frozenset()
+        return operations_for(call) & self.backend.capabilities.operations
+
+    def _check_ready(self) -> bool:
+        if not self._ready:
+            self._error(ErrorCode.NOT_CONNECTED, "not logged in")
+            return False
+        return True
+
+    def _check_call(self, call_id: str, operation: Operation) -> Call | None:
+        """The call if ``operation`` may be tried on it now; otherwise INFO (or ERROR) and None."""
+        if not self._check_ready():
+            return None
+        if not self.backend.capabilities.supports(operation):
+            self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot {operation.value}", call_id)
+            return None
+        call = self._calls.get(call_id) if isinstance(call_id, str) else None
+        if call is None:
+            self._info(ErrorCode.UNKNOWN_CALL, f"no call {call_id!r}", str(call_id))
+            return None
+        if call.ended:
+            self._info(ErrorCode.CALL_ENDED, f"call {call_id} has already ended", call_id)
+            return None
+        if operation not in operations_for(call):
+            self._info(
+                ErrorCode.WRONG_STATE, f"cannot {operation.value} a call that is {call.status}", call_id
+            )
+            return None
+        return call
+
+    def _destination(self, text: str) -> str | None:
+        try:
+            return parse_destination(text, self.default_region).number
+        except InvalidNumber as exc:
+            self._error(ErrorCode.BAD_NUMBER, str(exc))
+            return None
+
+    async def _run(self, command: cmd.Command, call_id: str | None = None) -> cmd.CommandResult:
+        try:
+            result = await self.backend.execute(command)
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            result = cmd.CommandResult.error(ErrorCode.BACKEND_FAILURE, f"{self.backend.name}: {exc}")
+        if not result.ok:
+            self._activity(result.level or ActivityName.ERROR, result.message, result.code, call_id=call_id)
+        return result
+
+    async def _call_op(self, operation: Operation, call_id: str, command: cmd.Command) -> bool:
+        if self._check_call(call_id, operation) is None:
+            return False
+        return (await self._run(command, call_id)).ok
+
+    async def call(self, destination: str) -> str | None:
+        """Place a call. Returns the new call's id (its events follow), or None if nothing was dialled."""
+        if not self._check_ready():
+            return None
+        number = self._destination(destination)
+        if number is None:
+            return None
+        result = await self._run(cmd.Dial(number))
+        return result.value if result.ok else None
+
+    async def answer(self, call_id: str) -> bool:
+        return await self._call_op(Operation.ANSWER, call_id, cmd.Answer(call_id))
+
+    async def reject(self, call_id: str) -> bool:
+        return await self._call_op(Operation.REJECT, call_id, cmd.Reject(call_id))
+
+    async def terminate(self, call_id: str) -> bool:
+        return await self._call_op(Operation.HANGUP, call_id, cmd.Hangup(call_id))
+
+    async def hold(self, call_id: str) -> bool:
+        return await self._call_op(Operation.HOLD, call_id, cmd.Hold(call_id))
+
+    async def resume(self, call_id: str) -> bool:
+        return await self._call_op(Operation.RESUME, call_id, cmd.Resume(call_id))
+
+    async def transfer(self, call_id: str, destination: str) -> bool:
+        if self._check_call(call_id, Operation.TRANSFER) is None:
+            return False
+        number = self._destination(destination)
+        return number is not None and (await self._run(cmd.Transfer(call_id, number), call_id)).ok
+
+    async def supervised_transfer(
+        self, call_id: str, destination: str, invite_timeout: float | None = None
+    ) -> bool:
+        """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s."""
+        if self._check_call(call_id, Operation.SUPERVISED_TRANSFER) is None:
+            return False
+        if invite_timeout is not None and invite_timeout <= 0:
+            return self._error(ErrorCode.BAD_REQUEST, "invite_timeout must be positive seconds")
+        number = self._destination(destination)
+        if number is None:
+            return False
+        return (await self._run(cmd.SupervisedTransfer(call_id, number, invite_timeout), call_id)).ok
+
+    async def cancel_supervised_transfer(self, call_id: str) -> bool:
+        """Abandon a pending supervised transfer (by the original or the consult call's id)."""
+        if not self._check_ready():
+            return False
+        return (await self._run(cmd.CancelSupervisedTransfer(call_id), call_id)).ok
+
+    async def merge(self, call_a: str, call_b: str) -> bool:
+        """Join two of the agent's calls into one three-way call; ``call_b``'s leg ends."""
+        if call_a == call_b:
+            return self._info(ErrorCode.BAD_REQUEST, "cannot merge a call with itself", call_a)
+        if (
+            self._check_call(call_a, Operation.MERGE) is None
+            or self._check_call(call_b, Operation.MERGE) is None
+        ):
+            return False
+        return (await self._run(cmd.Merge(call_a, call_b), call_a)).ok
+
+    async def park(self, call_id: str, slot: int | None = None) -> bool:
+        """Park in ``slot``, or in the first free slot when None."""
+        if self._check_call(call_id, Operation.PARK) is None:
+            return False
+        if slot is not None and not self._slot_ok(slot):
+            return False
+        return (await self._run(cmd.Park(call_id, slot), call_id)).ok
+
+    async def unpark(self, slot: int) -> bool:
+        """Pick up the call parked in ``slot`` onto this user's line."""
+        if not self._check_ready():
+            return False
+        if not self.backend.capabilities.supports(Operation.UNPARK):
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no call park")
+        if not self._slot_ok(slot):
+            return False
+        return (await self._run(cmd.Unpark(slot))).ok
+
+    def _slot_ok(self, slot: object) -> bool:
+        slots = self.backend.capabilities.park_slots
+        if not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot <= slots:
+            return self._error(ErrorCode.BAD_REQUEST, f"park slot must be 1–{slots}, got {slot!r}")
+        return True
+
+    async def send_dtmf(self, call_id: str, digits: str) -> bool:
+        """Send tones ``0-9 * # A-D``."""
+        if self._check_call(call_id, Operation.DTMF) is None:
+            return False
+        digits = (digits or "").upper()
+        if not digits or not set(digits) <= DTMF_DIGITS:
+            return self._error(ErrorCode.BAD_REQUEST, f"DTMF digits are 0-9 * # A-D, got {digits!r}", call_id)
+        return (await self._run(cmd.SendDtmf(call_id, digits), call_id)).ok
+
+    # --- subscriptions and settings -----------------------------------------------------------------
+
+    async def subscribe(self, node: str) -> bool:
+        """Watch a line: ``user:ID``, ``queue:ID``, ``ivr:ID``, ``conf:ID`` or ``callpark``."""
+        if not self._check_ready():
+            return False
+        if not self.backend.capabilities.subscribe:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot watch other lines")
+        if not isinstance(node, str) or not is_valid_node(node):
+            return self._error(
+                ErrorCode.UNKNOWN_NODE,
+                f"{node!r} is not a line: use user:ID, queue:ID, ivr:ID, conf:ID or callpark",
+            )
+        if node in self._subscriptions:
+            return self._info(ErrorCode.BAD_REQUEST, f"already subscribed to {node}")
+        # the backend sends the line's present calls as it accepts: hold them until SUBSCRIBED is out
+        self._deferred = []
+        try:
+            result = await self._run(cmd.Subscribe(node))
+        finally:
+            deferred, self._deferred = self._deferred, None
+        if result.ok:
+            self._subscriptions.append(node)
+            self._activity(ActivityName.SUBSCRIBED, f"subscribed to {node}", node=node)
+        for report in deferred:
+            self._on_report(report)
+        return result.ok
+
+    async def unsubscribe(self, node: str) -> bool:
+        if not self._check_ready():
+            return False
+        if node not in self._subscriptions:
+            return self._info(ErrorCode.BAD_REQUEST, f"not subscribed to {node!r}")
+        result = await self._run(cmd.Unsubscribe(node))
+        if not result.ok:
+            return False
+        self._subscriptions.remove(node)
+        own = self._identity.line if self._identity else None
+        for call_id in [cid for cid, c in self._calls.items() if c.line == node and c.line != own]:
+            del self._calls[call_id]
+        self._activity(ActivityName.UNSUBSCRIBED, f"unsubscribed from {node}", node=node)
+        return True
+
+    def subscriptions(self) -> list[str]:
+        """The nodes this session watches (getSubscriptionURIs)."""
+        return list(self._subscriptions)
+
+    async def set_auto_answer(self, enabled: bool) -> bool:
+        """Auto-answer of the agent's own phone (click-to-call skips the pick-up wait)."""
+        if not self._check_ready():
+            return False
+        if not self.backend.capabilities.auto_answer:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no auto-answer")
+        result = await self._run(cmd.SetAutoAnswer(bool(enabled)))
+        if result.ok:
+            self._auto_answer = bool(enabled)
+        return result.ok
+
+    def auto_answer(self) -> bool:
+        return self._auto_answer

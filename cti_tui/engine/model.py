@@ -1,0 +1,198 @@
+"""The call model and the two kinds of events of SPEC §1–§2, as frozen dataclasses.
+
+Everything here is plain data: no I/O, no UI. Field names are snake_case in Python and camelCase on the
+wire (see :mod:`cti_tui.engine.wire`), exactly as the VoIPstudio call object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+
+
+class CallStatus(StrEnum):
+    """Where a call is. ``HANGUP`` and ``CANCEL`` are terminal.
+
+    The spec lists ``CANCEL`` as a terminal *event* for a call that never connected; keeping it as a status
+    too means a call event's name always equals its call's status, which is what clients switch on.
+    """
+
+    INITIAL = "INITIAL"
+    ACCEPTED = "ACCEPTED"
+    RINGING = "RINGING"
+    CONNECTED = "CONNECTED"
+    ON_HOLD = "ON_HOLD"
+    PARKED = "PARKED"
+    HANGUP = "HANGUP"
+    CANCEL = "CANCEL"
+
+    @property
+    def ended(self) -> bool:
+        return self in (CallStatus.HANGUP, CallStatus.CANCEL)
+
+
+class Cause(StrEnum):
+    """Why a call ended (set on CANCEL / HANGUP)."""
+
+    NORMAL = "normal"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    TRANSFERRED = "transferred"
+    UNREACHABLE = "unreachable"
+    MERGED = "merged"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class Operation(StrEnum):
+    """What a user can do to a call; the state machine says which ones each state allows."""
+
+    ANSWER = "answer"
+    REJECT = "reject"
+    HANGUP = "hangup"
+    HOLD = "hold"
+    RESUME = "resume"
+    TRANSFER = "transfer"
+    SUPERVISED_TRANSFER = "supervised_transfer"
+    PARK = "park"
+    UNPARK = "unpark"
+    MERGE = "merge"
+    DTMF = "dtmf"
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call as one line sees it. ``id`` is stable for the call's whole life and kept in history."""
+
+    id: str
+    cid: str
+    direction: Direction
+    status: CallStatus
+    line: str
+    source: str
+    destination: str
+    source_name: str = ""
+    destination_name: str = ""
+    cause: str = ""
+    setup_at: datetime | None = None
+    connect_at: datetime | None = None
+    release_at: datetime | None = None
+    park_slot: int | None = None
+    queue_position: int | None = None
+
+    def evolve(self, **changes: object) -> Call:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def ended(self) -> bool:
+        return self.status.ended
+
+    @property
+    def party(self) -> str:
+        """The other end's number as this line sees it."""
+        return self.source if self.direction is Direction.INBOUND else self.destination
+
+    @property
+    def party_name(self) -> str:
+        return self.source_name if self.direction is Direction.INBOUND else self.destination_name
+
+    def ringing_seconds(self, now: datetime) -> float:
+        """Ringing duration: connect_at (or release, or now) − setup_at."""
+        if self.setup_at is None:
+            return 0.0
+        end = self.connect_at or self.release_at or now
+        return max(0.0, (end - self.setup_at).total_seconds())
+
+    def talk_seconds(self, now: datetime) -> float:
+        """Talk duration: release_at (or now) − connect_at; 0 if it never connected."""
+        if self.connect_at is None:
+            return 0.0
+        end = self.release_at or now
+        return max(0.0, (end - self.connect_at).total_seconds())
+
+
+class ActivityName(StrEnum):
+    LOGGED_IN = "LOGGED_IN"
+    TWO_FACTOR_AUTH = "TWO_FACTOR_AUTH"
+    READY = "READY"
+    LOGGED_OUT = "LOGGED_OUT"
+    SUBSCRIBED = "SUBSCRIBED"
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    INFO = "INFO"
+    ERROR = "ERROR"
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable reason carried by INFO / ERROR events, so clients need not parse messages."""
+
+    BAD_CREDENTIALS = "bad_credentials"
+    BAD_OTP = "bad_otp"
+    BAD_NUMBER = "bad_number"
+    BAD_REQUEST = "bad_request"
+    NOT_PERMITTED = "not_permitted"
+    NOT_CONNECTED = "not_connected"
+    NOT_SUPPORTED = "not_supported"
+    UNKNOWN_CALL = "unknown_call"
+    CALL_ENDED = "call_ended"
+    WRONG_STATE = "wrong_state"
+    UNKNOWN_NODE = "unknown_node"
+    SLOT_BUSY = "slot_busy"
+    SLOT_EMPTY = "slot_empty"
+    TRANSFER_FAILED = "transfer_failed"
+    BACKEND_FAILURE = "backend_failure"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEvent:
+    """``{name, message}``; INFO means 'could not be done, nothing broke', ERROR means something is wrong."""
+
+    seq: int
+    name: ActivityName
+    message: str
+    code: ErrorCode | None = None
+    nonce: str | None = None
+    node: str | None = None
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """``{name, call}``; the name is the call's new status."""
+
+    seq: int
+    call: Call
+
+    @property
+    def name(self) -> CallStatus:
+        return self.call.status
+
+
+Event = ActivityEvent | CallEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is logged in: enough for the UI and for permission checks."""
+
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    extension: str
+
+    @property
+    def line(self) -> str:
+        return f"user:{self.extension}"

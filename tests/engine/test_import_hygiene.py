@@ -1,0 +1,80 @@
+"""The engine imports nothing from the UI stack.
+
+``cti_tui.engine`` and every submodule load without Textual or Rich.
+Runs in a fresh interpreter, because this test process may already have imported them for other tests.
+The package is walked dynamically, so modules added later are covered too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+FORBIDDEN = ("textual", "rich")
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROBE = """
+import importlib, json, pkgutil, sys
+
+FORBIDDEN = {forbidden!r}
+
+def loaded():
+    return {{name for name in sys.modules if name.split(".")[0] in FORBIDDEN}}
+
+culprits = {{}}
+imported = []
+errors = {{}}
+
+def record(name):
+    new = sorted(loaded() - seen)
+    if new:
+        culprits[name] = new
+        seen.update(new)
+
+seen = loaded()
+assert not seen, f"forbidden modules loaded at start-up: {{sorted(seen)}}"
+package = importlib.import_module("cti_tui.engine")
+imported.append(package.__name__)
+record(package.__name__)
+
+def onerror(name):
+    errors[name] = repr(sys.exc_info()[1])
+
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".", onerror=onerror):
+    try:
+        importlib.import_module(info.name)
+    except Exception as exc:
+        errors[info.name] = repr(exc)
+        continue
+    imported.append(info.name)
+    record(info.name)
+
+report = {{"imported": imported, "culprits": culprits, "errors": errors, "loaded": sorted(loaded())}}
+print(json.dumps(report))
+"""
+
+
+def _probe() -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(forbidden=FORBIDDEN)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_engine_imports_neither_textual_nor_rich() -> None:
+    report = _probe()
+    imported = report["imported"]
+    assert isinstance(imported, list)
+    for name in ("model", "machine", "numbers", "wire", "clock"):
+        assert f"cti_tui.engine.{name}" in imported
+    assert report["errors"] == {}, f"engine modules failed to import: {report['errors']}"
+    assert report["culprits"] == {}, f"engine modules pulled in UI libraries: {report['culprits']}"
+    assert report["loaded"] == []
