@@ -101,6 +101,10 @@ class Connector:
     ) -> None:
         self._emit(ActivityEvent(self._next_seq(), name, message, code, nonce, node, call_id))
 
+    def notify(self, name: ActivityName, code: ErrorCode, message: str) -> None:
+        """Emit INFO/ERROR in this session's sequence for a problem outside the API (a malformed command)."""
+        self._activity(name, message, code)
+
     def _info(self, code: ErrorCode, message: str, call_id: str | None = None) -> bool:
         self._activity(ActivityName.INFO, message, code, call_id=call_id)
         return False
@@ -163,6 +167,11 @@ class Connector:
     def identity(self) -> Identity | None:
         return self._identity
 
+    @property
+    def pending_nonce(self) -> str | None:
+        """The nonce of a two-factor login waiting for its code, if any."""
+        return self._nonce
+
     def is_connected(self) -> bool:
         """Authenticated and ready."""
         return self._ready
@@ -219,13 +228,19 @@ class Connector:
                 self._nonce = None
                 self._identity = identity
                 self._activity(ActivityName.LOGGED_IN, f"logged in as {identity.email} ({identity.role})")
+                # the backend sends the present (a snapshot) as it opens: hold it until READY is out
+                self._deferred = []
                 try:
                     await self.backend.open(self._on_report)
                 except (OSError, ConnectionError, TimeoutError) as exc:
+                    self._deferred = None
                     self._identity = None
                     return self._error(ErrorCode.BACKEND_FAILURE, f"could not open the session: {exc}")
+                deferred, self._deferred = self._deferred, None
                 self._ready = True
                 self._activity(ActivityName.READY, f"connected to {self.backend.name}; line {identity.line}")
+                for report in deferred:
+                    self._on_report(report)
                 return True
         raise AssertionError(outcome)  # pragma: no cover
 

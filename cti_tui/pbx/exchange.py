@@ -148,7 +148,7 @@ class Exchange:
         self.clock = clock
         self.random = random.Random(org.world.seed if seed is None else seed)
         self._ids = itertools.count(1)
-        self._id_prefix = clock.now().strftime("%Y%m%d%H%M%S")
+        self._id_prefix = clock.now().strftime("%Y%m%d%H%M%S%f")[:-3]
         self.legs: dict[str, Leg] = {}
         self.sessions: list[Session] = []
         self.slots: dict[int, Leg] = {}
@@ -308,7 +308,9 @@ class Exchange:
         if cascade and remote is not None:
             if isinstance(remote, Leg) and remote.live and remote.remote is leg:
                 remote.remote = None
-                remote_cause = {Cause.REJECTED: Cause.BUSY}.get(Cause(leg.cause), Cause.CANCELLED)
+                remote_cause = {Cause.REJECTED: Cause.BUSY, Cause.NO_ANSWER: Cause.NO_ANSWER}.get(
+                    Cause(leg.cause), Cause.CANCELLED
+                )
                 self._end(remote, S.CANCEL if remote.connect_at is None else S.HANGUP, remote_cause)
             elif isinstance(remote, Party):
                 remote.gone = True

@@ -1,0 +1,153 @@
+"""Command line: ``cti-tui`` (the embedded demo), ``cti-tui events`` (JSON lines), ``cti-tui hash-password``.
+
+Parses arguments, builds the organisation and hands over; heavy imports are deferred so ``--help`` is
+instant. Every expected failure (a bad org file, a bad flag) ends with one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cti_tui import __version__
+
+
+def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The same options before or after the command; a subcommand's copy never clobbers the top's value."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("embedded PBX")
+    group.add_argument(
+        "--org",
+        type=Path,
+        metavar="FILE",
+        default=default(None),
+        help="organisation TOML file (default: the demo)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=default(None), help="seed of the simulated world (same seed, same calls)"
+    )
+    group.add_argument(
+        "--speed", type=float, default=default(1.0), help="simulated time speed factor (default 1)"
+    )
+    group.add_argument(
+        "--demo-rate",
+        type=float,
+        metavar="PER_MIN",
+        default=default(None),
+        help="random inbound calls per minute (0: none)",
+    )
+    group.add_argument(
+        "--no-history",
+        action="store_true",
+        default=default(False),
+        help="do not write the call history database",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cti-tui",
+        description="A terminal softphone-controller dashboard for call-center agents and supervisors.",
+        epilog="With no command, cti-tui logs in to the embedded demo PBX as agent@demo.local and streams "
+        "its live events (the Textual dashboard arrives in a later release).",
+    )
+    parser.add_argument("--version", action="version", version=f"cti-tui {__version__}")
+    _add_engine_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    events = commands.add_parser(
+        "events",
+        help="stream events as JSON lines on stdout; read commands as JSON lines on stdin",
+        description="Log in and stream every event as one JSON object per line; each stdin line is a "
+        'command such as {"action":"call","destination":"+12025550101"}. See docs/events.md.',
+    )
+    login = events.add_argument_group("login (default: the demo agent)")
+    login.add_argument("--email", help="account email")
+    login.add_argument(
+        "--password", help="account password (or set CTI_TUI_PASSWORD; prompted on a terminal if missing)"
+    )
+    login.add_argument("--api-key", help="API key instead of email and password (or set CTI_TUI_API_KEY)")
+    login.add_argument("--otp", help="two-factor code, when the account asks for one")
+    events.add_argument(
+        "--subscribe",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="watch a line: user:ID, queue:ID, ivr:ID, conf:ID or callpark (repeatable)",
+    )
+    events.add_argument(
+        "--exit-on-eof", action="store_true", help="stop when stdin ends (default: keep streaming)"
+    )
+    _add_engine_options(events, top=False)
+
+    hashing = commands.add_parser("hash-password", help="print a password hash for an organisation file")
+    hashing.add_argument("--iterations", type=int, default=200_000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "hash-password":
+            return _hash_password(args.iterations)
+        return _events(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _hash_password(iterations: int) -> int:
+    from cti_tui.pbx.org import hash_password
+
+    password = getpass.getpass("password: ")
+    if not password:
+        print("cti-tui: error: empty password", file=sys.stderr)
+        return 2
+    print(hash_password(password, secrets.token_hex(8), iterations))
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    from cti_tui.headless import EventsOptions, run_events
+    from cti_tui.pbx.org import OrgError
+    from cti_tui.pbx.runtime import load_organisation
+
+    if args.speed <= 0 or args.speed != args.speed:
+        print("cti-tui: error: --speed must be a positive number", file=sys.stderr)
+        return 2
+    if args.demo_rate is not None and args.demo_rate < 0:
+        print("cti-tui: error: --demo-rate must not be negative", file=sys.stderr)
+        return 2
+    try:
+        org = load_organisation(args.org, seed=args.seed, rate=args.demo_rate)
+    except OrgError as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return 2
+    email = getattr(args, "email", None)
+    password = getattr(args, "password", None) or os.environ.get("CTI_TUI_PASSWORD")
+    if email and password is None and sys.stdin.isatty():
+        password = getpass.getpass(f"password for {email}: ")
+    options = EventsOptions(
+        email=email,
+        password=password,
+        api_key=getattr(args, "api_key", None) or os.environ.get("CTI_TUI_API_KEY"),
+        otp=getattr(args, "otp", None),
+        subscribe=list(getattr(args, "subscribe", [])),
+        speed=args.speed,
+        history=not args.no_history,
+        exit_on_eof=getattr(args, "exit_on_eof", False),
+    )
+    return asyncio.run(run_events(org, options))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""``cti-tui events``: the engine as JSON lines — events out on stdout, commands in on stdin.
+
+A pipe-friendly face of the same Connector the app uses, for scripts and integrations (CRMs). Every event
+is one JSON object per line in the wire form; every stdin line is one command. A bad line gets an ERROR
+event that says what is wrong, and the process keeps going. See docs/events.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from cti_tui import paths
+from cti_tui.engine.actions import QUERIES, ActionError, parse_line, perform
+from cti_tui.engine.backends.embedded import EmbeddedBackend
+from cti_tui.engine.clock import RealClock
+from cti_tui.engine.connector import Connector
+from cti_tui.engine.model import ActivityName, CallEvent, ErrorCode, Event
+from cti_tui.engine.wire import event_to_wire
+from cti_tui.pbx.org import Organisation
+from cti_tui.pbx.runtime import start_exchange
+
+DEMO_EMAIL = "agent@demo.local"
+DEMO_PASSWORD = "demo"
+
+
+@dataclass
+class EventsOptions:
+    email: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    otp: str | None = field(default=None, repr=False)
+    subscribe: list[str] = field(default_factory=list)
+    speed: float = 1.0
+    traffic: bool = True
+    history: bool = True
+    history_path: Path | None = None
+    exit_on_eof: bool = False
+
+
+class _Output:
+    """Writes one compact JSON object per line; a closed stdout ends the run quietly."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.closed = asyncio.Event()
+
+    def write(self, obj: dict[str, Any]) -> None:
+        if self.closed.is_set():
+            return
+        try:
+            self.stream.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self.closed.set()
+
+    def event(self, event: Event) -> None:
+        self.write(event_to_wire(event))
+
+
+def _start_reader(loop: asyncio.AbstractEventLoop, stream: Any) -> asyncio.Queue[bytes | None]:
+    """Read stdin lines in a daemon thread: works for ttys, pipes and regular files alike."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def pump() -> None:
+        try:
+            for line in iter(stream.readline, b""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        except (OSError, ValueError):
+            pass
+        with contextlib.suppress(RuntimeError):  # the loop may already be closed at exit
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="stdin-reader", daemon=True).start()
+    return queue
+
+
+async def run_events(
+    org: Organisation, options: EventsOptions, stdin: Any = None, stdout: TextIO | None = None
+) -> int:
+    """Log in, stream events, obey commands until ``quit``, a signal, or (optionally) end of input."""
+    out = _Output(stdout or sys.stdout)
+    loop = asyncio.get_running_loop()
+    exchange = start_exchange(org, RealClock(options.speed), traffic=options.traffic)
+    connector = Connector(EmbeddedBackend(exchange), default_region=None)
+    connector.add_listener(out.event)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    history = _open_history(connector, options)
+    if history is not None:
+        connector.add_listener(lambda event: _record(history, connector, event))
+
+    try:
+        if not await _login(connector, options) and connector.pending_nonce is None:
+            return 1
+        for node in options.subscribe:
+            await connector.subscribe(node)
+        commands = _start_reader(loop, stdin if stdin is not None else sys.stdin.buffer)
+        return await _serve(connector, commands, out, stop, options.exit_on_eof)
+    finally:
+        if connector.identity is not None:
+            await connector.logout()
+        if history is not None:
+            history.close()
+
+
+def _record(history: Any, connector: Connector, event: Event) -> None:
+    """Every call that ends on the logged-in user's own line goes into the history."""
+    identity = connector.identity
+    if identity and isinstance(event, CallEvent) and event.call.ended and event.call.line == identity.line:
+        history.record(event.call, identity.line)
+
+
+async def _login(connector: Connector, options: EventsOptions) -> bool:
+    if options.api_key:
+        return await connector.login(api_key=options.api_key)
+    email = options.email or DEMO_EMAIL
+    password = (
+        options.password if options.password is not None else (DEMO_PASSWORD if not options.email else "")
+    )
+    if not password:
+        connector.notify(ActivityName.ERROR, ErrorCode.BAD_CREDENTIALS, "--password is required with --email")
+        return False
+    ok = await connector.login(email, password)
+    if not ok and options.otp and connector.pending_nonce is not None:
+        ok = await connector.two_factor_auth(options.otp)
+    return ok
+
+
+def _open_history(connector: Connector, options: EventsOptions) -> Any:
+    if not options.history:
+        return None
+    from cti_tui.store.history import HistoryError, HistoryStore
+
+    try:
+        return HistoryStore(options.history_path or paths.history_path())
+    except (HistoryError, OSError) as exc:
+        connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"call history is off: {exc}")
+        return None
+
+
+async def _serve(
+    connector: Connector,
+    commands: asyncio.Queue[bytes | None],
+    out: _Output,
+    stop: asyncio.Event,
+    exit_on_eof: bool,
+) -> int:
+    line_number = 0
+    stopped = asyncio.ensure_future(stop.wait())
+    closed = asyncio.ensure_future(out.closed.wait())
+    try:
+        while True:
+            next_line = asyncio.ensure_future(commands.get())
+            done, _ = await asyncio.wait({next_line, stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if next_line not in done:
+                next_line.cancel()
+                return 0
+            line = next_line.result()
+            if line is None:
+                if exit_on_eof:
+                    return 0
+                await asyncio.wait({stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
+                return 0
+            line_number += 1
+            if not line.strip():
+                continue
+            if await _handle(connector, line, line_number, out):
+                return 0
+    finally:
+        stopped.cancel()
+        closed.cancel()
+
+
+async def _handle(connector: Connector, line: bytes, line_number: int, out: _Output) -> bool:
+    """Run one command line; True when it asks to quit."""
+    try:
+        action = parse_line(line.strip())
+    except ActionError as exc:
+        connector.notify(ActivityName.ERROR, ErrorCode.BAD_REQUEST, f"line {line_number}: {exc}")
+        return False
+    if action.name == "quit":
+        return True
+    result = await perform(connector, action)
+    if action.name in QUERIES:
+        reply: dict[str, Any] = {"reply": action.name, "result": result}
+        if action.request_id is not None:
+            reply["id"] = action.request_id
+        out.write(reply)
+    return False
