@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -65,25 +66,38 @@ class _Output:
         self.write(event_to_wire(event))
 
 
-def _start_reader(loop: asyncio.AbstractEventLoop, stream: Any) -> asyncio.Queue[bytes | None]:
-    """Read stdin lines in a daemon thread: works for ttys, pipes and regular files alike."""
+def _start_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.Queue[bytes | None]:
+    """Read stdin lines in a daemon thread: works for ttys, pipes and regular files alike.
+
+    It reads the raw descriptor with ``os.read``: a thread blocked inside a buffered ``readline`` holds
+    the buffer's lock, and the interpreter aborts at exit when it cannot take that lock.
+    """
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
-    def pump() -> None:
-        try:
-            for line in iter(stream.readline, b""):
-                loop.call_soon_threadsafe(queue.put_nowait, line)
-        except (OSError, ValueError):
-            pass
+    def deliver(item: bytes | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop may already be closed at exit
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def pump() -> None:
+        pending = b""
+        try:
+            while chunk := os.read(fd, 65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    deliver(line)
+        except OSError:
+            pass
+        if pending:
+            deliver(pending)
+        deliver(None)
 
     threading.Thread(target=pump, name="stdin-reader", daemon=True).start()
     return queue
 
 
 async def run_events(
-    org: Organisation, options: EventsOptions, stdin: Any = None, stdout: TextIO | None = None
+    org: Organisation, options: EventsOptions, stdin_fd: int | None = None, stdout: TextIO | None = None
 ) -> int:
     """Log in, stream events, obey commands until ``quit``, a signal, or (optionally) end of input."""
     out = _Output(stdout or sys.stdout)
@@ -105,7 +119,7 @@ async def run_events(
             return 1
         for node in options.subscribe:
             await connector.subscribe(node)
-        commands = _start_reader(loop, stdin if stdin is not None else sys.stdin.buffer)
+        commands = _start_reader(loop, sys.stdin.fileno() if stdin_fd is None else stdin_fd)
         return await _serve(connector, commands, out, stop, options.exit_on_eof)
     finally:
         if connector.identity is not None:
