@@ -360,6 +360,8 @@ class _OrgReader:
         return org
 
     def user(self, table: dict[str, Any], path: Path_) -> User:
+        extension = self.extension(table, path)
+        name = self.text(table, path, "name")
         role_text = self.text(table, path, "role", "agent")
         try:
             role = Role(role_text)
@@ -381,8 +383,8 @@ class _OrgReader:
         if totp is not None and not re.fullmatch(r"[A-Z2-7]{16,}=*", totp):
             raise self.fail((*path, "totp_secret"), "expected a base32 secret (A–Z, 2–7, at least 16 chars)")
         return User(
-            extension=self.extension(table, path),
-            name=self.text(table, path, "name"),
+            extension=extension,
+            name=name,
             email=email,
             role=role,
             password_hash=password_hash,
