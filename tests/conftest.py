@@ -34,7 +34,9 @@ class Agent:
     events: list[Event] = field(default_factory=list)
 
     def call_events(self, call_id: str | None = None) -> list[CallEvent]:
-        return [e for e in self.events if isinstance(e, CallEvent) and (call_id is None or e.call.id == call_id)]
+        return [
+            e for e in self.events if isinstance(e, CallEvent) and (call_id is None or e.call.id == call_id)
+        ]
 
     def names(self, call_id: str) -> list[str]:
         return [e.name.value for e in self.call_events(call_id)]

@@ -157,8 +157,11 @@ class Connector:
                 self._emit(CallEvent(self._next_seq(), call))
 
     def _trim(self) -> None:
-        ended = [cid for cid, c in self._calls.items() if c.ended]
-        for call_id in ended[: max(0, len(ended) - MAX_ENDED_CALLS)]:
+        """Keep the newest MAX_ENDED_CALLS calls that are over for this session (ended, or gone to a
+        line it does not watch), so a long-running wall screen does not grow without bound."""
+        lines = self.visible_lines()
+        gone = [cid for cid, c in self._calls.items() if c.ended or c.line not in lines]
+        for call_id in gone[: max(0, len(gone) - MAX_ENDED_CALLS)]:
             del self._calls[call_id]
 
     # --- session ------------------------------------------------------------------------------------

@@ -284,13 +284,16 @@ class Exchange:
         leg.queue_position = None
         if leg.park_slot is not None and self.slots.get(leg.park_slot) is leg:
             del self.slots[leg.park_slot]
+        left_queue = None
         if leg.queue_id and leg in self.queues.get(leg.queue_id, []):
             self.queues[leg.queue_id].remove(leg)
-            self._renumber(leg.queue_id)
+            left_queue = leg.queue_id
         if leg.owner:
             self.idle_since[leg.owner] = self.clock.now()
         leg.tags.clear()
         self._publish(leg, before)
+        if left_queue is not None:  # the others move up after, not before, this one is seen leaving
+            self._renumber(left_queue)
         if leg.consult is not None:  # the held original ended: the consult has nothing left to transfer
             consult, leg.consult = leg.consult, None
             consult.consult_of = None
@@ -416,15 +419,23 @@ class Exchange:
         if leg.status is S.RINGING and leg.owner == owner and leg.queue_id is None:
             self._end(leg, S.CANCEL, Cause.NO_ANSWER)
 
-    def _system_leg(self, caller: Leg | Party, line: str, destination: str, origin: Leg | None) -> Leg:
+    def _system_leg(
+        self,
+        caller: Leg | Party,
+        line: str,
+        destination: str,
+        origin: Leg | None,
+        queue_position: int | None = None,
+    ) -> Leg:
         """A call waiting in an IVR or a queue: no one's phone, seen on that node's line."""
         if isinstance(caller, Leg) and caller.direction is Direction.INBOUND and caller.owner is None:
             leg = caller  # an outside call moving on (IVR -> queue) keeps its id
-            self._move(leg, S.RINGING, line=line, tags=set())
+            self._move(leg, S.RINGING, line=line, tags=set(), queue_position=queue_position)
             return leg
         source = caller.number if isinstance(caller, Party) else self._presented_number(caller)
         source_name = caller.name if isinstance(caller, Party) else self._presented_name(caller)
         leg = self._new_leg(Direction.INBOUND, S.RINGING, line, source, destination, None, source_name)
+        leg.queue_position = queue_position  # a queued call is seen with its place from its first event
         leg.remote = origin if origin is not None else caller
         if origin is not None:
             origin.remote = leg
@@ -452,17 +463,25 @@ class Exchange:
             self._end(leg, S.HANGUP, Cause.NORMAL)
 
     def _enqueue_new(self, queue: Queue, caller: Leg | Party, origin: Leg | None, destination: str) -> Leg:
-        leg = self._system_leg(caller, queue.line, destination, origin)
+        position = self._waiting_position(queue.id, None)
+        leg = self._system_leg(caller, queue.line, destination, origin, position)
         self._enqueue(queue, leg)
         return leg
 
     def _enqueue(self, queue: Queue, leg: Leg) -> None:
-        if leg.line != queue.line or leg.owner is not None:
-            self._move(leg, S.RINGING, owner=None, line=queue.line, tags=set())
+        position = self._waiting_position(queue.id, leg)
+        if leg.line != queue.line or leg.owner is not None or leg.queue_position != position:
+            self._move(leg, S.RINGING, owner=None, line=queue.line, tags=set(), queue_position=position)
         leg.queue_id = queue.id
         self.queues[queue.id].append(leg)
         self._renumber(queue.id)
         self._distribute(queue.id)
+
+    def _waiting_position(self, queue_id: str, leg: Leg | None) -> int:
+        """The place ``leg`` has (or, not yet queued, will have at the back) among the waiting calls."""
+        queued = self.queues[queue_id]
+        ahead = queued[: queued.index(leg)] if leg in queued else queued
+        return 1 + sum(1 for other in ahead if other.owner is None and other is not leg)
 
     def _renumber(self, queue_id: str) -> None:
         waiting_legs = [leg for leg in self.queues[queue_id] if leg.owner is None]
@@ -509,7 +528,15 @@ class Exchange:
     def _offer_timeout(self, leg: Leg, agent: str, queue: Queue) -> None:
         if leg.status is S.RINGING and leg.owner == agent and leg.queue_id == queue.id:
             leg.skipped_agents.add(agent)
-            self._move(leg, S.RINGING, owner=None, line=queue.line, tags=set(), destination_name=queue.name)
+            self._move(
+                leg,
+                S.RINGING,
+                owner=None,
+                line=queue.line,
+                tags=set(),
+                destination_name=queue.name,
+                queue_position=self._waiting_position(queue.id, leg),
+            )
             self._renumber(queue.id)
             self._distribute(queue.id)
 

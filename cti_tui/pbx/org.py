@@ -20,6 +20,7 @@ from cti_tui.engine.numbers import InvalidNumber, parse_destination
 from cti_tui.engine.permissions import DEFAULT_POLICIES, RolePolicy
 
 BEHAVIOURS = ("answer", "busy", "no_answer", "unreachable")
+IVR_TARGETS = ("queue:", "user:")
 _EXTENSION = re.compile(r"^\d{2,6}$")
 _IDENT = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z_]")
@@ -225,24 +226,32 @@ class _OrgReader:
         """Best-effort line number of ``path`` (e.g. ("users", 2, "extension")) in the source text."""
         start, end = 0, len(self.lines)
         header = ""
+        block: int | None = None  # the header line of the innermost table found so far
         keys = list(path)
         while keys and isinstance(keys[0], str) and (len(keys) > 1):
             name = keys.pop(0)
             header = f"{header}.{name}" if header else name
+            # a sub-table's header ([[world.numbers]]) follows its parent's block, not inside it
             if keys and isinstance(keys[0], int):
                 index = keys.pop(0)
-                found = self._nth_header(f"[[{header}]]", index, start, end)
+                found = self._nth_header(f"[[{header}]]", index, start, len(self.lines))
             else:
-                found = self._nth_header(f"[{header}]", 0, start, end)
+                found = self._nth_header(f"[{header}]", 0, start, len(self.lines))
             if found is None:
-                break
+                continue  # not written as a header of its own, e.g. no [roles] above [roles.agent]
+            block = found
             start, end = found, self._block_end(found)
         if keys and isinstance(keys[-1], str):
             pattern = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=")
             for number in range(start, end):
                 if pattern.match(self.lines[number]):
                     return number + 1
-        return start + 1 if header else None
+            table = f"{header}.{keys[-1]}" if header else keys[-1]
+            for form in (f"[{table}]", f"[[{table}]]"):
+                found = self._nth_header(form, 0, start, len(self.lines))
+                if found is not None:
+                    return found + 1
+        return block + 1 if block is not None else None
 
     def _nth_header(self, header: str, index: int, start: int, end: int) -> int | None:
         seen = 0
@@ -501,10 +510,11 @@ class _OrgReader:
                 if item.extension in seen or item.extension == org.park_extension:
                     raise self.fail((kind, i, "extension"), f"extension {item.extension} is used twice")
                 seen[item.extension] = (kind, i)
-        emails = [u.email.lower() for u in org.users]
+        emails: set[str] = set()
         for i, user in enumerate(org.users):
-            if emails.count(user.email.lower()) > 1:
+            if user.email.lower() in emails:
                 raise self.fail(("users", i, "email"), f"email {user.email} is used twice")
+            emails.add(user.email.lower())
         for i, queue in enumerate(org.queues):
             for member in queue.members:
                 if org.user_by_extension(member) is None:
@@ -515,4 +525,9 @@ class _OrgReader:
                 if target not in lines:
                     raise self.fail(
                         ("ivrs", i, "options"), f"option {digit!r} goes to unknown line {target!r}"
+                    )
+                if not target.startswith(IVR_TARGETS):  # the exchange routes a menu choice to these only
+                    raise self.fail(
+                        ("ivrs", i, "options"),
+                        f"option {digit!r} goes to {target!r}: a menu leads to a queue:ID or a user:EXT",
                     )
