@@ -160,7 +160,7 @@ class Connector:
         """Keep the newest MAX_ENDED_CALLS calls that are over for this session (ended, or gone to a
         line it does not watch), so a long-running wall screen does not grow without bound."""
         lines = self.visible_lines()
-        gone = [cid for cid, c in self._calls.items() if c.ended or c.line not in lines]
+        gone = [cid for cid, c in self._calls.items() if c.ended or not c.seen_on(lines)]
         for call_id in gone[: max(0, len(gone) - MAX_ENDED_CALLS)]:
             del self._calls[call_id]
 
@@ -270,7 +270,7 @@ class Connector:
     def active_calls(self) -> list[Call]:
         """Live calls on the lines this session owns or watches."""
         lines = self.visible_lines()
-        return [c for c in self._calls.values() if not c.ended and c.line in lines]
+        return [c for c in self._calls.values() if not c.ended and c.seen_on(lines)]
 
     def visible_lines(self) -> set[str]:
         own = {self._identity.line} if self._identity else set()
@@ -465,8 +465,8 @@ class Connector:
         if not result.ok:
             return False
         self._subscriptions.remove(node)
-        own = self._identity.line if self._identity else None
-        for call_id in [cid for cid, c in self._calls.items() if c.line == node and c.line != own]:
+        lines = self.visible_lines()
+        for call_id in [cid for cid, c in self._calls.items() if not c.seen_on(lines)]:
             del self._calls[call_id]
         self._activity(ActivityName.UNSUBSCRIBED, f"unsubscribed from {node}", node=node)
         return True

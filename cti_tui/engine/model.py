@@ -92,6 +92,9 @@ class Call:
     release_at: datetime | None = None
     park_slot: int | None = None
     queue_position: int | None = None
+    also: tuple[
+        str, ...
+    ] = ()  # further lines showing this call: the queue that offers it, its conference room
 
     def evolve(self, **changes: object) -> Call:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -99,6 +102,10 @@ class Call:
     @property
     def ended(self) -> bool:
         return self.status.ended
+
+    def seen_on(self, lines: set[str] | frozenset[str]) -> bool:
+        """Is this call shown on any of ``lines`` (its own line, or one that also shows it)?"""
+        return self.line in lines or any(line in lines for line in self.also)
 
     @property
     def party(self) -> str:

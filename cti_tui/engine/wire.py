@@ -36,6 +36,7 @@ _CALL_FIELDS = {
     "release_at": "releaseAt",
     "park_slot": "parkSlot",
     "queue_position": "queuePosition",
+    "also": "alsoLines",
 }
 
 
@@ -60,6 +61,7 @@ def call_to_wire(call: Call) -> dict[str, Any]:
         "releaseAt": _time(call.release_at),
         "parkSlot": call.park_slot,
         "queuePosition": call.queue_position,
+        "alsoLines": list(call.also),
     }
 
 
@@ -87,6 +89,7 @@ def call_from_wire(data: dict[str, Any]) -> Call:
         release_at=_parse_time(data.get("releaseAt")),
         park_slot=None if data.get("parkSlot") is None else int(data["parkSlot"]),
         queue_position=None if data.get("queuePosition") is None else int(data["queuePosition"]),
+        also=tuple(str(line) for line in data.get("alsoLines") or ()),
     )
 
 

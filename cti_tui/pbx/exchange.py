@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 import secrets
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from cti_tui.pbx.org import Organisation, Queue, User
 
 S = CallStatus
 NONCE_LIFETIME = timedelta(minutes=5)
+KEEP_ENDED_LEGS = 2000  # ended legs still answer "already ended"; older ones are forgotten
 MAX_OTP_ATTEMPTS = 5
 
 
@@ -113,6 +115,7 @@ class Leg:
             release_at=self.release_at,
             park_slot=self.park_slot,
             queue_position=self.queue_position,
+            also=tuple(sorted(self.tags)),
         )
 
 
@@ -150,6 +153,7 @@ class Exchange:
         self._ids = itertools.count(1)
         self._id_prefix = clock.now().strftime("%Y%m%d%H%M%S%f")[:-3]
         self.legs: dict[str, Leg] = {}
+        self._ended: deque[str] = deque()
         self.sessions: list[Session] = []
         self.slots: dict[int, Leg] = {}
         self.queues: dict[str, list[Leg]] = {q.id: [] for q in org.queues}
@@ -292,6 +296,7 @@ class Exchange:
             self.idle_since[leg.owner] = self.clock.now()
         leg.tags.clear()
         self._publish(leg, before)
+        self._forget_old(leg)
         if left_queue is not None:  # the others move up after, not before, this one is seen leaving
             self._renumber(left_queue)
         if leg.consult is not None:  # the held original ended: the consult has nothing left to transfer
@@ -319,6 +324,12 @@ class Exchange:
                 remote.gone = True
         for queue_id in list(self.queues):
             self._distribute(queue_id)
+
+    def _forget_old(self, leg: Leg) -> None:
+        """A PBX that runs all day keeps only the newest ended legs."""
+        self._ended.append(leg.id)
+        while len(self._ended) > KEEP_ENDED_LEGS:
+            self.legs.pop(self._ended.popleft(), None)
 
     def _settle(self, bridge: Bridge) -> None:
         """After a member left: a lone leg hears the far end hang up; lone parties go away."""
@@ -359,6 +370,15 @@ class Exchange:
         return [m for m in leg.bridge.members if m is not leg]
 
     # --- routing ---------------------------------------------------------------------------------
+
+    def routable(self, destination: str) -> bool:
+        """Does ``destination`` lead anywhere: an outside number, or an extension that exists here?"""
+        if destination.startswith("+"):
+            return True
+        org = self.org
+        return any(
+            destination == item.extension for item in (*org.users, *org.queues, *org.ivrs, *org.conferences)
+        )
 
     def _route(self, caller: Leg | Party, destination: str, origin: Leg | None) -> Leg | Party | None:
         """Connect ``caller`` towards ``destination``. ``origin`` is the ringing leg the caller sees
@@ -599,8 +619,8 @@ class Exchange:
             self._connect(leg, caller)
             leg.status = S.CONNECTED
             leg.connect_at = self.clock.now()
+            leg.tags.clear()  # answered: no longer the queue's; its watchers see it leave
             self._publish(leg, before)
-            leg.tags.clear()
             if caller.status is not S.CONNECTED:
                 self._move(caller, S.CONNECTED)
             if self.world is not None:
@@ -610,8 +630,8 @@ class Exchange:
             self._connect(leg, caller)
             leg.status = S.CONNECTED
             leg.connect_at = self.clock.now()
+            leg.tags.clear()  # answered: no longer the queue's; its watchers see it leave
             self._publish(leg, before)
-            leg.tags.clear()
             if self.world is not None:
                 self.world.party_connected(caller, leg)
                 self.world.leg_connected(leg)
@@ -857,6 +877,8 @@ class Exchange:
         others = self.others(leg)
         if len(others) != 1:
             return cmd.CommandResult.info(ErrorCode.WRONG_STATE, "only a two-party call can be transferred")
+        if not self.routable(destination):
+            return cmd.CommandResult.info(ErrorCode.BAD_NUMBER, f"no extension {destination} here; call kept")
         other = others[0]
         self._end(leg, S.HANGUP, Cause.TRANSFERRED, cascade=False)
         if isinstance(other, Leg):

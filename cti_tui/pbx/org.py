@@ -320,6 +320,15 @@ class _OrgReader:
             raise self.fail((*path, "id"), f"use letters, digits, - and _ (1–32), got {value!r}")
         return value
 
+    def seconds(
+        self, table: dict[str, Any], path: Path_, key: str, default: float, *, allow_zero: bool = False
+    ) -> float:
+        value = self.get(table, path, key, float, default)
+        if not (value > 0 or (allow_zero and value == 0)) or value == float("inf"):
+            expected = "0 or more" if allow_zero else "positive"
+            raise self.fail((*path, key), f"expected {expected} seconds, got {value!r}")
+        return value
+
     def pair(
         self, table: dict[str, Any], path: Path_, key: str, default: tuple[float, float]
     ) -> tuple[float, float]:
@@ -428,7 +437,7 @@ class _OrgReader:
             extension=self.extension(table, path),
             options=dict(options),
             number=self.number(table, path),
-            menu_seconds=self.get(table, path, "menu_seconds", float, 6.0),
+            menu_seconds=self.seconds(table, path, "menu_seconds", 6.0, allow_zero=True),
         )
 
     def conference(self, table: dict[str, Any], path: Path_) -> Conference:
@@ -466,9 +475,9 @@ class _OrgReader:
         return World(
             seed=self.get(table, path, "seed", int, 7),
             inbound_per_minute=rate,
-            ring_seconds=self.get(table, path, "ring_seconds", float, 2.0),
-            pickup_seconds=self.get(table, path, "pickup_seconds", float, 1.0),
-            no_answer_timeout=self.get(table, path, "no_answer_timeout", float, 30.0),
+            ring_seconds=self.seconds(table, path, "ring_seconds", 2.0),
+            pickup_seconds=self.seconds(table, path, "pickup_seconds", 1.0, allow_zero=True),
+            no_answer_timeout=self.seconds(table, path, "no_answer_timeout", 30.0),
             default_rings=self.get(table, path, "default_rings", int, 2),
             colleagues=self.get(table, path, "colleagues", bool, True),
             colleague_answer_seconds=self.pair(table, path, "colleague_answer_seconds", (2.0, 8.0)),

@@ -43,6 +43,7 @@ WIRE_KEYS = {
     "releaseAt",
     "parkSlot",
     "queuePosition",
+    "alsoLines",
 }
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
@@ -92,6 +93,7 @@ calls = st.builds(
     release_at=utc_times,
     park_slot=small_ints,
     queue_position=small_ints,
+    also=st.lists(st.sampled_from(["queue:sales", "conf:room1"]) | st.text(), max_size=3).map(tuple),
 )
 optional_text = st.one_of(st.none(), st.text())
 activity_events = st.builds(

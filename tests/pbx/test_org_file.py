@@ -384,3 +384,15 @@ async def test_ivr_option_to_a_user(pbx_factory) -> None:
     assert (ringing.id, ringing.line, ringing.source) == (leg.id, "user:1002", "+12025550199")
     await bruno.connector.answer(leg.id)
     assert bruno.last(leg.id).status is CallStatus.CONNECTED
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("ring_seconds", "0"), ("no_answer_timeout", "-1"), ("pickup_seconds", "-0.5"), ("ring_seconds", "nan")],
+)
+def test_world_timings_must_be_usable(key: str, value: str) -> None:
+    text = DEMO.replace("[world]\n", f"[world]\n{key} = {value}\n")
+    with pytest.raises(OrgError) as caught:
+        parse_org(text, "org.toml")
+    assert f"world.{key}: expected" in str(caught.value)
+    assert "org.toml:" in str(caught.value)

@@ -101,8 +101,12 @@ async def test_queue_line_sees_the_offer_to_an_agent_and_the_answer(pbx: Pbx) ->
     offered = watcher.last(leg.id)
     assert (offered.status, offered.line) == (CallStatus.RINGING, "user:1001")
     assert agent.last(leg.id).line == "user:1001"
+    assert offered.also == ("queue:sales",)
+    assert [c.id for c in watcher.connector.active_calls()] == [leg.id]  # still shown on the queue line
     await agent.connector.answer(leg.id)
-    assert watcher.last(leg.id).status is CallStatus.CONNECTED
+    answered = watcher.last(leg.id)
+    assert answered.status is CallStatus.CONNECTED and answered.also == ()
+    assert watcher.connector.active_calls() == []  # answered: it has left the queue
 
 
 async def test_ivr_line_sees_the_menu_and_the_move_to_a_queue(pbx: Pbx) -> None:
@@ -150,7 +154,9 @@ async def test_conference_line_sees_participants(pbx: Pbx) -> None:
     pbx.advance(1)
     assert watcher.names(first) == ["CONNECTED"]
     assert watcher.names(second) == ["CONNECTED"]
-    assert watcher.connector.active_calls() == []  # their legs live on user:* lines, not watched here
+    # their legs live on user:* lines and are also shown on the room's line while they are in it
+    assert {c.id for c in watcher.connector.active_calls()} == {first, second}
+    assert all(c.also == ("conf:room1",) for c in watcher.connector.active_calls())
     await agent.connector.terminate(first)
     assert watcher.names(first) == ["CONNECTED", "HANGUP"]
     # the room outlives a member: the other stays connected

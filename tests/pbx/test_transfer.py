@@ -507,3 +507,15 @@ async def test_supervised_transfer_to_a_queue(pbx: Pbx) -> None:
     assert bruno.last(offered.id).source == CALLER
     assert pbx.exchange.remote_hangup(offered.id)
     assert bruno.last(offered.id).status is CallStatus.HANGUP
+
+
+async def test_blind_transfer_to_an_extension_that_does_not_exist_keeps_the_call(pbx: Pbx) -> None:
+    agent = await pbx.login()
+    call_id = await answered(pbx, agent)
+    agent.clear()
+    assert not await agent.connector.transfer(call_id, "4999")
+    info = agent.activities(ActivityName.INFO)
+    assert [(e.code, e.call_id) for e in info] == [(ErrorCode.BAD_NUMBER, call_id)]
+    assert "4999" in info[0].message
+    assert agent.call_events() == []
+    assert agent.connector.get_call(call_id).status is CallStatus.CONNECTED
