@@ -490,8 +490,21 @@ class Exchange:
 
     def _enqueue(self, queue: Queue, leg: Leg) -> None:
         position = self._waiting_position(queue.id, leg)
-        if leg.line != queue.line or leg.owner is not None or leg.queue_position != position:
-            self._move(leg, S.RINGING, owner=None, line=queue.line, tags=set(), queue_position=position)
+        if (leg.line, leg.owner, leg.queue_position, leg.destination_name) != (
+            queue.line,
+            None,
+            position,
+            queue.name,
+        ):
+            self._move(
+                leg,
+                S.RINGING,
+                owner=None,
+                line=queue.line,
+                tags=set(),
+                queue_position=position,
+                destination_name=queue.name,
+            )
         leg.queue_id = queue.id
         self.queues[queue.id].append(leg)
         self._renumber(queue.id)

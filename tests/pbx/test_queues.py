@@ -226,3 +226,15 @@ async def test_each_queue_has_its_own_positions(pbx: Pbx) -> None:
     sales2 = pbx.exchange.inbound_call("+12025551003", "6001")
     assert positions(boss) == {sales.id: 1, support.id: 1, sales2.id: 2}
     assert boss.last(support.id).line == "queue:support"
+
+
+async def test_a_call_from_the_ivr_is_named_after_its_queue_while_it_waits(pbx: Pbx) -> None:
+    watcher = await pbx.login("supervisor@demo.local")
+    assert await watcher.connector.subscribe("queue:sales")
+    assert await watcher.connector.subscribe("queue:support")
+    leg = pbx.exchange.inbound_call("+12025550177", "+12025550100", "Menu Caller")
+    assert leg is not None
+    pbx.advance(6)  # the menu ends with a seeded choice of queue
+    queued = watcher.last(leg.id)
+    assert queued.line in ("queue:sales", "queue:support")
+    assert queued.destination_name == {"queue:sales": "Sales", "queue:support": "Support"}[queued.line]
