@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,10 +24,11 @@ from cti_tui.engine.actions import QUERIES, ActionError, parse_line, perform
 from cti_tui.engine.backends.embedded import EmbeddedBackend
 from cti_tui.engine.clock import RealClock
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityName, CallEvent, ErrorCode, Event
+from cti_tui.engine.model import ActivityName, ErrorCode, Event
 from cti_tui.engine.wire import event_to_wire
 from cti_tui.pbx.org import Organisation
 from cti_tui.pbx.runtime import start_exchange
+from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore
 
 DEMO_EMAIL = "agent@demo.local"
 DEMO_PASSWORD = "demo"
@@ -112,7 +114,7 @@ async def run_events(
 
     history = _open_history(connector, options)
     if history is not None:
-        connector.add_listener(lambda event: _record(history, connector, event))
+        connector.add_listener(_recorder(history, connector))
 
     try:
         if not await _login(connector, options) and connector.pending_nonce is None:
@@ -128,11 +130,19 @@ async def run_events(
             history.close()
 
 
-def _record(history: Any, connector: Connector, event: Event) -> None:
-    """Every call that ends on the logged-in user's own line goes into the history."""
-    identity = connector.identity
-    if identity and isinstance(event, CallEvent) and event.call.ended and event.call.line == identity.line:
-        history.record(event.call, identity.line)
+def _recorder(history: HistoryStore, connector: Connector) -> Callable[[Event], None]:
+    """Every call that ends on the logged-in user's own line goes into the history (whoever logs in)."""
+    recorders: dict[str, HistoryRecorder] = {}
+
+    def failed(exc: HistoryError) -> None:
+        connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"call history: {exc}")
+
+    def record(event: Event) -> None:
+        if connector.identity is not None:
+            line = connector.identity.line
+            recorders.setdefault(line, HistoryRecorder(history, line, on_error=failed))(event)
+
+    return record
 
 
 async def _login(connector: Connector, options: EventsOptions) -> bool:
@@ -151,11 +161,9 @@ async def _login(connector: Connector, options: EventsOptions) -> bool:
     return ok
 
 
-def _open_history(connector: Connector, options: EventsOptions) -> Any:
+def _open_history(connector: Connector, options: EventsOptions) -> HistoryStore | None:
     if not options.history:
         return None
-    from cti_tui.store.history import HistoryError, HistoryStore
-
     try:
         return HistoryStore(options.history_path or paths.history_path())
     except (HistoryError, OSError) as exc:

@@ -1,0 +1,673 @@
+"""The call history: one SQLite row per ended call and owner line, searchable, paged and exportable.
+
+SQLite in WAL mode with ``synchronous=NORMAL``: each ``record`` is committed to the OS before it returns, so a
+killed process loses nothing, and readers (the history pane, a CSV export) never block the writer. The file
+carries a schema version so an upgrade never breaks old data; a file we do not understand (damaged, foreign or
+written by a newer cti-tui) is refused with :class:`HistoryError` and left exactly as it is.
+
+Substring search uses an FTS5 trigram index (kept in step with ``calls`` by triggers), so finding a number or
+a name among a million calls does not scan them all; terms shorter than a trigram fall back to ``LIKE``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from cti_tui import paths
+from cti_tui.engine.model import Call, CallEvent, CallStatus, Cause, Direction, Event
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+"""The schema this code writes. Bump it and add the steps to ``_MIGRATIONS`` when the tables change."""
+
+_BUSY_TIMEOUT = 5.0  # seconds to wait for another process (a second cti-tui) holding the write lock
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class HistoryError(Exception):
+    """The history file cannot be used or written; whatever is on disk was left as it was."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    TRANSFERRED = "transferred"
+
+
+def derive_outcome(call: Call) -> Outcome:
+    """How history labels a call: an explicit cause wins, then whether it ever connected, then direction."""
+    if call.cause == Cause.REJECTED:
+        return Outcome.REJECTED
+    if call.cause == Cause.TRANSFERRED:
+        return Outcome.TRANSFERRED
+    if call.connect_at is not None:
+        return Outcome.ANSWERED
+    return Outcome.MISSED if call.direction is Direction.INBOUND else Outcome.CANCELLED
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One ended call as its owner line saw it."""
+
+    id: str
+    owner: str
+    direction: Direction
+    source: str
+    source_name: str
+    destination: str
+    destination_name: str
+    line: str
+    cause: str
+    outcome: Outcome
+    setup_at: datetime | None
+    connect_at: datetime | None
+    release_at: datetime | None
+    ringing_seconds: float
+    talk_seconds: float
+    status: CallStatus
+
+    @property
+    def party(self) -> str:
+        """The other end's number: what "call back" dials."""
+        return self.source if self.direction is Direction.INBOUND else self.destination
+
+    @property
+    def party_name(self) -> str:
+        return self.source_name if self.direction is Direction.INBOUND else self.destination_name
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of a query, newest first, and how many rows match in all (for "41–60 of 1 234")."""
+
+    rows: list[HistoryRow]
+    total: int
+
+
+def default_history_path() -> Path:
+    """The user's data folder (platformdirs), or ``$CTI_TUI_DATA_DIR`` — see :mod:`cti_tui.paths`."""
+    return paths.history_path()
+
+
+# --- schema -------------------------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "id",
+    "owner",
+    "direction",
+    "source",
+    "source_name",
+    "destination",
+    "destination_name",
+    "line",
+    "cause",
+    "outcome",
+    "setup_at",
+    "connect_at",
+    "release_at",
+    "ringing_seconds",
+    "talk_seconds",
+    "status",
+)
+_TEXT_COLUMNS = ("source", "source_name", "destination", "destination_name")
+# The numbers without formatting, stored only when they differ from the number (else ''), for digit searches.
+_COMPACT_COLUMNS = ("source_digits", "destination_digits")
+_NUMBER_COLUMNS = ("source", "destination", *_COMPACT_COLUMNS)
+_INDEXED_COLUMNS = (*_TEXT_COLUMNS, *_COMPACT_COLUMNS)
+
+_CREATE_TABLES = (
+    """CREATE TABLE schema_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    )""",
+    # row_id is explicit because VACUUM may renumber an implicit rowid, and the search index refers to it.
+    # (owner, id) is unique rather than id alone: two accounts sharing the file may both see one call.
+    """CREATE TABLE calls (
+        row_id INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        destination_name TEXT NOT NULL,
+        line TEXT NOT NULL,
+        cause TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        setup_at TEXT,
+        connect_at TEXT,
+        release_at TEXT,
+        ringing_seconds REAL NOT NULL,
+        talk_seconds REAL NOT NULL,
+        status TEXT NOT NULL,
+        source_digits TEXT NOT NULL,
+        destination_digits TEXT NOT NULL,
+        UNIQUE (owner, id)
+    )""",
+    "CREATE INDEX calls_by_owner ON calls (owner, release_at DESC, id DESC)",
+    "CREATE INDEX calls_by_owner_outcome ON calls (owner, outcome, release_at DESC, id DESC)",
+    "CREATE INDEX calls_by_owner_direction ON calls (owner, direction, release_at DESC, id DESC)",
+)
+
+_FTS_COLS = ", ".join(_INDEXED_COLUMNS)
+_FTS_NEW = ", ".join(f"new.{c}" for c in _INDEXED_COLUMNS)
+_FTS_OLD = ", ".join(f"old.{c}" for c in _INDEXED_COLUMNS)
+_FTS_ADD = f"INSERT INTO calls_search (rowid, {_FTS_COLS}) VALUES (new.row_id, {_FTS_NEW});"
+_FTS_REMOVE = (
+    f"INSERT INTO calls_search (calls_search, rowid, {_FTS_COLS}) VALUES ('delete', old.row_id, {_FTS_OLD});"
+)
+_CREATE_SEARCH = (
+    f"""CREATE VIRTUAL TABLE calls_search USING fts5(
+        {_FTS_COLS}, content='calls', content_rowid='row_id', tokenize='trigram'
+    )""",
+    f"CREATE TRIGGER calls_search_insert AFTER INSERT ON calls BEGIN {_FTS_ADD} END",
+    f"CREATE TRIGGER calls_search_delete AFTER DELETE ON calls BEGIN {_FTS_REMOVE} END",
+    f"CREATE TRIGGER calls_search_update AFTER UPDATE ON calls BEGIN {_FTS_REMOVE} {_FTS_ADD} END",
+)
+
+# Steps from version N to N + 1, applied in order inside one transaction when an older file is opened.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+_UPSERT = (
+    f"INSERT INTO calls ({', '.join((*_COLUMNS, *_COMPACT_COLUMNS))}) "
+    f"VALUES ({', '.join(f':{c}' for c in (*_COLUMNS, *_COMPACT_COLUMNS))}) "
+    "ON CONFLICT (owner, id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_COLUMNS, *_COMPACT_COLUMNS) if c not in ("id", "owner"))
+)
+_SELECT = ", ".join(f"calls.{c}" for c in _COLUMNS)
+_NEWEST_FIRST = "ORDER BY calls.release_at DESC, calls.id DESC"
+# Up to this many search matches a page sorts them; beyond, it walks the owner's rows newest first instead.
+_SORT_AT_MOST = 20_000
+
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def _fts5_trigram_available(conn: sqlite3.Connection) -> bool:
+    """Some SQLite builds lack FTS5 (or are older than 3.34, without trigrams); search then uses LIKE."""
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.cti_fts5_probe USING fts5(x, tokenize='trigram')")
+    except sqlite3.OperationalError:
+        return False
+    conn.execute("DROP TABLE temp.cti_fts5_probe")
+    return True
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# --- values -------------------------------------------------------------------------------------------------
+
+# Formatting people type in numbers: spaces, dashes, dots, brackets, slashes.
+_FORMATTING = re.compile(r"[\s\-.()\[\]/]")
+_DIGITISH = re.compile(r"[\d\s\-.()\[\]/+]*\d[\d\s\-.()\[\]/+]*")
+
+
+def _compact(number: str) -> str:
+    compact = _FORMATTING.sub("", number)
+    return "" if compact == number else compact
+
+
+def _to_text(moment: datetime | None) -> str | None:
+    """Fixed-width ISO-8601 UTC (``2024-05-01T09:30:00.000000Z``), so text order is time order."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # the engine's clocks are UTC; a naive time is taken to be UTC too
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _from_text(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _values(call: Call, owner: str) -> dict[str, Any]:
+    end = call.release_at or call.connect_at or call.setup_at or _EPOCH
+    return {
+        "id": call.id,
+        "owner": owner,
+        "direction": call.direction.value,
+        "source": call.source,
+        "source_name": call.source_name,
+        "destination": call.destination,
+        "destination_name": call.destination_name,
+        "line": call.line,
+        "cause": str(call.cause),
+        "outcome": derive_outcome(call).value,
+        "setup_at": _to_text(call.setup_at),
+        "connect_at": _to_text(call.connect_at),
+        "release_at": _to_text(call.release_at),
+        "ringing_seconds": call.ringing_seconds(end),
+        "talk_seconds": call.talk_seconds(end),
+        "status": call.status.value,
+        "source_digits": _compact(call.source),
+        "destination_digits": _compact(call.destination),
+    }
+
+
+def _row(record: tuple[Any, ...]) -> HistoryRow:
+    id_, owner, direction, source, source_name, destination, destination_name, line, cause = record[:9]
+    outcome, setup_at, connect_at, release_at, ringing, talk, status = record[9:]
+    return HistoryRow(
+        id=id_,
+        owner=owner,
+        direction=Direction(direction),
+        source=source,
+        source_name=source_name,
+        destination=destination,
+        destination_name=destination_name,
+        line=line,
+        cause=cause,
+        outcome=Outcome(outcome),
+        setup_at=_from_text(setup_at),
+        connect_at=_from_text(connect_at),
+        release_at=_from_text(release_at),
+        ringing_seconds=float(ringing),
+        talk_seconds=float(talk),
+        status=CallStatus(status),
+    )
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(text: str) -> str:
+    """A trigram phrase matches as a plain substring; only the double quote needs escaping."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "id",
+    "owner",
+    "direction",
+    "status",
+    "outcome",
+    "cause",
+    "line",
+    "party",
+    "party_name",
+    "source",
+    "source_name",
+    "destination",
+    "destination_name",
+    "setup_at",
+    "connect_at",
+    "release_at",
+    "ringing_seconds",
+    "talk_seconds",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"\+?[\d\s\-.()]+")
+
+
+def _cell(text: str) -> str:
+    """Caller names come from outside; a spreadsheet would run ``=...`` as a formula (CSV injection)."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _csv_cells(record: tuple[Any, ...]) -> list[Any]:
+    """A CSV line straight from a ``_SELECT`` record: stored times are already ISO-8601 UTC text."""
+    id_, owner, direction, source, source_name, destination, destination_name, line, cause = record[:9]
+    outcome, setup_at, connect_at, release_at, ringing, talk, status = record[9:]
+    inbound = direction == Direction.INBOUND
+    party, party_name = (source, source_name) if inbound else (destination, destination_name)
+    texts = (id_, owner, direction, status, outcome, cause, line, party, party_name)
+    names = (source, source_name, destination, destination_name)
+    return [
+        *map(_cell, texts),
+        *map(_cell, names),
+        setup_at or "",
+        connect_at or "",
+        release_at or "",
+        round(ringing, 3),
+        round(talk, 3),
+    ]
+
+
+# --- the store ----------------------------------------------------------------------------------------------
+
+
+class HistoryStore:
+    """The call history file. Thread-safe: one connection writes, another reads, each behind its own lock."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_history_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._writer = self._connect()
+        try:
+            self._searchable = self._prepare(self._writer)
+            self._reader = self._connect()
+            self._reader.execute("PRAGMA query_only = ON")
+        except BaseException:
+            self._writer.close()
+            raise
+
+    # -- opening
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(
+                self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open call history {self.path}: {exc}", self.path) from exc
+
+    def _prepare(self, conn: sqlite3.Connection) -> bool:
+        """Check the file read-only, then switch to WAL and create or migrate. True: it has a search index."""
+        try:
+            self._check_integrity(conn)
+            self._schema_version(conn)  # refuses foreign and newer files before anything is written
+            searchable = self._has_search_index(conn)
+            if searchable and not _fts5_trigram_available(conn):
+                raise HistoryError(
+                    f"call history {self.path} has a full-text search index, but this Python's SQLite "
+                    f"{sqlite3.sqlite_version} lacks FTS5 trigram support. It was left untouched.",
+                    self.path,
+                )
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("call history %s: journal mode is %s, not WAL", self.path, mode)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with _transaction(conn, "BEGIN IMMEDIATE"):
+                version = self._schema_version(conn)  # again under the lock: another process may have won
+                if version is None:
+                    self._create(conn)
+                elif version < SCHEMA_VERSION:
+                    self._migrate(conn, version)
+            return self._has_search_index(conn)
+        except sqlite3.DatabaseError as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: sqlite3.Error) -> HistoryError:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _CORRUPT_CODES:
+            return self._damaged(str(exc))
+        return HistoryError(f"cannot open call history {self.path}: {exc}", self.path)
+
+    def _damaged(self, detail: str) -> HistoryError:
+        return HistoryError(
+            f"call history {self.path} is damaged or not a SQLite database ({detail}). "
+            "It was left untouched; move it aside to start a new history.",
+            self.path,
+        )
+
+    @staticmethod
+    def _has_search_index(conn: sqlite3.Connection) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls_search'"
+        return conn.execute(query).fetchone() is not None
+
+    def _check_integrity(self, conn: sqlite3.Connection) -> None:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise self._damaged("; ".join(problems))
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int | None:
+        """The file's schema version, ``None`` if empty; raises for a file this code must not touch."""
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return None
+        if "schema_version" not in tables:
+            raise HistoryError(
+                f"{self.path} is a SQLite database but not a cti-tui call history (it has no schema_version "
+                "table). It was left untouched.",
+                self.path,
+            )
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
+        if len(versions) != 1 or not isinstance(versions[0], int) or versions[0] < 1:
+            raise self._damaged(f"schema_version holds {versions!r}")
+        version = versions[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"call history {self.path} has schema version {version}, newer than version {SCHEMA_VERSION} "
+                "that this cti-tui understands. It was left untouched; upgrade cti-tui to use it.",
+                self.path,
+            )
+        return version
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        for statement in _CREATE_TABLES:
+            conn.execute(statement)
+        if _fts5_trigram_available(conn):
+            for statement in _CREATE_SEARCH:
+                conn.execute(statement)
+        else:
+            log.warning("SQLite %s lacks FTS5 trigrams: history search scans", sqlite3.sqlite_version)
+        conn.execute("INSERT INTO schema_version (id, version) VALUES (1, ?)", (SCHEMA_VERSION,))
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        for step in range(version, SCHEMA_VERSION):
+            for statement in _MIGRATIONS[step]:
+                conn.execute(statement)
+        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+    # -- writing
+
+    def record(self, call: Call, owner: str) -> None:
+        """File an ended call under ``owner``; a repeat of the same call id replaces the earlier row.
+
+        The single INSERT runs in autocommit mode, so it is committed (in the WAL, handed to the OS) before
+        this returns: a process killed right afterwards keeps the row.
+        """
+        if not call.ended:
+            raise ValueError(f"call {call.id} is {call.status.value}; only ended calls go to history")
+        values = _values(call, owner)
+        with self._write_lock:
+            try:
+                self._writer.execute(_UPSERT, values)
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot save call {call.id} to {self.path}: {exc}", self.path) from exc
+
+    # -- reading
+
+    def _filters(
+        self,
+        owner: str,
+        search: str | None,
+        outcome: Outcome | None,
+        direction: Direction | None,
+        *,
+        walk: bool = False,
+    ) -> tuple[str, dict[str, Any]]:
+        """``FROM ... WHERE ...`` for query and export: fixed SQL fragments, user input only in params.
+
+        A search by index is planned one of two ways. By default the join is driven from the search index
+        (CROSS JOIN fixes the order), which counts fast and sorts only the matches: best when they are few.
+        ``walk`` instead walks the owner's rows newest first and probes the set of matches: no sort, and a
+        page stops as soon as it is full, which is what many matches (or a whole export) need.
+        """
+        params: dict[str, Any] = {"owner": owner}
+        source = "calls"
+        where = ["calls.owner = :owner"]
+        if outcome is not None:
+            where.append("calls.outcome = :outcome")
+            params["outcome"] = Outcome(outcome).value
+        if direction is not None:
+            where.append("calls.direction = :direction")
+            params["direction"] = Direction(direction).value
+        raw = (search or "").strip()
+        if raw:
+            # "202 555" or "(202) 555-01" should find +12025550143: digit-ish input is also tried compacted.
+            digits = _FORMATTING.sub("", raw) if _DIGITISH.fullmatch(raw) else None
+            terms = [raw] if digits is None else [raw, digits]
+            if self._searchable and all(len(term) >= 3 for term in terms):
+                match = f"{{{' '.join(_TEXT_COLUMNS)}}} : {_fts_phrase(raw)}"
+                if digits is not None:
+                    match += f" OR {{{' '.join(_NUMBER_COLUMNS)}}} : {_fts_phrase(digits)}"
+                params["match"] = match
+                if walk:
+                    where.append(
+                        "calls.row_id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH :match)"
+                    )
+                else:
+                    source = "calls_search CROSS JOIN calls ON calls.row_id = calls_search.rowid"
+                    where.append("calls_search MATCH :match")
+            else:  # too short for a trigram (or no index): scan, case-insensitive for ASCII
+                likes = [f"calls.{c} LIKE :raw ESCAPE '\\'" for c in _TEXT_COLUMNS]
+                params["raw"] = _like_pattern(raw)
+                if digits is not None:
+                    likes += [f"calls.{c} LIKE :digits ESCAPE '\\'" for c in _NUMBER_COLUMNS]
+                    params["digits"] = _like_pattern(digits)
+                where.append(f"({' OR '.join(likes)})")
+        return f"FROM {source} WHERE {' AND '.join(where)}", params
+
+    def query(
+        self,
+        owner: str,
+        *,
+        search: str | None = None,
+        outcome: Outcome | None = None,
+        direction: Direction | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> HistoryPage:
+        """One page of ``owner``'s history, newest first, with the total count of matching rows."""
+        if limit < 0 or offset < 0:
+            raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
+        body, params = self._filters(owner, search, outcome, direction)
+        with self._read_lock:
+            try:
+                with _transaction(self._reader):  # one snapshot, so the page and the total agree
+                    total = self._reader.execute(f"SELECT count(*) {body}", params).fetchone()[0]
+                    if total > _SORT_AT_MOST and "match" in params:
+                        body, params = self._filters(owner, search, outcome, direction, walk=True)
+                    records = self._reader.execute(
+                        f"SELECT {_SELECT} {body} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset",
+                        {**params, "limit": limit, "offset": offset},
+                    ).fetchall()
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
+        return HistoryPage([_row(record) for record in records], total)
+
+    def export_csv(
+        self,
+        owner: str,
+        destination: Path | TextIO,
+        *,
+        search: str | None = None,
+        outcome: Outcome | None = None,
+        direction: Direction | None = None,
+    ) -> int:
+        """Write a header and every matching row (newest first) as CSV; returns the number of rows.
+
+        Rows stream from the cursor of a connection of its own, so a big export neither fills memory nor
+        holds up ``record``. A path is written atomically (temporary file, then rename); a text stream should
+        be opened with ``newline=""`` as the csv module asks.
+        """
+        body, params = self._filters(owner, search, outcome, direction, walk=True)
+        sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
+        if not isinstance(destination, str | os.PathLike):
+            return self._write_csv(sql, params, destination)
+        target = Path(destination)
+        with tempfile.NamedTemporaryFile(
+            "w",
+            encoding="utf-8",
+            newline="",
+            dir=target.parent,
+            prefix=f".{target.name}.",
+            suffix=".tmp",
+            delete=False,
+        ) as out:
+            temporary = Path(out.name)
+            try:
+                count = self._write_csv(sql, params, out)
+            except BaseException:
+                out.close()
+                temporary.unlink(missing_ok=True)
+                raise
+        os.replace(temporary, target)
+        return count
+
+    def _write_csv(self, sql: str, params: dict[str, Any], out: TextIO) -> int:
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            writer = csv.writer(out)
+            writer.writerow(CSV_HEADER)
+            count = 0
+            for record in conn.execute(sql, params):
+                writer.writerow(_csv_cells(record))
+                count += 1
+            return count
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot export call history {self.path}: {exc}", self.path) from exc
+        finally:
+            conn.close()
+
+    # -- lifetime
+
+    def close(self) -> None:
+        with self._write_lock, self._read_lock:
+            self._reader.close()
+            self._writer.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class HistoryRecorder:
+    """A connector listener that files the owner line's ended calls, so history is complete without a UI.
+
+    Listeners run inline in the connector's event delivery, so a failing disk must not raise into it: errors
+    are logged and handed to ``on_error`` (e.g. to show a notification) instead.
+    """
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        owner: str,
+        on_error: Callable[[HistoryError], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.on_error = on_error
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, CallEvent):
+            return
+        call = event.call
+        if not call.ended or call.line != self.owner:
+            return
+        try:
+            self.store.record(call, self.owner)
+        except HistoryError as exc:
+            log.warning("call %s not saved to history: %s", call.id, exc)
+            if self.on_error is not None:
+                self.on_error(exc)
