@@ -143,11 +143,17 @@ def test_new_file_is_wal_with_schema_version(tmp_path: Path) -> None:
 
 def test_default_path_is_in_the_user_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data" / "cti-tui"
+    monkeypatch.delenv("CTI_TUI_DATA_DIR", raising=False)
     monkeypatch.setattr("platformdirs.user_data_path", lambda app: data if app == "cti-tui" else None)
     assert default_history_path() == data / "history.sqlite3"
     with HistoryStore() as store:
         assert store.path == data / "history.sqlite3"
     assert (data / "history.sqlite3").is_file()
+
+
+def test_data_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTI_TUI_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert default_history_path() == tmp_path / "elsewhere" / "history.sqlite3"
 
 
 def test_newer_schema_version_is_refused_and_left_untouched(tmp_path: Path) -> None:
