@@ -489,13 +489,17 @@ class Exchange:
         return leg
 
     def _enqueue(self, queue: Queue, leg: Leg) -> None:
+        self._show_waiting(leg, queue)
+        leg.queue_id = queue.id
+        self.queues[queue.id].append(leg)
+        self._renumber(queue.id)
+        self._distribute(queue.id)
+
+    def _show_waiting(self, leg: Leg, queue: Queue) -> None:
+        """Put ``leg`` on the queue's line at its place among the waiting calls (one event, if any)."""
         position = self._waiting_position(queue.id, leg)
-        if (leg.line, leg.owner, leg.queue_position, leg.destination_name) != (
-            queue.line,
-            None,
-            position,
-            queue.name,
-        ):
+        shown = (leg.line, leg.owner, leg.queue_position, leg.destination_name)
+        if shown != (queue.line, None, position, queue.name):
             self._move(
                 leg,
                 S.RINGING,
@@ -505,10 +509,6 @@ class Exchange:
                 queue_position=position,
                 destination_name=queue.name,
             )
-        leg.queue_id = queue.id
-        self.queues[queue.id].append(leg)
-        self._renumber(queue.id)
-        self._distribute(queue.id)
 
     def _waiting_position(self, queue_id: str, leg: Leg | None) -> int:
         """The place ``leg`` has (or, not yet queued, will have at the back) among the waiting calls."""
@@ -561,15 +561,7 @@ class Exchange:
     def _offer_timeout(self, leg: Leg, agent: str, queue: Queue) -> None:
         if leg.status is S.RINGING and leg.owner == agent and leg.queue_id == queue.id:
             leg.skipped_agents.add(agent)
-            self._move(
-                leg,
-                S.RINGING,
-                owner=None,
-                line=queue.line,
-                tags=set(),
-                destination_name=queue.name,
-                queue_position=self._waiting_position(queue.id, leg),
-            )
+            self._show_waiting(leg, queue)
             self._renumber(queue.id)
             self._distribute(queue.id)
 
