@@ -21,6 +21,7 @@ from cti_tui.engine.model import (
     ActivityName,
     Call,
     CallEvent,
+    DirectoryEntry,
     ErrorCode,
     Event,
     Identity,
@@ -470,6 +471,13 @@ class Connector:
             del self._calls[call_id]
         self._activity(ActivityName.UNSUBSCRIBED, f"unsubscribed from {node}", node=node)
         return True
+
+    async def directory(self) -> list[DirectoryEntry]:
+        """Who and what this backend can dial or watch; empty if it has no directory or fails."""
+        try:
+            return await self.backend.directory()
+        except (OSError, ConnectionError, TimeoutError):
+            return []
 
     def subscriptions(self) -> list[str]:
         """The nodes this session watches (getSubscriptionURIs)."""

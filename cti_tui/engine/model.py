@@ -190,6 +190,25 @@ class CallEvent:
 Event = ActivityEvent | CallEvent
 
 
+class EntryKind(StrEnum):
+    USER = "user"
+    QUEUE = "queue"
+    IVR = "ivr"
+    CONFERENCE = "conf"
+    PARK = "callpark"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """Someone or something one can dial or watch: ``number`` dials it, ``node`` subscribes to it."""
+
+    name: str
+    number: str
+    kind: EntryKind
+    node: str
+    outside_number: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Who is logged in: enough for the UI and for permission checks."""

@@ -32,6 +32,8 @@ from cti_tui.engine.model import (
     CallStatus,
     Cause,
     Direction,
+    DirectoryEntry,
+    EntryKind,
     ErrorCode,
     Identity,
     Operation,
@@ -230,6 +232,23 @@ class Exchange:
             if number in (item.extension, item.number):
                 return item.name
         return self.org.world.behaviour_of(number).name
+
+    def directory(self) -> list[DirectoryEntry]:
+        """Everyone and everything here that can be dialled or watched, in directory order."""
+        org = self.org
+        kinds = (
+            (EntryKind.USER, org.users),
+            (EntryKind.QUEUE, org.queues),
+            (EntryKind.IVR, org.ivrs),
+            (EntryKind.CONFERENCE, org.conferences),
+        )
+        entries = [
+            DirectoryEntry(item.name, item.extension, kind, item.line, item.number)
+            for kind, items in kinds
+            for item in items
+        ]
+        entries.append(DirectoryEntry("Call park", org.park_extension, EntryKind.PARK, "callpark"))
+        return entries
 
     def live_legs(self, extension: str) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.owner == extension and leg.live]

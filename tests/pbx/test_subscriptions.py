@@ -316,3 +316,11 @@ async def test_two_watchers_get_the_same_calls_with_their_own_sequence(pbx: Pbx)
     assert first.last(leg.id).line == "user:1002"
     for watcher in (first, second):
         assert [e.seq for e in watcher.events] == list(range(1, len(watcher.events) + 1))
+
+
+async def test_directory_lists_every_line_one_can_dial_or_watch(pbx: Pbx) -> None:
+    agent = await pbx.login()
+    entries = await agent.connector.directory()
+    assert [e.node for e in entries] == pbx.exchange.org.nodes()
+    sales = next(e for e in entries if e.node == "queue:sales")
+    assert (sales.name, sales.number, sales.outside_number) == ("Sales", "6001", "+12025550120")

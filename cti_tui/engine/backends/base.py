@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cti_tui.engine.commands import AuthOutcome, Command, CommandResult, Credentials, Report
-from cti_tui.engine.model import Operation
+from cti_tui.engine.model import DirectoryEntry, Operation
 
 ReportSink = Callable[[Report], None]
 
@@ -52,3 +52,7 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
     async def execute(self, command: Command) -> CommandResult: ...
+
+    async def directory(self) -> list[DirectoryEntry]:
+        """Who and what can be dialled or watched (empty when the backend has no directory)."""
+        ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cti_tui.engine import commands as cmd
 from cti_tui.engine.backends.base import ALL_OPERATIONS, Capabilities, ReportSink
-from cti_tui.engine.model import ErrorCode
+from cti_tui.engine.model import DirectoryEntry, ErrorCode
 from cti_tui.pbx.exchange import Exchange, Session
 
 
@@ -42,6 +42,9 @@ class EmbeddedBackend:
             self.exchange.close_session(self._session)
         self._session = None
         self._identity = None
+
+    async def directory(self) -> list[DirectoryEntry]:
+        return self.exchange.directory()
 
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:
         if self._session is None:
