@@ -14,8 +14,12 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cti_tui import __version__
+
+if TYPE_CHECKING:
+    from cti_tui.pbx.org import Organisation
 
 
 def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -57,10 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cti-tui",
         description="A terminal softphone-controller dashboard for call-center agents and supervisors.",
-        epilog="With no command, cti-tui logs in to the embedded demo PBX as agent@demo.local and streams "
-        "its live events (the Textual dashboard arrives in a later release).",
+        epilog="With no command, cti-tui opens the dashboard on the embedded demo PBX "
+        "(log in as agent@demo.local or supervisor@demo.local, password demo).",
     )
     parser.add_argument("--version", action="version", version=f"cti-tui {__version__}")
+    parser.add_argument("--email", help="prefill the login form's email")
+    parser.add_argument("--api-key", help="prefill the login form's API key (or set CTI_TUI_API_KEY)")
     _add_engine_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -100,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "hash-password":
             return _hash_password(args.iterations)
-        return _events(args)
+        if args.command == "events":
+            return _events(args)
+        return _app(args)
     except KeyboardInterrupt:
         return 130
 
@@ -116,21 +124,49 @@ def _hash_password(iterations: int) -> int:
     return 0
 
 
-def _events(args: argparse.Namespace) -> int:
-    from cti_tui.headless import EventsOptions, run_events
+def _organisation(args: argparse.Namespace) -> Organisation | None:
+    """The organisation the flags ask for, or None after one clear line on stderr."""
     from cti_tui.pbx.org import OrgError
     from cti_tui.pbx.runtime import load_organisation
 
-    if args.speed <= 0 or args.speed != args.speed:
+    if not (args.speed > 0 and args.speed != float("inf")):
         print("cti-tui: error: --speed must be a positive number", file=sys.stderr)
-        return 2
+        return None
     if args.demo_rate is not None and args.demo_rate < 0:
         print("cti-tui: error: --demo-rate must not be negative", file=sys.stderr)
-        return 2
+        return None
     try:
-        org = load_organisation(args.org, seed=args.seed, rate=args.demo_rate)
+        return load_organisation(args.org, seed=args.seed, rate=args.demo_rate)
     except OrgError as exc:
         print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _app(args: argparse.Namespace) -> int:
+    org = _organisation(args)
+    if org is None:
+        return 2
+    from cti_tui.config import load_config
+    from cti_tui.engine.clock import RealClock
+    from cti_tui.ui.factory import build_app
+
+    app = build_app(
+        org=org,
+        clock=RealClock(args.speed),
+        history=not args.no_history,
+        config=load_config(),
+        email=args.email,
+        api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
+    )
+    app.run()
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    from cti_tui.headless import EventsOptions, run_events
+
+    org = _organisation(args)
+    if org is None:
         return 2
     email = getattr(args, "email", None)
     password = getattr(args, "password", None) or os.environ.get("CTI_TUI_PASSWORD")

@@ -86,3 +86,70 @@ def pbx_factory() -> Callable[..., Pbx]:
 @pytest.fixture
 def pbx(pbx_factory: Callable[..., Pbx]) -> Pbx:
     return pbx_factory()
+
+
+# --- the app ------------------------------------------------------------------------------------------------
+
+import keyring.backend  # noqa: E402
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring that lives in a dict: remember-me in tests without touching the machine's keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build the real app on virtual time: quiet demo org, temp history, in-memory keyring, no bell."""
+    from cti_tui.config import AppConfig
+    from cti_tui.credentials import CredentialStore
+    from cti_tui.ui.factory import build_app
+
+    def make(*, org: Organisation | None = None, keyring_backend=None, config: AppConfig | None = None, **kw):
+        clock = VirtualClock()
+        app = build_app(
+            org=org or quiet_demo(),
+            clock=clock,
+            traffic=False,
+            history_path=tmp_path / "history.sqlite3",
+            credentials=CredentialStore(keyring_backend if keyring_backend is not None else MemoryKeyring()),
+            config=config or AppConfig(bell=False, flash=False),
+            remember_email=False,
+            **kw,
+        )
+        return app
+
+    return make
+
+
+async def log_in(pilot, email: str = "agent@demo.local", password: str = "demo") -> None:
+    """Fill the login form as a person would and wait for the dashboard."""
+    from textual.widgets import Input
+
+    app = pilot.app
+    app.screen.query_one("#email", Input).value = email
+    app.screen.query_one("#password", Input).value = password
+    app.screen.query_one("#password", Input).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def settle(pilot, rounds: int = 5) -> None:
+    """Let workers finish and messages drain (bounded)."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()

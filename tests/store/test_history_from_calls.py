@@ -53,6 +53,6 @@ async def test_each_outcome_from_real_calls(pbx: Pbx, tmp_path: Path) -> None:
         row = next(r for r in page.rows if r.id == answered.id)
         assert (row.direction, row.party, row.party_name) == (Direction.INBOUND, CALLER, "Ann Swered")
         assert row.talk_seconds == 42
-        assert [r.id for r in page.rows][0] == transferred.id  # newest first
+        assert page.rows[0].id == transferred.id  # newest first
         assert [r.id for r in store.query("user:1001", outcome=Outcome.MISSED).rows] == [missed.id]
         assert [r.id for r in store.query("user:1001", search="ann").rows] == [answered.id]

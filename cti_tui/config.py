@@ -1,0 +1,87 @@
+"""The user's settings: ``config.toml`` in the platform's config folder (or ``$CTI_TUI_CONFIG_DIR``).
+
+Loading never fails: a missing file gives the defaults; a broken one gives the defaults plus a list of
+problems the app shows as a notification (a bad config must not lock anyone out of their phone).
+Secrets are never read from here: a ``password`` or ``api_key`` key is ignored and reported.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cti_tui import paths
+
+SECRET_KEYS = ("password", "api_key", "apikey", "secret", "token", "otp")
+
+
+@dataclass
+class AppConfig:
+    email: str | None = None
+    use_api_key: bool = False
+    bell: bool = True
+    flash: bool = True
+    keymap: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def config_path() -> Path:
+    return paths.config_dir() / "config.toml"
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    path = path or config_path()
+    config = AppConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return config
+    except (OSError, UnicodeDecodeError) as exc:
+        config.problems.append(f"{path}: cannot read ({exc}); using defaults")
+        return config
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        config.problems.append(f"{path}: not valid TOML ({exc}); using defaults")
+        return config
+    for key in data:
+        if key.lower() in SECRET_KEYS:
+            config.problems.append(f"{path}: '{key}' ignored — secrets are never read from the config file")
+    _take(config, data, path, "email", str)
+    _take(config, data, path, "use_api_key", bool)
+    _take(config, data, path, "bell", bool)
+    _take(config, data, path, "flash", bool)
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
+        config.problems.append(f'{path}: [keymap] must map binding ids to keys, e.g. "cti.dial" = "D"')
+    else:
+        config.keymap = {str(k): v for k, v in keymap.items()}
+    return config
+
+
+def _take(config: AppConfig, data: dict[str, object], path: Path, key: str, kind: type) -> None:
+    if key not in data:
+        return
+    value = data[key]
+    if isinstance(value, kind):
+        setattr(config, key, value)
+    else:
+        config.problems.append(f"{path}: '{key}' should be {kind.__name__}, got {value!r}; using the default")
+
+
+def save_email(email: str, path: Path | None = None) -> str | None:
+    """Remember the last email (not a secret) for the login form; returns a problem or None."""
+    path = path or config_path()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        kept = [line for line in lines if not line.strip().startswith("email")]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join([f"email = {_toml_string(email)}", *kept]) + "\n", encoding="utf-8")
+    except OSError as exc:
+        return f"could not save the email to {path}: {exc}"
+    return None
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,62 @@
+"""Remember-me secrets in the system keyring (the ``keyring`` library) — never in files or logs.
+
+Machines without a usable keyring (a headless server, a container) are common: :meth:`available` says
+so with a reason, and every call degrades to "nothing remembered" instead of failing the login.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keyring
+import keyring.backend
+import keyring.errors
+
+SERVICE = "cti-tui"
+
+
+class CredentialStore:
+    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
+        self._backend = backend
+
+    @property
+    def backend(self) -> keyring.backend.KeyringBackend:
+        return self._backend or keyring.get_keyring()
+
+    def available(self) -> tuple[bool, str]:
+        """Can secrets be stored here? ``(False, reason)`` when there is no usable keyring."""
+        backend = self.backend
+        if backend.priority <= 0 or type(backend).__module__.startswith(
+            ("keyring.backends.fail", "keyring.backends.null")
+        ):
+            return False, "no system keyring on this machine, so remember me is off"
+        return True, f"stored in {getattr(backend, 'name', type(backend).__name__)}"
+
+    @staticmethod
+    def account(email: str | None, *, api_key: bool) -> str:
+        return f"api-key:{email or 'default'}" if api_key else f"password:{email}"
+
+    def load(self, account: str) -> str | None:
+        if not self.available()[0]:
+            return None
+        try:
+            return self.backend.get_password(SERVICE, account)
+        except keyring.errors.KeyringError:
+            return None
+
+    def save(self, account: str, secret: str) -> str | None:
+        """Store ``secret``; returns a problem to show the user, or None on success."""
+        ok, reason = self.available()
+        if not ok:
+            return reason
+        try:
+            self.backend.set_password(SERVICE, account, secret)
+        except keyring.errors.KeyringError as exc:
+            return f"could not remember the secret: {exc}"
+        return None
+
+    def forget(self, account: str) -> None:
+        if not self.available()[0]:
+            return
+        with contextlib.suppress(keyring.errors.KeyringError):
+            self.backend.delete_password(SERVICE, account)

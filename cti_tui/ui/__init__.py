@@ -1,0 +1,1 @@
+"""The Textual app: renders engine state and turns keys into intents. Widgets never call a backend."""

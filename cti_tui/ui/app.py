@@ -1,0 +1,94 @@
+"""The cti-tui app: login, then the dashboard; both render from the engine and post intents to it."""
+
+from __future__ import annotations
+
+from textual.app import App
+
+from cti_tui.config import AppConfig
+from cti_tui.engine.connector import Connector
+from cti_tui.store.history import HistoryRecorder
+from cti_tui.ui.commands import CtiCommands
+from cti_tui.ui.screens.dashboard import Dashboard
+from cti_tui.ui.screens.login import LoginScreen
+from cti_tui.ui.services import Services
+
+
+class CtiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "cti-tui"
+    COMMANDS = App.COMMANDS | {CtiCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        services: Services,
+        config: AppConfig | None = None,
+        *,
+        email: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.config = config or AppConfig()
+        self.prefill_email = email or self.config.email
+        self.prefill_api_key = api_key
+        self.connector: Connector | None = None
+
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        for problem in self.config.problems:
+            self.notify(problem, title="Config", severity="warning", timeout=10)
+        if self.services.history_problem:
+            self.notify(self.services.history_problem, title="History", severity="error", timeout=10)
+        self.services.start_world()
+        self.push_screen(self._login_screen())
+
+    def _login_screen(self) -> LoginScreen:
+        return LoginScreen(
+            self.services.make_connector,
+            self.services.credentials,
+            self._logged_in,
+            backend_label=self.services.backend_label,
+            email=self.prefill_email,
+            use_api_key=self.config.use_api_key or self.prefill_api_key is not None,
+            api_key=self.prefill_api_key,
+            demo_hint=self.services.demo_hint,
+        )
+
+    def _logged_in(self, connector: Connector, remember: bool) -> None:
+        self.connector = connector
+        identity = connector.identity
+        assert identity is not None
+        if self.services.history is not None:
+            connector.add_listener(
+                HistoryRecorder(
+                    self.services.history,
+                    identity.line,
+                    on_error=lambda exc: self.notify(str(exc), title="History", severity="error"),
+                )
+            )
+        if remember or self.prefill_email != identity.email:
+            problem = self.services.save_email(identity.email)
+            if problem:
+                self.notify(problem, severity="warning")
+        self.switch_screen(
+            Dashboard(
+                connector,
+                now=self.services.clock.now,
+                history=self.services.history,
+                backend_label=self.services.backend_label,
+                bell=self.config.bell,
+                flash=self.config.flash,
+            )
+        )
+
+    async def action_logout(self) -> None:
+        if self.connector is not None:
+            await self.connector.logout()
+            self.connector = None
+        self.switch_screen(self._login_screen())
+
+    async def on_unmount(self) -> None:
+        if self.connector is not None and self.connector.identity is not None:
+            await self.connector.logout()

@@ -1,0 +1,57 @@
+"""The command palette (ctrl+p): dial a contact by name, watch a line, export history, log out."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from cti_tui.engine.model import EntryKind
+
+if TYPE_CHECKING:
+    from cti_tui.ui.screens.dashboard import Dashboard
+
+
+class CtiCommands(Provider):
+    def _dashboard(self) -> Dashboard | None:
+        from cti_tui.ui.screens.dashboard import Dashboard
+
+        return next((s for s in reversed(self.app.screen_stack) if isinstance(s, Dashboard)), None)
+
+    def _commands(self) -> list[tuple[str, object, str]]:
+        dashboard = self._dashboard()
+        if dashboard is None:
+            return []
+        commands: list[tuple[str, object, str]] = []
+        for entry in dashboard.directory:
+            if entry.kind is not EntryKind.PARK:
+                commands.append(
+                    (f"Dial {entry.name} ({entry.number})", partial(dashboard.dial, entry.number), "Call")
+                )
+        watched = set(dashboard.connector.subscriptions())
+        for entry in dashboard.directory:
+            if entry.node not in watched and entry.node != dashboard.identity.line:
+                commands.append(
+                    (
+                        f"Subscribe to {entry.node} — {entry.name}",
+                        partial(dashboard.subscribe, entry.node),
+                        "Watch",
+                    )
+                )
+        commands.append(
+            ("Export call history to CSV", dashboard.export_history, "Write the history to a CSV file")
+        )
+        commands.append(("Log out", self.app.action_logout, "End the session and return to the login screen"))  # type: ignore[attr-defined]
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]

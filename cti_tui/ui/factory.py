@@ -1,0 +1,64 @@
+"""One way to build the app, shared by ``cti-tui``, the tests and ``screenshots/generate.py``.
+
+Tests pass a :class:`VirtualClock`, no random traffic, an in-memory keyring and a temporary history
+file, and get exactly the app a user runs — only time and chance are theirs to drive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cti_tui.config import AppConfig, save_email
+from cti_tui.credentials import CredentialStore
+from cti_tui.engine.backends.embedded import EmbeddedBackend
+from cti_tui.engine.clock import Clock, RealClock
+from cti_tui.engine.connector import Connector
+from cti_tui.pbx.org import Organisation, load_demo
+from cti_tui.pbx.runtime import start_exchange
+from cti_tui.store.history import HistoryError, HistoryStore
+from cti_tui.ui.app import CtiApp
+from cti_tui.ui.services import Services
+
+DEMO_HINT = (
+    "Demo accounts (password demo): agent@demo.local · supervisor@demo.local · "
+    "secure@demo.local (2FA) · API key demo-api-key"
+)
+
+
+def build_app(
+    *,
+    org: Organisation | None = None,
+    clock: Clock | None = None,
+    traffic: bool = True,
+    history_path: Path | None = None,
+    history: bool = True,
+    credentials: CredentialStore | None = None,
+    config: AppConfig | None = None,
+    email: str | None = None,
+    api_key: str | None = None,
+    remember_email: bool = True,
+) -> CtiApp:
+    clock = clock or RealClock()
+    organisation = org or load_demo()
+    exchange = start_exchange(organisation, clock, traffic=False)
+    store: HistoryStore | None = None
+    problem: str | None = None
+    if history:
+        try:
+            store = HistoryStore(history_path) if history_path else HistoryStore()
+        except (HistoryError, OSError) as exc:
+            problem = f"call history is off: {exc}"
+    world = exchange.world
+    services = Services(
+        make_connector=lambda: Connector(EmbeddedBackend(exchange)),
+        clock=clock,
+        credentials=credentials or CredentialStore(),
+        history=store,
+        history_problem=problem,
+        backend_label="Embedded demo PBX",
+        demo_hint=DEMO_HINT if organisation.user_by_email("agent@demo.local") else "",
+        start_world=(lambda: world.start()) if traffic and world is not None else (lambda: None),
+        save_email=save_email if remember_email else (lambda email: None),
+        extra={"exchange": exchange},
+    )
+    return CtiApp(services, config, email=email, api_key=api_key)

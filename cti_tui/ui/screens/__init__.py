@@ -1,0 +1,1 @@
+"""Screens: login, dashboard, and the modals the dashboard opens."""

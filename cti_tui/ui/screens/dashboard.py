@@ -1,0 +1,409 @@
+"""The dashboard: active calls, lines watched, history, status — live from engine events, keyboard first.
+
+Data flows one way: engine events arrive as :class:`EngineEvent` messages and update the panes; keys
+become intents that run on the connector in workers. A key shows in the footer only while it can act on
+the selected call — ``check_action`` asks the engine which operations the call's state allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from cti_tui.engine.connector import Connector
+from cti_tui.engine.model import (
+    ActivityEvent,
+    ActivityName,
+    Call,
+    CallEvent,
+    CallStatus,
+    DirectoryEntry,
+    Event,
+    Operation,
+)
+from cti_tui.engine.numbers import format_for_display
+from cti_tui.store.history import HistoryStore
+from cti_tui.ui.screens.modals import (
+    ChoiceModal,
+    ConfirmModal,
+    DestinationModal,
+    DigitsModal,
+    call_options,
+    park_options,
+    parked_options,
+)
+from cti_tui.ui.widgets.active_calls import ActiveCalls
+from cti_tui.ui.widgets.history_pane import HistoryPane
+from cti_tui.ui.widgets.status_bar import StatusBar
+from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
+
+
+class EngineEvent(Message):
+    """An engine event, delivered to the dashboard in order."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+# action -> the engine operation that must be available on the selected call for the key to show
+CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
+    "answer": (Operation.ANSWER,),
+    "reject": (Operation.REJECT,),
+    "hangup": (Operation.HANGUP,),
+    "hold": (Operation.HOLD, Operation.RESUME),
+    "transfer": (Operation.TRANSFER,),
+    "supervised_transfer": (Operation.SUPERVISED_TRANSFER,),
+    "park": (Operation.PARK,),
+    "merge": (Operation.MERGE,),
+    "dtmf": (Operation.DTMF,),
+}
+
+
+class Dashboard(Screen[None]):
+    BINDINGS = [
+        Binding("d", "dial", "Dial", id="cti.dial"),
+        Binding("a", "answer", "Answer", id="cti.answer"),
+        Binding("r", "reject", "Reject", id="cti.reject"),
+        Binding("x", "hangup", "Hang up", id="cti.hangup"),
+        Binding("h", "hold", "Hold/Resume", id="cti.hold"),
+        Binding("t", "transfer", "Transfer", id="cti.transfer"),
+        Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer"),
+        Binding("p", "park", "Park", id="cti.park"),
+        Binding("u", "unpark", "Unpark", id="cti.unpark"),
+        Binding("m", "merge", "Merge", id="cti.merge"),
+        Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf"),
+        Binding("s", "subscribe", "Subscribe", id="cti.subscribe"),
+        Binding("slash", "search", "Search", key_display="/", id="cti.search"),
+        Binding("q", "quit", "Quit", id="cti.quit"),
+    ]
+
+    def __init__(
+        self,
+        connector: Connector,
+        *,
+        now: Callable[[], datetime],
+        history: HistoryStore | None,
+        backend_label: str,
+        bell: bool = True,
+        flash: bool = True,
+    ) -> None:
+        super().__init__()
+        self.connector = connector
+        self.now = now
+        self.history = history
+        self.backend_label = backend_label
+        self.bell = bell
+        self.flash = flash
+        self.directory: list[DirectoryEntry] = []
+        assert connector.identity is not None
+        self.identity = connector.identity
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.identity, self.backend_label, self.now, id="status")
+        with Vertical(id="main"):
+            yield ActiveCalls(self.now, id="calls")
+            with Horizontal(id="lower"):
+                yield SubscriptionsPane([], self.now, id="lines")
+                yield HistoryPane(self.history, self.identity.line, id="history")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.directory = await self.connector.directory()
+        self.lines.directory = self.directory
+        self.status.state = "ready" if self.connector.is_connected() else "connecting"
+        self.calls.replace(self.connector.active_calls())
+        self.lines.set_nodes(self.connector.subscriptions())
+        self.lines.replace(self.connector.active_calls())
+        self._remove_listener = self.connector.add_listener(
+            lambda event: self.post_message(EngineEvent(event))
+        )
+        self.set_interval(1.0, self._tick)
+        self.calls.focus()
+        self.refresh_bindings()
+
+    def on_unmount(self) -> None:
+        remove = getattr(self, "_remove_listener", None)
+        if remove:
+            remove()
+
+    @property
+    def calls(self) -> ActiveCalls:
+        return self.query_one("#calls", ActiveCalls)
+
+    @property
+    def lines(self) -> SubscriptionsPane:
+        return self.query_one("#lines", SubscriptionsPane)
+
+    @property
+    def history_pane(self) -> HistoryPane:
+        return self.query_one("#history", HistoryPane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def _tick(self) -> None:
+        self.calls.tick()
+        self.lines.tick()
+        self.status.tick()
+
+    # --- engine events --------------------------------------------------------------------------------
+
+    @on(EngineEvent)
+    def _on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, CallEvent):
+            self._on_call(event.call)
+        else:
+            self._on_activity(event)
+        self.refresh_bindings()
+
+    def _on_call(self, call: Call) -> None:
+        visible = self.connector.visible_lines()
+        was_shown = call.id in {c.id for c in self.calls.calls()}
+        if call.seen_on(visible) and not call.ended:
+            self.calls.show(call)
+            if call.status is CallStatus.RINGING and not was_shown:
+                self._alert()
+        else:
+            self.calls.drop(call.id)
+        self.lines.show(call)
+        if call.ended and call.line == self.identity.line:
+            self.history_pane.reload()
+
+    def _on_activity(self, event: ActivityEvent) -> None:
+        match event.name:
+            case ActivityName.INFO:
+                self.status.notice = event.message
+                self.notify(event.message, title="Info", severity="warning", timeout=4)
+            case ActivityName.ERROR:
+                self.status.notice = event.message
+                self.notify(event.message, title="Error", severity="error", timeout=6)
+            case ActivityName.READY:
+                self.status.state = "ready"
+            case ActivityName.LOGGED_OUT:
+                self.status.state = "logged out"
+            case ActivityName.SUBSCRIBED | ActivityName.UNSUBSCRIBED:
+                self.lines.set_nodes(self.connector.subscriptions())
+                self.lines.replace(self.connector.active_calls())
+                self.calls.replace(self.connector.active_calls())
+                self.status.notice = event.message
+
+    def _alert(self) -> None:
+        """A new call rings: the terminal bell and a short flash of the calls pane (configurable)."""
+        if self.bell:
+            self.app.bell()
+        if self.flash:
+            self.calls.add_class("-flash")
+            self.set_timer(0.6, lambda: self.calls.remove_class("-flash"))
+
+    # --- what the keys can do now ----------------------------------------------------------------------
+
+    def selected(self) -> Call | None:
+        call_id = self.calls.selected_call_id
+        return self.connector.get_call(call_id) if call_id else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in CALL_ACTIONS:
+            call = self.selected()
+            if call is None:
+                return False
+            allowed = self.connector.operations(call.id)
+            if not any(op in allowed for op in CALL_ACTIONS[action]):
+                return False
+            if action == "merge":
+                return len(self._merge_partners(call)) > 0
+            return True
+        capabilities = self.connector.backend.capabilities
+        if action == "unpark":
+            return capabilities.supports(Operation.UNPARK)
+        if action == "subscribe":
+            return capabilities.subscribe
+        return True
+
+    @on(DataTable.RowHighlighted, "#calls")
+    def _selection_moved(self) -> None:
+        self.refresh_bindings()
+
+    def _merge_partners(self, call: Call) -> list[Call]:
+        return [
+            other
+            for other in self.calls.calls()
+            if other.id != call.id
+            and other.line == self.identity.line
+            and Operation.MERGE in self.connector.operations(other.id)
+        ]
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    @work(group="intents")
+    async def _run(self, name: str, *args: object) -> None:
+        """Run one connector call; its outcome arrives as events (INFO/ERROR become notifications)."""
+        await getattr(self.connector, name)(*args)
+
+    def _with_selected(self, name: str, *args: object) -> None:
+        call = self.selected()
+        if call is not None:
+            self._run(name, call.id, *args)
+
+    def action_dial(self) -> None:
+        self._ask_destination("Dial", lambda number: self._run("call", number))
+
+    def dial(self, number: str) -> None:
+        self._run("call", number)
+
+    def action_answer(self) -> None:
+        self._with_selected("answer")
+
+    def action_reject(self) -> None:
+        self._with_selected("reject")
+
+    def action_hangup(self) -> None:
+        self._with_selected("terminate")
+
+    def action_hold(self) -> None:
+        call = self.selected()
+        if call is not None:
+            self._run("resume" if call.status is CallStatus.ON_HOLD else "hold", call.id)
+
+    def action_transfer(self) -> None:
+        call = self.selected()
+        if call is not None:
+            self._ask_destination(
+                f"Transfer {format_for_display(call.party)} to",
+                lambda number: self._run("transfer", call.id, number),
+            )
+
+    def action_supervised_transfer(self) -> None:
+        call = self.selected()
+        if call is not None:
+            self._ask_destination(
+                f"Supervised transfer of {format_for_display(call.party)} to",
+                lambda number: self._run("supervised_transfer", call.id, number),
+            )
+
+    def action_park(self) -> None:
+        call = self.selected()
+        if call is None:
+            return
+        parked = [c for c in self.connector.calls() if c.status is CallStatus.PARKED and not c.ended]
+        slots = self.connector.backend.capabilities.park_slots
+
+        def chosen(answer: object) -> None:
+            if answer is not None:
+                self._run("park", call.id, None if answer == "first" else int(str(answer)))
+
+        self.app.push_screen(ChoiceModal("Park in", park_options(slots, parked)), chosen)
+
+    def action_unpark(self) -> None:
+        parked = [c for c in self.connector.calls() if c.status is CallStatus.PARKED and not c.ended]
+
+        def chosen(answer: object) -> None:
+            if answer is not None:
+                self._run("unpark", int(str(answer)))
+
+        self.app.push_screen(
+            ChoiceModal(
+                "Pick up a parked call",
+                parked_options(parked),
+                empty="no parked calls known — watch callpark (s)",
+            ),
+            chosen,
+        )
+
+    def action_merge(self) -> None:
+        call = self.selected()
+        if call is None:
+            return
+
+        def chosen(answer: object) -> None:
+            if answer is not None:
+                self._run("merge", call.id, str(answer))
+
+        self.app.push_screen(ChoiceModal("Merge with", call_options(self._merge_partners(call))), chosen)
+
+    def action_dtmf(self) -> None:
+        call = self.selected()
+        if call is None:
+            return
+
+        def chosen(answer: object) -> None:
+            if answer:
+                self._run("send_dtmf", call.id, str(answer))
+
+        self.app.push_screen(DigitsModal(), chosen)
+
+    def action_subscribe(self) -> None:
+        watched = set(self.connector.subscriptions()) | {self.identity.line}
+        options: list[tuple[str, Text | str]] = [
+            (entry.node, Text.assemble((f"{entry.node:<16}", "bold"), entry.name))
+            for entry in self.directory
+            if entry.node not in watched
+        ]
+
+        def chosen(answer: object) -> None:
+            if answer:
+                self._run("subscribe", str(answer))
+
+        self.app.push_screen(ChoiceModal("Watch a line", options, empty="every line is watched"), chosen)
+
+    def subscribe(self, node: str) -> None:
+        self._run("subscribe", node)
+
+    @on(SubscriptionsPane.Unsubscribe)
+    def _unsubscribe(self, message: SubscriptionsPane.Unsubscribe) -> None:
+        self._run("unsubscribe", message.node)
+
+    @on(HistoryPane.CallBack)
+    def _call_back(self, message: HistoryPane.CallBack) -> None:
+        self._run("call", message.number)
+
+    def action_search(self) -> None:
+        self.history_pane.focus_search()
+
+    def export_history(self, path: Path | None = None) -> None:
+        target = path or Path.cwd() / f"cti-tui-history-{self.now():%Y%m%d-%H%M%S}.csv"
+        try:
+            count = self.history_pane.export_csv(target)
+        except (OSError, ValueError) as exc:
+            self.notify(f"export failed: {exc}", severity="error")
+            return
+        self.notify(f"{count} calls exported to {target}", title="History")
+
+    def action_quit(self) -> None:
+        live = [c for c in self.calls.calls() if c.line == self.identity.line]
+        if not live:
+            self.app.exit()
+            return
+
+        def chosen(answer: object) -> None:
+            if answer:
+                self.app.exit()
+
+        count = len(live)
+        self.app.push_screen(
+            ConfirmModal(f"{count} call{'s' if count > 1 else ''} still active. Quit anyway?", yes="Quit"),
+            chosen,
+        )
+
+    def _ask_destination(self, title: str, then: Callable[[str], object]) -> None:
+        def chosen(answer: object) -> None:
+            if answer:
+                then(str(answer))
+
+        self.app.push_screen(
+            DestinationModal(title, self.directory, default_region=self.connector.default_region), chosen
+        )

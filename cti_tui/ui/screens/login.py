@@ -1,0 +1,258 @@
+"""The login screen: backend, email + password or API key, remember me, and the 2FA prompt.
+
+Errors land on the form with focus where the user fixes them (wrong password → password, wrong code →
+code). Remember me stores the secret in the system keyring; with no usable keyring it says so and stays
+off rather than failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
+
+from cti_tui.credentials import CredentialStore
+from cti_tui.engine.connector import Connector
+from cti_tui.engine.model import ActivityEvent, ActivityName, ErrorCode, Event
+
+
+class TwoFactorPrompt(ModalScreen[str | None]):
+    """Asks for the authenticator code; the login screen keeps it open until the code is right."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="login.cancel_2fa")]
+    DEFAULT_CSS = """
+    TwoFactorPrompt { align: center middle; }
+    TwoFactorPrompt > Vertical { width: 50; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    TwoFactorPrompt .title { text-style: bold; padding-bottom: 1; }
+    TwoFactorPrompt #otp-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, submit: Callable[[str], None]) -> None:
+        super().__init__()
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Two-factor authentication", classes="title")
+            yield Label("Enter the 6-digit code from your authenticator app.")
+            yield Input(placeholder="123456", id="otp", restrict=r"[0-9]*", max_length=8)
+            yield Label("", id="otp-error")
+
+    @on(Input.Submitted, "#otp")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if len(event.value) < 6:
+            self.show_error("a code has 6 digits")
+            return
+        self.submit(event.value)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#otp-error", Label).update(f"✕ {message}")
+        field = self.query_one("#otp", Input)
+        field.value = ""
+        field.focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LoginScreen(Screen[None]):
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen #login-box {
+        width: 68; max-width: 100%; height: auto; border: round $accent; padding: 0 1; background: $surface;
+    }
+    LoginScreen .title { text-style: bold; color: $accent; width: 100%; text-align: center; margin-bottom: 1; }
+    LoginScreen .row { height: 1; margin-bottom: 1; }
+    LoginScreen .row > Label { width: 10; color: $text-muted; }
+    LoginScreen .row > Input, LoginScreen .row > Select { width: 1fr; }
+    LoginScreen RadioSet { width: 1fr; height: 1; layout: horizontal; }
+    LoginScreen RadioButton { margin-right: 2; }
+    LoginScreen #remember-note { color: $text-muted; width: 100%; height: auto; padding-left: 10; }
+    LoginScreen #login-error { color: $error; height: auto; margin-top: 1; }
+    LoginScreen #buttons { height: 1; align-horizontal: right; margin-top: 1; }
+    LoginScreen #demo-hint { color: $text-muted; height: auto; margin-top: 1; }
+    LoginScreen .hidden { display: none; }
+    """
+
+    def __init__(
+        self,
+        make_connector: Callable[[], Connector],
+        credentials: CredentialStore,
+        on_ready: Callable[[Connector, bool], None],
+        *,
+        backend_label: str,
+        email: str | None = None,
+        use_api_key: bool = False,
+        api_key: str | None = None,
+        demo_hint: str = "",
+    ) -> None:
+        super().__init__()
+        self.make_connector = make_connector
+        self.credentials = credentials
+        self.on_ready = on_ready
+        self.backend_label = backend_label
+        self.initial_email = email or ""
+        self.use_api_key = use_api_key
+        self.initial_api_key = api_key
+        self.demo_hint = demo_hint
+        self.connector: Connector | None = None
+        self.events: list[Event] = []
+        self.prompt: TwoFactorPrompt | None = None
+
+    def compose(self) -> ComposeResult:
+        keyring_ok, keyring_note = self.credentials.available()
+        with Center(), Vertical(id="login-box"):
+            yield Static("☎ cti-tui · sign in", classes="title")
+            with Horizontal(classes="row"):
+                yield Label("Backend")
+                yield Select(
+                    [(self.backend_label, "embedded")], value="embedded", allow_blank=False, id="backend", compact=True
+                )
+            with Horizontal(classes="row"):
+                yield Label("Sign in")
+                with RadioSet(id="method", compact=True):
+                    yield RadioButton("Email + password", value=not self.use_api_key, id="by-password", compact=True)
+                    yield RadioButton("API key", value=self.use_api_key, id="by-key", compact=True)
+            with Horizontal(classes="row", id="email-row"):
+                yield Label("Email")
+                yield Input(value=self.initial_email, placeholder="you@example.com", id="email", compact=True)
+            with Horizontal(classes="row", id="password-row"):
+                yield Label("Password")
+                yield Input(password=True, placeholder="password", id="password", compact=True)
+            with Horizontal(classes="row hidden", id="key-row"):
+                yield Label("API key")
+                yield Input(password=True, placeholder="API key", id="api-key", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("")
+                yield Checkbox("Remember me", value=False, id="remember", disabled=not keyring_ok, compact=True)
+            yield Label(keyring_note, id="remember-note")
+            yield Label("", id="login-error")
+            with Horizontal(id="buttons"):
+                yield Button("Log in", variant="primary", id="login", compact=True)
+            if self.demo_hint:
+                yield Static(self.demo_hint, id="demo-hint")
+
+    def on_mount(self) -> None:
+        self._show_method(self.use_api_key)
+        self._prefill_secret()
+        if self.initial_api_key:
+            self.query_one("#api-key", Input).value = self.initial_api_key
+        target = "#api-key" if self.use_api_key else ("#password" if self.initial_email else "#email")
+        self.query_one(target, Input).focus()
+
+    def _prefill_secret(self) -> None:
+        email = self.query_one("#email", Input).value.strip()
+        secret = self.credentials.load(self.credentials.account(email, api_key=self.use_api_key))
+        if secret:
+            self.query_one("#api-key" if self.use_api_key else "#password", Input).value = secret
+            self.query_one("#remember", Checkbox).value = True
+
+    def _show_method(self, api_key: bool) -> None:
+        self.use_api_key = api_key
+        for selector in ("#email-row", "#password-row"):
+            self.query_one(selector).set_class(api_key, "hidden")
+        self.query_one("#key-row").set_class(not api_key, "hidden")
+
+    @on(RadioSet.Changed, "#method")
+    def _method_changed(self, event: RadioSet.Changed) -> None:
+        self._show_method(event.pressed.id == "by-key")
+        self._prefill_secret()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#login")
+    def _submit(self) -> None:
+        self.query_one("#login-error", Label).update("")
+        email = self.query_one("#email", Input).value.strip()
+        if self.use_api_key:
+            key = self.query_one("#api-key", Input).value.strip()
+            if not key:
+                self.show_error("enter your API key", "#api-key")
+                return
+        else:
+            if not email:
+                self.show_error("enter your email", "#email")
+                return
+            if not self.query_one("#password", Input).value:
+                self.show_error("enter your password", "#password")
+                return
+        self.query_one("#login", Button).disabled = True
+        self._login()
+
+    @work(exclusive=True, group="login")
+    async def _login(self) -> None:
+        connector = self.connector = self.make_connector()
+        self.events = []
+        connector.add_listener(self.events.append)
+        email = self.query_one("#email", Input).value.strip()
+        if self.use_api_key:
+            ok = await connector.login(api_key=self.query_one("#api-key", Input).value)
+        else:
+            ok = await connector.login(email, self.query_one("#password", Input).value)
+        self._after_attempt(ok)
+
+    def _after_attempt(self, ok: bool) -> None:
+        assert self.connector is not None
+        if ok:
+            self._succeeded()
+            return
+        last = next((e for e in reversed(self.events) if isinstance(e, ActivityEvent)), None)
+        if last is not None and last.name is ActivityName.TWO_FACTOR_AUTH:
+            if self.prompt is None:
+                self.prompt = TwoFactorPrompt(self._submit_code)
+                self.app.push_screen(self.prompt, self._prompt_closed)
+            return
+        message = last.message if last is not None else "login failed"
+        code = last.code if last is not None else None
+        if self.prompt is not None and code is ErrorCode.BAD_OTP and self.connector.pending_nonce:
+            self.prompt.show_error(message)
+            return
+        if self.prompt is not None:
+            self.prompt.dismiss(None)
+        field = "#api-key" if self.use_api_key else "#password"
+        if code is ErrorCode.BACKEND_FAILURE:
+            field = "#backend"
+        self.show_error(message, field)
+
+    def _submit_code(self, code: str) -> None:
+        self._verify(code)
+
+    @work(exclusive=True, group="login")
+    async def _verify(self, code: str) -> None:
+        assert self.connector is not None
+        ok = await self.connector.two_factor_auth(code)
+        self._after_attempt(ok)
+
+    def _prompt_closed(self, _: str | None) -> None:
+        self.prompt = None
+        if not (self.connector and self.connector.is_connected()):
+            self.query_one("#login", Button).disabled = False
+
+    def _succeeded(self) -> None:
+        assert self.connector is not None
+        remember = self.query_one("#remember", Checkbox).value
+        email = self.query_one("#email", Input).value.strip()
+        account = self.credentials.account(email, api_key=self.use_api_key)
+        if remember:
+            secret = self.query_one("#api-key" if self.use_api_key else "#password", Input).value
+            problem = self.credentials.save(account, secret)
+            if problem:
+                self.notify(problem, severity="warning")
+        else:
+            self.credentials.forget(account)
+        if self.prompt is not None:
+            self.prompt.dismiss(None)
+            self.prompt = None
+        self.on_ready(self.connector, remember)
+
+    def show_error(self, message: str, field: str) -> None:
+        self.query_one("#login-error", Label).update(f"✕ {message}")
+        self.query_one("#login", Button).disabled = False
+        widget = self.query_one(field)
+        if isinstance(widget, Input):
+            widget.value = "" if field in ("#password", "#api-key") else widget.value
+        widget.focus()

@@ -1,0 +1,26 @@
+"""What the app needs from the outside world, gathered in one place so tests and screenshots can build
+the very same app on virtual time with an in-memory keyring (see :mod:`cti_tui.ui.factory`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cti_tui.credentials import CredentialStore
+from cti_tui.engine.clock import Clock
+from cti_tui.engine.connector import Connector
+from cti_tui.store.history import HistoryStore
+
+
+@dataclass
+class Services:
+    make_connector: Callable[[], Connector]
+    clock: Clock
+    credentials: CredentialStore
+    history: HistoryStore | None = None
+    history_problem: str | None = None
+    backend_label: str = "Embedded demo PBX"
+    demo_hint: str = ""
+    start_world: Callable[[], None] = lambda: None
+    save_email: Callable[[str], str | None] = lambda email: None
+    extra: dict[str, object] = field(default_factory=dict)

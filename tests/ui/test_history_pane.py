@@ -1,0 +1,397 @@
+"""The history pane over a real SQLite history: order, search, outcome filter, paging, call back, reload,
+export, store errors and history switched off — driven with Pilot like a user would."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input, Select, Static
+
+from cti_tui.engine.model import Call, CallStatus, Direction
+from cti_tui.store.history import HistoryError, HistoryStore, Outcome
+from cti_tui.ui.widgets.history_pane import HistoryPane, HistorySearch, HistoryTable
+
+OWNER = "user:1001"
+T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+SIZE = (100, 30)
+
+
+def make_call(
+    call_id: str,
+    *,
+    minute: int,
+    direction: Direction = Direction.INBOUND,
+    party: str = "+12025550143",
+    party_name: str = "Alice Zola",
+    cause: str = "normal",
+    connected: bool = True,
+    talk: float = 60.0,
+) -> Call:
+    """An ended call of OWNER set up ``minute`` minutes after T0, ringing 5 s; ``party`` is the far end."""
+    setup = T0 + timedelta(minutes=minute)
+    connect = setup + timedelta(seconds=5) if connected else None
+    release = connect + timedelta(seconds=talk) if connect else setup + timedelta(seconds=5)
+    own = OWNER.removeprefix("user:")
+    if direction is Direction.INBOUND:
+        source, source_name, destination, destination_name = party, party_name, own, "Agent"
+    else:
+        source, source_name, destination, destination_name = own, "Agent", party, party_name
+    return Call(
+        id=call_id,
+        cid=f"cid-{call_id}",
+        direction=direction,
+        status=CallStatus.HANGUP if connected else CallStatus.CANCEL,
+        line=OWNER,
+        source=source,
+        destination=destination,
+        source_name=source_name,
+        destination_name=destination_name,
+        cause=cause,
+        setup_at=setup,
+        connect_at=connect,
+        release_at=release,
+    )
+
+
+# One call of each outcome, a minute apart; newest first they read e5, r4, c3, m2, a1.
+CALLS = (
+    make_call("a1", minute=0, party="+12025550143", party_name="Alice Zola"),
+    make_call("m2", minute=1, party="+442071838750", party_name="Bob Marley", connected=False),
+    make_call(
+        "c3",
+        minute=2,
+        direction=Direction.OUTBOUND,
+        party="+12025550199",
+        party_name="Carol King",
+        connected=False,
+    ),
+    make_call("r4", minute=3, party="1002", party_name="Dave Desk", cause="rejected", connected=False),
+    make_call(
+        "e5",
+        minute=4,
+        direction=Direction.OUTBOUND,
+        party="+33142685300",
+        party_name="Eve Paris",
+        cause="transferred",
+        talk=75,
+    ),
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    opened = HistoryStore(tmp_path / "history.sqlite3")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def filled(store: HistoryStore) -> HistoryStore:
+    for call in CALLS:
+        store.record(call, OWNER)
+    return store
+
+
+class HistoryApp(App[None]):
+    """Only a history pane; ``/`` focuses its search as the dashboard's binding does."""
+
+    BINDINGS = [("slash", "search_history", "Search history")]
+
+    def __init__(self, store: HistoryStore | None, page_size: int = 50) -> None:
+        super().__init__()
+        self.store = store
+        self.page_size = page_size
+        self.callbacks: list[HistoryPane.CallBack] = []
+
+    def compose(self) -> ComposeResult:
+        yield HistoryPane(self.store, OWNER, page_size=self.page_size, id="history")
+
+    @property
+    def pane(self) -> HistoryPane:
+        return self.query_one(HistoryPane)
+
+    def action_search_history(self) -> None:
+        self.pane.focus_search()
+
+    def on_history_pane_call_back(self, message: HistoryPane.CallBack) -> None:
+        self.callbacks.append(message)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], what: str, rounds: int = 50) -> None:
+    """Let the app process messages until ``condition`` holds, at most ``rounds`` times."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause()
+    assert condition(), f"timed out waiting for {what}"
+
+
+def ids(pane: HistoryPane) -> list[str]:
+    return [row.id for row in pane.rows]
+
+
+def table_ids(pane: HistoryPane) -> list[str]:
+    table = pane.query_one(HistoryTable)
+    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+
+def plain_row(pane: HistoryPane, index: int) -> list[str]:
+    return [cell.plain for cell in pane.query_one(HistoryTable).get_row_at(index)]
+
+
+async def test_rows_newest_first_with_formatted_cells(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        assert ids(pane) == ["e5", "r4", "c3", "m2", "a1"]
+        assert table_ids(pane) == ids(pane)
+        assert pane.border_title == "History · 5"
+        table = pane.query_one("#history-table", DataTable)
+        assert table.cursor_type == "row"
+        search = pane.query_one("#history-search", Input)
+        assert search.placeholder == "search number or name  (/)"
+        # e5 released 09:04:05 + 75 s talk -> 09:05:20 UTC
+        assert plain_row(pane, 0) == ["05-01 09:05", "↑ out", "transferred", "+33 1 42 68 53 00  Eve Paris", "01:15"]
+        assert plain_row(pane, 3) == ["05-01 09:01", "↓ in", "missed", "+44 20 7183 8750  Bob Marley", "—"]
+        assert plain_row(pane, 1)[3] == "1002  Dave Desk"
+        outcome_styles = {pane.rows[i].outcome: table.get_row_at(i)[2].style for i in range(5)}
+        assert outcome_styles[Outcome.MISSED] == "bold #f7768e"
+        assert outcome_styles[Outcome.CANCELLED] == "dim"
+        assert len(set(outcome_styles.values())) == 5
+
+
+async def test_search_by_formatted_number_and_by_name(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        pane.query_one(HistorySearch).focus()
+        await pilot.press(*"202 555 01")
+        await wait_for(pilot, lambda: pane.search_text == "202 555 01", "the search text")
+        assert ids(pane) == ["c3", "a1"]
+        assert pane.border_title == "History · 2"
+
+        await pilot.press("ctrl+u", *"zola")
+        await wait_for(pilot, lambda: pane.search_text == "zola", "the new search text")
+        assert ids(pane) == ["a1"]
+
+        await pilot.press("ctrl+u")
+        await wait_for(pilot, lambda: pane.search_text == "", "the cleared search")
+        assert ids(pane) == ["e5", "r4", "c3", "m2", "a1"]
+
+
+async def test_outcome_filter_from_the_keyboard(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        assert pane.outcome_filter is None
+        select = pane.query_one("#history-outcome", Select)
+        select.focus()
+        await pilot.press("enter")  # open the list, on "All"
+        await pilot.press("down", "down", "enter")  # All, answered, missed
+        await wait_for(pilot, lambda: pane.outcome_filter is Outcome.MISSED, "the missed filter")
+        assert ids(pane) == ["m2"]
+        assert pane.border_title == "History · 1"
+
+        select.value = "transferred"
+        await wait_for(pilot, lambda: pane.outcome_filter is Outcome.TRANSFERRED, "the transferred filter")
+        assert ids(pane) == ["e5"]
+
+        # search and filter combine
+        pane.query_one(HistorySearch).value = "zola"
+        await wait_for(pilot, lambda: pane.search_text == "zola", "the search")
+        assert ids(pane) == []
+        select.value = "all"
+        await wait_for(pilot, lambda: pane.outcome_filter is None, "no filter")
+        assert ids(pane) == ["a1"]
+
+
+async def test_paging_loads_the_next_page_at_the_last_row(store: HistoryStore) -> None:
+    for n in range(120):
+        store.record(make_call(f"p{n:03d}", minute=n), OWNER)
+    app = HistoryApp(store, page_size=50)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 120, "the first page")
+        assert len(pane.rows) == 50
+        assert ids(pane)[:2] == ["p119", "p118"]
+        assert pane.border_title == "History · 120"
+        table = pane.query_one(HistoryTable)
+        table.focus()
+
+        await pilot.press("end")  # to the last loaded row: the next page comes in
+        await wait_for(pilot, lambda: len(pane.rows) == 100, "the second page")
+        assert table.cursor_row == 49
+        assert ids(pane)[49:51] == ["p070", "p069"]
+
+        await pilot.press("end")
+        await wait_for(pilot, lambda: len(pane.rows) == 120, "the last page")
+        assert ids(pane)[-1] == "p000"
+        assert table_ids(pane) == ids(pane)
+
+        await pilot.press("end", "pagedown", "down")  # past the end: nothing more to load, nothing breaks
+        await pilot.pause()
+        assert len(pane.rows) == 120
+        assert table.cursor_row == 119
+
+
+async def test_down_arrow_pages_too(store: HistoryStore) -> None:
+    for n in range(12):
+        store.record(make_call(f"d{n:02d}", minute=n), OWNER)
+    app = HistoryApp(store, page_size=5)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 12, "the first page")
+        pane.query_one(HistoryTable).focus()
+        await pilot.press(*["down"] * 4)
+        await wait_for(pilot, lambda: len(pane.rows) == 10, "the second page")
+        await pilot.press(*["down"] * 5)
+        await wait_for(pilot, lambda: len(pane.rows) == 12, "the third page")
+        assert ids(pane) == [f"d{n:02d}" for n in range(11, -1, -1)]
+
+
+async def test_enter_posts_call_back_with_the_party(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        pane.query_one(HistoryTable).focus()
+        await pilot.press("enter")  # e5: outbound, the party is the destination
+        await wait_for(pilot, lambda: len(app.callbacks) == 1, "the first call back")
+        await pilot.press("down", "down", "down", "enter")  # m2: inbound, the party is the source
+        await wait_for(pilot, lambda: len(app.callbacks) == 2, "the second call back")
+        assert [(m.number, m.name) for m in app.callbacks] == [
+            ("+33142685300", "Eve Paris"),
+            ("+442071838750", "Bob Marley"),
+        ]
+
+
+async def test_slash_focuses_search_and_escape_returns_to_the_table(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        table = pane.query_one(HistoryTable)
+        table.focus()
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: app.focused is pane.query_one(HistorySearch), "focus on the search")
+        await pilot.press(*"marley")
+        await wait_for(pilot, lambda: pane.search_text == "marley", "the search")
+        assert ids(pane) == ["m2"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.focused is table, "focus back on the table")
+        assert pane.search_text == "marley"  # leaving the box keeps the search
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.callbacks) == 1, "the call back")
+        assert app.callbacks[0].number == "+442071838750"
+
+
+async def test_reload_shows_a_new_call_on_top_and_keeps_the_cursor(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        table = pane.query_one(HistoryTable)
+        table.focus()
+        await pilot.press("down", "down")
+        await wait_for(pilot, lambda: pane.selected_row is not None and pane.selected_row.id == "c3", "c3")
+
+        filled.record(make_call("n6", minute=30, party="+12025550111", party_name="Nina New"), OWNER)
+        assert ids(pane)[0] == "e5"  # nothing moves until the dashboard says so
+        pane.reload()
+        await pilot.pause()
+        assert ids(pane) == ["n6", "e5", "r4", "c3", "m2", "a1"]
+        assert pane.border_title == "History · 6"
+        assert pane.selected_row is not None and pane.selected_row.id == "c3"
+
+
+async def test_reload_keeps_search_and_filter(filled: HistoryStore) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        pane.query_one(Select).value = "answered"
+        pane.query_one(HistorySearch).value = "202"
+        await wait_for(pilot, lambda: pane.search_text == "202" and pane.outcome_filter, "search and filter")
+        assert ids(pane) == ["a1"]
+        filled.record(make_call("n7", minute=40, party="+12025550177", party_name="Ned"), OWNER)
+        filled.record(make_call("n8", minute=41, party="+12025550188", connected=False), OWNER)  # missed
+        pane.reload()
+        await pilot.pause()
+        assert ids(pane) == ["n7", "a1"]
+        assert pane.search_text == "202" and pane.outcome_filter is Outcome.ANSWERED
+
+
+async def test_export_csv_writes_the_filtered_rows(filled: HistoryStore, tmp_path: Path) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        pane.query_one(HistorySearch).value = "202 555"
+        await wait_for(pilot, lambda: pane.search_text == "202 555", "the search")
+        target = tmp_path / "export.csv"
+        assert pane.export_csv(target) == 2
+        with target.open(newline="", encoding="utf-8") as f:
+            exported = list(csv.DictReader(f))
+        assert [r["id"] for r in exported] == ["c3", "a1"]
+
+        pane.query_one(Select).value = "cancelled"
+        await wait_for(pilot, lambda: pane.outcome_filter is Outcome.CANCELLED, "the filter")
+        assert pane.export_csv(target) == 1
+        with target.open(newline="", encoding="utf-8") as f:
+            assert [r["id"] for r in csv.DictReader(f)] == ["c3"]
+
+
+async def test_store_error_shows_a_line_instead_of_crashing(
+    filled: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        message = pane.query_one("#history-message", Static)
+        assert not message.display
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise HistoryError("cannot read call history: disk I/O error", filled.path)
+
+        monkeypatch.setattr(filled, "query", broken)
+        pane.reload()
+        await pilot.pause()
+        assert pane.error is not None and "disk I/O error" in pane.error
+        assert message.display
+        assert "disk I/O error" in str(message.render())
+        assert pane.rows == []
+        assert pane.border_title == "History"
+
+        monkeypatch.undo()
+        pane.reload()
+        await pilot.pause()
+        assert pane.error is None and not message.display
+        assert len(pane.rows) == 5
+
+
+async def test_without_a_store_history_is_off(tmp_path: Path) -> None:
+    app = HistoryApp(None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await pilot.pause()
+        assert not pane.enabled
+        message = pane.query_one("#history-message", Static)
+        assert str(message.render()) == "call history is off"
+        assert not pane.query(DataTable) and not pane.query(Input)
+        pane.focus_search()  # the dashboard's `/` does nothing harmful
+        pane.reload()
+        await pilot.press("slash")
+        assert pane.rows == [] and pane.search_text == "" and pane.outcome_filter is None
+        with pytest.raises(HistoryError):
+            pane.export_csv(tmp_path / "nothing.csv")
+        assert not (tmp_path / "nothing.csv").exists()
