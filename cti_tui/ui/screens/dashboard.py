@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
@@ -71,6 +71,7 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
 
 
 class Dashboard(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
         Binding("d", "dial", "Dial", id="cti.dial"),
         Binding("a", "answer", "Answer", id="cti.answer"),
@@ -113,11 +114,10 @@ class Dashboard(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.identity, self.backend_label, self.now, id="status")
-        with Vertical(id="main"):
+        with Grid(id="main"):
             yield ActiveCalls(self.now, id="calls")
-            with Horizontal(id="lower"):
-                yield SubscriptionsPane([], self.now, id="lines")
-                yield HistoryPane(self.history, self.identity.line, id="history")
+            yield SubscriptionsPane([], self.now, id="lines")
+            yield HistoryPane(self.history, self.identity.line, id="history")
         yield Footer()
 
     async def on_mount(self) -> None:

@@ -16,8 +16,8 @@ from cti_tui.ui import render
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("dir", "Dir", 5),
     ("status", "Status", 13),
-    ("party", "Party", None),
-    ("line", "Line", 16),
+    ("party", "Party", 30),
+    ("line", "Line", 18),
     ("time", "Time", 9),
 )
 
@@ -34,6 +34,19 @@ class ActiveCalls(DataTable[Text]):
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
         self.border_title = "Active calls"
+
+    def on_resize(self) -> None:
+        """Give the party column whatever the fixed columns leave, so nothing is clipped at 80 columns."""
+        if not self.columns:
+            return
+        fixed = sum(width or 0 for key, _, width in COLUMNS if key != "party")
+        padding = 2 * self.cell_padding * len(COLUMNS)
+        party = max(14, self.scrollable_content_region.width - fixed - padding)
+        column = self.columns.get("party")  # type: ignore[call-overload]
+        if column is not None and column.width != party:
+            column.width = party
+            self._require_update_dimensions = True
+            self.refresh()
 
     @property
     def selected_call_id(self) -> str | None:
