@@ -60,3 +60,22 @@ class CredentialStore:
             return
         with contextlib.suppress(keyring.errors.KeyringError):
             self.backend.delete_password(SERVICE, account)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring in a dict: remember-me for tests, demos and screenshots without the machine's keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)

@@ -1,60 +1,44 @@
-"""Regenerate the pictures in screenshots/ from the running product (deterministic: virtual time, seed 7).
+"""Regenerate screenshots/ from the app itself: every scene of cti_tui.ui.scenes, the very states the
+snapshot tests assert (virtual time, fixed seed, no random callers).
 
-    python3 screenshots/generate.py
+    python3 screenshots/generate.py            # all scenes
+    python3 screenshots/generate.py lines      # just some
 
-Today it shows what `cti-tui` prints on first start (the headless JSON-lines mode, until the dashboard
-lands): the demo agent logs in, watches queue:sales, and the seeded demo world sends its first calls.
+SVGs are written next to this file; `rsvg-convert x.svg -o x.png` (Debian: librsvg2-bin) makes a PNG.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import io
-import json
+import sys
+import tempfile
 from pathlib import Path
 
-from rich.console import Console
-from rich.text import Text
+from cti_tui.ui.scenes import SCENES, Scene, scene_app
 
-from cti_tui.engine.backends.embedded import EmbeddedBackend
-from cti_tui.engine.clock import VirtualClock
-from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import Event
-from cti_tui.engine.wire import event_to_wire
-from cti_tui.pbx.org import load_demo
-from cti_tui.pbx.runtime import start_exchange
-
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
 
 
-async def first_events(count: int = 14) -> list[Event]:
-    clock = VirtualClock()
-    org = load_demo()
-    org = dataclasses.replace(org, world=dataclasses.replace(org.world, inbound_per_minute=8.0))
-    exchange = start_exchange(org, clock)
-    connector = Connector(EmbeddedBackend(exchange))
-    events: list[Event] = []
-    connector.add_listener(events.append)
-    await connector.login("agent@demo.local", "demo")
-    await connector.subscribe("queue:sales")
-    while len(events) < count:
-        clock.advance(1)
-    return events[:count]
+async def shoot(scene: Scene) -> Path:
+    with tempfile.TemporaryDirectory(prefix="cti-tui-shot-") as folder:
+        app = scene_app(Path(folder))
+        async with app.run_test(size=scene.size) as pilot:
+            await scene.setup(pilot)
+            await pilot.pause()
+            target = HERE / f"{scene.name}.svg"
+            app.save_screenshot(filename=target.name, path=str(HERE))
+    return target
 
 
-def main() -> None:
-    events = asyncio.run(first_events())
-    console = Console(
-        record=True, width=140, force_terminal=True, color_system="truecolor", file=io.StringIO()
-    )
-    console.print(Text("$ cti-tui", style="bold"))
-    for event in events:
-        console.print(
-            Text(json.dumps(event_to_wire(event), ensure_ascii=False, separators=(",", ":"))), overflow="fold"
-        )
-    console.save_svg(str(HERE / "headless-first-start.svg"), title="cti-tui — first start (headless mode)")
+def main(names: list[str]) -> None:
+    wanted = [s for s in SCENES if not names or s.name in names]
+    unknown = set(names) - {s.name for s in SCENES}
+    if unknown:
+        sys.exit(f"unknown scene(s): {', '.join(sorted(unknown))}; known: {', '.join(s.name for s in SCENES)}")
+    for scene in wanted:
+        path = asyncio.run(shoot(scene))
+        print(f"{path.relative_to(HERE.parent)}  — {scene.description}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -90,26 +90,7 @@ def pbx(pbx_factory: Callable[..., Pbx]) -> Pbx:
 
 # --- the app ------------------------------------------------------------------------------------------------
 
-import keyring.backend  # noqa: E402
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that lives in a dict: remember-me in tests without touching the machine's keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
+from cti_tui.credentials import MemoryKeyring  # noqa: E402
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from cti_tui.engine.model import (
     Operation,
 )
 from cti_tui.engine.numbers import InvalidNumber, parse_destination
+from cti_tui.engine.permissions import may_act
 
 Listener = Callable[[Event], None]
 
@@ -281,11 +282,20 @@ class Connector:
         return self._calls.get(call_id)
 
     def operations(self, call_id: str) -> frozenset[Operation]:
-        """What can be done to this call now: its state's operations that the backend supports."""
+        """What this user can do to this call now: its state's operations that the backend supports and,
+        on someone else's line, that the user's role may do there (when the backend says)."""
         call = self._calls.get(call_id)
-        if call is None:
+        if call is None or call.ended:
             return frozenset()
-        return operations_for(call) & self.backend.capabilities.operations
+        capabilities = self.backend.capabilities
+        ops = operations_for(call) & capabilities.operations
+        identity = self._identity
+        if identity is None or capabilities.policies is None:
+            return ops
+        watched = set(self._subscriptions)
+        return frozenset(
+            op for op in ops if may_act(dict(capabilities.policies), identity, op, call.line, watched)
+        )
 
     def _check_ready(self) -> bool:
         if not self._ready:

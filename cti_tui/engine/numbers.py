@@ -62,7 +62,10 @@ def _e164(compact: str, region: str | None, raw: str) -> str:
         raise InvalidNumber(f"{raw!r} is not a phone number: {exc}") from None
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(f"{raw!r} has the wrong number of digits for its country")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164_SHAPE.match(e164):  # a national number can come out longer than E.164 allows
+        raise InvalidNumber(f"{raw!r} is too long for a phone number (E.164 allows 15 digits)")
+    return e164
 
 
 def is_valid_destination(text: str) -> bool:

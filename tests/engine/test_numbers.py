@@ -194,3 +194,9 @@ def test_parse_destination_property(text: str) -> None:
 @example("0" * 30, "FR")
 def test_parse_destination_property_with_region(text: str, region: str) -> None:
     _check(text, region)
+
+
+def test_a_national_number_too_long_for_e164_is_refused() -> None:
+    # found by hypothesis: 14 national digits in Germany would make a 16-digit "E.164" number
+    with pytest.raises(InvalidNumber, match="too long"):
+        parse_destination("10000000000000", "DE")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 from textual.app import App, ComposeResult
 
 from cti_tui.engine.model import Call, CallStatus, Direction, DirectoryEntry, EntryKind
@@ -199,8 +202,11 @@ class PaneApp(App[None]):
 
 
 def prompt(pane: SubscriptionsPane, node: str) -> str:
-    text = pane.get_option(node).prompt
-    return text.plain if hasattr(text, "plain") else str(text)
+    """The option as plain text, each line stripped, runs of spaces between grid columns shown as two."""
+    console = Console(width=90, record=True, file=io.StringIO(), color_system=None)
+    console.print(pane.get_option(node).prompt)
+    lines = (re.sub(r" {2,}", "  ", line.strip()) for line in console.export_text().splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 WATCHED = ["queue:sales", "user:1001", "user:1002"]
@@ -245,7 +251,7 @@ async def test_ringing_queue_call_lights_the_queue() -> None:
         assert pane.summary("queue:sales").lamp is Lamp.RINGING
         lines = prompt(pane, "queue:sales").splitlines()
         assert lines[0] == "● queue:sales  Sales  1 waiting · longest 01:23"
-        assert lines[1].startswith("    ")
+        assert lines[1].startswith("☎ RINGING")  # the call has a row of its own under the heading
         assert "RINGING" in lines[1] and "#1" in lines[1] and "Carol Caller" in lines[1]
         assert lines[1].endswith("01:23")
         assert pane.summary("user:1001").lamp is Lamp.IDLE

@@ -6,12 +6,13 @@ ask which one they have, only what it can do (``capabilities``), so a new backen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from cti_tui.engine.commands import AuthOutcome, Command, CommandResult, Credentials, Report
-from cti_tui.engine.model import DirectoryEntry, Operation
+from cti_tui.engine.model import DirectoryEntry, Operation, Role
+from cti_tui.engine.permissions import RolePolicy
 
 ReportSink = Callable[[Report], None]
 
@@ -27,6 +28,8 @@ class Capabilities:
     api_key_login: bool = True
     two_factor: bool = True
     park_slots: int = 0
+    # what each role may do on lines it watches, when the backend tells; None: unknown, let it decide
+    policies: Mapping[Role, RolePolicy] | None = None
 
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations

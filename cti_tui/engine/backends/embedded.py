@@ -17,7 +17,9 @@ class EmbeddedBackend:
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
-        self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=exchange.org.park_slots)
+        self.capabilities = Capabilities(
+            operations=ALL_OPERATIONS, park_slots=exchange.org.park_slots, policies=exchange.org.policies
+        )
         self._identity = None
         self._session: Session | None = None
 

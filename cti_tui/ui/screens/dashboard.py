@@ -130,7 +130,7 @@ class Dashboard(Screen[None]):
         self._remove_listener = self.connector.add_listener(
             lambda event: self.post_message(EngineEvent(event))
         )
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self.tick)
         self.calls.focus()
         self.refresh_bindings()
 
@@ -155,7 +155,8 @@ class Dashboard(Screen[None]):
     def status(self) -> StatusBar:
         return self.query_one("#status", StatusBar)
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """Redraw what time changes: durations and the clock (every second, and after virtual time moves)."""
         self.calls.tick()
         self.lines.tick()
         self.status.tick()

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -46,33 +48,44 @@ def summary_text(summary: LineSummary) -> str:
     return " · ".join(parts) or "idle"
 
 
-def call_line(call: Call, node: str, now: datetime) -> Text:
-    """One live call under its line: status, queue place, party, the line it is really on, duration."""
-    text = Text(CALL_INDENT)
-    text.append_text(render.status_badge(call))
+def call_line(call: Call, node: str, now: datetime) -> Table:
+    """One live call under its line: status, queue place, party, the line it is really on, duration —
+    a grid row, so a long name is cut with an ellipsis instead of wrapping under the lamp."""
+    badge = render.status_badge(call)
     if is_waiting(call, node) and call.queue_position is not None:
-        text.append(f" #{call.queue_position}", style="bold #ffcc00")
-    text.append(" ")
-    text.append_text(render.party_text(call))
+        badge.append(f" #{call.queue_position}", style="bold #ffcc00")
+    party = render.party_text(call)
     if call.line != node:
-        text.append(f"  → {call.line}", style="dim")
+        party.append(f"  → {call.line}", style="dim")
     seconds = call.ringing_seconds(now) if call.connect_at is None else call.talk_seconds(now)
-    text.append(f"  {render.clock_text(seconds)}", style="#ffcc00" if call.connect_at is None else "")
-    return text
+    clock = Text(render.clock_text(seconds), style="#ffcc00" if call.connect_at is None else "")
+    row = Table.grid(expand=True, padding=(0, 1))
+    row.add_column(width=len(CALL_INDENT) - 1, no_wrap=True)
+    row.add_column(no_wrap=True)
+    row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    row.add_column(no_wrap=True, justify="right")
+    row.add_row("", badge, party, clock)
+    return row
 
 
-def line_prompt(summary: LineSummary, name: str, now: datetime) -> Text:
-    """The whole option for one watched node: the heading line, then one indented line per live call."""
-    text = Text()
-    text.append(f"{LAMP_GLYPH} ", style=LAMP_STYLE[summary.lamp])
-    text.append(summary.node, style="bold")
+def heading(summary: LineSummary, name: str) -> Table:
+    """Lamp, node and name on the left (cut with an ellipsis when narrow), the summary on the right."""
+    title = Text()
+    title.append(f"{LAMP_GLYPH} ", style=LAMP_STYLE[summary.lamp])
+    title.append(summary.node, style="bold")
     if name and name != summary.node:
-        text.append(f"  {name}")
-    text.append(f"  {summary_text(summary)}", style="#ffcc00" if summary.lamp is Lamp.RINGING else "dim")
-    for call in summary.calls:
-        text.append("\n")
-        text.append_text(call_line(call, summary.node, now))
-    return text
+        title.append(f"  {name}")
+    note = Text(summary_text(summary), style="#ffcc00" if summary.lamp is Lamp.RINGING else "dim")
+    row = Table.grid(expand=True, padding=(0, 1))
+    row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    row.add_column(no_wrap=True, justify="right")
+    row.add_row(title, note)
+    return row
+
+
+def line_prompt(summary: LineSummary, name: str, now: datetime) -> Group:
+    """The whole option for one watched node: the heading, then one row per live call."""
+    return Group(heading(summary, name), *(call_line(call, summary.node, now) for call in summary.calls))
 
 
 class SubscriptionsPane(OptionList):

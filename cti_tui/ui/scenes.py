@@ -1,0 +1,385 @@
+"""Named app states, built by driving the real app: the snapshot tests and ``screenshots/generate.py``
+share them, so the pictures in ``screenshots/`` are exactly what the tests compare.
+
+Every scene starts from :func:`scene_app` — the app a user runs, on virtual time (2026-01-05 09:00 UTC),
+with no random callers, no simulated colleagues, a fresh history file and an in-memory keyring — and
+reaches its state with keys and scripted callers. Nothing here is faked; only time and chance are fixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from cti_tui.config import AppConfig
+from cti_tui.credentials import CredentialStore, MemoryKeyring
+from cti_tui.engine.backends.embedded import EmbeddedBackend
+from cti_tui.engine.clock import VirtualClock
+from cti_tui.engine.connector import Connector
+from cti_tui.pbx.exchange import Exchange
+from cti_tui.pbx.org import load_demo
+from cti_tui.ui.app import CtiApp
+from cti_tui.ui.factory import build_app
+
+SECURE_TOTP = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
+
+
+def scene_app(history_dir: Path | None = None) -> CtiApp:
+    org = load_demo()
+    org = dataclasses.replace(org, world=dataclasses.replace(org.world, inbound_per_minute=0.0, colleagues=False))
+    folder = history_dir or Path(tempfile.mkdtemp(prefix="cti-tui-scene-"))
+    return build_app(
+        org=org,
+        clock=VirtualClock(),
+        traffic=False,
+        history_path=folder / "history.sqlite3",
+        credentials=CredentialStore(MemoryKeyring()),
+        config=AppConfig(bell=False, flash=False),
+        remember_email=False,
+    )
+
+
+def exchange_of(app: CtiApp) -> Exchange:
+    exchange = app.services.extra["exchange"]
+    assert isinstance(exchange, Exchange)
+    return exchange
+
+
+def clock_of(app: CtiApp) -> VirtualClock:
+    assert isinstance(app.services.clock, VirtualClock)
+    return app.services.clock
+
+
+async def settle(pilot: Pilot[None], rounds: int = 4) -> None:
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def advance(pilot: Pilot[None], seconds: float) -> None:
+    """Move virtual time, then redraw what time changes (as the once-a-second tick would)."""
+    clock_of(pilot.app).advance(seconds)  # type: ignore[arg-type]
+    await settle(pilot)
+    tick = getattr(pilot.app.screen, "tick", None)
+    if tick is not None:
+        tick()
+        await settle(pilot)
+
+
+async def type_login(pilot: Pilot[None], email: str, password: str) -> None:
+    screen = pilot.app.screen
+    screen.query_one("#email", Input).value = email
+    field = screen.query_one("#password", Input)
+    field.value = password
+    field.focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def as_agent(pilot: Pilot[None]) -> None:
+    await type_login(pilot, "agent@demo.local", "demo")
+
+
+async def as_supervisor(pilot: Pilot[None]) -> None:
+    await type_login(pilot, "supervisor@demo.local", "demo")
+
+
+async def colleague(app: CtiApp, email: str) -> Connector:
+    """Another person on the same PBX (a second session), e.g. a colleague who answers a transfer."""
+    connector = Connector(EmbeddedBackend(exchange_of(app)))
+    assert await connector.login(email, "demo")
+    await connector.set_auto_answer(True)
+    return connector
+
+
+async def ring(pilot: Pilot[None], number: str, destination: str, name: str) -> str:
+    leg = exchange_of(pilot.app).inbound_call(number, destination, name)  # type: ignore[arg-type]
+    assert leg is not None
+    await settle(pilot)
+    return leg.id
+
+
+async def answered_call(pilot: Pilot[None], number: str = "+12025550143", name: str = "Ada Lovelace") -> str:
+    call_id = await ring(pilot, number, "1001", name)
+    await pilot.press("a")
+    await settle(pilot)
+    await advance(pilot, 15)  # outside parties talk 20 s at least: the call is still up
+    return call_id
+
+
+async def dial(pilot: Pilot[None], number: str) -> None:
+    await pilot.press("d")
+    await settle(pilot)
+    pilot.app.screen.query_one("#destination", Input).value = number
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def some_history(pilot: Pilot[None]) -> None:
+    """Calls with each outcome, so the history pane has rows to show."""
+    app = pilot.app
+    exchange = exchange_of(app)  # type: ignore[arg-type]
+    call_id = await answered_call(pilot, "+12025550143", "Ada Lovelace")
+    await pilot.press("x")
+    await settle(pilot)
+    missed = await ring(pilot, "+442079460123", "1001", "Grace Hopper")
+    await advance(pilot, 12)
+    exchange.remote_hangup(missed)
+    await settle(pilot)
+    rejected = await ring(pilot, "+33199001234", "1001", "Alan Turing")
+    assert rejected
+    await pilot.press("r")
+    await settle(pilot)
+    await dial(pilot, "+12025550102")
+    await advance(pilot, 3)
+    call_id = await answered_call(pilot, "+12025550177", "Katherine Johnson")
+    await pilot.press("t")
+    await settle(pilot)
+    app.screen.query_one("#destination", Input).value = "6001"
+    await pilot.press("enter")
+    await settle(pilot)
+    assert call_id
+    await advance(pilot, 20)
+
+
+# --- the scenes ---------------------------------------------------------------------------------------------
+
+Setup = Callable[[Pilot[None]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    description: str
+    size: tuple[int, int]
+    setup: Setup
+
+
+async def _nothing(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+
+
+async def _login_error(pilot: Pilot[None]) -> None:
+    await type_login(pilot, "agent@demo.local", "not-the-password")
+
+
+async def _two_factor(pilot: Pilot[None]) -> None:
+    await type_login(pilot, "secure@demo.local", "demo")
+
+
+async def _two_factor_wrong(pilot: Pilot[None]) -> None:
+    await _two_factor(pilot)
+    pilot.app.screen.query_one("#otp", Input).value = "000000"
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def _idle(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+
+
+async def _initial(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await dial(pilot, "+12025550101")
+
+
+async def _accepted(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await dial(pilot, "+12025550102")  # busy: the far end never rings, the call sits ACCEPTED for 1 s
+    await advance(pilot, 1)
+
+
+async def _ringing(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await ring(pilot, "+12025550143", "1001", "Ada Lovelace")
+    await advance(pilot, 4)
+
+
+async def _connected(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await answered_call(pilot)
+
+
+async def _on_hold(pilot: Pilot[None]) -> None:
+    await _connected(pilot)
+    await pilot.press("h")
+    await settle(pilot)
+    await advance(pilot, 9)
+
+
+async def _parked(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    pilot.app.screen.subscribe("callpark")  # type: ignore[attr-defined]
+    await settle(pilot)
+    await answered_call(pilot)
+    await pilot.press("p")
+    await settle(pilot)
+    await pilot.press("enter")  # first free slot
+    await settle(pilot)
+    await advance(pilot, 14)
+
+
+async def _busy_day(pilot: Pilot[None]) -> None:
+    """An agent with several calls at once, each in a different state."""
+    await as_agent(pilot)
+    await answered_call(pilot, "+12025550143", "Ada Lovelace")
+    await pilot.press("h")
+    await settle(pilot)
+    await dial(pilot, "+12025550101")
+    await advance(pilot, 9)
+    await ring(pilot, "+442079460123", "1001", "Grace Hopper")
+    await advance(pilot, 3)
+
+
+async def _history(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await some_history(pilot)
+
+
+async def _history_filtered(pilot: Pilot[None]) -> None:
+    await _history(pilot)
+    await pilot.press("slash")
+    await settle(pilot)
+    for key in "ada":
+        await pilot.press(key)
+    await settle(pilot)
+
+
+async def _lines(pilot: Pilot[None]) -> None:
+    """A supervisor watching queues, colleagues and the park lot, with a lamp in every state."""
+    app = pilot.app
+    await as_supervisor(pilot)
+    screen = app.screen
+    for node in ("queue:sales", "queue:support", "user:1002", "user:1003", "callpark", "conf:room1"):
+        screen.subscribe(node)  # type: ignore[attr-defined]
+        await settle(pilot)
+    bruno = await colleague(app, "bruno@demo.local")  # type: ignore[arg-type]
+    chloe = await colleague(app, "chloe@demo.local")  # type: ignore[arg-type]
+    with_bruno = await ring(pilot, "+12025550143", "1002", "Ada Lovelace")
+    await bruno.answer(with_bruno)
+    await ring(pilot, "+442079460123", "1003", "Grace Hopper")
+    parked = await ring(pilot, "+33199001234", "1002", "Alan Turing")
+    await bruno.answer(parked)
+    await bruno.park(parked, 4)
+    await ring(pilot, "+12025550188", "+12025550120", "Katherine Johnson")  # sales: nobody free to offer
+    await advance(pilot, 20)
+    await ring(pilot, "+12025550199", "+12025550120", "Hedy Lamarr")
+    await advance(pilot, 7)
+    assert chloe.is_connected()
+
+
+async def _modal_dial(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await pilot.press("d")
+    await settle(pilot)
+    for key in "br":
+        await pilot.press(key)
+    await settle(pilot)
+
+
+async def _modal_dial_invalid(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await dial(pilot, "12ab")
+
+
+async def _modal_transfer(pilot: Pilot[None]) -> None:
+    await _connected(pilot)
+    await pilot.press("t")
+    await settle(pilot)
+
+
+async def _modal_park(pilot: Pilot[None]) -> None:
+    await _connected(pilot)
+    await pilot.press("p")
+    await settle(pilot)
+
+
+async def _modal_unpark(pilot: Pilot[None]) -> None:
+    await _parked(pilot)
+    await pilot.press("u")
+    await settle(pilot)
+
+
+async def _modal_dtmf(pilot: Pilot[None]) -> None:
+    await _connected(pilot)
+    await pilot.press("number_sign")
+    await settle(pilot)
+    for key in ("1", "2", "number_sign"):
+        await pilot.press(key)
+    await settle(pilot)
+
+
+async def _modal_subscribe(pilot: Pilot[None]) -> None:
+    await as_supervisor(pilot)
+    await pilot.press("s")
+    await settle(pilot)
+
+
+async def _modal_merge(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await answered_call(pilot, "+12025550143", "Ada Lovelace")
+    await pilot.press("h")
+    await settle(pilot)
+    await answered_call(pilot, "+442079460123", "Grace Hopper")
+    await pilot.press("m")
+    await settle(pilot)
+
+
+async def _modal_quit(pilot: Pilot[None]) -> None:
+    await _connected(pilot)
+    await pilot.press("q")
+    await settle(pilot)
+
+
+async def _two_factor_ok(pilot: Pilot[None]) -> None:
+    await _two_factor(pilot)
+    code = pyotp.TOTP(SECURE_TOTP).at(clock_of(pilot.app).now())  # type: ignore[arg-type]
+    pilot.app.screen.query_one("#otp", Input).value = code
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+NARROW = (80, 24)
+MEDIUM = (120, 36)
+WIDE = (160, 50)
+
+SCENES: tuple[Scene, ...] = (
+    Scene("login", "the login screen on first start", NARROW, _nothing),
+    Scene("login-error", "a wrong password, reported on the form", NARROW, _login_error),
+    Scene("two-factor", "the 2FA prompt", NARROW, _two_factor),
+    Scene("two-factor-wrong", "a wrong 2FA code", NARROW, _two_factor_wrong),
+    Scene("two-factor-ok", "2FA done: the dashboard of the secure account", MEDIUM, _two_factor_ok),
+    Scene("dashboard-idle", "the dashboard with nothing going on", MEDIUM, _idle),
+    Scene("call-initial", "click-to-call: the agent's own phone rings first", MEDIUM, _initial),
+    Scene("call-accepted", "click-to-call: the agent picked up", MEDIUM, _accepted),
+    Scene("call-ringing", "an inbound call ringing", MEDIUM, _ringing),
+    Scene("call-connected", "a connected call", MEDIUM, _connected),
+    Scene("call-on-hold", "a call on hold", MEDIUM, _on_hold),
+    Scene("call-parked", "a call in the park lot (watching callpark)", MEDIUM, _parked),
+    Scene("busy-80x24", "several calls at 80x24", NARROW, _busy_day),
+    Scene("busy-160x50", "several calls at 160x50", WIDE, _busy_day),
+    Scene("history", "history with each outcome", MEDIUM, _history),
+    Scene("history-filtered", "history searched for 'ada'", MEDIUM, _history_filtered),
+    Scene("lines", "a supervisor's watched lines with lamps", WIDE, _lines),
+    Scene("lines-80x24", "the same lines at 80x24", NARROW, _lines),
+    Scene("modal-dial", "the dial dialog filtering the directory", MEDIUM, _modal_dial),
+    Scene("modal-dial-invalid", "the dial dialog refusing a bad number", MEDIUM, _modal_dial_invalid),
+    Scene("modal-transfer", "the transfer dialog", MEDIUM, _modal_transfer),
+    Scene("modal-park", "the park dialog", MEDIUM, _modal_park),
+    Scene("modal-unpark", "the unpark dialog", MEDIUM, _modal_unpark),
+    Scene("modal-dtmf", "the DTMF dialog", MEDIUM, _modal_dtmf),
+    Scene("modal-subscribe", "the subscribe picker", MEDIUM, _modal_subscribe),
+    Scene("modal-merge", "the merge dialog", MEDIUM, _modal_merge),
+    Scene("modal-quit", "quitting with a call active", MEDIUM, _modal_quit),
+)
+
+
+def scene(name: str) -> Scene:
+    return next(s for s in SCENES if s.name == name)
