@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from cti_tui.engine.model import EntryKind
-
-if TYPE_CHECKING:
-    from cti_tui.ui.screens.dashboard import Dashboard
+from cti_tui.ui.screens.dashboard import CALL_ACTIONS, Dashboard
 
 
 class CtiCommands(Provider):
     def _dashboard(self) -> Dashboard | None:
-        from cti_tui.ui.screens.dashboard import Dashboard
-
         return next((s for s in reversed(self.app.screen_stack) if isinstance(s, Dashboard)), None)
 
     def _commands(self) -> list[tuple[str, object, str]]:
@@ -24,6 +19,12 @@ class CtiCommands(Provider):
         if dashboard is None:
             return []
         commands: list[tuple[str, object, str]] = []
+        call = dashboard.selected()
+        for binding in dashboard.BINDINGS:
+            action = binding.action  # type: ignore[union-attr]
+            if action in CALL_ACTIONS and call is not None and dashboard.check_action(action, ()):
+                label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"  # type: ignore[union-attr]
+                commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))  # type: ignore[union-attr]
         for entry in dashboard.directory:
             if entry.kind is not EntryKind.PARK:
                 commands.append(

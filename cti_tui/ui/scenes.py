@@ -295,6 +295,12 @@ async def _modal_transfer(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def _modal_supervised(pilot: Pilot[None]) -> None:
+    await _connected(pilot)
+    await pilot.press("T")
+    await settle(pilot)
+
+
 async def _modal_park(pilot: Pilot[None]) -> None:
     await _connected(pilot)
     await pilot.press("p")
@@ -372,6 +378,7 @@ SCENES: tuple[Scene, ...] = (
     Scene("modal-dial", "the dial dialog filtering the directory", MEDIUM, _modal_dial),
     Scene("modal-dial-invalid", "the dial dialog refusing a bad number", MEDIUM, _modal_dial_invalid),
     Scene("modal-transfer", "the transfer dialog", MEDIUM, _modal_transfer),
+    Scene("modal-supervised-transfer", "the supervised transfer dialog", MEDIUM, _modal_supervised),
     Scene("modal-park", "the park dialog", MEDIUM, _modal_park),
     Scene("modal-unpark", "the unpark dialog", MEDIUM, _modal_unpark),
     Scene("modal-dtmf", "the DTMF dialog", MEDIUM, _modal_dtmf),

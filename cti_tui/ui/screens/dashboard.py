@@ -193,8 +193,10 @@ class Dashboard(Screen[None]):
             case ActivityName.ERROR:
                 self.status.notice = event.message
                 self.notify(event.message, title="Error", severity="error", timeout=6)
-            case ActivityName.READY:
+            case ActivityName.READY:  # (re)connected: the engine's view is the truth, show exactly it
                 self.status.state = "ready"
+                self.calls.replace(self.connector.active_calls())
+                self.lines.replace(self.connector.active_calls())
             case ActivityName.LOGGED_OUT:
                 self.status.state = "logged out"
             case ActivityName.SUBSCRIBED | ActivityName.UNSUBSCRIBED:

@@ -1,0 +1,80 @@
+"""The user's config file never breaks the app and never supplies secrets; keyring secrets degrade cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keyring.backends.fail
+
+from cti_tui.config import AppConfig, load_config, save_email
+from cti_tui.credentials import SERVICE, CredentialStore, MemoryKeyring
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "nope.toml")
+    assert config == AppConfig()
+
+
+def test_settings_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('email = "a@b.c"\nbell = false\nflash = false\n[keymap]\n"cti.dial" = "D"\n')
+    config = load_config(path)
+    assert (config.email, config.bell, config.flash, config.keymap) == ("a@b.c", False, False, {"cti.dial": "D"})
+    assert config.problems == []
+
+
+def test_secrets_in_the_config_file_are_ignored_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('email = "a@b.c"\npassword = "hunter2"\napi_key = "k"\n')
+    config = load_config(path)
+    assert config.email == "a@b.c"
+    assert not any(getattr(config, name, None) == "hunter2" for name in vars(config))
+    assert len(config.problems) == 2 and all("never read from the config file" in p for p in config.problems)
+    assert "hunter2" not in " ".join(config.problems)
+
+
+def test_a_broken_file_gives_defaults_and_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("email = \n[[[")
+    config = load_config(path)
+    assert config.email is None and config.bell is True
+    assert len(config.problems) == 1 and str(path) in config.problems[0] and "not valid TOML" in config.problems[0]
+
+
+def test_wrong_types_fall_back_per_setting(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('bell = "loud"\nflash = false\nkeymap = 3\n')
+    config = load_config(path)
+    assert config.bell is True and config.flash is False and config.keymap == {}
+    assert len(config.problems) == 2
+
+
+def test_save_email_keeps_other_settings(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "config.toml"
+    assert save_email("first@x.y", path) is None
+    path.write_text(path.read_text() + "bell = false\n")
+    assert save_email('second"@x.y', path) is None
+    config = load_config(path)
+    assert (config.email, config.bell) == ('second"@x.y', False)
+
+
+def test_memory_keyring_roundtrip() -> None:
+    backend = MemoryKeyring()
+    store = CredentialStore(backend)
+    assert store.available()[0]
+    account = store.account("a@b.c", api_key=False)
+    assert store.save(account, "s3cret") is None
+    assert store.load(account) == "s3cret"
+    assert backend.secrets == {(SERVICE, "password:a@b.c"): "s3cret"}
+    store.forget(account)
+    assert store.load(account) is None
+
+
+def test_no_usable_keyring_says_so_and_remembers_nothing() -> None:
+    store = CredentialStore(keyring.backends.fail.Keyring())
+    ok, reason = store.available()
+    assert not ok and "no system keyring" in reason
+    account = store.account("a@b.c", api_key=True)
+    assert store.save(account, "k") == reason
+    assert store.load(account) is None
+    store.forget(account)  # no error
