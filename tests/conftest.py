@@ -100,7 +100,14 @@ def make_app(tmp_path):
     from cti_tui.credentials import CredentialStore
     from cti_tui.ui.factory import build_app
 
-    def make(*, org: Organisation | None = None, keyring_backend=None, config: AppConfig | None = None, **kw):
+    def make(
+        *,
+        org: Organisation | None = None,
+        keyring_backend=None,
+        config: AppConfig | None = None,
+        remember_email: bool = False,
+        **kw,
+    ):
         clock = VirtualClock()
         app = build_app(
             org=org or quiet_demo(),
@@ -109,7 +116,7 @@ def make_app(tmp_path):
             history_path=tmp_path / "history.sqlite3",
             credentials=CredentialStore(keyring_backend if keyring_backend is not None else MemoryKeyring()),
             config=config or AppConfig(bell=False, flash=False),
-            remember_email=False,
+            remember_email=remember_email,
             **kw,
         )
         return app
@@ -134,3 +141,52 @@ async def settle(pilot, rounds: int = 5) -> None:
     for _ in range(rounds):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+# --- the CTI server on loopback -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunningServer:
+    url: str
+    parts: object
+    clock: object
+
+    @property
+    def hub(self):
+        return self.parts.hub  # type: ignore[attr-defined]
+
+    @property
+    def exchange(self) -> Exchange:
+        return self.parts.hub.exchange  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def cti_server(tmp_path):
+    """`cti-tui serve` in-process on 127.0.0.1 (a free port), quiet demo org, real time x20, history on."""
+    import asyncio
+
+    from cti_tui.engine.clock import RealClock
+    from cti_tui.server.run import bound_socket, make_server
+    from cti_tui.store.history import HistoryStore
+
+    async def start(grace_seconds: float = 300.0, speed: float = 20.0, **world: object) -> RunningServer:
+        clock = RealClock(speed=speed)
+        history = HistoryStore(tmp_path / f"server-history-{len(started)}.sqlite3")
+        parts = make_server(quiet_demo(**world), clock, history=history, traffic=False, grace_seconds=grace_seconds)
+        sock = bound_socket()
+        task = asyncio.create_task(parts.server.serve(sockets=[sock]))
+        for _ in range(500):
+            if parts.server.started:
+                break
+            await asyncio.sleep(0.01)
+        assert parts.server.started, "server did not start"
+        started.append((parts, task, history))
+        return RunningServer(f"http://127.0.0.1:{sock.getsockname()[1]}", parts, clock)
+
+    started: list = []
+    yield start
+    for parts, task, history in started:
+        parts.server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+        history.close()

@@ -7,11 +7,13 @@ missing field is an :class:`ActionError` whose message names the field, never a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cti_tui.engine import commands as cmd
 from cti_tui.engine.connector import Connector
 from cti_tui.engine.wire import call_to_wire
 
@@ -145,3 +147,38 @@ async def perform(connector: Connector, action: Action) -> Any:
     if action.name == "get_call":
         return None if result is None else call_to_wire(result)
     return result
+
+
+def command_frame(command: cmd.Command) -> dict[str, Any]:
+    """The JSON command a remote connector (the CTI server) runs for ``command`` — the inverse of
+    :func:`parse_action` over :data:`SCHEMA`, so both ends share one vocabulary."""
+    name = _COMMAND_ACTIONS[type(command)]
+    frame: dict[str, Any] = {"action": name}
+    python_names = {f.name for f in dataclasses.fields(command)}
+    for field in SCHEMA[name]:
+        attribute = {"call_a": "call_id", "call_b": "other_call_id"}.get(field.python, field.python)
+        if attribute in python_names:
+            value = getattr(command, attribute)
+            if value is not None:
+                frame[field.wire] = value
+    return frame
+
+
+_COMMAND_ACTIONS: dict[type, str] = {
+    cmd.Dial: "call",
+    cmd.Answer: "answer",
+    cmd.Reject: "reject",
+    cmd.Hangup: "terminate",
+    cmd.Hold: "hold",
+    cmd.Resume: "resume",
+    cmd.Transfer: "transfer",
+    cmd.SupervisedTransfer: "supervised_transfer",
+    cmd.CancelSupervisedTransfer: "cancel_supervised_transfer",
+    cmd.Merge: "merge",
+    cmd.Park: "park",
+    cmd.Unpark: "unpark",
+    cmd.SendDtmf: "send_dtmf",
+    cmd.Subscribe: "subscribe",
+    cmd.Unsubscribe: "unsubscribe",
+    cmd.SetAutoAnswer: "set_auto_answer",
+}

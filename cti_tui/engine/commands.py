@@ -154,7 +154,15 @@ class ApiKeyLogin:
     api_key: str = field(repr=False)
 
 
-Credentials = PasswordLogin | ApiKeyLogin
+@dataclass(frozen=True, slots=True)
+class Vouched:
+    """An identity a host has already authenticated (the CTI server, after checking a session token).
+    Only in-process backends accept it; it never crosses a wire."""
+
+    identity: Identity
+
+
+Credentials = PasswordLogin | ApiKeyLogin | Vouched
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +213,13 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkUp:
+    """The backend is connected again and has sent the present as a :class:`Snapshot`."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class LinkDown:
     """The backend lost its connection; ``retrying`` says whether it is reconnecting on its own."""
 
@@ -212,4 +227,4 @@ class LinkDown:
     retrying: bool
 
 
-Report = CallUpdate | Snapshot | Notice | LinkDown
+Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp

@@ -129,9 +129,14 @@ class Connector:
             case cmd.Notice(level=level, code=code, message=message, call_id=call_id):
                 self._activity(level, message, code, call_id=call_id)
             case cmd.LinkDown(message=message, retrying=retrying):
-                if not retrying:
+                if retrying:  # the calls stay on screen; the backend will restore and resend the present
+                    self._activity(ActivityName.INFO, message, ErrorCode.RECONNECTING)
+                else:
                     self._ready = False
-                self._activity(ActivityName.ERROR, message, ErrorCode.BACKEND_FAILURE)
+                    self._activity(ActivityName.ERROR, message, ErrorCode.BACKEND_FAILURE)
+            case cmd.LinkUp(message=message):
+                self._ready = True
+                self._activity(ActivityName.READY, message)
 
     def _apply(self, update: Call) -> None:
         current = self._calls.get(update.id)
@@ -201,6 +206,14 @@ class Connector:
                     ErrorCode.BAD_CREDENTIALS, "email and password (or an API key) are required"
                 )
             return await self._finish_auth(await self._guarded(self.backend.login(credentials)))
+
+    async def login_vouched(self, identity: Identity) -> bool:
+        """Open a session for an identity the host has already authenticated (the CTI server does this
+        after checking a session token). LOGGED_IN then READY, like any login."""
+        async with self._lock:
+            if self._ready:
+                return self._info(ErrorCode.BAD_REQUEST, "already logged in; log out first")
+            return await self._finish_auth(await self._guarded(self.backend.login(cmd.Vouched(identity))))
 
     async def two_factor_auth(self, code: str, nonce: str | None = None) -> bool:
         """Finish a 2FA login with the TOTP ``code`` (``nonce`` defaults to the one last sent)."""

@@ -151,6 +151,7 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     NOT_PERMITTED = "not_permitted"
     NOT_CONNECTED = "not_connected"
+    RECONNECTING = "reconnecting"
     NOT_SUPPORTED = "not_supported"
     UNKNOWN_CALL = "unknown_call"
     CALL_ENDED = "call_ended"

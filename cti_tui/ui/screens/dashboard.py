@@ -28,6 +28,7 @@ from cti_tui.engine.model import (
     CallEvent,
     CallStatus,
     DirectoryEntry,
+    ErrorCode,
     Event,
     Operation,
 )
@@ -187,6 +188,9 @@ class Dashboard(Screen[None]):
 
     def _on_activity(self, event: ActivityEvent) -> None:
         match event.name:
+            case ActivityName.INFO if event.code is ErrorCode.RECONNECTING:
+                self.status.state = "reconnecting"  # the calls stay visible until the present is resent
+                self.status.notice = event.message
             case ActivityName.INFO:
                 self.status.notice = event.message
                 self.notify(event.message, title="Info", severity="warning", timeout=4)

@@ -1,0 +1,321 @@
+"""The server backend: one session on ``cti-tui serve`` — httpx for the HTTP API, websockets for the session.
+
+Login is HTTP (a token, or a 2FA challenge); the session is one WebSocket carrying commands (each with an
+id, each answered) and events (each with the server's sequence number). When the socket drops, the
+backend says so (the UI shows "reconnecting" and keeps the calls), reconnects with backoff and restores
+the session from the last sequence number it saw: the server replays what was missed, or sends the whole
+present, and the view ends up exactly the server's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import json
+from typing import Any
+
+import httpx
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from cti_tui.engine import commands as cmd
+from cti_tui.engine.actions import command_frame
+from cti_tui.engine.backends.base import ALL_OPERATIONS, Capabilities, ReportSink
+from cti_tui.engine.model import (
+    ActivityName,
+    DirectoryEntry,
+    EntryKind,
+    ErrorCode,
+    Identity,
+    Role,
+)
+from cti_tui.engine.wire import call_from_wire
+
+REPLY_TIMEOUT = 10.0
+HTTP_TIMEOUT = 10.0
+MAX_BACKOFF = 10.0
+
+
+class SessionGone(Exception):
+    """The server no longer knows the session (grace expired): a fresh login is needed."""
+
+
+def _ws_url(base: str) -> str:
+    if base.startswith("https://"):
+        return "wss://" + base[len("https://") :] + "/ws"
+    if base.startswith("http://"):
+        return "ws://" + base[len("http://") :] + "/ws"
+    raise ValueError(f"server URL must start with http:// or https://, got {base!r}")
+
+
+def _identity(data: dict[str, Any]) -> Identity:
+    email = str(data["email"])
+    return Identity(email, email, str(data["name"]), Role(data["role"]), str(data["extension"]))
+
+
+def _code(value: object, default: ErrorCode) -> ErrorCode:
+    try:
+        return ErrorCode(str(value))
+    except ValueError:
+        return default
+
+
+class ServerBackend:
+    name = "CTI server"
+
+    def __init__(self, url: str, *, reconnect: bool = True, max_backoff: float = MAX_BACKOFF) -> None:
+        self.base = url.rstrip("/")
+        self.ws_url = _ws_url(self.base)
+        self.reconnect = reconnect
+        self.max_backoff = max_backoff
+        self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=10)
+        self.name = f"CTI server {self.base}"
+        self._http = httpx.AsyncClient(base_url=self.base, timeout=HTTP_TIMEOUT)
+        self._login_token: str | None = None
+        self._session_token: str | None = None
+        self.session_id: str | None = None
+        self.last_seq = 0
+        self._socket: ClientConnection | None = None
+        self._sink: ReportSink | None = None
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._reader: asyncio.Task[None] | None = None
+        self._closing = False
+        self.identity: Identity | None = None
+
+    # --- HTTP ---------------------------------------------------------------------------------------
+
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        try:
+            response = await self._http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise ConnectionError(f"cannot reach {self.base}: {exc}") from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = {"message": response.text[:200]}
+        return response.status_code, data if isinstance(data, dict) else {}
+
+    def _auth(self, status: int, data: dict[str, Any], bad: ErrorCode) -> cmd.AuthOutcome:
+        if status == 200 and data.get("twoFactor"):
+            return cmd.NeedsSecondFactor(str(data.get("nonce", "")))
+        if status == 200 and isinstance(data.get("token"), str):
+            self._login_token = data["token"]
+            try:
+                self.identity = _identity(data["identity"])
+            except (KeyError, TypeError, ValueError):
+                return cmd.AuthFailed(ErrorCode.BACKEND_FAILURE, "the server's login answer has no identity")
+            slots = data.get("parkSlots")
+            if isinstance(slots, int) and slots > 0:
+                self.capabilities = dataclasses.replace(self.capabilities, park_slots=slots)
+            return cmd.LoggedIn(self.identity)
+        message = str(data.get("message") or f"server answered {status}")
+        if status == 429:
+            return cmd.AuthFailed(bad, message)
+        return cmd.AuthFailed(bad if status in (400, 401, 403) else ErrorCode.BACKEND_FAILURE, message)
+
+    async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
+        match credentials:
+            case cmd.PasswordLogin(email=email, password=password):
+                status, data = await self._post("/api/login", {"email": email, "password": password})
+            case cmd.ApiKeyLogin(api_key=key):
+                status, data = await self._post("/api/login", {"apiKey": key})
+            case _:
+                return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "this backend takes a password or an API key")
+        return self._auth(status, data, ErrorCode.BAD_CREDENTIALS)
+
+    async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:
+        status, data = await self._post("/api/2fa", {"nonce": nonce, "code": code})
+        return self._auth(status, data, ErrorCode.BAD_OTP)
+
+    async def directory(self) -> list[DirectoryEntry]:
+        token = self._session_token or self._login_token
+        try:
+            response = await self._http.get("/api/directory", headers={"Authorization": f"Bearer {token}"})
+            entries = response.json().get("entries", []) if response.status_code == 200 else []
+        except (httpx.HTTPError, ValueError):
+            return []
+        return [
+            DirectoryEntry(e["name"], e["number"], EntryKind(e["kind"]), e["node"], e.get("outsideNumber"))
+            for e in entries
+        ]
+
+    # --- the session socket ------------------------------------------------------------------------
+
+    async def open(self, sink: ReportSink) -> None:
+        if self._login_token is None:
+            raise ConnectionError("not authenticated")
+        self._sink = sink
+        self._closing = False
+        await self._connect({"action": "create_session", "token": self._login_token})
+        self._reader = asyncio.create_task(self._read_forever())
+
+    async def _connect(self, first: dict[str, Any]) -> None:
+        """Open the socket, create or restore the session, and take the present (snapshot or replay)."""
+        try:
+            socket = await websockets.connect(self.ws_url, open_timeout=HTTP_TIMEOUT, max_size=2**22)
+        except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+            raise ConnectionError(f"cannot open the session socket: {exc}") from None
+        self._socket = socket
+        request_id = next(self._ids)
+        await socket.send(json.dumps({"id": request_id, **first}))
+        while True:  # the reply comes first; then the snapshot or the replayed events
+            message = await self._receive(socket)
+            if message.get("type") == "reply" and message.get("id") == request_id:
+                break
+        if not message.get("ok"):
+            await socket.close()
+            if message.get("code") in ("invalid_session_id", "invalid_token"):
+                raise SessionGone(str(message.get("message")))
+            raise ConnectionError(str(message.get("message")))
+        result = message.get("result") or {}
+        self.session_id = result.get("sessionId")
+        self._session_token = result.get("token") or self._session_token
+        # the present follows the reply: take all of it before anything else can act on the session
+        if result.get("present") == "replay":
+            for _ in range(int(result.get("replayCount", 0))):
+                self._dispatch(await self._receive(socket))
+        else:
+            snapshot = await self._receive(socket)
+            if snapshot.get("type") != "snapshot":
+                raise ConnectionError("the server sent no snapshot after the session reply")
+            self._take_snapshot(snapshot)
+
+    async def _receive(self, socket: ClientConnection) -> dict[str, Any]:
+        try:
+            raw = await asyncio.wait_for(socket.recv(), timeout=REPLY_TIMEOUT)
+        except (websockets.WebSocketException, TimeoutError, OSError) as exc:
+            raise ConnectionError(f"session socket: {exc}") from None
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {}
+
+    async def _read_forever(self) -> None:
+        while not self._closing:
+            socket = self._socket
+            try:
+                assert socket is not None
+                async for raw in socket:
+                    data = json.loads(raw)
+                    if isinstance(data, dict):
+                        self._dispatch(data)
+            except (websockets.WebSocketException, OSError, ValueError):
+                pass
+            if self._closing:
+                return
+            self._fail_pending("the session socket closed")
+            if not self.reconnect:
+                self._report(cmd.LinkDown("connection to the server lost", retrying=False))
+                return
+            self._report(cmd.LinkDown("connection to the server lost; reconnecting…", retrying=True))
+            if not await self._restore_with_backoff():
+                return
+
+    async def _restore_with_backoff(self) -> bool:
+        delay = 0.2
+        while not self._closing:
+            try:
+                await self._connect(
+                    {
+                        "action": "restore_session",
+                        "token": self._session_token,
+                        "sessionId": self.session_id,
+                        "lastSeq": self.last_seq,
+                    }
+                )
+            except SessionGone as exc:
+                self._report(cmd.LinkDown(f"the session has expired ({exc}); log in again", retrying=False))
+                return False
+            except ConnectionError:
+                await asyncio.sleep(delay)
+                delay = min(self.max_backoff, delay * 2)
+                continue
+            self._report(cmd.LinkUp("reconnected; the session is restored"))
+            return True
+        return False
+
+    def _report(self, report: cmd.Report) -> None:
+        if self._sink is not None:
+            self._sink(report)
+
+    def _dispatch(self, data: dict[str, Any]) -> None:
+        kind = data.get("type")
+        if kind == "reply":
+            future = self._pending.pop(data.get("id"), None)  # type: ignore[arg-type]
+            if future is not None and not future.done():
+                future.set_result(data)
+            return
+        if kind == "snapshot":
+            self._take_snapshot(data)
+            return
+        if kind == "overflow":
+            return  # the server closes next; the reader reconnects and restores
+        if kind != "event":
+            return
+        seq = data.get("seq")
+        if isinstance(seq, int):
+            if seq <= self.last_seq:
+                return  # already seen (a replay overlapping what arrived live)
+            self.last_seq = seq
+        if "call" in data:
+            self._report(cmd.CallUpdate(call_from_wire(data["call"])))
+        elif data.get("name") in ("INFO", "ERROR") and "inReplyTo" not in data:
+            self._report(
+                cmd.Notice(
+                    ActivityName(data["name"]),
+                    _code(data.get("code"), ErrorCode.BACKEND_FAILURE),
+                    str(data.get("message", "")),
+                    data.get("callId"),
+                )
+            )
+
+    def _take_snapshot(self, data: dict[str, Any]) -> None:
+        seq = data.get("seq")
+        if isinstance(seq, int):
+            self.last_seq = seq
+        calls = tuple(call_from_wire(c) for c in data.get("calls", []))
+        self._report(cmd.Snapshot(calls, tuple(data.get("subscriptions", []))))
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError(reason))
+        self._pending.clear()
+
+    async def execute(self, command: cmd.Command) -> cmd.CommandResult:
+        socket = self._socket
+        if socket is None:
+            return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not connected to the server")
+        request_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await socket.send(json.dumps({"id": request_id, **command_frame(command)}))
+            reply = await asyncio.wait_for(future, timeout=REPLY_TIMEOUT)
+        except (websockets.WebSocketException, OSError, TimeoutError, ConnectionError) as exc:
+            self._pending.pop(request_id, None)
+            return cmd.CommandResult.error(ErrorCode.BACKEND_FAILURE, f"the server did not answer: {exc}")
+        if reply.get("ok"):
+            result = reply.get("result")
+            return cmd.CommandResult.done(result if isinstance(result, str) else None)
+        level = ActivityName.INFO if reply.get("level") == "INFO" else ActivityName.ERROR
+        code = _code(reply.get("code"), ErrorCode.BAD_REQUEST)
+        return cmd.CommandResult(False, level, code, str(reply.get("message", "")))
+
+    async def close(self) -> None:
+        self._closing = True
+        socket = self._socket
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                request_id = next(self._ids)
+                await socket.send(json.dumps({"id": request_id, "action": "destroy_session"}))
+            with contextlib.suppress(Exception):
+                await socket.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        self._fail_pending("closed")
+        await self._http.aclose()
+        self._socket = None

@@ -1,0 +1,327 @@
+"""``cti-tui serve``: the HTTP API and the WebSocket sessions, on Starlette served by uvicorn.
+
+uvicorn speaks HTTP and hands WebSockets to the ``websockets`` library, so one port serves both; Starlette
+gives routing and JSON. The state — tokens, sessions, replay, grace — is :class:`SessionHub`'s; this
+module only moves frames: it never trusts the client, answers every frame, and keeps one slow or noisy
+client from touching the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cti_tui.engine.actions import QUERIES, Action, perform
+from cti_tui.engine.model import Direction
+from cti_tui.server import protocol
+from cti_tui.server.sessions import ApiError, Connection, Session, SessionHub
+from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore, Outcome
+
+log = logging.getLogger("cti_tui.server")
+
+FLOOD_FRAMES = 200  # frames per second one connection may send before it is cut off
+CLOSE_OVERFLOW = 4000  # "you fell behind: restore your session"
+CLOSE_POLICY = 1008
+
+
+def _client(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _refusal(error: ApiError) -> JSONResponse:
+    return JSONResponse({"status": error.status, "code": error.code, "message": error.message}, error.status)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > protocol.MAX_FRAME_BYTES:
+        raise ApiError(400, "invalid_params", "request body too large")
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_params", "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_params", "the body must be a JSON object")
+    return body
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else request.query_params.get("token")
+
+
+def build_server_app(
+    hub: SessionHub, history: HistoryStore | None = None, on_start: Callable[[], None] = lambda: None
+) -> Starlette:
+    """The ASGI app for ``hub``; with ``history``, each user's ended calls are recorded and served.
+    ``on_start`` runs once the server's loop runs (it starts the simulated world's traffic)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        on_start()
+        try:
+            yield
+        finally:
+            await hub.close_all()
+
+    def api(handler: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def endpoint(request: Request) -> JSONResponse:
+            try:
+                return JSONResponse(await handler(request))
+            except ApiError as error:
+                return _refusal(error)
+
+        return endpoint
+
+    async def login(request: Request) -> dict[str, Any]:
+        return hub.login(await _json_body(request), _client(request))
+
+    async def two_factor(request: Request) -> dict[str, Any]:
+        return hub.two_factor(await _json_body(request), _client(request))
+
+    async def logout(request: Request) -> dict[str, Any]:
+        token = _bearer(request)
+        hub.identity_for(token)
+        hub.tokens.pop(token or "", None)
+        return {"ok": True}
+
+    async def directory(request: Request) -> dict[str, Any]:
+        hub.identity_for(_bearer(request))
+        entries = hub.exchange.directory()
+        return {
+            "entries": [
+                {
+                    "name": e.name,
+                    "number": e.number,
+                    "kind": e.kind.value,
+                    "node": e.node,
+                    "outsideNumber": e.outside_number,
+                }
+                for e in entries
+            ]
+        }
+
+    async def call_history(request: Request) -> dict[str, Any]:
+        identity = hub.identity_for(_bearer(request))
+        if history is None:
+            raise ApiError(404, "not_found", "this server keeps no call history")
+        params = request.query_params
+        try:
+            limit = min(200, max(1, int(params.get("limit", "50"))))
+            offset = max(0, int(params.get("offset", "0")))
+            outcome = Outcome(params["outcome"]) if params.get("outcome") else None
+            direction = Direction(params["direction"].upper()) if params.get("direction") else None
+        except ValueError as exc:
+            raise ApiError(400, "invalid_params", str(exc)) from None
+        try:
+            page = history.query(
+                identity.line,
+                search=params.get("search") or None,
+                outcome=outcome,
+                direction=direction,
+                limit=limit,
+                offset=offset,
+            )
+        except HistoryError as exc:
+            raise ApiError(500, "history_failure", str(exc)) from None
+        return {
+            "total": page.total,
+            "rows": [
+                {
+                    "id": r.id,
+                    "direction": r.direction.value,
+                    "outcome": r.outcome.value,
+                    "party": r.party,
+                    "partyName": r.party_name,
+                    "line": r.line,
+                    "cause": r.cause,
+                    "setupAt": r.setup_at.isoformat() if r.setup_at else None,
+                    "connectAt": r.connect_at.isoformat() if r.connect_at else None,
+                    "releaseAt": r.release_at.isoformat() if r.release_at else None,
+                    "talkSeconds": r.talk_seconds,
+                    "ringingSeconds": r.ringing_seconds,
+                }
+                for r in page.rows
+            ],
+        }
+
+    async def session_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await SocketHandler(hub, websocket, history).run()
+
+    return Starlette(
+        routes=[
+            Route("/api/login", api(login), methods=["POST"]),
+            Route("/api/2fa", api(two_factor), methods=["POST"]),
+            Route("/api/logout", api(logout), methods=["POST"]),
+            Route("/api/directory", api(directory), methods=["GET"]),
+            Route("/api/history", api(call_history), methods=["GET"]),
+            WebSocketRoute("/ws", session_socket),
+        ],
+        lifespan=lifespan,
+    )
+
+
+class SocketHandler:
+    """One WebSocket: reads frames, answers each, and streams the session's messages from its queue."""
+
+    def __init__(self, hub: SessionHub, websocket: WebSocket, history: HistoryStore | None) -> None:
+        self.hub = hub
+        self.websocket = websocket
+        self.history = history
+        self.connection = Connection()
+        self.session: Session | None = None
+        self.window_start = time.monotonic()
+        self.frames_in_window = 0
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            while not sender.done():
+                try:
+                    message = await self.websocket.receive()
+                except (WebSocketDisconnect, RuntimeError):
+                    break
+                if message["type"] == "websocket.disconnect":
+                    break
+                if self._flooding():
+                    await self._close(CLOSE_POLICY, "too many frames")
+                    break
+                frame = message.get("text")
+                if frame is None:
+                    frame = message.get("bytes") or b""
+                await self._handle(frame)
+        finally:
+            if self.session is not None:
+                self.hub.detach(self.session, self.connection)
+            self.connection.close()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(sender, timeout=2)
+
+    def _flooding(self) -> bool:
+        now = time.monotonic()
+        if now - self.window_start >= 1.0:
+            self.window_start, self.frames_in_window = now, 0
+        self.frames_in_window += 1
+        return self.frames_in_window > FLOOD_FRAMES
+
+    async def _send_loop(self) -> None:
+        queue = self.connection.queue
+        try:
+            while True:
+                if self.connection.overflowed:
+                    await self.websocket.send_text(protocol.encode({"type": "overflow", "message": "restore"}))
+                    await self._close(CLOSE_OVERFLOW, "fell behind; restore the session")
+                    return
+                message = await queue.get()
+                if message is None:
+                    await self._close(1000, "session closed")
+                    return
+                await self.websocket.send_text(protocol.encode(message))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code, reason)
+
+    def _reply(self, message: dict[str, Any]) -> None:
+        self.connection.push(message)
+
+    async def _handle(self, frame: str | bytes) -> None:
+        try:
+            request = protocol.parse_frame(frame)
+        except protocol.ProtocolError as error:
+            self._reply(protocol.protocol_error(error))
+            return
+        try:
+            await self._dispatch(request)
+        except ApiError as error:
+            self._reply(protocol.error_reply(request.request_id, error.status, error.code, error.message))
+
+    async def _dispatch(self, request: protocol.Request) -> None:
+        hub = self.hub
+        match request.action:
+            case "ping":
+                self._reply(protocol.ok_reply(request.request_id, "pong"))
+                return
+            case "create_session":
+                if self.session is not None:
+                    raise ApiError(400, "invalid_params", "this connection already has a session")
+                session = await hub.create_session(request.args["token"])
+                if self.history is not None:
+                    session.connector.add_listener(HistoryRecorder(self.history, session.identity.line))
+                self._attach(session, request.request_id, None)
+                return
+            case "restore_session":
+                if self.session is not None:
+                    raise ApiError(400, "invalid_params", "this connection already has a session")
+                session = hub.restore_session(request.args["token"], request.args["session_id"])
+                self._attach(session, request.request_id, request.args["last_seq"])
+                return
+        session = self.session
+        if session is None:
+            raise ApiError(401, "invalid_session_id", "create or restore a session first")
+        if request.action == "destroy_session":
+            self._reply(protocol.ok_reply(request.request_id, True))
+            await hub.destroy(session)
+            return
+        await self._perform(session, request)
+
+    def _attach(self, session: Session, request_id: str | int | None, last_seq: int | None) -> None:
+        """Reply, then the present: a replay of what the client missed, or a full snapshot."""
+        self.session = session
+        replay = session.replay_after(last_seq) if last_seq is not None else None
+        present = {"present": "snapshot"} if replay is None else {"present": "replay", "replayCount": len(replay)}
+        self._reply(
+            protocol.ok_reply(
+                request_id,
+                {"sessionId": session.id, "token": session.resume_token, "seq": session.connector.last_seq, **present},
+            )
+        )
+        if replay is None:
+            self.connection.push(session.snapshot())
+        else:
+            for message in replay:
+                self.connection.push(message)
+        self.hub.attach(session, self.connection)
+
+    async def _perform(self, session: Session, request: protocol.Request) -> None:
+        before = session.connector.last_seq
+        session.replying_to = request.request_id
+        try:
+            result = await perform(session.connector, Action(request.action, request.args, request.request_id))
+        finally:
+            session.replying_to = None
+        if request.action in QUERIES or (result is not False and result is not None):
+            self._reply(protocol.ok_reply(request.request_id, result))
+            return
+        refusal = next(
+            (
+                m
+                for m in reversed(session.log)
+                if m["seq"] > before and m.get("inReplyTo") == request.request_id and m["name"] in ("INFO", "ERROR")
+            ),
+            None,
+        )
+        if refusal is None:
+            self._reply(protocol.error_reply(request.request_id, 400, "invalid_params", "the action was refused"))
+            return
+        level = refusal["name"]
+        code = refusal.get("code")
+        self._reply(
+            protocol.error_reply(
+                request.request_id, protocol.status_for(code, level), code or "", refusal["message"], level
+            )
+        )

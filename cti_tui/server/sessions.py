@@ -1,0 +1,282 @@
+"""Sessions of ``cti-tui serve`` (Keyyo semantics, SPEC §4): tokens, sessions, replay, grace, rate limits.
+
+A login gives a short-lived token; a token opens a session; the session hosts one Connector on the shared
+exchange and keeps its subscriptions and a log of its events with their sequence numbers. Connections come
+and go: when the last one closes, a grace timer starts; restoring before it expires replays every event
+after the client's last one; after it, the session is gone. Transport lives in :mod:`cti_tui.server.app`;
+this module keeps the state behind a small interface (so several servers could later share it through an
+existing store such as Redis, not a home-made one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cti_tui.engine import commands as cmd
+from cti_tui.engine.backends.embedded import EmbeddedBackend
+from cti_tui.engine.clock import Clock, Timer
+from cti_tui.engine.connector import Connector
+from cti_tui.engine.model import ActivityEvent, Event, Identity
+from cti_tui.engine.wire import call_to_wire, event_to_wire
+from cti_tui.pbx.exchange import Exchange
+
+TOKEN_LIFETIME = timedelta(minutes=15)
+GRACE_SECONDS = 300.0
+LOG_LIMIT = 10_000  # events kept per session for replay
+QUEUE_LIMIT = 2_000  # messages waiting for one slow connection before it is told to restore
+
+
+def identity_to_wire(identity: Identity) -> dict[str, str]:
+    return {
+        "email": identity.email,
+        "name": identity.name,
+        "role": identity.role.value,
+        "extension": identity.extension,
+    }
+
+
+class ApiError(Exception):
+    """An HTTP/WebSocket refusal with the SPEC §4 status and code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RateLimiter:
+    """At most ``limit`` attempts per key within ``window`` seconds of the clock."""
+
+    clock: Clock
+    limit: int
+    window: float
+    _hits: dict[str, deque[datetime]] = field(default_factory=dict)
+
+    def allow(self, key: str) -> bool:
+        now = self.clock.now()
+        hits = self._hits.setdefault(key, deque())
+        while hits and (now - hits[0]).total_seconds() >= self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        return True
+
+
+@dataclass
+class Token:
+    value: str
+    identity: Identity
+    expires: datetime
+
+
+class Connection:
+    """One WebSocket's outgoing side: a bounded queue the transport drains; overflow marks it for restore."""
+
+    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=limit)
+        self.overflowed = False
+
+    def push(self, message: dict[str, Any]) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True  # the transport says so and closes; the client restores from its last seq
+
+    def close(self) -> None:
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+
+class Session:
+    """A logged-in user on the server: its connector, event log, live connections and grace timer."""
+
+    def __init__(self, session_id: str, identity: Identity, connector: Connector) -> None:
+        self.id = session_id
+        self.identity = identity
+        self.connector = connector
+        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+        self.connections: set[Connection] = set()
+        self.grace: Timer | None = None
+        self.replying_to: str | int | None = None
+        self.closed = False
+        # the session's own token: restores it (and calls the HTTP API) for as long as the session lives
+        self.resume_token = secrets.token_urlsafe(24)
+
+    def on_event(self, event: Event) -> None:
+        message = {"type": "event", **event_to_wire(event)}
+        if isinstance(event, ActivityEvent) and self.replying_to is not None:
+            message["inReplyTo"] = self.replying_to
+        self.log.append(message)
+        for connection in list(self.connections):
+            connection.push(message)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "type": "snapshot",
+            "sessionId": self.id,
+            "seq": self.connector.last_seq,
+            "identity": identity_to_wire(self.identity),
+            "calls": [call_to_wire(c) for c in self.connector.active_calls()],
+            "subscriptions": self.connector.subscriptions(),
+        }
+
+    def replay_after(self, last_seq: int) -> list[dict[str, Any]] | None:
+        """Every logged event after ``last_seq``, or None when the log no longer reaches back that far."""
+        if last_seq >= self.connector.last_seq:
+            return []
+        if not self.log or self.log[0]["seq"] > last_seq + 1:
+            return None
+        return [m for m in self.log if m["seq"] > last_seq]
+
+
+class SessionHub:
+    """All sessions of one server over one exchange."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        clock: Clock,
+        *,
+        grace_seconds: float = GRACE_SECONDS,
+        token_lifetime: timedelta = TOKEN_LIFETIME,
+        attempts_per_account: int = 5,
+        attempts_per_address: int = 20,
+        attempt_window: float = 60.0,
+    ) -> None:
+        self.exchange = exchange
+        self.clock = clock
+        self.grace_seconds = grace_seconds
+        self.token_lifetime = token_lifetime
+        self.sessions: dict[str, Session] = {}
+        self.tokens: dict[str, Token] = {}
+        self.per_account = RateLimiter(clock, attempts_per_account, attempt_window)
+        self.per_address = RateLimiter(clock, attempts_per_address, attempt_window)
+        self.on_destroyed: Callable[[Session], None] = lambda session: None
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    # --- login over HTTP ----------------------------------------------------------------------------
+
+    def _limit(self, account: str, address: str) -> None:
+        if not self.per_address.allow(f"ip:{address}") or not self.per_account.allow(f"account:{account}"):
+            raise ApiError(429, "too_many_attempts", "too many login attempts; wait a minute and try again")
+
+    def login(self, body: dict[str, Any], address: str) -> dict[str, Any]:
+        """``{email, password}`` or ``{apiKey}`` -> a token, or a 2FA challenge (nonce)."""
+        api_key, email, password = body.get("apiKey"), body.get("email"), body.get("password")
+        if api_key is not None:
+            if not isinstance(api_key, str) or not api_key:
+                raise ApiError(400, "invalid_params", '"apiKey" must be a non-empty string')
+            self._limit(f"key:{api_key[:6]}", address)
+            credentials: cmd.Credentials = cmd.ApiKeyLogin(api_key)
+        elif email is None or password is None:
+            raise ApiError(400, "missing_parameter", 'give "email" and "password", or "apiKey"')
+        elif not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+            raise ApiError(400, "invalid_params", '"email" and "password" must be non-empty strings')
+        else:
+            self._limit(email.strip().lower(), address)
+            credentials = cmd.PasswordLogin(email, password)
+        return self._outcome(self.exchange.authenticate(credentials))
+
+    def two_factor(self, body: dict[str, Any], address: str) -> dict[str, Any]:
+        nonce, code = body.get("nonce"), body.get("code")
+        if nonce is None or code is None:
+            raise ApiError(400, "missing_parameter", 'give "nonce" and "code"')
+        if not isinstance(nonce, str) or not isinstance(code, str):
+            raise ApiError(400, "invalid_params", '"nonce" and "code" must be strings')
+        self._limit(f"nonce:{nonce}", address)
+        return self._outcome(self.exchange.two_factor_auth(nonce, code))
+
+    def _outcome(self, outcome: cmd.AuthOutcome) -> dict[str, Any]:
+        match outcome:
+            case cmd.NeedsSecondFactor(nonce=nonce):
+                return {"twoFactor": True, "nonce": nonce}
+            case cmd.AuthFailed(message=message):
+                raise ApiError(401, "invalid_credentials", message)
+            case cmd.LoggedIn(identity=identity):
+                token = Token(secrets.token_urlsafe(24), identity, self.clock.now() + self.token_lifetime)
+                self.tokens[token.value] = token
+                return {
+                    "token": token.value,
+                    "expiresIn": int(self.token_lifetime.total_seconds()),
+                    "identity": identity_to_wire(identity),
+                    "parkSlots": self.exchange.org.park_slots,
+                }
+        raise AssertionError(outcome)  # pragma: no cover
+
+    def identity_for(self, token: str | None) -> Identity:
+        found = self.tokens.get(token or "")
+        if found is None or found.expires < self.clock.now():
+            self.tokens.pop(token or "", None)
+            raise ApiError(400, "invalid_token", "the login token is invalid or has expired; log in again")
+        return found.identity
+
+    # --- sessions -----------------------------------------------------------------------------------
+
+    async def create_session(self, token: str) -> Session:
+        identity = self.identity_for(token)
+        connector = Connector(EmbeddedBackend(self.exchange))
+        session = Session(secrets.token_urlsafe(18), identity, connector)
+        connector.add_listener(session.on_event)
+        if not await connector.login_vouched(identity):
+            raise ApiError(400, "invalid_token", "could not open a session for this token")
+        self.sessions[session.id] = session
+        self.tokens[session.resume_token] = Token(session.resume_token, identity, datetime.max.replace(tzinfo=UTC))
+        return session
+
+    def restore_session(self, token: str, session_id: str) -> Session:
+        identity = self.identity_for(token)
+        session = self.sessions.get(session_id)
+        if session is None or session.closed:
+            raise ApiError(401, "invalid_session_id", "the session is invalid or has expired; create a new one")
+        if session.identity.email != identity.email:
+            raise ApiError(403, "not_permitted", "this session belongs to someone else")
+        return session
+
+    def attach(self, session: Session, connection: Connection) -> None:
+        if session.grace is not None:
+            session.grace.cancel()
+            session.grace = None
+        session.connections.add(connection)
+
+    def detach(self, session: Session, connection: Connection) -> None:
+        session.connections.discard(connection)
+        if not session.connections and not session.closed and session.grace is None:
+            session.grace = self.clock.call_later(self.grace_seconds, lambda: self._expire(session))
+
+    def _expire(self, session: Session) -> None:
+        session.grace = None
+        if not session.connections:
+            task = asyncio.ensure_future(self.destroy(session))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def destroy(self, session: Session) -> None:
+        if session.closed:
+            return
+        session.closed = True
+        self.sessions.pop(session.id, None)
+        self.tokens.pop(session.resume_token, None)
+        if session.grace is not None:
+            session.grace.cancel()
+        for connection in list(session.connections):
+            connection.close()
+        if session.connector.identity is not None:
+            await session.connector.logout()
+        self.on_destroyed(session)
+
+    async def close_all(self) -> None:
+        for session in list(self.sessions.values()):
+            await self.destroy(session)
