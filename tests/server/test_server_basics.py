@@ -33,7 +33,7 @@ async def test_two_agents_and_a_supervisor_share_one_pbx(cti_server) -> None:
     server = await cti_server()
     alice, alice_events = await connect(server.url, "agent@demo.local")
     bruno, bruno_events = await connect(server.url, "bruno@demo.local")
-    boss, boss_events = await connect(server.url, "supervisor@demo.local")
+    boss, _ = await connect(server.url, "supervisor@demo.local")
     try:
         assert await boss.subscribe("queue:sales")
         leg = server.exchange.inbound_call("+12025550143", "+12025550120", "Ada Lovelace")

@@ -14,9 +14,8 @@ import contextlib
 import dataclasses
 import itertools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -32,6 +31,9 @@ from cti_tui.engine.model import (
     Role,
 )
 from cti_tui.engine.wire import call_from_wire
+
+if TYPE_CHECKING:
+    import httpx
 
 REPLY_TIMEOUT = 10.0
 HTTP_TIMEOUT = 10.0
@@ -72,7 +74,12 @@ class ServerBackend:
         self.max_backoff = max_backoff
         self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=10)
         self.name = f"CTI server {self.base}"
-        self._http = httpx.AsyncClient(base_url=self.base, timeout=HTTP_TIMEOUT)
+        # httpx is imported here, not at the top: importing it pulls in rich (its CLI), and the engine's
+        # modules must stay importable without any terminal-UI library
+        import httpx
+
+        self._httpx = httpx
+        self._http: httpx.AsyncClient = httpx.AsyncClient(base_url=self.base, timeout=HTTP_TIMEOUT)
         self._login_token: str | None = None
         self._session_token: str | None = None
         self.session_id: str | None = None
@@ -90,7 +97,7 @@ class ServerBackend:
     async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         try:
             response = await self._http.post(path, json=body)
-        except httpx.HTTPError as exc:
+        except self._httpx.HTTPError as exc:
             raise ConnectionError(f"cannot reach {self.base}: {exc}") from None
         try:
             data = response.json()
@@ -135,7 +142,7 @@ class ServerBackend:
         try:
             response = await self._http.get("/api/directory", headers={"Authorization": f"Bearer {token}"})
             entries = response.json().get("entries", []) if response.status_code == 200 else []
-        except (httpx.HTTPError, ValueError):
+        except (self._httpx.HTTPError, ValueError):
             return []
         return [
             DirectoryEntry(e["name"], e["number"], EntryKind(e["kind"]), e["node"], e.get("outsideNumber"))
