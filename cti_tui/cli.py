@@ -39,9 +39,7 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument(
         "--seed", type=int, default=default(None), help="seed of the simulated world (same seed, same calls)"
     )
-    group.add_argument(
-        "--speed", type=float, default=default(1.0), help="simulated time speed factor (default 1)"
-    )
+    group.add_argument("--speed", type=float, default=default(1.0), help="simulated time speed factor (default 1)")
     group.add_argument(
         "--demo-rate",
         type=float,
@@ -90,10 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NODE",
         help="watch a line: user:ID, queue:ID, ivr:ID, conf:ID or callpark (repeatable)",
     )
-    events.add_argument(
-        "--exit-on-eof", action="store_true", help="stop when stdin ends (default: keep streaming)"
-    )
+    events.add_argument("--exit-on-eof", action="store_true", help="stop when stdin ends (default: keep streaming)")
     _add_engine_options(events, top=False)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the CTI server: one PBX for many agents and supervisors",
+        description="Serve the HTTP API and the WebSocket sessions (docs/protocol.md) over the embedded PBX.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="TLS certificate (PEM); with --tls-key")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="TLS private key (PEM)")
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a session outlives its last connection (default 300)",
+    )
+    _add_engine_options(serve, top=False)
 
     hashing = commands.add_parser("hash-password", help="print a password hash for an organisation file")
     hashing.add_argument("--iterations", type=int, default=200_000)
@@ -108,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _hash_password(args.iterations)
         if args.command == "events":
             return _events(args)
+        if args.command == "serve":
+            return _serve(args)
         return _app(args)
     except KeyboardInterrupt:
         return 130
@@ -159,6 +175,54 @@ def _app(args: argparse.Namespace) -> int:
         api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
     )
     app.run()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    org = _organisation(args)
+    if org is None:
+        return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("cti-tui: error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    for path in (args.tls_cert, args.tls_key):
+        if path is not None and not path.is_file():
+            print(f"cti-tui: error: {path}: no such file", file=sys.stderr)
+            return 2
+    if not 0 < args.port < 65536 or args.grace <= 0:
+        print("cti-tui: error: --port must be 1–65535 and --grace positive", file=sys.stderr)
+        return 2
+    from cti_tui.engine.clock import RealClock
+    from cti_tui.server.run import make_server
+    from cti_tui.store.history import HistoryError, HistoryStore
+
+    history = None
+    if not args.no_history:
+        try:
+            history = HistoryStore()
+        except (HistoryError, OSError) as exc:
+            print(f"cti-tui: warning: call history is off: {exc}", file=sys.stderr)
+    parts = make_server(
+        org,
+        RealClock(args.speed),
+        host=args.host,
+        port=args.port,
+        history=history,
+        grace_seconds=args.grace,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        log_level="info",
+    )
+    scheme = "https" if args.tls_cert else "http"
+    print(f"cti-tui serve: {scheme}://{args.host}:{args.port}  (log in with the app: cti-tui --server URL)")
+    try:
+        parts.server.run()
+    except OSError as exc:
+        print(f"cti-tui: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if history is not None:
+            history.close()
     return 0
 
 

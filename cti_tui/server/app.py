@@ -57,8 +57,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 def _bearer(request: Request) -> str | None:
+    """The token from ``Authorization: Bearer …`` only — never a query string, which access logs keep."""
     header = request.headers.get("authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else request.query_params.get("token")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
 def build_server_app(
