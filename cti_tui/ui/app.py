@@ -10,6 +10,7 @@ from cti_tui.store.history import HistoryRecorder
 from cti_tui.ui.commands import CtiCommands
 from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.login import LoginScreen
+from cti_tui.ui.screens.modals import ConfirmModal
 from cti_tui.ui.services import Services
 
 
@@ -72,6 +73,7 @@ class CtiApp(App[None]):
             problem = self.services.save_email(identity.email)
             if problem:
                 self.notify(problem, severity="warning")
+        self.prefill_email = identity.email  # after logging out, the form shows who was logged in
         self.switch_screen(
             Dashboard(
                 connector,
@@ -82,6 +84,14 @@ class CtiApp(App[None]):
                 flash=self.config.flash,
             )
         )
+
+    async def action_quit(self) -> None:
+        """ctrl+q and the palette's Quit ask first while calls are live, as q does (asked twice: quit)."""
+        dashboard = next((s for s in self.screen_stack if isinstance(s, Dashboard)), None)
+        if dashboard is None or isinstance(self.screen, ConfirmModal):
+            self.exit()
+        else:
+            dashboard.action_quit()
 
     async def action_logout(self) -> None:
         if self.connector is not None:

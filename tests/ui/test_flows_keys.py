@@ -7,8 +7,12 @@ engine now holds (``app.connector.get_call(id).status``).
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable
 
+import pytest
+from rich.console import Console
 from textual.widgets import Input, Label, OptionList
 
 from cti_tui.config import AppConfig
@@ -37,7 +41,7 @@ SALES_NUMBER = "+12025550120"
 S = CallStatus
 
 
-# --- helpers ------------------------------------------------------------------------------------------------
+# --- helpers -------------------------------------------------------------------------------------------------------
 
 
 def exchange_of(app: CtiApp) -> Exchange:
@@ -105,14 +109,27 @@ async def ring(pilot, to: str = "1001", number: str = CALLER, name: str = CALLER
     """An outside caller rings ``to``; returns the ringing leg's id once the table shows it."""
     leg = exchange_of(pilot.app).inbound_call(number, to, name)
     assert leg is not None
-    await wait_until(pilot, lambda: leg.id in rows(pilot.app))
+    assert await wait_until(pilot, lambda: leg.id in rows(pilot.app))
     return leg.id
 
 
+async def select_row(pilot, call_id: str) -> None:
+    """Move the active-calls cursor to ``call_id`` with the arrow keys, as a user does."""
+    table = calls_table(pilot.app)
+    assert table.has_focus
+    target = table.get_row_index(call_id)
+    for _ in range(table.row_count + 1):
+        if table.cursor_row == target:
+            break
+        await pilot.press("down" if table.cursor_row < target else "up")
+    await settle(pilot, rounds=1)
+    assert table.selected_call_id == call_id
+
+
 async def connected_call(pilot, number: str = CALLER) -> str:
-    """A ringing inbound call, answered with ``a``."""
+    """A ringing inbound call, selected and answered with ``a``."""
     call_id = await ring(pilot, number=number)
-    calls_table(pilot.app).select(call_id)
+    await select_row(pilot, call_id)
     await pilot.press("a")
     assert await wait_until(pilot, lambda: status(pilot.app, call_id) is S.CONNECTED)
     return call_id
@@ -163,6 +180,14 @@ def option_ids(modal: object) -> list[str]:
     return [str(options.get_option_at_index(i).id) for i in range(options.option_count)]
 
 
+def plain(renderable: object) -> str:
+    """A rich renderable (an option's prompt) as the text a user reads, runs of spaces shown as two."""
+    console = Console(width=90, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    lines = (re.sub(r" {2,}", "  ", line.strip()) for line in console.export_text().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 def new_call_ids(app: CtiApp, before: set[str]) -> list[str]:
     return [cid for cid in rows(app) if cid not in before]
 
@@ -175,7 +200,7 @@ async def second_agent(app: CtiApp, email: str = "bruno@demo.local") -> tuple[Co
     return connector, events
 
 
-# --- inbound: answer, hold, resume, blind transfer -----------------------------------------------------------
+# --- inbound: answer, hold, resume, blind transfer -----------------------------------------------------------------
 
 
 async def test_inbound_answer_hold_resume_transfer(make_app) -> None:
@@ -215,7 +240,54 @@ async def test_inbound_answer_hold_resume_transfer(make_app) -> None:
         assert any(leg.line == "user:1002" and leg.status is S.RINGING for leg in exchange_of(app).legs.values())
 
 
-# --- outbound: dial ------------------------------------------------------------------------------------------
+async def test_a_second_ringing_call_does_not_steal_the_selection(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        first = await ring(pilot)
+        second = await ring(pilot, number="+442079460001", name="Dan Dialler")
+        assert rows(app) == {first: S.RINGING, second: S.RINGING}
+        assert calls_table(app).selected_call_id == first
+        await pilot.press("down")
+        await settle(pilot)
+        assert calls_table(app).selected_call_id == second
+        await pilot.press("a")
+        assert await wait_until(pilot, lambda: status(app, second) is S.CONNECTED)
+        assert status(app, first) is S.RINGING
+
+
+async def test_the_selection_stays_on_its_call_when_a_call_above_it_ends(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        first = await ring(pilot)
+        second = await ring(pilot, number="+442079460001", name="Dan Dialler")
+        third = await ring(pilot, number="+442079460002", name="Eve Early")
+        await select_row(pilot, second)
+
+        assert exchange_of(app).remote_hangup(first)  # the first caller gives up
+        assert await wait_until(pilot, lambda: first not in rows(app))
+        assert calls_table(app).selected_call_id == second  # not the call that moved up under the cursor
+        await pilot.press("r")
+        assert await wait_until(pilot, lambda: second not in rows(app))
+        assert status(app, second) is S.CANCEL
+        assert status(app, third) is S.RINGING
+        assert await wait_until(pilot, lambda: [o.value for o in outcomes(app)] == ["rejected", "missed"])
+
+
+async def test_a_caller_who_gives_up_while_ringing_is_a_missed_call(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        call_id = await ring(pilot)
+        assert exchange_of(app).remote_hangup(call_id)
+        assert await wait_until(pilot, lambda: rows(app) == {})
+        assert status(app, call_id) is S.CANCEL
+        assert await wait_until(pilot, lambda: outcomes(app) == [Outcome.MISSED])
+        assert "a" not in active_keys(app)
+
+
+# --- outbound: dial ------------------------------------------------------------------------------------------------
 
 
 async def test_dial_answered_number_goes_initial_accepted_ringing_connected(make_app) -> None:
@@ -320,10 +392,10 @@ async def test_invalid_numbers_keep_the_modal_open_and_dial_nothing(make_app) ->
         await settle(pilot)
         assert isinstance(app.screen, Dashboard)
         assert set(exchange.legs) == legs_before
-        assert [c for c in app.connector.calls()] == []
+        assert app.connector.calls() == []
 
 
-# --- hang up, reject -----------------------------------------------------------------------------------------
+# --- hang up, reject -----------------------------------------------------------------------------------------------
 
 
 async def test_hang_up_a_connected_call(make_app) -> None:
@@ -367,7 +439,7 @@ async def test_reject_a_ringing_call(make_app) -> None:
         assert await wait_until(pilot, lambda: outcomes(app) == [Outcome.REJECTED])
 
 
-# --- park, unpark ----------------------------------------------------------------------------------------------
+# --- park, unpark --------------------------------------------------------------------------------------------------
 
 
 async def test_park_in_slot_3_then_pick_it_up_again(make_app) -> None:
@@ -442,6 +514,27 @@ async def test_a_colleague_watching_callpark_picks_up_the_parked_call(make_app) 
         await bruno.logout()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="PBX bug: when a colleague unparks (or the parked caller hangs up), the exchange tells only the "
+    "sessions watching callpark or the new line, so the parker's session keeps the call PARKED for ever",
+)
+async def test_u_no_longer_offers_a_call_a_colleague_picked_up(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        bruno, _ = await second_agent(app)
+        assert await bruno.subscribe("callpark")
+        call_id = await connected_call(pilot)
+        await open_modal(pilot, "p", ChoiceModal)
+        await choose(pilot, "3")
+        assert await wait_until(pilot, lambda: status(app, call_id) is S.PARKED)
+        assert await bruno.unpark(3)
+        await settle(pilot)
+        modal = await open_modal(pilot, "u", ChoiceModal)
+        assert option_ids(modal) == [], "u offers slot 3, which is empty now ('park slot 3 is empty')"
+
+
 async def test_supervisor_watching_callpark_unparks_with_u(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -473,7 +566,7 @@ async def test_supervisor_watching_callpark_unparks_with_u(make_app) -> None:
         await agent.logout()
 
 
-# --- supervised transfer ---------------------------------------------------------------------------------------
+# --- supervised transfer -------------------------------------------------------------------------------------------
 
 
 async def test_supervised_transfer_completes_when_the_colleague_answers(make_app) -> None:
@@ -523,7 +616,7 @@ async def test_supervised_transfer_to_a_busy_number_brings_the_call_back(make_ap
         assert info[0].title == "Info"
 
 
-# --- merge -------------------------------------------------------------------------------------------------------
+# --- merge ---------------------------------------------------------------------------------------------------------
 
 
 async def test_merge_a_held_call_into_the_connected_one(make_app) -> None:
@@ -585,7 +678,7 @@ async def test_dtmf_empty_input_shows_an_error(make_app) -> None:
         assert str(modal.query_one("#error", Label).render()).startswith("✕")
 
 
-# --- subscriptions ---------------------------------------------------------------------------------------------------
+# --- subscriptions -------------------------------------------------------------------------------------------------
 
 
 async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscribes(make_app) -> None:
@@ -613,11 +706,14 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         assert await wait_until(pilot, lambda: lines.summary("queue:sales").waiting == 1)
         summary = lines.summary("queue:sales")
         assert summary.lamp is Lamp.RINGING
-        prompt = str(lines.get_option("queue:sales").prompt)
-        assert "1 waiting" in prompt
-        assert "Carol Caller" in prompt
+        heading, *calls = plain(lines.get_option("queue:sales").prompt).splitlines()
+        assert heading.startswith("● queue:sales  Sales  1 waiting")
+        assert len(calls) == 1 and "RINGING" in calls[0] and "#1" in calls[0] and CALLER_NAME in calls[0]
         assert rows(app).get(leg.id) is S.RINGING
         assert status(app, leg.id) is S.RINGING
+        # the supervisor watches the queue but may not answer or reject its calls: no such keys
+        assert calls_table(app).selected_call_id == leg.id
+        assert "a" not in active_keys(app) and "r" not in active_keys(app)
         assert exchange_of(app).legs[leg.id].owner is None  # waiting in the queue, offered to nobody
 
         lines.focus()
@@ -630,7 +726,7 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         assert leg.id not in rows(app)
 
 
-# --- history: search and call back -------------------------------------------------------------------------------------
+# --- history: search and call back ---------------------------------------------------------------------------------
 
 
 async def test_history_search_narrows_and_enter_calls_back(make_app) -> None:
@@ -668,7 +764,7 @@ async def test_history_search_narrows_and_enter_calls_back(make_app) -> None:
         assert set(exchange_of(app).legs) - before == {call_id}
 
 
-# --- keys shown only when they can act ----------------------------------------------------------------------------------
+# --- keys shown only when they can act -----------------------------------------------------------------------------
 
 
 async def test_keys_follow_the_selected_calls_state(make_app) -> None:
@@ -719,7 +815,7 @@ async def test_keys_with_no_call_do_nothing(make_app) -> None:
         assert notifications(app) == []
 
 
-# --- quit -----------------------------------------------------------------------------------------------------------------
+# --- quit ----------------------------------------------------------------------------------------------------------
 
 
 async def test_quit_with_an_active_call_asks_first(make_app) -> None:
@@ -763,7 +859,27 @@ async def test_quit_with_no_call_exits_at_once(make_app) -> None:
         assert not any(isinstance(s, ConfirmModal) for s in app.screen_stack)
 
 
-# --- command palette, keymap -------------------------------------------------------------------------------------------------
+async def test_ctrl_q_asks_too_while_a_call_is_live(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        call_id = await connected_call(pilot)
+        modal = await open_modal(pilot, "ctrl+q", ConfirmModal)
+        assert "still active" in modal.question
+        assert not app._exit
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, Dashboard) and not app._exit
+        assert status(app, call_id) is S.CONNECTED
+
+        await pilot.press("x")
+        assert await wait_until(pilot, lambda: rows(app) == {})
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app._exit
+
+
+# --- command palette, keymap ---------------------------------------------------------------------------------------
 
 
 async def test_command_palette_dials_a_colleague_by_name(make_app) -> None:

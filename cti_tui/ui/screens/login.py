@@ -236,6 +236,8 @@ class LoginScreen(Screen[None]):
         assert self.connector is not None
         remember = self.query_one("#remember", Checkbox).value
         email = self.query_one("#email", Input).value.strip()
+        if self.use_api_key and self.connector.identity is not None:
+            email = self.connector.identity.email  # the email row is hidden: file the key under who logged in
         account = self.credentials.account(email, api_key=self.use_api_key)
         if remember:
             secret = self.query_one("#api-key" if self.use_api_key else "#password", Input).value

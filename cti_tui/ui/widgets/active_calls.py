@@ -89,9 +89,12 @@ class ActiveCalls(DataTable[Text]):
     def drop(self, call_id: str) -> None:
         if call_id not in self._calls:
             return
+        selected = self.selected_call_id
         del self._calls[call_id]
         with contextlib.suppress(RowDoesNotExist):
             self.remove_row(call_id)
+        if selected is not None and selected != call_id:
+            self.select(selected)  # the cursor keeps its index; keep it on the call the user chose instead
 
     def replace(self, calls: Iterable[Call]) -> None:
         """Show exactly ``calls`` (a snapshot after login, reconnect or restore)."""
