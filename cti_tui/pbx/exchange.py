@@ -992,8 +992,10 @@ class Exchange:
         elif slot in self.slots:
             return cmd.CommandResult.info(ErrorCode.SLOT_BUSY, f"park slot {slot} is taken")
         self.slots[slot] = leg
+        # the parker keeps seeing its parked call (on its own line too) until someone picks it up
+        parker_line = {f"user:{leg.owner}"} if leg.owner else set()
         self._move(
-            leg, S.PARKED, line="callpark", owner=None, tags=set(), park_slot=slot, parked_by=leg.owner
+            leg, S.PARKED, line="callpark", owner=None, tags=parker_line, park_slot=slot, parked_by=leg.owner
         )
         if self.world is not None:
             self.world.leg_parked(leg)
@@ -1015,7 +1017,9 @@ class Exchange:
         user = self.org.user_by_extension(extension)
         assert user is not None
         del self.slots[leg.park_slot]  # type: ignore[arg-type]
-        self._move(leg, S.CONNECTED, owner=extension, line=user.line, park_slot=None, parked_by=None)
+        self._move(
+            leg, S.CONNECTED, owner=extension, line=user.line, tags=set(), park_slot=None, parked_by=None
+        )
 
     # --- the scripted outside world ---------------------------------------------------------------
 

@@ -181,7 +181,7 @@ class SocketHandler:
         self.hub = hub
         self.websocket = websocket
         self.history = history
-        self.connection = Connection()
+        self.connection = Connection(hub.queue_limit)
         self.session: Session | None = None
         self.window_start = time.monotonic()
         self.frames_in_window = 0
@@ -218,14 +218,13 @@ class SocketHandler:
         return self.frames_in_window > FLOOD_FRAMES
 
     async def _send_loop(self) -> None:
-        queue = self.connection.queue
         try:
             while True:
                 if self.connection.overflowed:
                     await self.websocket.send_text(protocol.encode({"type": "overflow", "message": "restore"}))
                     await self._close(CLOSE_OVERFLOW, "fell behind; restore the session")
                     return
-                message = await queue.get()
+                message = await self.connection.next()
                 if message is None:
                     await self._close(1000, "session closed")
                     return
@@ -250,6 +249,9 @@ class SocketHandler:
             await self._dispatch(request)
         except ApiError as error:
             self._reply(protocol.error_reply(request.request_id, error.status, error.code, error.message))
+        except Exception:  # a bug must not cost the client its connection: answer, and log the action only
+            log.exception("the %s action failed", request.action)  # never the frame: it may hold a token
+            self._reply(protocol.error_reply(request.request_id, 500, "internal_error", "the server failed"))
 
     async def _dispatch(self, request: protocol.Request) -> None:
         hub = self.hub
@@ -294,8 +296,7 @@ class SocketHandler:
         if replay is None:
             self.connection.push(session.snapshot())
         else:
-            for message in replay:
-                self.connection.push(message)
+            self.connection.push_replay(replay)
         self.hub.attach(session, self.connection)
 
     async def _perform(self, session: Session, request: protocol.Request) -> None:

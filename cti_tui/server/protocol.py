@@ -8,6 +8,7 @@ can raise anything else, whatever the bytes. See docs/protocol.md for every mess
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,24 @@ def _text(data: dict[str, Any], key: str, request_id: str | int | None, *, requi
     return value
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ProtocolError(400, "invalid_params", f"number out of range: {text[:20]}")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ProtocolError(400, "invalid_params", f"{name} is not JSON")
+
+
+def _too_large(frame: str) -> bool:
+    """Over the limit in UTF-8 bytes (a character is 1 to 4 bytes; encode only when it could matter)."""
+    if len(frame) > MAX_FRAME_BYTES:
+        return True
+    return len(frame) * 4 > MAX_FRAME_BYTES and len(frame.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+
+
 def parse_frame(frame: str | bytes) -> Request:
     """Decode one frame or raise :class:`ProtocolError` (never anything else)."""
     if isinstance(frame, bytes):
@@ -64,11 +83,14 @@ def parse_frame(frame: str | bytes) -> Request:
             frame = frame.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError(400, "invalid_params", "frames are UTF-8 JSON text") from None
-    if len(frame) > MAX_FRAME_BYTES:
+    if _too_large(frame):
         raise ProtocolError(400, "invalid_params", f"frame too large (limit {MAX_FRAME_BYTES} bytes)")
     try:
-        data = json.loads(frame)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        # strict JSON: no NaN/Infinity, no float that overflows to inf
+        data = json.loads(frame, parse_float=_finite, parse_constant=_no_constant)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError) as exc:  # ValueError also covers ints over Python's digit limit
         raise ProtocolError(400, "invalid_params", f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(400, "invalid_params", "a frame is a JSON object")
@@ -85,6 +107,8 @@ def parse_frame(frame: str | bytes) -> Request:
         raise ProtocolError(400, code, str(exc), request_id) from None
     if parsed.name in ("login", "two_factor_auth", "quit"):
         raise ProtocolError(400, "invalid_params", f"{parsed.name} is done over HTTP, not in a session", request_id)
+    if parsed.name == "logout":  # logging out of a session is ending it (not leaving it open, logged out)
+        return Request(request_id, "destroy_session", {})
     return Request(request_id, parsed.name, parsed.args)
 
 

@@ -54,7 +54,9 @@ def make_server(
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening socket on a free port (tests and benchmarks pass it to ``server.serve(sockets=[...])``)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (a bare 0 gets
+    # Nagle's algorithm, and every reply that follows an event waits ~40 ms for the peer's delayed ACK)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

@@ -79,25 +79,40 @@ class Token:
 
 
 class Connection:
-    """One WebSocket's outgoing side: a bounded queue the transport drains; overflow marks it for restore."""
+    """One WebSocket's outgoing side: a queue the transport drains. Live messages are bounded: past ``limit``
+    waiting, the connection is marked overflowed (the transport says so and closes; the client restores from
+    its last seq). A replay does not count against the bound: it is the session's log, already in memory and
+    bounded by it — counting it would overflow at once every client that restores after falling behind."""
 
     def __init__(self, limit: int = QUEUE_LIMIT) -> None:
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=limit)
+        self.limit = limit
+        self.queue: asyncio.Queue[tuple[dict[str, Any] | None, bool]] = asyncio.Queue()
+        self.waiting = 0  # live messages in the queue
         self.overflowed = False
 
     def push(self, message: dict[str, Any]) -> None:
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.overflowed = True  # the transport says so and closes; the client restores from its last seq
+        if self.waiting >= self.limit:
+            self.overflowed = True
+            return
+        self.waiting += 1
+        self.queue.put_nowait((message, True))
+
+    def push_replay(self, messages: list[dict[str, Any]]) -> None:
+        if not self.overflowed:
+            for message in messages:
+                self.queue.put_nowait((message, False))
 
     def close(self) -> None:
-        try:
-            self.queue.put_nowait(None)
-        except asyncio.QueueFull:
-            self.overflowed = True
+        self.queue.put_nowait((None, False))
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next message to send; None once the connection is to close."""
+        message, counted = await self.queue.get()
+        if counted:
+            self.waiting -= 1
+        return message
 
 
 class Session:
@@ -155,11 +170,13 @@ class SessionHub:
         attempts_per_account: int = 5,
         attempts_per_address: int = 20,
         attempt_window: float = 60.0,
+        queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self.exchange = exchange
         self.clock = clock
         self.grace_seconds = grace_seconds
         self.token_lifetime = token_lifetime
+        self.queue_limit = queue_limit
         self.sessions: dict[str, Session] = {}
         self.tokens: dict[str, Token] = {}
         self.per_account = RateLimiter(clock, attempts_per_account, attempt_window)
@@ -206,6 +223,7 @@ class SessionHub:
             case cmd.AuthFailed(message=message):
                 raise ApiError(401, "invalid_credentials", message)
             case cmd.LoggedIn(identity=identity):
+                self._forget_expired_tokens()
                 token = Token(secrets.token_urlsafe(24), identity, self.clock.now() + self.token_lifetime)
                 self.tokens[token.value] = token
                 return {
@@ -215,6 +233,11 @@ class SessionHub:
                     "parkSlots": self.exchange.org.park_slots,
                 }
         raise AssertionError(outcome)  # pragma: no cover
+
+    def _forget_expired_tokens(self) -> None:
+        now = self.clock.now()
+        for value in [value for value, token in self.tokens.items() if token.expires < now]:
+            del self.tokens[value]
 
     def identity_for(self, token: str | None) -> Identity:
         found = self.tokens.get(token or "")
@@ -237,10 +260,12 @@ class SessionHub:
         return session
 
     def restore_session(self, token: str, session_id: str) -> Session:
-        identity = self.identity_for(token)
+        # the session first: once it is gone its token is gone too, and the answer must say the session is
+        # (401), not the token (400); a session id is 144 random bits, so this reveals nothing guessable
         session = self.sessions.get(session_id)
         if session is None or session.closed:
             raise ApiError(401, "invalid_session_id", "the session is invalid or has expired; create a new one")
+        identity = self.identity_for(token)
         if session.identity.email != identity.email:
             raise ApiError(403, "not_permitted", "this session belongs to someone else")
         return session

@@ -28,7 +28,9 @@ async def test_park_into_a_chosen_slot(pbx: Pbx) -> None:
     assert parked.release_at is None
     assert pbx.exchange.slots[3].id == call_id
     assert not pbx.exchange.live_legs("1001")  # the agent's phone is free again
-    assert agent.connector.active_calls() == []  # not on a line the agent watches any more
+    # the parker still sees its parked call (shown on its own line too) until someone picks it up
+    assert parked.also == ("user:1001",)
+    assert [c.id for c in agent.connector.active_calls()] == [call_id]
     assert agent.connector.get_call(call_id).status is CallStatus.PARKED
 
 
@@ -116,15 +118,16 @@ async def test_unpark_by_another_agent(pbx: Pbx) -> None:
     picked = bruno.last(call_id)
     assert (picked.line, picked.park_slot, picked.source) == ("user:1002", None, CALLER)
     assert pbx.exchange.legs[call_id].owner == "1002"
-    # the parker's session saw PARKED and has no part in the rest
-    assert agent.names(call_id) == ["RINGING", "CONNECTED", "PARKED"]
+    # the parker's session saw it parked, then picked up by bruno (it leaves the parker's view), and no more
+    assert agent.names(call_id) == ["RINGING", "CONNECTED", "PARKED", "CONNECTED"]
+    assert agent.last(call_id).line == "user:1002" and agent.connector.active_calls() == []
     assert [c.id for c in bruno.connector.active_calls()] == [call_id]
     # bruno now controls it
     assert await bruno.connector.hold(call_id)
     assert await bruno.connector.resume(call_id)
     assert await bruno.connector.terminate(call_id)
     assert bruno.names(call_id) == ["CONNECTED", "ON_HOLD", "CONNECTED", "HANGUP"]
-    assert agent.names(call_id) == ["RINGING", "CONNECTED", "PARKED"]
+    assert agent.names(call_id) == ["RINGING", "CONNECTED", "PARKED", "CONNECTED"]
 
 
 async def test_unpark_by_the_supervisor(pbx: Pbx) -> None:
@@ -137,7 +140,8 @@ async def test_unpark_by_the_supervisor(pbx: Pbx) -> None:
     assert await boss.connector.unpark(1)
     assert boss.names(call_id) == ["PARKED", "CONNECTED"]
     assert boss.last(call_id).line == "user:1100"
-    assert agent.names(call_id)[-1] == "PARKED"
+    assert agent.names(call_id)[-2:] == ["PARKED", "CONNECTED"]  # the parker sees it picked up...
+    assert agent.connector.active_calls() == []  # ...and leave its view
     assert pbx.exchange.remote_hangup(call_id)
     assert boss.names(call_id)[-1] == "HANGUP"
 

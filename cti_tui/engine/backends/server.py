@@ -40,8 +40,9 @@ HTTP_TIMEOUT = 10.0
 MAX_BACKOFF = 10.0
 
 
-class SessionGone(Exception):
-    """The server no longer knows the session (grace expired): a fresh login is needed."""
+class SessionGone(ConnectionError):
+    """The server no longer knows the session (grace expired), or refused the token: a fresh login is needed.
+    A ConnectionError, so a login whose session cannot open fails like any unreachable backend."""
 
 
 def _ws_url(base: str) -> str:

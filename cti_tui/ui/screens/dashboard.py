@@ -235,8 +235,8 @@ class Dashboard(Screen[None]):
                 return len(self._merge_partners(call)) > 0
             return True
         capabilities = self.connector.backend.capabilities
-        if action == "unpark":
-            return capabilities.supports(Operation.UNPARK)
+        if action == "unpark":  # only while a parked call is in view (yours, or the park lot's if watched)
+            return capabilities.supports(Operation.UNPARK) and bool(self._parked())
         if action == "subscribe":
             return capabilities.subscribe
         return True
@@ -244,6 +244,9 @@ class Dashboard(Screen[None]):
     @on(DataTable.RowHighlighted, "#calls")
     def _selection_moved(self) -> None:
         self.refresh_bindings()
+
+    def _parked(self) -> list[Call]:
+        return [c for c in self.connector.active_calls() if c.status is CallStatus.PARKED]
 
     def _merge_partners(self, call: Call) -> list[Call]:
         return [
@@ -306,7 +309,7 @@ class Dashboard(Screen[None]):
         call = self.selected()
         if call is None:
             return
-        parked = [c for c in self.connector.calls() if c.status is CallStatus.PARKED and not c.ended]
+        parked = self._parked()
         slots = self.connector.backend.capabilities.park_slots
 
         def chosen(answer: object) -> None:
@@ -316,7 +319,7 @@ class Dashboard(Screen[None]):
         self.app.push_screen(ChoiceModal("Park in", park_options(slots, parked)), chosen)
 
     def action_unpark(self) -> None:
-        parked = [c for c in self.connector.calls() if c.status is CallStatus.PARKED and not c.ended]
+        parked = self._parked()
 
         def chosen(answer: object) -> None:
             if answer is not None:
