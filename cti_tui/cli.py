@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cti-tui {__version__}")
     parser.add_argument("--email", help="prefill the login form's email")
     parser.add_argument("--api-key", help="prefill the login form's API key (or set CTI_TUI_API_KEY)")
+    parser.add_argument("--server", metavar="URL", help="log in to a CTI server (cti-tui serve) at URL")
     _add_engine_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -173,6 +174,7 @@ def _app(args: argparse.Namespace) -> int:
         config=load_config(),
         email=args.email,
         api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
+        server_url=args.server,
     )
     app.run()
     return 0

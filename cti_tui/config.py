@@ -19,6 +19,7 @@ SECRET_KEYS = ("password", "api_key", "apikey", "secret", "token", "otp")
 @dataclass
 class AppConfig:
     email: str | None = None
+    server_url: str | None = None
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
@@ -49,6 +50,7 @@ def load_config(path: Path | None = None) -> AppConfig:
         if key.lower() in SECRET_KEYS:
             config.problems.append(f"{path}: '{key}' ignored — secrets are never read from the config file")
     _take(config, data, path, "email", str)
+    _take(config, data, path, "server_url", str)
     _take(config, data, path, "use_api_key", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)

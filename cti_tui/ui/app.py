@@ -51,6 +51,8 @@ class CtiApp(App[None]):
             self.services.credentials,
             self._logged_in,
             backend_label=self.services.backend_label,
+            server_url=self.services.server_url,
+            backend_kind=self.services.backend_kind,
             email=self.prefill_email,
             use_api_key=self.config.use_api_key or self.prefill_api_key is not None,
             api_key=self.prefill_api_key,
@@ -79,7 +81,7 @@ class CtiApp(App[None]):
                 connector,
                 now=self.services.clock.now,
                 history=self.services.history,
-                backend_label=self.services.backend_label,
+                backend_label=connector.backend.name,
                 bell=self.config.bell,
                 flash=self.config.flash,
             )

@@ -27,9 +27,7 @@ class CtiCommands(Provider):
                 commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))  # type: ignore[union-attr]
         for entry in dashboard.directory:
             if entry.kind is not EntryKind.PARK:
-                commands.append(
-                    (f"Dial {entry.name} ({entry.number})", partial(dashboard.dial, entry.number), "Call")
-                )
+                commands.append((f"Dial {entry.name} ({entry.number})", partial(dashboard.dial, entry.number), "Call"))
         watched = set(dashboard.connector.subscriptions())
         for entry in dashboard.directory:
             if entry.node not in watched and entry.node != dashboard.identity.line:
@@ -40,9 +38,7 @@ class CtiCommands(Provider):
                         "Watch",
                     )
                 )
-        commands.append(
-            ("Export call history to CSV", dashboard.export_history, "Write the history to a CSV file")
-        )
+        commands.append(("Export call history to CSV", dashboard.export_history, "Write the history to a CSV file"))
         commands.append(("Log out", self.app.action_logout, "End the session and return to the login screen"))  # type: ignore[attr-defined]
         return commands
 

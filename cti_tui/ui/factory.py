@@ -13,6 +13,7 @@ from cti_tui.credentials import CredentialStore
 from cti_tui.engine.backends.embedded import EmbeddedBackend
 from cti_tui.engine.clock import Clock, RealClock
 from cti_tui.engine.connector import Connector
+from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import Organisation, load_demo
 from cti_tui.pbx.runtime import start_exchange
 from cti_tui.store.history import HistoryError, HistoryStore
@@ -23,6 +24,15 @@ DEMO_HINT = (
     "Demo accounts (password demo): agent@demo.local · supervisor@demo.local · "
     "secure@demo.local (2FA) · API key demo-api-key"
 )
+
+
+def connector_for(kind: str, url: str | None, exchange: Exchange) -> Connector:
+    """A connector on the embedded exchange, or on a CTI server at ``url``."""
+    if kind == "server":
+        from cti_tui.engine.backends.server import ServerBackend
+
+        return Connector(ServerBackend(url or ""))
+    return Connector(EmbeddedBackend(exchange))
 
 
 def build_app(
@@ -37,6 +47,7 @@ def build_app(
     email: str | None = None,
     api_key: str | None = None,
     remember_email: bool = True,
+    server_url: str | None = None,
 ) -> CtiApp:
     clock = clock or RealClock()
     organisation = org or load_demo()
@@ -50,7 +61,7 @@ def build_app(
             problem = f"call history is off: {exc}"
     world = exchange.world
     services = Services(
-        make_connector=lambda: Connector(EmbeddedBackend(exchange)),
+        make_connector=lambda kind, url: connector_for(kind, url, exchange),
         clock=clock,
         credentials=credentials or CredentialStore(),
         history=store,
@@ -60,5 +71,7 @@ def build_app(
         start_world=(lambda: world.start()) if traffic and world is not None else (lambda: None),
         save_email=save_email if remember_email else (lambda email: None),
         extra={"exchange": exchange},
+        server_url=server_url or (config.server_url if config and config.server_url else "http://127.0.0.1:8765"),
+        backend_kind="server" if server_url else "embedded",
     )
     return CtiApp(services, config, email=email, api_key=api_key)

@@ -71,7 +71,5 @@ def clock_text(seconds: float) -> str:
 def duration_text(call: Call, now: datetime) -> Text:
     """Ringing time while it rings, talk time once connected."""
     if call.connect_at is None:
-        return Text(
-            f"⏲ {clock_text(call.ringing_seconds(now))}", style="#ffcc00" if not call.ended else "dim"
-        )
+        return Text(f"⏲ {clock_text(call.ringing_seconds(now))}", style="#ffcc00" if not call.ended else "dim")
     return Text(clock_text(call.talk_seconds(now)))

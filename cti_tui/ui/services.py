@@ -14,12 +14,14 @@ from cti_tui.store.history import HistoryStore
 
 @dataclass
 class Services:
-    make_connector: Callable[[], Connector]
+    make_connector: Callable[[str, str | None], Connector]  # (backend kind, server URL) -> a new connector
     clock: Clock
     credentials: CredentialStore
     history: HistoryStore | None = None
     history_problem: str | None = None
     backend_label: str = "Embedded demo PBX"
+    server_url: str = "http://127.0.0.1:8765"
+    backend_kind: str = "embedded"
     demo_hint: str = ""
     start_world: Callable[[], None] = lambda: None
     save_email: Callable[[str], str | None] = lambda email: None

@@ -128,9 +128,7 @@ class Dashboard(Screen[None]):
         self.calls.replace(self.connector.active_calls())
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(self.connector.active_calls())
-        self._remove_listener = self.connector.add_listener(
-            lambda event: self.post_message(EngineEvent(event))
-        )
+        self._remove_listener = self.connector.add_listener(lambda event: self.post_message(EngineEvent(event)))
         self.set_interval(1.0, self.tick)
         self.calls.focus()
         self.refresh_bindings()

@@ -81,11 +81,13 @@ class LoginScreen(Screen[None]):
 
     def __init__(
         self,
-        make_connector: Callable[[], Connector],
+        make_connector: Callable[[str, str | None], Connector],
         credentials: CredentialStore,
         on_ready: Callable[[Connector, bool], None],
         *,
         backend_label: str,
+        server_url: str = "http://127.0.0.1:8765",
+        backend_kind: str = "embedded",
         email: str | None = None,
         use_api_key: bool = False,
         api_key: str | None = None,
@@ -96,6 +98,8 @@ class LoginScreen(Screen[None]):
         self.credentials = credentials
         self.on_ready = on_ready
         self.backend_label = backend_label
+        self.server_url = server_url
+        self.backend_kind = backend_kind
         self.initial_email = email or ""
         self.use_api_key = use_api_key
         self.initial_api_key = api_key
@@ -111,8 +115,15 @@ class LoginScreen(Screen[None]):
             with Horizontal(classes="row"):
                 yield Label("Backend")
                 yield Select(
-                    [(self.backend_label, "embedded")], value="embedded", allow_blank=False, id="backend", compact=True
+                    [(self.backend_label, "embedded"), ("CTI server (cti-tui serve)", "server")],
+                    value=self.backend_kind,
+                    allow_blank=False,
+                    id="backend",
+                    compact=True,
                 )
+            with Horizontal(classes="row hidden", id="server-row"):
+                yield Label("Server")
+                yield Input(value=self.server_url, placeholder="http://127.0.0.1:8765", id="server-url", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Sign in")
                 with RadioSet(id="method", compact=True):
@@ -138,6 +149,7 @@ class LoginScreen(Screen[None]):
                 yield Static(self.demo_hint, id="demo-hint")
 
     def on_mount(self) -> None:
+        self.query_one("#server-row").set_class(self.backend_kind != "server", "hidden")
         self._show_method(self.use_api_key)
         self._prefill_secret()
         if self.initial_api_key:
@@ -158,6 +170,10 @@ class LoginScreen(Screen[None]):
             self.query_one(selector).set_class(api_key, "hidden")
         self.query_one("#key-row").set_class(not api_key, "hidden")
 
+    @on(Select.Changed, "#backend")
+    def _backend_changed(self, event: Select.Changed) -> None:
+        self.query_one("#server-row").set_class(event.value != "server", "hidden")
+
     @on(RadioSet.Changed, "#method")
     def _method_changed(self, event: RadioSet.Changed) -> None:
         self._show_method(event.pressed.id == "by-key")
@@ -167,6 +183,11 @@ class LoginScreen(Screen[None]):
     @on(Button.Pressed, "#login")
     def _submit(self) -> None:
         self.query_one("#login-error", Label).update("")
+        if self.query_one("#backend", Select).value == "server":
+            url = self.query_one("#server-url", Input).value.strip()
+            if not url.startswith(("http://", "https://")) or len(url) < 10:
+                self.show_error("the server URL looks like http://host:8765", "#server-url")
+                return
         email = self.query_one("#email", Input).value.strip()
         if self.use_api_key:
             key = self.query_one("#api-key", Input).value.strip()
@@ -185,7 +206,9 @@ class LoginScreen(Screen[None]):
 
     @work(exclusive=True, group="login")
     async def _login(self) -> None:
-        connector = self.connector = self.make_connector()
+        kind = str(self.query_one("#backend", Select).value)
+        url = self.query_one("#server-url", Input).value.strip()
+        connector = self.connector = self.make_connector(kind, url)
         self.events = []
         connector.add_listener(self.events.append)
         email = self.query_one("#email", Input).value.strip()
@@ -215,7 +238,7 @@ class LoginScreen(Screen[None]):
             self.prompt.dismiss(None)
         field = "#api-key" if self.use_api_key else "#password"
         if code is ErrorCode.BACKEND_FAILURE:
-            field = "#backend"
+            field = "#server-url" if self.query_one("#backend", Select).value == "server" else "#backend"
         self.show_error(message, field)
 
     def _submit_code(self, code: str) -> None:

@@ -38,9 +38,7 @@ class _Modal(ModalScreen[object]):
 class DestinationModal(_Modal):
     """Type a number or pick from the directory; the answer is a validated destination."""
 
-    def __init__(
-        self, title: str, directory: list[DirectoryEntry], *, default_region: str | None = None
-    ) -> None:
+    def __init__(self, title: str, directory: list[DirectoryEntry], *, default_region: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.directory = [e for e in directory if e.kind.value != "callpark"]
@@ -97,9 +95,7 @@ class DestinationModal(_Modal):
 class ChoiceModal(_Modal):
     """Pick one option (park slot, parked call, call to merge with, line to subscribe to)."""
 
-    def __init__(
-        self, title: str, options: list[tuple[str, Text | str]], *, empty: str = "nothing to pick"
-    ) -> None:
+    def __init__(self, title: str, options: list[tuple[str, Text | str]], *, empty: str = "nothing to pick") -> None:
         super().__init__()
         self.title_text = title
         self.options = options
@@ -191,9 +187,7 @@ def call_options(calls: list[Call]) -> list[tuple[str, Text | str]]:
     return [
         (
             call.id,
-            Text.assemble(
-                render.status_badge(call), " ", format_for_display(call.party), f"  {call.party_name}"
-            ),
+            Text.assemble(render.status_badge(call), " ", format_for_display(call.party), f"  {call.party_name}"),
         )
         for call in calls
     ]

@@ -23,9 +23,7 @@ class StatusBar(Static):
     state: reactive[str] = reactive("connecting")
     notice: reactive[str] = reactive("")
 
-    def __init__(
-        self, identity: Identity, backend: str, now: Callable[[], datetime], **kwargs: object
-    ) -> None:
+    def __init__(self, identity: Identity, backend: str, now: Callable[[], datetime], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.identity = identity
         self.backend = backend
