@@ -144,14 +144,23 @@ class Session:
             "sessionId": self.id,
             "seq": self.connector.last_seq,
             "identity": identity_to_wire(self.identity),
+            "now": self.connector_now(),
             "calls": [call_to_wire(c) for c in self.connector.active_calls()],
             "subscriptions": self.connector.subscriptions(),
         }
 
+    def connector_now(self) -> str:
+        backend = self.connector.backend
+        clock = getattr(getattr(backend, "exchange", None), "clock", None)
+        return (clock.now() if clock is not None else datetime.now(UTC)).isoformat()
+
     def replay_after(self, last_seq: int) -> list[dict[str, Any]] | None:
-        """Every logged event after ``last_seq``, or None when the log no longer reaches back that far."""
-        if last_seq >= self.connector.last_seq:
+        """Every logged event after ``last_seq``, or None when the log no longer reaches back that far (or
+        ``last_seq`` is one this session never sent: the client's count is off, so it gets the present)."""
+        if last_seq == self.connector.last_seq:
             return []
+        if last_seq > self.connector.last_seq:
+            return None
         if not self.log or self.log[0]["seq"] > last_seq + 1:
             return None
         return [m for m in self.log if m["seq"] > last_seq]
@@ -231,6 +240,13 @@ class SessionHub:
                     "expiresIn": int(self.token_lifetime.total_seconds()),
                     "identity": identity_to_wire(identity),
                     "parkSlots": self.exchange.org.park_slots,
+                    "policies": {
+                        role.value: {
+                            "watch": list(p.watch),
+                            "actOnWatched": sorted(op.value for op in p.act_on_watched),
+                        }
+                        for role, p in self.exchange.org.policies.items()
+                    },
                 }
         raise AssertionError(outcome)  # pragma: no cover
 

@@ -79,7 +79,7 @@ class CtiApp(App[None]):
         self.switch_screen(
             Dashboard(
                 connector,
-                now=self.services.clock.now,
+                now=getattr(connector.backend, "now", self.services.clock.now),
                 history=self.services.history,
                 backend_label=connector.backend.name,
                 bell=self.config.bell,

@@ -27,8 +27,26 @@ json_values = st.recursive(
 )
 actions = st.sampled_from(sorted(set(SCHEMA) | SESSION_ACTIONS | {"hangup", "dial", "dtmf", "bogus", ""}))
 field_names = st.sampled_from(
-    ["id", "callId", "otherCallId", "destination", "node", "slot", "digits", "enabled", "inviteTimeout", "token"]
-    + ["sessionId", "lastSeq", "email", "password", "apiKey", "code", "nonce", "extra"]
+    [
+        "id",
+        "callId",
+        "otherCallId",
+        "destination",
+        "node",
+        "slot",
+        "digits",
+        "enabled",
+        "inviteTimeout",
+        "token",
+        "sessionId",
+        "lastSeq",
+        "email",
+        "password",
+        "apiKey",
+        "code",
+        "nonce",
+        "extra",
+    ]
 )
 
 

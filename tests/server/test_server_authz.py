@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable
 
 import pytest
-from ws_helpers import Wire, open_session
+from ws_helpers import open_session
 
 from cti_tui.engine.model import CallStatus, Operation, Role
 from cti_tui.engine.permissions import DEFAULT_POLICIES, RolePolicy
@@ -55,7 +55,7 @@ def hang_up_everything(exchange: Exchange) -> None:
 
 
 def expected(role: Role, action: str, line: str) -> tuple[bool, int | None, str | None]:
-    if line == "own" or action in WATCHED_OK[role] and line == "watched":
+    if line == "own" or (line == "watched" and action in WATCHED_OK[role]):
         return True, None, None
     if line == "watched":
         return False, 403, "not_permitted"

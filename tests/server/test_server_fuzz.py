@@ -62,8 +62,25 @@ actions = st.sampled_from(
     sorted((set(SCHEMA) - {"logout", "quit"}) | {"create_session", "restore_session", "ping", "x"})
 )
 fields = st.sampled_from(
-    ["callId", "otherCallId", "destination", "node", "slot", "digits", "enabled", "inviteTimeout", "token"]
-    + ["sessionId", "lastSeq", "email", "password", "apiKey", "code", "nonce", "junk"]
+    [
+        "callId",
+        "otherCallId",
+        "destination",
+        "node",
+        "slot",
+        "digits",
+        "enabled",
+        "inviteTimeout",
+        "token",
+        "sessionId",
+        "lastSeq",
+        "email",
+        "password",
+        "apiKey",
+        "code",
+        "nonce",
+        "junk",
+    ]
 )
 object_frames = st.builds(
     lambda action, extra: {**extra, "action": action}, actions, st.dictionaries(fields, values, max_size=4)

@@ -12,6 +12,10 @@ from typing import Any
 import websockets
 from ws_helpers import Wire, login_token, open_session, seqs, wait_for, ws_url
 
+from cti_tui.engine.backends.server import ServerBackend
+from cti_tui.engine.connector import Connector
+from cti_tui.engine.model import ActivityEvent, ActivityName, ErrorCode, Event
+
 numbers = (f"+1404555{n:04d}" for n in itertools.count(1000))
 QUEUE_LIMIT = 100
 
@@ -53,6 +57,9 @@ async def test_a_slow_consumer_does_not_delay_a_fast_one(cti_server) -> None:
             if message["type"] == "event":
                 fast_events.append(message)
 
+    def caught_up(seq: int) -> bool:
+        return bool(fast_events) and fast_events[-1]["seq"] >= seq
+
     reader = asyncio.create_task(read_fast())
     rounds_after_overflow = 0
     try:
@@ -61,8 +68,7 @@ async def test_a_slow_consumer_does_not_delay_a_fast_one(cti_server) -> None:
                 for _ in range(10):
                     leg = exchange.inbound_call(next(numbers), extension, "Caller")
                     exchange.remote_hangup(leg.id)
-            target = fast_session.connector.last_seq
-            await wait_for(lambda: fast_events and fast_events[-1]["seq"] >= target, "the fast client", 2.0)
+            await wait_for(lambda: caught_up(fast_session.connector.last_seq), "the fast client", 2.0)
             assert slow_connection.waiting <= QUEUE_LIMIT  # the slow one's backlog stays bounded
             if slow_connection.overflowed:
                 rounds_after_overflow += 1
@@ -112,3 +118,36 @@ async def test_a_slow_consumer_does_not_delay_a_fast_one(cti_server) -> None:
     finally:
         await back.close()
         await fast.close()
+
+
+async def test_the_app_client_that_overflows_restores_by_itself_and_misses_nothing(cti_server) -> None:
+    """A burst bigger than the queue: the server tells the client, the client restores from its last seq."""
+    server = await cti_server(no_answer_timeout=3600)
+    server.hub.queue_limit = 5
+    backend = ServerBackend(server.url, max_backoff=0.05)
+    connector = Connector(backend)
+    events: list[Event] = []
+    connector.add_listener(events.append)
+    received: list[int] = []
+    dispatch = backend._dispatch
+
+    def recording(data: dict[str, Any]) -> None:
+        if data.get("type") == "event":
+            received.append(data["seq"])
+        dispatch(data)
+
+    backend._dispatch = recording  # type: ignore[method-assign]
+    assert await connector.login("agent@demo.local", "demo")
+    session = server.hub.sessions[backend.session_id]
+    start = backend.last_seq
+    try:
+        legs = [server.exchange.inbound_call(next(numbers), "1001", "Burst") for _ in range(12)]  # one tick
+        (connection,) = session.connections
+        assert connection.overflowed
+        await wait_for(lambda: backend.last_seq == session.connector.last_seq, "the client restores and catches up")
+        names = [(e.name, e.code) for e in events if isinstance(e, ActivityEvent)]
+        assert (ActivityName.INFO, ErrorCode.RECONNECTING) in names and names[-1] == (ActivityName.READY, None)
+        assert [s for s in received if s > start] == list(range(start + 1, session.connector.last_seq + 1))
+        assert sorted(c.id for c in connector.active_calls()) == sorted(leg.id for leg in legs)
+    finally:
+        await connector.logout()

@@ -43,12 +43,14 @@ async def test_log_in_to_a_server_take_a_call_and_survive_a_drop(make_app, cti_s
         calls = app.screen.query_one("#calls")
         await until(pilot, lambda: calls.selected_call_id == leg.id, "the ringing call, selected")
         await pilot.press("a")
-        await until(pilot, lambda: server.exchange.legs[leg.id].status is CallStatus.CONNECTED, "answered on the server")
+        await until(
+            pilot, lambda: server.exchange.legs[leg.id].status is CallStatus.CONNECTED, "answered on the server"
+        )
         await until(pilot, lambda: app.connector.get_call(leg.id).status is CallStatus.CONNECTED, "shown connected")
 
         # the socket drops: the status bar says reconnecting, the call stays, and the session comes back
         backend = app.connector.backend
-        backend._socket.transport.abort()  # noqa: SLF001 - a network failure, not a polite close
+        backend._socket.transport.abort()
         status = app.screen.query_one("#status")
         await until(pilot, lambda: status.state == "reconnecting", "reconnecting shown")
         assert leg.id in {c.id for c in calls.calls()}

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import websockets
@@ -28,8 +29,10 @@ from cti_tui.engine.model import (
     EntryKind,
     ErrorCode,
     Identity,
+    Operation,
     Role,
 )
+from cti_tui.engine.permissions import RolePolicy
 from cti_tui.engine.wire import call_from_wire
 
 if TYPE_CHECKING:
@@ -56,6 +59,20 @@ def _ws_url(base: str) -> str:
 def _identity(data: dict[str, Any]) -> Identity:
     email = str(data["email"])
     return Identity(email, email, str(data["name"]), Role(data["role"]), str(data["extension"]))
+
+
+def _policies(data: object) -> dict[Role, RolePolicy] | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return {
+            Role(role): RolePolicy(
+                tuple(str(w) for w in entry["watch"]), frozenset(Operation(o) for o in entry["actOnWatched"])
+            )
+            for role, entry in data.items()
+        }
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _code(value: object, default: ErrorCode) -> ErrorCode:
@@ -92,6 +109,7 @@ class ServerBackend:
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         self.identity: Identity | None = None
+        self._skew = timedelta(0)
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -118,6 +136,9 @@ class ServerBackend:
             slots = data.get("parkSlots")
             if isinstance(slots, int) and slots > 0:
                 self.capabilities = dataclasses.replace(self.capabilities, park_slots=slots)
+            policies = _policies(data.get("policies"))
+            if policies is not None:  # the keys the UI shows then match what the server will allow
+                self.capabilities = dataclasses.replace(self.capabilities, policies=policies)
             return cmd.LoggedIn(self.identity)
         message = str(data.get("message") or f"server answered {status}")
         if status == 429:
@@ -182,21 +203,28 @@ class ServerBackend:
         self.session_id = result.get("sessionId")
         self._session_token = result.get("token") or self._session_token
         # the present follows the reply: take all of it before anything else can act on the session
-        if result.get("present") == "replay":
-            for _ in range(int(result.get("replayCount", 0))):
-                self._dispatch(await self._receive(socket))
-        else:
-            snapshot = await self._receive(socket)
-            if snapshot.get("type") != "snapshot":
-                raise ConnectionError("the server sent no snapshot after the session reply")
-            self._take_snapshot(snapshot)
+        try:
+            if result.get("present") == "replay":
+                for _ in range(int(result.get("replayCount", 0))):
+                    self._dispatch(await self._receive(socket))
+            else:
+                snapshot = await self._receive(socket)
+                if snapshot.get("type") != "snapshot":
+                    raise ConnectionError("the server sent no snapshot after the session reply")
+                self._take_snapshot(snapshot)
+        except (KeyError, TypeError, ValueError) as exc:
+            await socket.close()
+            raise ConnectionError(f"the server sent a malformed message: {exc!r}") from None
 
     async def _receive(self, socket: ClientConnection) -> dict[str, Any]:
         try:
             raw = await asyncio.wait_for(socket.recv(), timeout=REPLY_TIMEOUT)
         except (websockets.WebSocketException, TimeoutError, OSError) as exc:
             raise ConnectionError(f"session socket: {exc}") from None
-        data = json.loads(raw)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ConnectionError("the server sent something that is not JSON") from None
         return data if isinstance(data, dict) else {}
 
     async def _read_forever(self) -> None:
@@ -205,10 +233,14 @@ class ServerBackend:
             try:
                 assert socket is not None
                 async for raw in socket:
-                    data = json.loads(raw)
-                    if isinstance(data, dict):
-                        self._dispatch(data)
-            except (websockets.WebSocketException, OSError, ValueError):
+                    try:
+                        data = json.loads(raw)
+                        if isinstance(data, dict):
+                            self._dispatch(data)
+                    except (KeyError, TypeError, ValueError) as exc:  # one bad message must not end the session
+                        problem = f"bad message from the server: {exc!r}"
+                        self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, problem))
+            except (websockets.WebSocketException, OSError):
                 pass
             if self._closing:
                 return
@@ -278,7 +310,13 @@ class ServerBackend:
                 )
             )
 
+    def now(self) -> datetime:
+        """The server's time as best known here: durations are differences of the server's timestamps."""
+        return datetime.now(UTC) + self._skew
+
     def _take_snapshot(self, data: dict[str, Any]) -> None:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            self._skew = datetime.fromisoformat(str(data["now"])) - datetime.now(UTC)
         seq = data.get("seq")
         if isinstance(seq, int):
             self.last_seq = seq
