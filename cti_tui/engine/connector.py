@@ -61,6 +61,7 @@ class Connector:
         self._auto_answer = False
         self._lock = asyncio.Lock()
         self._deferred: list[cmd.Report] | None = None
+        self._trim_at = 2 * MAX_ENDED_CALLS
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -165,11 +166,15 @@ class Connector:
 
     def _trim(self) -> None:
         """Keep the newest MAX_ENDED_CALLS calls that are over for this session (ended, or gone to a
-        line it does not watch), so a long-running wall screen does not grow without bound."""
+        line it does not watch), so a long-running wall screen does not grow without bound. The scan runs
+        only once the table has grown well past that, so an event costs O(1) amortised, not O(calls)."""
+        if len(self._calls) <= self._trim_at:
+            return
         lines = self.visible_lines()
         gone = [cid for cid, c in self._calls.items() if c.ended or not c.seen_on(lines)]
         for call_id in gone[: max(0, len(gone) - MAX_ENDED_CALLS)]:
             del self._calls[call_id]
+        self._trim_at = max(2 * MAX_ENDED_CALLS, 2 * len(self._calls))
 
     # --- session ------------------------------------------------------------------------------------
 

@@ -627,3 +627,20 @@ async def test_calls_and_subscriptions_before_login_are_empty(pbx: Pbx) -> None:
     assert connector.subscriptions() == []
     assert connector.identity is None
     assert events == []
+
+
+async def test_calls_keeps_the_newest_ended_calls_and_every_live_one(pbx: Pbx, monkeypatch) -> None:
+    from cti_tui.engine import connector as connector_module
+
+    monkeypatch.setattr(connector_module, "MAX_ENDED_CALLS", 5)
+    agent = await pbx.login()
+    live = pbx.exchange.inbound_call("+12025550100", "1001", "Still Ringing")
+    ended = []
+    for n in range(40):
+        leg = pbx.exchange.inbound_call(f"+120255502{n:02d}", "1001", f"Caller {n}")
+        await agent.connector.reject(leg.id)
+        ended.append(leg.id)
+    kept = [c.id for c in agent.connector.calls()]
+    assert live.id in kept
+    assert len(kept) <= 2 * (5 + 1) + 1  # bounded: back to the newest 5 ended (+ live) whenever it doubles
+    assert ended[-5:] == [cid for cid in kept if cid in ended][-5:]  # the newest ended calls are the ones kept
