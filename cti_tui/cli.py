@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--email", help="prefill the login form's email")
     parser.add_argument("--api-key", help="prefill the login form's API key (or set CTI_TUI_API_KEY)")
     parser.add_argument("--server", metavar="URL", help="log in to a CTI server (cti-tui serve) at URL")
+    parser.add_argument(
+        "--softphone",
+        metavar="HOST:PORT",
+        nargs="?",
+        const="",
+        help="drive a baresip softphone: attach to its ctrl_tcp at HOST:PORT, or (no value) start one",
+    )
     _add_engine_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -175,6 +182,7 @@ def _app(args: argparse.Namespace) -> int:
         email=args.email,
         api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
         server_url=args.server,
+        softphone=args.softphone,
     )
     app.run()
     return 0

@@ -52,6 +52,7 @@ class CtiApp(App[None]):
             self._logged_in,
             backend_label=self.services.backend_label,
             server_url=self.services.server_url,
+            softphone_address=self.services.softphone_address,
             backend_kind=self.services.backend_kind,
             email=self.prefill_email,
             use_api_key=self.config.use_api_key or self.prefill_api_key is not None,

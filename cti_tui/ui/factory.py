@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cti_tui import paths
 from cti_tui.config import AppConfig, save_email
 from cti_tui.credentials import CredentialStore
 from cti_tui.engine.backends.embedded import EmbeddedBackend
@@ -26,12 +27,21 @@ DEMO_HINT = (
 )
 
 
-def connector_for(kind: str, url: str | None, exchange: Exchange) -> Connector:
-    """A connector on the embedded exchange, or on a CTI server at ``url``."""
+def connector_for(kind: str, address: str | None, exchange: Exchange) -> Connector:
+    """A connector on the embedded exchange, a CTI server at ``address`` (a URL), or a baresip softphone:
+    attached at ``address`` (``host:port`` of its ctrl_tcp) or, with no address, one cti-tui starts."""
     if kind == "server":
         from cti_tui.engine.backends.server import ServerBackend
 
-        return Connector(ServerBackend(url or ""))
+        return Connector(ServerBackend(address or ""))
+    if kind == "softphone":
+        from cti_tui.engine.backends.softphone import ManagedBaresip, SoftphoneBackend
+
+        if address:
+            host, _, port = address.rpartition(":")
+            return Connector(SoftphoneBackend((host or "127.0.0.1", int(port))))
+        managed = ManagedBaresip(paths.data_dir() / "baresip", sip_port=5070, ctrl_port=4470)
+        return Connector(SoftphoneBackend(managed=managed))
     return Connector(EmbeddedBackend(exchange))
 
 
@@ -48,6 +58,7 @@ def build_app(
     api_key: str | None = None,
     remember_email: bool = True,
     server_url: str | None = None,
+    softphone: str | None = None,
 ) -> CtiApp:
     clock = clock or RealClock()
     organisation = org or load_demo()
@@ -72,6 +83,7 @@ def build_app(
         save_email=save_email if remember_email else (lambda email: None),
         extra={"exchange": exchange},
         server_url=server_url or (config.server_url if config and config.server_url else "http://127.0.0.1:8765"),
-        backend_kind="server" if server_url else "embedded",
+        backend_kind="server" if server_url else ("softphone" if softphone is not None else "embedded"),
+        softphone_address=softphone or "",
     )
     return CtiApp(services, config, email=email, api_key=api_key)

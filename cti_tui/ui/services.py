@@ -22,6 +22,7 @@ class Services:
     backend_label: str = "Embedded demo PBX"
     server_url: str = "http://127.0.0.1:8765"
     backend_kind: str = "embedded"
+    softphone_address: str = ""
     demo_hint: str = ""
     start_world: Callable[[], None] = lambda: None
     save_email: Callable[[str], str | None] = lambda email: None

@@ -31,6 +31,7 @@ def uac(
     reinvites: int = 0,
     hangup_after_ms: int | None = None,
     cancel_after_ms: int | None = None,
+    await_bye: bool = False,
 ) -> str:
     """A calling scenario. ``reinvites``: how many re-INVITEs (hold, resume, …) to answer after the call is up;
     ``hangup_after_ms``: BYE that long after the last of them; ``cancel_after_ms``: CANCEL that long after 180."""
@@ -85,5 +86,11 @@ def uac(
                 retrans=True,
             )
             parts += [f'<pause milliseconds="{hangup_after_ms}"/>\n', bye, '<recv response="200" crlf="true"/>\n']
+        elif await_bye:  # the agent hangs up: answer its BYE
+            bye_ok = (
+                "      SIP/2.0 200 OK\n      [last_Via:]\n      [last_From:]\n      [last_To:]\n"
+                "      [last_Call-ID:]\n      [last_CSeq:]\n      Content-Length: 0\n\n"
+            )
+            parts += ['<recv request="BYE"/>\n', send(bye_ok)]
     body = "".join(parts)
     return f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="cti-tui uac">\n{body}</scenario>\n'

@@ -21,6 +21,14 @@ from cti_tui.engine.connector import Connector
 from cti_tui.engine.model import ActivityEvent, ActivityName, ErrorCode, Event
 
 
+def valid_softphone_address(text: str) -> bool:
+    """Empty (start a baresip of our own) or ``host:port`` of a running baresip's ctrl_tcp."""
+    if not text:
+        return True
+    _, colon, port = text.rpartition(":")
+    return bool(colon) and port.isdigit() and 0 < int(port) < 65536
+
+
 class TwoFactorPrompt(ModalScreen[str | None]):
     """Asks for the authenticator code; the login screen keeps it open until the code is right."""
 
@@ -87,6 +95,7 @@ class LoginScreen(Screen[None]):
         *,
         backend_label: str,
         server_url: str = "http://127.0.0.1:8765",
+        softphone_address: str = "",
         backend_kind: str = "embedded",
         email: str | None = None,
         use_api_key: bool = False,
@@ -99,6 +108,7 @@ class LoginScreen(Screen[None]):
         self.on_ready = on_ready
         self.backend_label = backend_label
         self.server_url = server_url
+        self.softphone_address = softphone_address
         self.backend_kind = backend_kind
         self.initial_email = email or ""
         self.use_api_key = use_api_key
@@ -115,7 +125,11 @@ class LoginScreen(Screen[None]):
             with Horizontal(classes="row"):
                 yield Label("Backend")
                 yield Select(
-                    [(self.backend_label, "embedded"), ("CTI server (cti-tui serve)", "server")],
+                    [
+                        (self.backend_label, "embedded"),
+                        ("CTI server (cti-tui serve)", "server"),
+                        ("Softphone (baresip)", "softphone"),
+                    ],
                     value=self.backend_kind,
                     allow_blank=False,
                     id="backend",
@@ -124,6 +138,14 @@ class LoginScreen(Screen[None]):
             with Horizontal(classes="row hidden", id="server-row"):
                 yield Label("Server")
                 yield Input(value=self.server_url, placeholder="http://127.0.0.1:8765", id="server-url", compact=True)
+            with Horizontal(classes="row hidden", id="softphone-row"):
+                yield Label("baresip")
+                yield Input(
+                    value=self.softphone_address,
+                    placeholder="host:port of its ctrl_tcp — empty: start one",
+                    id="softphone-control",
+                    compact=True,
+                )
             with Horizontal(classes="row"):
                 yield Label("Sign in")
                 with RadioSet(id="method", compact=True):
@@ -149,7 +171,7 @@ class LoginScreen(Screen[None]):
                 yield Static(self.demo_hint, id="demo-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#server-row").set_class(self.backend_kind != "server", "hidden")
+        self._show_backend(self.backend_kind)
         self._show_method(self.use_api_key)
         self._prefill_secret()
         if self.initial_api_key:
@@ -172,7 +194,11 @@ class LoginScreen(Screen[None]):
 
     @on(Select.Changed, "#backend")
     def _backend_changed(self, event: Select.Changed) -> None:
-        self.query_one("#server-row").set_class(event.value != "server", "hidden")
+        self._show_backend(str(event.value))
+
+    def _show_backend(self, kind: str) -> None:
+        self.query_one("#server-row").set_class(kind != "server", "hidden")
+        self.query_one("#softphone-row").set_class(kind != "softphone", "hidden")
 
     @on(RadioSet.Changed, "#method")
     def _method_changed(self, event: RadioSet.Changed) -> None:
@@ -183,11 +209,19 @@ class LoginScreen(Screen[None]):
     @on(Button.Pressed, "#login")
     def _submit(self) -> None:
         self.query_one("#login-error", Label).update("")
-        if self.query_one("#backend", Select).value == "server":
+        backend = self.query_one("#backend", Select).value
+        if backend == "server":
             url = self.query_one("#server-url", Input).value.strip()
             if not url.startswith(("http://", "https://")) or len(url) < 10:
                 self.show_error("the server URL looks like http://host:8765", "#server-url")
                 return
+        if backend == "softphone" and not valid_softphone_address(
+            self.query_one("#softphone-control", Input).value.strip()
+        ):
+            self.show_error(
+                "baresip's control socket looks like 127.0.0.1:4444 (or leave it empty)", "#softphone-control"
+            )
+            return
         email = self.query_one("#email", Input).value.strip()
         if self.use_api_key:
             key = self.query_one("#api-key", Input).value.strip()
@@ -207,8 +241,8 @@ class LoginScreen(Screen[None]):
     @work(exclusive=True, group="login")
     async def _login(self) -> None:
         kind = str(self.query_one("#backend", Select).value)
-        url = self.query_one("#server-url", Input).value.strip()
-        connector = self.connector = self.make_connector(kind, url)
+        field = "#softphone-control" if kind == "softphone" else "#server-url"
+        connector = self.connector = self.make_connector(kind, self.query_one(field, Input).value.strip())
         self.events = []
         connector.add_listener(self.events.append)
         email = self.query_one("#email", Input).value.strip()
@@ -238,7 +272,9 @@ class LoginScreen(Screen[None]):
             self.prompt.dismiss(None)
         field = "#api-key" if self.use_api_key else "#password"
         if code is ErrorCode.BACKEND_FAILURE:
-            field = "#server-url" if self.query_one("#backend", Select).value == "server" else "#backend"
+            field = {"server": "#server-url", "softphone": "#softphone-control"}.get(
+                str(self.query_one("#backend", Select).value), "#backend"
+            )
         self.show_error(message, field)
 
     def _submit_code(self, code: str) -> None:
