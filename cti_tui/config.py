@@ -20,6 +20,10 @@ SECRET_KEYS = ("password", "api_key", "apikey", "secret", "token", "otp")
 class AppConfig:
     email: str | None = None
     server_url: str | None = None
+    softphone_interface: str = "127.0.0.1"  # where a baresip cti-tui starts listens (SIP and RTP)
+    softphone_sip_port: int = 5070
+    softphone_ctrl_port: int = 4470
+    softphone_name: str | None = None  # the display name callers see
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
@@ -51,6 +55,10 @@ def load_config(path: Path | None = None) -> AppConfig:
             config.problems.append(f"{path}: '{key}' ignored — secrets are never read from the config file")
     _take(config, data, path, "email", str)
     _take(config, data, path, "server_url", str)
+    _take(config, data, path, "softphone_interface", str)
+    _take(config, data, path, "softphone_sip_port", int)
+    _take(config, data, path, "softphone_ctrl_port", int)
+    _take(config, data, path, "softphone_name", str)
     _take(config, data, path, "use_api_key", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)

@@ -6,6 +6,7 @@ file, and get exactly the app a user runs — only time and chance are theirs to
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cti_tui import paths
@@ -27,9 +28,12 @@ DEMO_HINT = (
 )
 
 
-def connector_for(kind: str, address: str | None, exchange: Exchange) -> Connector:
+def connector_for(
+    kind: str, address: str | None, exchange: Exchange, *, email: str = "", config: AppConfig | None = None
+) -> Connector:
     """A connector on the embedded exchange, a CTI server at ``address`` (a URL), or a baresip softphone:
-    attached at ``address`` (``host:port`` of its ctrl_tcp) or, with no address, one cti-tui starts."""
+    attached at ``address`` (``host:port`` of its ctrl_tcp) or, with no address, one cti-tui starts — its
+    SIP account is the login form's user (the email's local part) on the configured interface and ports."""
     if kind == "server":
         from cti_tui.engine.backends.server import ServerBackend
 
@@ -40,7 +44,18 @@ def connector_for(kind: str, address: str | None, exchange: Exchange) -> Connect
         if address:
             host, _, port = address.rpartition(":")
             return Connector(SoftphoneBackend((host or "127.0.0.1", int(port))))
-        managed = ManagedBaresip(paths.data_dir() / "baresip", sip_port=5070, ctrl_port=4470)
+        settings = config or AppConfig()
+        user = email.partition("@")[0] or "agent"
+        if not re.fullmatch(r"[A-Za-z0-9._+-]{1,64}", user):
+            user = "agent"
+        managed = ManagedBaresip(
+            paths.data_dir() / "baresip",
+            sip_port=settings.softphone_sip_port,
+            ctrl_port=settings.softphone_ctrl_port,
+            user=user,
+            display_name=settings.softphone_name or user,
+            host=settings.softphone_interface,
+        )
         return Connector(SoftphoneBackend(managed=managed))
     return Connector(EmbeddedBackend(exchange))
 
@@ -72,7 +87,9 @@ def build_app(
             problem = f"call history is off: {exc}"
     world = exchange.world
     services = Services(
-        make_connector=lambda kind, url: connector_for(kind, url, exchange),
+        make_connector=lambda kind, address, email: connector_for(
+            kind, address, exchange, email=email, config=config or AppConfig()
+        ),
         clock=clock,
         credentials=credentials or CredentialStore(),
         history=store,

@@ -14,7 +14,8 @@ from cti_tui.store.history import HistoryStore
 
 @dataclass
 class Services:
-    make_connector: Callable[[str, str | None], Connector]  # (backend kind, server URL) -> a new connector
+    # (backend kind, server URL or baresip host:port, the login form's email) -> a new connector
+    make_connector: Callable[[str, str | None, str], Connector]
     clock: Clock
     credentials: CredentialStore
     history: HistoryStore | None = None

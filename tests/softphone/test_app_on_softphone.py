@@ -68,3 +68,57 @@ async def test_inbound_call_answered_held_resumed_and_hung_up_with_keys(lab: Lab
         history = app.screen.query_one("#history")
         await until(pilot, lambda: [r.outcome.value for r in history.rows] == ["answered"], "history row")
         await app.connector.logout()
+
+
+async def test_the_app_starts_its_own_baresip_for_the_login_forms_account(
+    lab: Lab, make_app, tmp_path, monkeypatch
+) -> None:
+    from cti_tui.config import AppConfig
+
+    monkeypatch.setenv("CTI_TUI_DATA_DIR", str(tmp_path / "data"))
+    base = lab.base
+    config = AppConfig(
+        bell=False, flash=False, softphone_sip_port=base + 30, softphone_ctrl_port=base + 32, softphone_name="Alice A."
+    )
+    app = make_app(config=config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        screen.query_one("#backend", Select).value = "softphone"
+        await pilot.pause()
+        screen.query_one("#softphone-control", Input).value = ""  # empty: start one
+        screen.query_one("#email", Input).value = "alice@example.com"
+        screen.query_one("#password", Input).value = "any"
+        screen.query_one("#password", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        backend = app.connector.backend
+        managed = backend.managed
+        assert managed is not None and managed.pid is not None
+        assert (managed.user, managed.sip_port, managed.display_name) == ("alice", base + 30, "Alice A.")
+        assert f"<sip:alice@127.0.0.1:{base + 30}>" in (tmp_path / "data" / "baresip" / "accounts").read_text()
+        assert app.connector.identity.extension == "alice"
+
+        # a real call reaches the account that was typed on the form
+        sipp = await lab.sipp(
+            "-sf",
+            str(_write(tmp_path, uac("+33123456789", "Alice Caller", hangup_after_ms=200))),
+            f"127.0.0.1:{base + 30}",
+            "-s",
+            "alice",
+            "-l",
+            "1",
+        )
+        calls = app.screen.query_one("#calls")
+        await until(pilot, lambda: calls.selected_call_id is not None, "the ringing call")
+        await pilot.press("a")
+        assert await sipp_exit(sipp) == 0
+        pid = managed.pid
+        await app.connector.logout()
+        await until(pilot, lambda: managed.process is None or managed.process.poll() is not None, "baresip stopped")
+        assert pid is not None
+
+
+def _write(folder: Path, scenario: str) -> Path:
+    path = folder / "uac-app.xml"
+    path.write_text(scenario)
+    return path

@@ -89,7 +89,7 @@ class LoginScreen(Screen[None]):
 
     def __init__(
         self,
-        make_connector: Callable[[str, str | None], Connector],
+        make_connector: Callable[[str, str | None, str], Connector],
         credentials: CredentialStore,
         on_ready: Callable[[Connector, bool], None],
         *,
@@ -242,7 +242,8 @@ class LoginScreen(Screen[None]):
     async def _login(self) -> None:
         kind = str(self.query_one("#backend", Select).value)
         field = "#softphone-control" if kind == "softphone" else "#server-url"
-        connector = self.connector = self.make_connector(kind, self.query_one(field, Input).value.strip())
+        address = self.query_one(field, Input).value.strip()
+        connector = self.connector = self.make_connector(kind, address, self.query_one("#email", Input).value.strip())
         self.events = []
         connector.add_listener(self.events.append)
         email = self.query_one("#email", Input).value.strip()
