@@ -34,9 +34,7 @@ class Agent:
     events: list[Event] = field(default_factory=list)
 
     def call_events(self, call_id: str | None = None) -> list[CallEvent]:
-        return [
-            e for e in self.events if isinstance(e, CallEvent) and (call_id is None or e.call.id == call_id)
-        ]
+        return [e for e in self.events if isinstance(e, CallEvent) and (call_id is None or e.call.id == call_id)]
 
     def names(self, call_id: str) -> list[str]:
         return [e.name.value for e in self.call_events(call_id)]
@@ -190,3 +188,14 @@ async def cti_server(tmp_path):
         parts.server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
         history.close()
+
+
+async def until(pilot, predicate, what: str, timeout: float = 15.0) -> None:
+    """Poll the app until ``predicate()`` holds (real processes or servers answer on their own time)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)

@@ -192,3 +192,14 @@ class Lab:
 
 async def sipp_exit(process: asyncio.subprocess.Process, timeout: float = 25.0) -> int:
     return await asyncio.wait_for(process.wait(), timeout)
+
+
+@pytest.fixture(name="lab")
+async def lab_fixture(tmp_path: Path):
+    """The processes a softphone test starts, all stopped by PID at the end."""
+    require_tools()
+    started = Lab(tmp_path, port_block())
+    try:
+        yield started
+    finally:
+        await started.cleanup()

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import pytest
+from conftest import until
 from sipp_scenarios import uac
-from softphone_lab import Lab, port_block, require_tools, sipp_exit
+from softphone_lab import Lab, lab_fixture, sipp_exit  # noqa: F401 - lab_fixture provides `lab`
 from textual.widgets import Input, Select
 
 from cti_tui.engine.model import CallStatus
 from cti_tui.ui.screens.dashboard import Dashboard
-
-
-@pytest.fixture
-async def lab(tmp_path: Path):
-    require_tools()
-    started = Lab(tmp_path, port_block())
-    try:
-        yield started
-    finally:
-        await started.cleanup()
-
-
-async def until(pilot, predicate, what: str, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 async def test_inbound_call_answered_held_resumed_and_hung_up_with_keys(lab: Lab, make_app) -> None:

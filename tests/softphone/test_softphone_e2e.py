@@ -4,11 +4,10 @@ the far end (or a second/third baresip). Every wait is bounded; every process is
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sipp_scenarios import uac
-from softphone_lab import Lab, Recorder, port_block, require_tools, sipp_exit
+from softphone_lab import Lab, Recorder, lab_fixture, sipp_exit  # noqa: F401 - lab_fixture provides `lab`
 
 from cti_tui.engine.backends.softphone import SoftphoneBackend
 from cti_tui.engine.connector import Connector
@@ -16,16 +15,6 @@ from cti_tui.engine.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.store.history import HistoryRecorder, HistoryStore, Outcome
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def lab(tmp_path: Path):
-    require_tools()
-    started = Lab(tmp_path, port_block())
-    try:
-        yield started
-    finally:
-        await started.cleanup()
 
 
 CALLER = "+33123456789"

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from conftest import settle
+from conftest import settle, until
 from textual.widgets import Input, Label, Select
 
 from cti_tui.engine.model import CallStatus
 from cti_tui.ui.screens.dashboard import Dashboard
-
-
-async def until(pilot, predicate, what: str, timeout: float = 8.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 async def server_login(pilot, url: str, email: str = "agent@demo.local", password: str = "demo") -> None:
