@@ -48,6 +48,13 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="random inbound calls per minute (0: none)",
     )
     group.add_argument(
+        "--demo-org-size",
+        type=int,
+        metavar="N",
+        default=default(None),
+        help="the demo plus N generated agents in ~N/50 queues (load tests; not with --org)",
+    )
+    group.add_argument(
         "--no-history",
         action="store_true",
         default=default(False),
@@ -159,6 +166,17 @@ def _organisation(args: argparse.Namespace) -> Organisation | None:
     if args.demo_rate is not None and args.demo_rate < 0:
         print("cti-tui: error: --demo-rate must not be negative", file=sys.stderr)
         return None
+    size = getattr(args, "demo_org_size", None)
+    if size is not None:
+        from cti_tui.pbx.bigorg import MAX_SIZE, generate_org
+
+        if args.org is not None:
+            print("cti-tui: error: --demo-org-size and --org cannot be used together", file=sys.stderr)
+            return None
+        if not 0 <= size <= MAX_SIZE:
+            print(f"cti-tui: error: --demo-org-size must be 0–{MAX_SIZE}", file=sys.stderr)
+            return None
+        return generate_org(size, rate=args.demo_rate, seed=7 if args.seed is None else args.seed)
     try:
         return load_organisation(args.org, seed=args.seed, rate=args.demo_rate)
     except OrgError as exc:

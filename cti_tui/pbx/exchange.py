@@ -132,9 +132,18 @@ class Session:
     sink: ReportSink
     subscriptions: list[str] = field(default_factory=list)
     auto_answer: bool = False
+    _watched: tuple[list[str], set[str]] | None = field(default=None, init=False, repr=False)
 
     def watches(self, lines: set[str]) -> bool:
-        return self.identity.line in lines or any(node in lines for node in self.subscriptions)
+        if self.identity.line in lines:
+            return True
+        subscriptions = self.subscriptions
+        if len(subscriptions) <= 8:
+            return any(node in lines for node in subscriptions)
+        watched = self._watched  # a set mirror of the list, rebuilt when the list changed
+        if watched is None or watched[0] is not subscriptions or len(watched[1]) != len(subscriptions):
+            watched = self._watched = (subscriptions, set(subscriptions))
+        return not lines.isdisjoint(watched[1])
 
 
 @dataclass
@@ -155,6 +164,7 @@ class Exchange:
         self._ids = itertools.count(1)
         self._id_prefix = clock.now().strftime("%Y%m%d%H%M%S%f")[:-3]
         self.legs: dict[str, Leg] = {}
+        self._live_legs: dict[str, Leg] = {}  # the live ones among ``legs``, in the same order
         self._ended: deque[str] = deque()
         self.sessions: list[Session] = []
         self.slots: dict[int, Leg] = {}
@@ -251,10 +261,14 @@ class Exchange:
         return entries
 
     def live_legs(self, extension: str) -> list[Leg]:
-        return [leg for leg in self.legs.values() if leg.owner == extension and leg.live]
+        return [leg for leg in self._live_legs.values() if leg.owner == extension and leg.live]
+
+    def busy_extensions(self) -> set[str]:
+        """Every extension with a live call on its phone (one pass over the live legs only)."""
+        return {leg.owner for leg in self._live_legs.values() if leg.owner is not None and leg.live}
 
     def node_exists(self, node: str) -> bool:
-        return node in self.org.nodes()
+        return self.org.has_node(node)
 
     # --- leg life ----------------------------------------------------------------------------------
 
@@ -284,12 +298,15 @@ class Exchange:
             setup_at=self.clock.now(),
         )
         self.legs[leg.id] = leg
+        self._live_legs[leg.id] = leg
         return leg
 
     def _move(self, leg: Leg, status: CallStatus, **changes: object) -> None:
         """Change a leg and tell everyone watching where it was and where it is now."""
         before = leg.lines
         leg.status = status
+        if status.ended:
+            self._live_legs.pop(leg.id, None)
         for name, value in changes.items():
             setattr(leg, name, value)
         if status is S.CONNECTED and leg.connect_at is None:
@@ -302,6 +319,7 @@ class Exchange:
             return
         before = leg.lines
         leg.status = status
+        self._live_legs.pop(leg.id, None)
         leg.cause = str(cause)
         leg.release_at = self.clock.now()
         leg.queue_position = None
@@ -403,9 +421,7 @@ class Exchange:
         """Connect ``caller`` towards ``destination``. ``origin`` is the ringing leg the caller sees
         (its RINGING/CANCEL/CONNECTED follow the target); returns what now rings, if anything."""
         org = self.org
-        user = org.user_by_extension(destination) or next(
-            (u for u in org.users if u.number == destination), None
-        )
+        user = org.user_by_extension(destination) or org.user_by_number(destination)
         if user is not None:
             return self._ring_user(user, caller, origin)
         queue = next((q for q in org.queues if destination in (q.extension, q.number)), None)
@@ -546,16 +562,26 @@ class Exchange:
 
     def _distribute(self, queue_id: str) -> None:
         """Offer the longest-waiting call to the member idle longest; unanswered offers come back."""
+        if not self.queues.get(queue_id):
+            return  # nobody waits: nothing to offer
         queue = self.org.queue(queue_id)
         if queue is None:
             return
+        busy: set[str] | None = None  # who has a live call, worked out once (not once per member)
+
+        def available(extension: str) -> bool:
+            nonlocal busy
+            if busy is None:
+                busy = self.busy_extensions()
+            return extension not in busy and self.is_present(extension)
+
         for leg in list(self.queues[queue_id]):
             if leg.owner is not None or not leg.live:
                 continue
-            candidates = [m for m in queue.members if m not in leg.skipped_agents and self._available(m)]
+            candidates = [m for m in queue.members if m not in leg.skipped_agents and available(m)]
             if not candidates and leg.skipped_agents:
                 leg.skipped_agents.clear()  # everyone had a go: start the round again
-                candidates = [m for m in queue.members if self._available(m)]
+                candidates = [m for m in queue.members if available(m)]
             if not candidates:
                 return
             agent = min(candidates, key=lambda m: (self.idle_since[m], m))
@@ -570,6 +596,8 @@ class Exchange:
                 queue_position=None,
                 destination_name=f"{queue.name} → {user.name}",
             )
+            if busy is not None:
+                busy.add(agent)
             self._renumber(queue_id)
             self.later(
                 queue.offer_timeout, lambda leg=leg, agent=agent: self._offer_timeout(leg, agent, queue)

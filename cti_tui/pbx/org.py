@@ -137,16 +137,47 @@ class Organisation:
     park_extension: str = "700"
     world: World = World()
     policies: dict[Role, RolePolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
+    # lookup tables built on first use (the organisation never changes; ``dataclasses.replace`` gives a
+    # new, empty one), so the exchange's hot paths stay O(1) in an organisation of thousands of users
+    _index: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _lookup(self, name: str) -> Any:
+        table = self._index.get(name)
+        if table is None:
+            if name == "extension":
+                table = {}
+                for user in self.users:
+                    table.setdefault(user.extension, user)  # the first one wins, as a scan would find it
+            elif name == "number":
+                table = {}
+                for user in self.users:
+                    if user.number is not None:
+                        table.setdefault(user.number, user)
+            elif name == "queue":
+                table = {}
+                for queue in self.queues:
+                    table.setdefault(queue.id, queue)
+            else:  # "nodes"
+                table = frozenset(self.nodes())
+            self._index[name] = table
+        return table
 
     def user_by_extension(self, extension: str) -> User | None:
-        return next((u for u in self.users if u.extension == extension), None)
+        return self._lookup("extension").get(extension)
+
+    def user_by_number(self, number: str) -> User | None:
+        """The user whose outside (DID) number this is."""
+        return self._lookup("number").get(number)
+
+    def has_node(self, node: str) -> bool:
+        return node in self._lookup("nodes")
 
     def user_by_email(self, email: str) -> User | None:
         email = email.strip().lower()
         return next((u for u in self.users if u.email.lower() == email), None)
 
     def queue(self, queue_id: str) -> Queue | None:
-        return next((q for q in self.queues if q.id == queue_id), None)
+        return self._lookup("queue").get(queue_id)
 
     def ivr(self, ivr_id: str) -> Ivr | None:
         return next((i for i in self.ivrs if i.id == ivr_id), None)

@@ -71,6 +71,7 @@ class World:
         self.random = exchange.random
         exchange.world = self
         self.running = False
+        self._targets: tuple[object, list[tuple[str, float]]] | None = None
 
     # --- traffic ----------------------------------------------------------------------------------
 
@@ -102,10 +103,22 @@ class World:
 
     def _inbound_targets(self) -> list[tuple[str, float]]:
         org = self.exchange.org
+        if self._targets is not None and self._targets[0] is org:  # the organisation never changes
+            return self._targets[1]
         targets: list[tuple[str, float]] = [(i.number, 3.0) for i in org.ivrs if i.number]
         targets += [(q.number, 2.0) for q in org.queues if q.number]
         targets += [(u.number, 1.5) for u in org.users if u.number]
+        self._targets = (org, targets)
         return targets
+
+    def _free_colleagues(self) -> list[str]:
+        """Simulated colleagues with no live call, in directory order (one pass over the legs)."""
+        busy = self.exchange.busy_extensions()
+        return [
+            u.extension
+            for u in self.exchange.org.users
+            if u.extension not in busy and self.exchange.is_simulated(u.extension)
+        ]
 
     def random_caller(self) -> tuple[str, str]:
         pattern = self.random.choice(NUMBER_PATTERNS)
@@ -119,11 +132,7 @@ class World:
         return number, f"{self.random.choice(FIRST_NAMES)} {self.random.choice(LAST_NAMES)}"
 
     def _colleague_dials_out(self) -> None:
-        idle = [
-            u.extension
-            for u in self.exchange.org.users
-            if self.exchange.is_simulated(u.extension) and not self.exchange.live_legs(u.extension)
-        ]
+        idle = self._free_colleagues()
         if not idle:
             return
         extension = self.random.choice(idle)
@@ -212,11 +221,7 @@ class World:
         def pick_up() -> None:
             if leg.status is not S.PARKED:
                 return
-            free = [
-                u.extension
-                for u in self.exchange.org.users
-                if self.exchange.is_simulated(u.extension) and not self.exchange.live_legs(u.extension)
-            ]
+            free = self._free_colleagues()
             if free:
                 extension = self.random.choice(free)
                 self.exchange.unpark_to(leg, extension)
