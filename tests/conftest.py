@@ -89,6 +89,7 @@ def pbx(pbx_factory: Callable[..., Pbx]) -> Pbx:
 # --- the app ------------------------------------------------------------------------------------------------
 
 from cti_tui.credentials import MemoryKeyring  # noqa: E402
+from cti_tui.ui.scenes import settle, type_login  # noqa: E402, F401 - settle is shared with the tests
 
 
 @pytest.fixture
@@ -123,22 +124,8 @@ def make_app(tmp_path):
 
 
 async def log_in(pilot, email: str = "agent@demo.local", password: str = "demo") -> None:
-    """Fill the login form as a person would and wait for the dashboard."""
-    from textual.widgets import Input
-
-    app = pilot.app
-    app.screen.query_one("#email", Input).value = email
-    app.screen.query_one("#password", Input).value = password
-    app.screen.query_one("#password", Input).focus()
-    await pilot.press("enter")
-    await settle(pilot)
-
-
-async def settle(pilot, rounds: int = 5) -> None:
-    """Let workers finish and messages drain (bounded)."""
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    """Fill the login form as a person would and wait for the dashboard (the scenes' own way)."""
+    await type_login(pilot, email, password)
 
 
 # --- the CTI server on loopback -----------------------------------------------------------------------------

@@ -557,9 +557,6 @@ class Exchange:
             if waiting.queue_position != position:
                 self._move(waiting, S.RINGING, queue_position=position)
 
-    def _available(self, extension: str) -> bool:
-        return self.is_present(extension) and not self.live_legs(extension)
-
     def _distribute(self, queue_id: str) -> None:
         """Offer the longest-waiting call to the member idle longest; unanswered offers come back."""
         if not self.queues.get(queue_id):

@@ -73,10 +73,6 @@ class LineSummary:
     longest_wait_seconds: float = 0.0
 
     @property
-    def is_queue(self) -> bool:
-        return is_queue_node(self.node)
-
-    @property
     def others(self) -> int:
         """Calls on the line that are not waiting in its queue (talking, held, offered to an agent, ...)."""
         return len(self.calls) - self.waiting

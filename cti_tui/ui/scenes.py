@@ -57,7 +57,8 @@ def clock_of(app: CtiApp) -> VirtualClock:
     return app.services.clock
 
 
-async def settle(pilot: Pilot[None], rounds: int = 4) -> None:
+async def settle(pilot: Pilot[None], rounds: int = 5) -> None:
+    """Let workers finish and messages drain (bounded): what a key press or an engine event set going."""
     for _ in range(rounds):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
