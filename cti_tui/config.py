@@ -27,6 +27,7 @@ class AppConfig:
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
+    cursor_blink: bool = True  # off: text cursors stay solid (steadier for screen readers and snapshots)
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -62,6 +63,7 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "use_api_key", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)
+    _take(config, data, path, "cursor_blink", bool)
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         config.problems.append(f'{path}: [keymap] must map binding ids to keys, e.g. "cti.dial" = "D"')

@@ -17,9 +17,10 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
 
 def test_settings_are_read(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_text('email = "a@b.c"\nbell = false\nflash = false\n[keymap]\n"cti.dial" = "D"\n')
+    path.write_text('email = "a@b.c"\nbell = false\nflash = false\ncursor_blink = false\n[keymap]\n"cti.dial" = "D"\n')
     config = load_config(path)
     assert (config.email, config.bell, config.flash, config.keymap) == ("a@b.c", False, False, {"cti.dial": "D"})
+    assert config.cursor_blink is False
     assert config.problems == []
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import App
+from textual.widgets import Input
 
 from cti_tui.config import AppConfig
 from cti_tui.engine.connector import Connector
@@ -44,6 +46,11 @@ class CtiApp(App[None]):
             self.notify(self.services.history_problem, title="History", severity="error", timeout=10)
         self.services.start_world()
         self.push_screen(self._login_screen())
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Honour `cursor_blink = false`: Textual's Input blinks unless told otherwise, field by field."""
+        if not self.config.cursor_blink and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
 
     def _login_screen(self) -> LoginScreen:
         return LoginScreen(

@@ -41,7 +41,7 @@ def scene_app(history_dir: Path | None = None) -> CtiApp:
         traffic=False,
         history_path=folder / "history.sqlite3",
         credentials=CredentialStore(MemoryKeyring()),
-        config=AppConfig(bell=False, flash=False),
+        config=AppConfig(bell=False, flash=False, cursor_blink=False),
         remember_email=False,
     )
 

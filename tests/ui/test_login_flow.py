@@ -95,6 +95,22 @@ async def test_login_screen_comes_first_with_the_email_field_focused(make_app) -
         assert not login_screen(app).query_one("#remember", Checkbox).disabled
 
 
+@pytest.mark.parametrize("blink", [True, False])
+async def test_cursor_blink_setting_reaches_every_focused_field(make_app, blink: bool) -> None:
+    from cti_tui.config import AppConfig
+
+    app = make_app(config=AppConfig(bell=False, flash=False, cursor_blink=blink))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for selector in ("#email", "#password"):
+            widget = field(app, selector)
+            widget.focus()
+            await settle(pilot)
+            assert widget.cursor_blink is blink
+            if not blink:
+                assert widget._cursor_visible  # a solid cursor, never caught mid-blink
+
+
 async def test_right_password_reaches_the_dashboard(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
