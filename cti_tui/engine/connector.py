@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from cti_tui.engine import commands as cmd
 from cti_tui.engine.backends.base import Backend
@@ -57,7 +57,8 @@ class Connector:
         self._ready = False
         self._nonce: str | None = None
         self._calls: OrderedDict[str, Call] = OrderedDict()
-        self._subscriptions: list[str] = []
+        self._subscriptions: dict[str, None] = {}  # ordered set: a wall may watch 10,000 lines
+        self._visible: tuple[str | None, frozenset[str]] | None = None  # (own line, own + watched) cache
         self._auto_answer = False
         self._lock = asyncio.Lock()
         self._deferred: list[cmd.Report] | None = None
@@ -154,7 +155,7 @@ class Connector:
 
     def _replace(self, calls: tuple[Call, ...], subscriptions: tuple[str, ...]) -> None:
         """A snapshot is the truth: live calls not in it are gone, calls in it are as it says."""
-        self._subscriptions = list(subscriptions)
+        self._set_subscriptions(subscriptions)
         live_ids = {c.id for c in calls}
         for call_id in [cid for cid, c in self._calls.items() if not c.ended and cid not in live_ids]:
             del self._calls[call_id]
@@ -276,7 +277,7 @@ class Connector:
             finally:
                 self._ready = False
                 self._identity = None
-                self._subscriptions = []
+                self._set_subscriptions(())
                 self._calls.clear()
                 self._activity(ActivityName.LOGGED_OUT, "logged out")
             return True
@@ -292,9 +293,19 @@ class Connector:
         lines = self.visible_lines()
         return [c for c in self._calls.values() if not c.ended and c.seen_on(lines)]
 
-    def visible_lines(self) -> set[str]:
-        own = {self._identity.line} if self._identity else set()
-        return own | set(self._subscriptions)
+    def visible_lines(self) -> frozenset[str]:
+        """The own line and the watched ones; cached, since every event asks and a wall watches thousands."""
+        own = self._identity.line if self._identity else None
+        if self._visible is None or self._visible[0] != own:
+            lines = set(self._subscriptions)
+            if own is not None:
+                lines.add(own)
+            self._visible = (own, frozenset(lines))
+        return self._visible[1]
+
+    def _set_subscriptions(self, nodes: Iterable[str]) -> None:
+        self._subscriptions = dict.fromkeys(nodes)
+        self._visible = None
 
     def get_call(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
@@ -310,7 +321,7 @@ class Connector:
         identity = self._identity
         if identity is None or capabilities.policies is None:
             return ops
-        watched = set(self._subscriptions)
+        watched = self._subscriptions.keys()
         return frozenset(
             op for op in ops if may_act(dict(capabilities.policies), identity, op, call.line, watched)
         )
@@ -479,7 +490,8 @@ class Connector:
         finally:
             deferred, self._deferred = self._deferred, None
         if result.ok:
-            self._subscriptions.append(node)
+            self._subscriptions[node] = None
+            self._visible = None
             self._activity(ActivityName.SUBSCRIBED, f"subscribed to {node}", node=node)
         for report in deferred:
             self._on_report(report)
@@ -493,7 +505,8 @@ class Connector:
         result = await self._run(cmd.Unsubscribe(node))
         if not result.ok:
             return False
-        self._subscriptions.remove(node)
+        del self._subscriptions[node]
+        self._visible = None
         lines = self.visible_lines()
         for call_id in [cid for cid, c in self._calls.items() if not c.seen_on(lines)]:
             del self._calls[call_id]

@@ -7,6 +7,7 @@ and the server so the rule is written once and enforced where the truth lives, n
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -46,7 +47,7 @@ def may_act(
     identity: Identity,
     operation: Operation,
     call_line: str,
-    watched: set[str] | frozenset[str],
+    watched: Collection[str],
 ) -> bool:
     """May ``identity`` apply ``operation`` to a call on ``call_line``, given the lines it watches?"""
     if call_line == identity.line:

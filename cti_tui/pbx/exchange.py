@@ -130,20 +130,11 @@ class Session:
 
     identity: Identity
     sink: ReportSink
-    subscriptions: list[str] = field(default_factory=list)
+    subscriptions: dict[str, None] = field(default_factory=dict)  # an ordered set: walls watch thousands
     auto_answer: bool = False
-    _watched: tuple[list[str], set[str]] | None = field(default=None, init=False, repr=False)
 
     def watches(self, lines: set[str]) -> bool:
-        if self.identity.line in lines:
-            return True
-        subscriptions = self.subscriptions
-        if len(subscriptions) <= 8:
-            return any(node in lines for node in subscriptions)
-        watched = self._watched  # a set mirror of the list, rebuilt when the list changed
-        if watched is None or watched[0] is not subscriptions or len(watched[1]) != len(subscriptions):
-            watched = self._watched = (subscriptions, set(subscriptions))
-        return not lines.isdisjoint(watched[1])
+        return self.identity.line in lines or not self.subscriptions.keys().isdisjoint(lines)
 
 
 @dataclass
@@ -801,7 +792,7 @@ class Exchange:
             self.sessions.remove(session)
 
     def calls_on(self, lines: set[str]) -> list[Call]:
-        return [leg.to_call() for leg in self.legs.values() if leg.live and leg.lines & lines]
+        return [leg.to_call() for leg in self._live_legs.values() if not lines.isdisjoint(leg.lines)]
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -819,14 +810,12 @@ class Exchange:
                     return cmd.CommandResult.error(ErrorCode.UNKNOWN_NODE, f"there is no line {node!r}")
                 if not may_watch(self.org.policies, me, node):
                     return cmd.CommandResult.error(ErrorCode.NOT_PERMITTED, f"{me.role} may not watch {node}")
-                if node not in session.subscriptions:
-                    session.subscriptions.append(node)
+                session.subscriptions[node] = None
                 for call in self.calls_on({node}):
                     session.sink(cmd.CallUpdate(call))
                 return cmd.CommandResult.done()
             case cmd.Unsubscribe(node=node):
-                if node in session.subscriptions:
-                    session.subscriptions.remove(node)
+                session.subscriptions.pop(node, None)
                 return cmd.CommandResult.done()
             case cmd.SetAutoAnswer(enabled=enabled):
                 session.auto_answer = enabled
@@ -874,7 +863,7 @@ class Exchange:
             return cmd.CommandResult.info(ErrorCode.UNKNOWN_CALL, f"no call {call_id!r} on your lines")
         if not leg.live:
             return cmd.CommandResult.info(ErrorCode.CALL_ENDED, f"call {call_id} has already ended")
-        if not may_act(self.org.policies, me, operation, leg.line, set(session.subscriptions)):
+        if not may_act(self.org.policies, me, operation, leg.line, session.subscriptions.keys()):
             return cmd.CommandResult.error(
                 ErrorCode.NOT_PERMITTED,
                 f"not permitted: {me.role} {me.extension} cannot {operation.value} on {leg.line}",

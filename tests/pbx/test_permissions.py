@@ -151,7 +151,7 @@ async def test_an_agent_cannot_subscribe_to_an_ivr(pbx: Pbx) -> None:
     assert not await agent.connector.subscribe("ivr:main")
     assert refusals(agent, mark) == [(ActivityName.ERROR, ErrorCode.NOT_PERMITTED)]
     assert agent.connector.subscriptions() == []
-    assert pbx.exchange.sessions[0].subscriptions == []
+    assert list(pbx.exchange.sessions[0].subscriptions) == []
     pbx.exchange.inbound_call(CALLER, "+12025550100")
     assert agent.call_events() == []
 
