@@ -18,7 +18,7 @@ import re
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -491,6 +491,27 @@ class HistoryStore:
                 self._writer.execute(_UPSERT, values)
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot save call {call.id} to {self.path}: {exc}", self.path) from exc
+
+    def record_many(self, calls: Iterable[Call], owner: str) -> int:
+        """File many ended calls under ``owner`` in one transaction (an import, a benchmark's million rows):
+        all or none, and far faster than one commit per call. Returns how many were filed."""
+        count = 0
+
+        def values() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            for call in calls:
+                if not call.ended:
+                    raise ValueError(f"call {call.id} is {call.status.value}; only ended calls go to history")
+                count += 1
+                yield _values(call, owner)
+
+        with self._write_lock:
+            try:
+                with _transaction(self._writer, "BEGIN IMMEDIATE"):
+                    self._writer.executemany(_UPSERT, values())
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot save calls to {self.path}: {exc}", self.path) from exc
+        return count
 
     # -- reading
 

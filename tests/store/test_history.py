@@ -465,6 +465,17 @@ def test_recording_the_same_call_again_replaces_it(store: HistoryStore) -> None:
     assert ids(store, search="New Name") == ["c"]
 
 
+def test_record_many_files_all_in_one_transaction(store: HistoryStore) -> None:
+    calls = [make_call(f"c{i}", minute=i, party_name=f"Caller {i}") for i in range(5)]
+    assert store.record_many(iter(calls), OWNER) == 5
+    assert ids(store) == ["c4", "c3", "c2", "c1", "c0"]
+    assert ids(store, search="Caller 3") == ["c3"]  # the search index was filled as by record
+    ringing = make_call("live", minute=9, status=CallStatus.RINGING)
+    with pytest.raises(ValueError, match="only ended calls"):
+        store.record_many([make_call("c9", minute=9), ringing], OWNER)
+    assert ids(store) == ["c4", "c3", "c2", "c1", "c0"]  # all or none
+
+
 def test_paging_and_filters_use_the_indexes(tmp_path: Path) -> None:
     """The shape that keeps a million rows fast: no full sort for plain or filtered pages."""
     with HistoryStore(tmp_path / "history.sqlite3") as store:
