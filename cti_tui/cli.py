@@ -202,7 +202,11 @@ def _app(args: argparse.Namespace) -> int:
         server_url=args.server,
         softphone=args.softphone,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        if app.services.history is not None:
+            app.services.history.close()  # a clean close checkpoints and removes the WAL
     return 0
 
 

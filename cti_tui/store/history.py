@@ -11,6 +11,7 @@ a name among a million calls does not scan them all; terms shorter than a trigra
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
@@ -364,19 +365,40 @@ def _csv_cells(record: tuple[Any, ...]) -> list[Any]:
 class HistoryStore:
     """The call history file. Thread-safe: one connection writes, another reads, each behind its own lock."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, *, check_in_background: bool = False, check_delay: float = 0.0
+    ) -> None:
+        """Open (or create) the file; raises :class:`HistoryError` for a file it must not touch.
+
+        The full integrity check reads the whole file (~0.7 s for a million calls). ``check_in_background``
+        runs it on a thread of its own instead, ``check_delay`` seconds later (an app starting up has better
+        use for the CPU), for an app that should not wait for it. The cheap checks (SQLite header, schema,
+        schema version) still run here; nothing is written until the full check has passed, and if it fails
+        the store closes and every later call raises the damage, the file untouched. A file that must be
+        created or migrated is always checked in full before that, here.
+        """
         self.path = Path(path) if path is not None else default_history_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        self._checked = threading.Event()
+        self._damage: HistoryError | None = None
+        self._checker: threading.Thread | None = None
+        self._closing = threading.Event()
         self._writer = self._connect()
         try:
-            self._searchable = self._prepare(self._writer)
+            self._searchable = self._prepare(self._writer, full_check=not check_in_background)
             self._reader = self._connect()
             self._reader.execute("PRAGMA query_only = ON")
         except BaseException:
             self._writer.close()
             raise
+        if not self._checked.is_set():
+            try:
+                self._start_checker(check_delay)
+            except BaseException:
+                self.close()
+                raise
 
     # -- opening
 
@@ -388,11 +410,10 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot open call history {self.path}: {exc}", self.path) from exc
 
-    def _prepare(self, conn: sqlite3.Connection) -> bool:
+    def _prepare(self, conn: sqlite3.Connection, *, full_check: bool) -> bool:
         """Check the file read-only, then switch to WAL and create or migrate. True: it has a search index."""
         try:
-            self._check_integrity(conn)
-            self._schema_version(conn)  # refuses foreign and newer files before anything is written
+            version = self._schema_version(conn)  # refuses foreign and newer files before anything is written
             searchable = self._has_search_index(conn)
             if searchable and not _fts5_trigram_available(conn):
                 raise HistoryError(
@@ -400,6 +421,10 @@ class HistoryStore:
                     f"{sqlite3.sqlite_version} lacks FTS5 trigram support. It was left untouched.",
                     self.path,
                 )
+            journal = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if full_check or version is None or version < SCHEMA_VERSION or journal != "wal":
+                self._check_integrity(conn)  # about to write (or asked to): the whole file first
+                self._checked.set()
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 log.warning("call history %s: journal mode is %s, not WAL", self.path, mode)
@@ -413,6 +438,54 @@ class HistoryStore:
             return self._has_search_index(conn)
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from exc
+
+    def _start_checker(self, delay: float) -> None:
+        self._checker_connection = self._connect()  # its own, so that close() can interrupt it
+        self._checker_connection.execute("PRAGMA query_only = ON")
+        self._checker = threading.Thread(
+            target=self._check_in_background,
+            args=(self._checker_connection, delay),
+            name="history-check",
+            daemon=True,
+        )
+        self._checker.start()
+
+    def _check_in_background(self, connection: sqlite3.Connection, delay: float) -> None:
+        try:
+            if not self._closing.wait(delay):
+                self._check_integrity(connection)
+        except HistoryError as exc:
+            self._refuse(exc)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):  # close() stopped the check: nothing was found
+                self._refuse(self._unreadable(exc))
+        except sqlite3.DatabaseError as exc:
+            self._refuse(self._unreadable(exc))
+        finally:
+            connection.close()
+            self._checked.set()
+
+    def _refuse(self, damage: HistoryError) -> None:
+        """The full check failed: close, so that nothing is ever written to the file and its WAL goes."""
+        log.error("%s", damage)
+        self._damage = damage
+        with self._write_lock, self._read_lock:
+            self._reader.close()
+            self._writer.close()
+
+    def wait_checked(self, timeout: float | None = None) -> bool:
+        """Wait for the full integrity check; True once it is done (its verdict: :attr:`damage`)."""
+        return self._checked.wait(timeout)
+
+    @property
+    def damage(self) -> HistoryError | None:
+        """Why the file was refused after it was opened (the background check found it damaged), else None."""
+        return self._damage
+
+    def _sound(self) -> None:
+        """Raise the damage the full check found; the caller is about to read the file."""
+        if self._damage is not None:
+            raise self._damage
 
     def _unreadable(self, exc: sqlite3.Error) -> HistoryError:
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _CORRUPT_CODES:
@@ -486,7 +559,9 @@ class HistoryStore:
         if not call.ended:
             raise ValueError(f"call {call.id} is {call.status.value}; only ended calls go to history")
         values = _values(call, owner)
+        self._checked.wait()  # never write to a file before the full check has passed
         with self._write_lock:
+            self._sound()
             try:
                 self._writer.execute(_UPSERT, values)
             except sqlite3.Error as exc:
@@ -505,7 +580,9 @@ class HistoryStore:
                 count += 1
                 yield _values(call, owner)
 
+        self._checked.wait()
         with self._write_lock:
+            self._sound()
             try:
                 with _transaction(self._writer, "BEGIN IMMEDIATE"):
                     self._writer.executemany(_UPSERT, values())
@@ -581,6 +658,7 @@ class HistoryStore:
             raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
         body, params = self._filters(owner, search, outcome, direction)
         with self._read_lock:
+            self._sound()
             try:
                 with _transaction(self._reader):  # one snapshot, so the page and the total agree
                     total = self._reader.execute(f"SELECT count(*) {body}", params).fetchone()[0]
@@ -609,6 +687,7 @@ class HistoryStore:
         holds up ``record``. A path is written atomically (temporary file, then rename); a text stream should
         be opened with ``newline=""`` as the csv module asks.
         """
+        self._sound()
         body, params = self._filters(owner, search, outcome, direction, walk=True)
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
@@ -652,6 +731,12 @@ class HistoryStore:
     # -- lifetime
 
     def close(self) -> None:
+        """Close the file; a full check still running is interrupted (and so finds nothing)."""
+        if self._checker is not None:
+            self._closing.set()
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the check may have just finished
+                self._checker_connection.interrupt()
+            self._checker.join()
         with self._write_lock, self._read_lock:
             self._reader.close()
             self._writer.close()

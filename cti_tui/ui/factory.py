@@ -82,7 +82,9 @@ def build_app(
     problem: str | None = None
     if history:
         try:
-            store = HistoryStore(history_path) if history_path else HistoryStore()
+            # The full integrity check reads the whole file: off the start-up path, once the login screen is
+            # up (nothing is written before it passes; a damaged file is refused, shown as the pane's error).
+            store = HistoryStore(history_path, check_in_background=True, check_delay=1.0)
         except (HistoryError, OSError) as exc:
             problem = f"call history is off: {exc}"
     world = exchange.world

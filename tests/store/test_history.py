@@ -100,6 +100,33 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
+def refusal(path: Path, background: bool) -> HistoryError:
+    """Why ``path`` is refused: at once, or (checking in the background) by the full check after opening.
+
+    A store refused late has closed itself: nothing can be read or written through it.
+    """
+    try:
+        store = HistoryStore(path, check_in_background=background)
+    except HistoryError as exc:
+        return exc
+    try:
+        assert background, "a store checked at open must refuse at once"
+        assert store.wait_checked(timeout=30)
+        damage = store.damage
+        assert damage is not None, "the full check found nothing"
+        with pytest.raises(HistoryError) as writing:
+            store.record(make_call("late"), OWNER)
+        with pytest.raises(HistoryError) as reading:
+            store.query(OWNER)
+        assert writing.value is damage and reading.value is damage
+        return damage
+    finally:
+        store.close()
+
+
+CHECK_MODES = pytest.mark.parametrize("background", [False, True], ids=["checked-at-open", "checked-in-background"])
+
+
 # --- outcome ------------------------------------------------------------------------------------------------
 
 
@@ -156,7 +183,8 @@ def test_data_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert default_history_path() == tmp_path / "elsewhere" / "history.sqlite3"
 
 
-def test_newer_schema_version_is_refused_and_left_untouched(tmp_path: Path) -> None:
+@CHECK_MODES
+def test_newer_schema_version_is_refused_and_left_untouched(tmp_path: Path, background: bool) -> None:
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as store:
         store.record(make_call("c1"), OWNER)
@@ -166,7 +194,7 @@ def test_newer_schema_version_is_refused_and_left_untouched(tmp_path: Path) -> N
     conn.close()
     before = snapshot(tmp_path)
     with pytest.raises(HistoryError) as caught:
-        HistoryStore(path)
+        HistoryStore(path, check_in_background=background)
     message = str(caught.value)
     assert str(path) in message
     assert str(SCHEMA_VERSION + 41) in message and f"version {SCHEMA_VERSION}" in message
@@ -183,17 +211,19 @@ def test_newer_schema_version_is_refused_and_left_untouched(tmp_path: Path) -> N
     ],
     ids=["random-bytes", "text-file", "sqlite-header-then-garbage"],
 )
-def test_corrupt_file_is_refused_and_left_untouched(tmp_path: Path, content: bytes) -> None:
+@CHECK_MODES
+def test_corrupt_file_is_refused_and_left_untouched(tmp_path: Path, content: bytes, background: bool) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(content)
     before = snapshot(tmp_path)
-    with pytest.raises(HistoryError, match="damaged or not a SQLite database") as caught:
-        HistoryStore(path)
-    assert str(path) in str(caught.value)
+    caught = refusal(path, background)
+    assert "damaged or not a SQLite database" in str(caught)
+    assert str(path) in str(caught)
     assert snapshot(tmp_path) == before
 
 
-def test_damaged_pages_are_refused_and_left_untouched(tmp_path: Path) -> None:
+@CHECK_MODES
+def test_damaged_pages_are_refused_and_left_untouched(tmp_path: Path, background: bool) -> None:
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as store:
         for i in range(300):
@@ -204,13 +234,107 @@ def test_damaged_pages_are_refused_and_left_untouched(tmp_path: Path) -> None:
     data[2 * page_size : 6 * page_size] = random.Random(9).randbytes(4 * page_size)  # keep page 1 (schema)
     path.write_bytes(bytes(data))
     before = snapshot(tmp_path)
-    with pytest.raises(HistoryError, match="damaged") as caught:
-        HistoryStore(path)
-    assert str(path) in str(caught.value)
+    caught = refusal(path, background)
+    assert "damaged" in str(caught)
+    assert str(path) in str(caught)
     assert snapshot(tmp_path) == before
 
 
-def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+def _damage_far_from_the_schema(path: Path) -> None:
+    """Garble the last pages of the file: only a full check reads them, not opening it."""
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    roots = {row[0] for row in conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'schema_version'")}
+    conn.close()
+    data = bytearray(path.read_bytes())
+    pages = len(data) // page_size
+    assert pages > 20 and not roots & set(range(pages - 4, pages + 1))
+    data[(pages - 4) * page_size :] = random.Random(10).randbytes(4 * page_size)
+    path.write_bytes(bytes(data))
+
+
+def test_damage_only_a_full_check_sees_is_found_in_the_background(tmp_path: Path) -> None:
+    """The app opens at once; the background check then refuses the file and leaves it as it was."""
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record_many((make_call(f"c{i:04d}", minute=i, party_name=f"Caller {i}") for i in range(2000)), OWNER)
+    _damage_far_from_the_schema(path)
+    before = snapshot(tmp_path)
+    store = HistoryStore(path, check_in_background=True)  # the cheap checks pass: it opens
+    try:
+        assert store.wait_checked(timeout=30)
+        assert store.damage is not None and "damaged" in str(store.damage) and str(path) in str(store.damage)
+        with pytest.raises(HistoryError, match="damaged"):
+            store.record(make_call("late", minute=9999), OWNER)
+        with pytest.raises(HistoryError, match="damaged"):
+            store.export_csv(OWNER, io.StringIO())
+    finally:
+        store.close()
+    assert snapshot(tmp_path) == before
+    with pytest.raises(HistoryError, match="damaged"):
+        HistoryStore(path)  # checked at open, the same file is refused at once
+
+
+def test_a_sound_file_checked_in_background_works_as_usual(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("c1"), OWNER)
+    with HistoryStore(path, check_in_background=True) as store:
+        assert store.wait_checked(timeout=30) and store.damage is None
+        store.record(make_call("c2", minute=1), OWNER)
+        assert ids(store) == ["c2", "c1"]
+
+
+def test_closing_does_not_wait_for_a_delayed_check(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    HistoryStore(path).close()
+    store = HistoryStore(path, check_in_background=True, check_delay=600)
+    assert not store.wait_checked(timeout=0)
+    closing = threading.Thread(target=store.close)
+    closing.start()
+    closing.join(timeout=60)  # a bound, far below the delay: closing cancels the check
+    assert not closing.is_alive()
+    assert store.wait_checked(timeout=0) and store.damage is None
+
+
+def test_a_new_file_is_checked_before_it_is_created(tmp_path: Path) -> None:
+    """Creating (or migrating) writes, so the check runs first, at open, even when asked for later."""
+    with HistoryStore(tmp_path / "history.sqlite3", check_in_background=True) as store:
+        assert store.wait_checked(timeout=0) and store._checker is None
+
+
+def test_nothing_is_written_before_the_background_check_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("c1"), OWNER)
+    release = threading.Event()
+    checking = threading.Event()
+    real_check = HistoryStore._check_integrity
+
+    def slow_check(self: HistoryStore, conn: sqlite3.Connection) -> None:
+        checking.set()
+        assert release.wait(timeout=30)
+        real_check(self, conn)
+
+    monkeypatch.setattr(HistoryStore, "_check_integrity", slow_check)
+    with HistoryStore(path, check_in_background=True) as store:
+        assert checking.wait(timeout=30)
+        assert ids(store) == ["c1"]  # reading does not wait
+        writer = threading.Thread(target=store.record, args=(make_call("c2", minute=1), OWNER))
+        writer.start()
+        writer.join(timeout=0.2)
+        assert writer.is_alive()  # the write waits for the check
+        assert ids(store) == ["c1"]
+        release.set()
+        writer.join(timeout=30)
+        assert not writer.is_alive()
+        assert ids(store) == ["c2", "c1"]
+
+
+@CHECK_MODES
+def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path, background: bool) -> None:
     path = tmp_path / "contacts.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE contacts (name TEXT, number TEXT)")
@@ -219,7 +343,7 @@ def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -
     conn.close()
     before = snapshot(tmp_path)
     with pytest.raises(HistoryError, match="not a cti-tui call history") as caught:
-        HistoryStore(path)
+        HistoryStore(path, check_in_background=background)
     assert str(path) in str(caught.value)
     assert snapshot(tmp_path) == before
 
