@@ -2,17 +2,26 @@
 
 Machines without a usable keyring (a headless server, a container) are common: :meth:`available` says
 so with a reason, and every call degrades to "nothing remembered" instead of failing the login.
+
+``keyring`` is imported on first use, not with this module: importing it and finding the system's backend
+costs tens of milliseconds (more with a D-Bus keyring), which the login screen does after it is drawn.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any
 
-import keyring
-import keyring.backend
-import keyring.errors
+if TYPE_CHECKING:
+    import keyring.backend
 
 SERVICE = "cti-tui"
+
+
+def _keyring_errors() -> type[Exception]:
+    import keyring.errors
+
+    return keyring.errors.KeyringError
 
 
 class CredentialStore:
@@ -21,7 +30,11 @@ class CredentialStore:
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
-        return self._backend or keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        import keyring
+
+        return keyring.get_keyring()
 
     def available(self) -> tuple[bool, str]:
         """Can secrets be stored here? ``(False, reason)`` when there is no usable keyring."""
@@ -41,7 +54,7 @@ class CredentialStore:
             return None
         try:
             return self.backend.get_password(SERVICE, account)
-        except keyring.errors.KeyringError:
+        except _keyring_errors():
             return None
 
     def save(self, account: str, secret: str) -> str | None:
@@ -51,31 +64,46 @@ class CredentialStore:
             return reason
         try:
             self.backend.set_password(SERVICE, account, secret)
-        except keyring.errors.KeyringError as exc:
+        except _keyring_errors() as exc:
             return f"could not remember the secret: {exc}"
         return None
 
     def forget(self, account: str) -> None:
         if not self.available()[0]:
             return
-        with contextlib.suppress(keyring.errors.KeyringError):
+        with contextlib.suppress(_keyring_errors()):
             self.backend.delete_password(SERVICE, account)
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring in a dict: remember-me for tests, demos and screenshots without the machine's keyring."""
+def _memory_keyring() -> type[Any]:
+    import keyring.backend
 
-    priority = 1  # type: ignore[assignment]
+    class MemoryKeyring(keyring.backend.KeyringBackend):
+        """A keyring in a dict: remember-me for tests, demos and screenshots without the machine's keyring."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
+        priority = 1  # type: ignore[assignment]
+        viable = False  # only where it is passed in: never the system keyring keyring picks by itself
 
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
+        def __init__(self) -> None:
+            super().__init__()
+            self.secrets: dict[tuple[str, str], str] = {}
 
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.secrets.get((service, username))
 
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.secrets[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.secrets.pop((service, username), None)
+
+    MemoryKeyring.__module__, MemoryKeyring.__qualname__ = __name__, "MemoryKeyring"
+    return MemoryKeyring
+
+
+def __getattr__(name: str) -> Any:
+    """``MemoryKeyring`` is built on first use, so that importing this module does not import ``keyring``."""
+    if name == "MemoryKeyring":
+        cls = globals()["MemoryKeyring"] = _memory_keyring()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,8 @@
 
 Errors land on the form with focus where the user fixes them (wrong password → password, wrong code →
 code). Remember me stores the secret in the system keyring; with no usable keyring it says so and stays
-off rather than failing.
+off rather than failing. The keyring is asked on a thread once the form is drawn (importing ``keyring``
+and finding the system's backend would delay the first screen): the box is greyed until it answers.
 """
 
 from __future__ import annotations
@@ -119,7 +120,6 @@ class LoginScreen(Screen[None]):
         self.prompt: TwoFactorPrompt | None = None
 
     def compose(self) -> ComposeResult:
-        keyring_ok, keyring_note = self.credentials.available()
         with Center(), Vertical(id="login-box"):
             yield Static("☎ cti-tui · sign in", classes="title")
             with Horizontal(classes="row"):
@@ -162,8 +162,8 @@ class LoginScreen(Screen[None]):
                 yield Input(password=True, placeholder="API key", id="api-key", compact=True)
             with Horizontal(classes="row"):
                 yield Label("")
-                yield Checkbox("Remember me", value=False, id="remember", disabled=not keyring_ok, compact=True)
-            yield Label(keyring_note, id="remember-note")
+                yield Checkbox("Remember me", value=False, id="remember", disabled=True, compact=True)
+            yield Label("asking the system keyring…", id="remember-note")
             yield Label("", id="login-error")
             with Horizontal(id="buttons"):
                 yield Button("Log in", variant="primary", id="login", compact=True)
@@ -173,17 +173,38 @@ class LoginScreen(Screen[None]):
     def on_mount(self) -> None:
         self._show_backend(self.backend_kind)
         self._show_method(self.use_api_key)
-        self._prefill_secret()
         if self.initial_api_key:
             self.query_one("#api-key", Input).value = self.initial_api_key
         target = "#api-key" if self.use_api_key else ("#password" if self.initial_email else "#email")
         self.query_one(target, Input).focus()
+        self.call_after_refresh(self._ask_keyring)
+
+    def _secret_field(self) -> Input:
+        return self.query_one("#api-key" if self.use_api_key else "#password", Input)
+
+    def _account(self) -> str:
+        return self.credentials.account(self.query_one("#email", Input).value.strip(), api_key=self.use_api_key)
+
+    @work(thread=True, exclusive=True, group="keyring")
+    def _ask_keyring(self) -> None:
+        """On a thread: is there a keyring, and a secret remembered for the prefilled account?"""
+        account = self.app.call_from_thread(self._account)
+        usable, note = self.credentials.available()
+        secret = self.credentials.load(account) if usable else None
+        self.app.call_from_thread(self._keyring_answered, usable, note, account, secret)
+
+    def _keyring_answered(self, usable: bool, note: str, account: str, secret: str | None) -> None:
+        self.query_one("#remember", Checkbox).disabled = not usable
+        self.query_one("#remember-note", Label).update(note)
+        field = self._secret_field()
+        if secret and account == self._account() and not field.value:  # never over what the user typed
+            field.value = secret
+            self.query_one("#remember", Checkbox).value = True
 
     def _prefill_secret(self) -> None:
-        email = self.query_one("#email", Input).value.strip()
-        secret = self.credentials.load(self.credentials.account(email, api_key=self.use_api_key))
+        secret = self.credentials.load(self._account())
         if secret:
-            self.query_one("#api-key" if self.use_api_key else "#password", Input).value = secret
+            self._secret_field().value = secret
             self.query_one("#remember", Checkbox).value = True
 
     def _show_method(self, api_key: bool) -> None:
