@@ -587,6 +587,69 @@ def test_recording_the_same_call_again_replaces_it(store: HistoryStore) -> None:
     assert (row.party_name, row.outcome, row.talk_seconds) == ("New Name", Outcome.ANSWERED, 30.0)
     assert ids(store, search="Old Name") == []  # the search index followed the update
     assert ids(store, search="New Name") == ["c"]
+    assert ids(store, outcome=Outcome.MISSED) == []  # and so did the kept counts
+    assert ids(store, outcome=Outcome.ANSWERED) == ["c"]
+
+
+def test_kept_counts_match_counting_the_rows(store: HistoryStore) -> None:
+    """Totals without a search come from call_counts (kept by triggers); they must equal a real count."""
+    rng = random.Random(11)
+    owners = [OWNER, "user:1002"]
+    for i in range(120):
+        owner = rng.choice(owners)
+        call = make_call(
+            f"c{rng.randrange(60)}",  # repeats: a call filed again may change its outcome and direction
+            minute=i,
+            line=owner,
+            direction=rng.choice(list(Direction)),
+            connected=rng.random() < 0.5,
+            cause=rng.choice(["normal", "no_answer", "rejected", "transferred", "busy"]),
+        )
+        store.record(call, owner)
+    conn = sqlite3.connect(store.path)
+    try:
+        for owner in [*owners, "queue:sales"]:
+            for outcome in [None, *Outcome]:
+                for direction in [None, *Direction]:
+                    sql = "SELECT count(*) FROM calls WHERE owner = ?"
+                    args: list[str] = [owner]
+                    if outcome is not None:
+                        sql, args = sql + " AND outcome = ?", [*args, outcome.value]
+                    if direction is not None:
+                        sql, args = sql + " AND direction = ?", [*args, direction.value]
+                    expected = conn.execute(sql, args).fetchone()[0]
+                    assert store.query(owner, outcome=outcome, direction=direction, limit=0).total == expected
+    finally:
+        conn.close()
+
+
+def _as_version_1(path: Path) -> None:
+    """Turn a current file back into what version 1 wrote: no call_counts, version 1."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for trigger in ("call_counts_insert", "call_counts_delete", "call_counts_update"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE call_counts")
+    conn.execute("UPDATE schema_version SET version = 1")
+    conn.close()
+
+
+def test_a_version_1_file_is_migrated_with_its_counts(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("a", minute=0), OWNER)
+        store.record(make_call("b", minute=1, connected=False, cause="no_answer"), OWNER)
+        store.record(make_call("c", minute=2, line="user:1002"), "user:1002")
+    _as_version_1(path)
+    with HistoryStore(path, check_in_background=True) as store:  # migrating writes: checked in full first
+        assert store.wait_checked(timeout=0)
+        assert store.query(OWNER).total == 2
+        assert store.query(OWNER, outcome=Outcome.MISSED).total == 1
+        assert store.query("user:1002").total == 1
+        store.record(make_call("d", minute=3), OWNER)
+        assert store.query(OWNER).total == 3
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()
 
 
 def test_record_many_files_all_in_one_transaction(store: HistoryStore) -> None:
@@ -612,6 +675,11 @@ def test_paging_and_filters_use_the_indexes(tmp_path: Path) -> None:
             sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
             plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
             assert index in plan and "TEMP B-TREE" not in plan, plan
+        for outcome, direction in [(None, None), (Outcome.MISSED, Direction.INBOUND)]:
+            sql = f"EXPLAIN QUERY PLAN {store._kept_count(outcome, direction)}"
+            _, params = store._filters(OWNER, None, outcome, direction)
+            plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
+            assert plan.startswith("SEARCH call_counts USING PRIMARY KEY"), plan  # no count of the calls
         body, params = store._filters(OWNER, "zola", None, None)
         plan = [row[3] for row in store._reader.execute(f"EXPLAIN QUERY PLAN SELECT count(*) {body}", params)]
         assert plan[0].startswith("SCAN calls_search VIRTUAL TABLE"), plan
