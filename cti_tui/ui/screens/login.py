@@ -30,6 +30,13 @@ def valid_softphone_address(text: str) -> bool:
     return bool(colon) and port.isdigit() and 0 < int(port) < 65536
 
 
+# backend kind -> (label, field id, placeholder) of the address it needs
+ADDRESS_FIELDS = {
+    "server": ("Server", "server-url", "http://127.0.0.1:8765"),
+    "softphone": ("baresip", "softphone-control", "host:port of its ctrl_tcp — empty: start one"),
+}
+
+
 class TwoFactorPrompt(ModalScreen[str | None]):
     """Asks for the authenticator code; the login screen keeps it open until the code is right."""
 
@@ -135,18 +142,9 @@ class LoginScreen(Screen[None]):
                     id="backend",
                     compact=True,
                 )
-            with Horizontal(classes="row hidden", id="server-row"):
-                yield Label("Server")
-                yield Input(value=self.server_url, placeholder="http://127.0.0.1:8765", id="server-url", compact=True)
-            with Horizontal(classes="row hidden", id="softphone-row"):
-                yield Label("baresip")
-                yield Input(
-                    value=self.softphone_address,
-                    placeholder="host:port of its ctrl_tcp — empty: start one",
-                    id="softphone-control",
-                    compact=True,
-                )
-            with Horizontal(classes="row"):
+            if self.backend_kind in ADDRESS_FIELDS:
+                yield self._address_row(self.backend_kind)
+            with Horizontal(classes="row", id="method-row"):
                 yield Label("Sign in")
                 with RadioSet(id="method", compact=True):
                     yield RadioButton("Email + password", value=not self.use_api_key, id="by-password", compact=True)
@@ -217,9 +215,28 @@ class LoginScreen(Screen[None]):
     def _backend_changed(self, event: Select.Changed) -> None:
         self._show_backend(str(event.value))
 
+    def _address_row(self, kind: str) -> Horizontal:
+        """The server URL or baresip address row, made when that backend is first chosen: a login screen
+        with fewer widgets is drawn sooner, and most people never leave the default backend."""
+        label, field_id, placeholder = ADDRESS_FIELDS[kind]
+        value = self.server_url if kind == "server" else self.softphone_address
+        field = Input(value=value, placeholder=placeholder, id=field_id, compact=True)
+        return Horizontal(Label(label), field, classes="row", id=f"{kind}-row")
+
     def _show_backend(self, kind: str) -> None:
-        self.query_one("#server-row").set_class(kind != "server", "hidden")
-        self.query_one("#softphone-row").set_class(kind != "softphone", "hidden")
+        for other in ADDRESS_FIELDS:
+            rows = self.query(f"#{other}-row")
+            if rows:
+                rows.set_class(other != kind, "hidden")
+            elif other == kind:
+                self.query_one("#login-box").mount(self._address_row(kind), before="#method-row")
+
+    def _address(self, kind: str) -> str:
+        """What the server URL or baresip field holds ("" for the embedded PBX, which has none)."""
+        if kind not in ADDRESS_FIELDS:
+            return ""
+        fields = self.query(f"#{ADDRESS_FIELDS[kind][1]}").results(Input)
+        return next((field.value.strip() for field in fields), "")
 
     @on(RadioSet.Changed, "#method")
     def _method_changed(self, event: RadioSet.Changed) -> None:
@@ -232,13 +249,11 @@ class LoginScreen(Screen[None]):
         self.query_one("#login-error", Label).update("")
         backend = self.query_one("#backend", Select).value
         if backend == "server":
-            url = self.query_one("#server-url", Input).value.strip()
+            url = self._address("server")
             if not url.startswith(("http://", "https://")) or len(url) < 10:
                 self.show_error("the server URL looks like http://host:8765", "#server-url")
                 return
-        if backend == "softphone" and not valid_softphone_address(
-            self.query_one("#softphone-control", Input).value.strip()
-        ):
+        if backend == "softphone" and not valid_softphone_address(self._address("softphone")):
             self.show_error(
                 "baresip's control socket looks like 127.0.0.1:4444 (or leave it empty)", "#softphone-control"
             )
@@ -262,8 +277,7 @@ class LoginScreen(Screen[None]):
     @work(exclusive=True, group="login")
     async def _login(self) -> None:
         kind = str(self.query_one("#backend", Select).value)
-        field = "#softphone-control" if kind == "softphone" else "#server-url"
-        address = self.query_one(field, Input).value.strip()
+        address = self._address(kind)
         connector = self.connector = self.make_connector(kind, address, self.query_one("#email", Input).value.strip())
         self.events = []
         connector.add_listener(self.events.append)
