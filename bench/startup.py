@@ -4,7 +4,8 @@ Goals (issue 6): the login form usable ≤ 400 ms after the command starts, ≤ 
 rows. The app runs exactly as the README's run command starts it (embedded demo PBX, default options) in a
 fresh detached tmux session of 120×40 on a private tmux server (``-L``, no user config), and the bench polls
 ``tmux capture-pane`` until the form is drawn. In every round it also times two baselines the same way —
-``python3 -c "print('ready')"`` and ``python3 -c "import textual.app; print('ready')"`` — then logs in as the
+``python3 -c "print('ready')"``, ``python3 -c "import textual.app; print('ready')"`` and the smallest Textual app
+with a form (``MINIMAL_FORM_APP``: a label and two inputs, the floor for any Textual app) — then logs in as the
 demo agent with ``send-keys`` and times login → dashboard with the history pane's first page shown, reading
 the app's VmRSS / VmHWM from ``/proc/<pid>/status`` at the login screen and on the dashboard.
 
@@ -51,6 +52,19 @@ GENERATOR_VERSION = 1  # bump when the rows below change, so a stale cache is re
 NEWEST = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 # The login form is usable once every row of it is drawn: the fields' labels, the button and the hint below.
+# The floor for any Textual app: mount a screen with a label and two inputs and draw it.
+MINIMAL_FORM_APP = """
+from textual.app import App
+from textual.widgets import Input, Label
+
+class Form(App):
+    def compose(self):
+        yield Label("ready")
+        yield Input(placeholder="email")
+        yield Input(placeholder="password", password=True)
+
+Form().run()
+"""
 LOGIN_READY = ("sign in", "Email", "Password", "Remember me", "Log in", "Demo accounts")
 DASHBOARD_HISTORY = re.compile(r"History · (\d+)")
 
@@ -208,6 +222,7 @@ def _state(pid: int) -> str:
 class Samples:
     plain: list[float] = field(default_factory=list)
     textual: list[float] = field(default_factory=list)
+    form: list[float] = field(default_factory=list)
     login: list[float] = field(default_factory=list)
     dashboard: list[float] = field(default_factory=list)
     rss_login: list[float] = field(default_factory=list)
@@ -275,6 +290,7 @@ def report(samples: Samples, args: argparse.Namespace) -> dict[str, object]:
     rows = [
         ("python3 -c print('ready')", samples.plain, 1000, "ms"),
         ("python3 -c import textual.app", samples.textual, 1000, "ms"),
+        ("minimal Textual app with a form", samples.form, 1000, "ms"),
         ("cti-tui → login form usable", samples.login, 1000, "ms"),
         ("Enter → dashboard, history page 1", samples.dashboard, 1000, "ms"),
         ("RSS at the login screen", samples.rss_login, 1, "MiB"),
@@ -330,15 +346,17 @@ class Commands:
 
 
 def run_round(tmux: Tmux, commands: Commands, round_: int, args: argparse.Namespace, samples: Samples) -> None:
-    """The two baselines and the app, each going first in turn, so slow moments of the machine hit all three."""
+    """The baselines and the app, each going first in turn, so that slow moments of the machine hit them all."""
     steps: list[Callable[[], None]] = [
         lambda: samples.plain.append(time_baseline(tmux, "plain", commands.baseline("print('ready')"), args.timeout)),
         lambda: samples.textual.append(
             time_baseline(tmux, "textual", commands.baseline("import textual.app; print('ready')"), args.timeout)
         ),
+        lambda: samples.form.append(time_baseline(tmux, "form", commands.baseline(MINIMAL_FORM_APP), args.timeout)),
         lambda: time_app(tmux, "app", commands.app(round_), args.rows, args.settle, args.timeout, samples),
     ]
-    for step in steps[round_ % 3 :] + steps[: round_ % 3]:
+    first = round_ % len(steps)
+    for step in steps[first:] + steps[:first]:
         step()
         time.sleep(0.2)
 

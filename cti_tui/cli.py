@@ -7,10 +7,7 @@ instant. Every expected failure (a bad org file, a bad flag) ends with one clear
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
-import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _hash_password(iterations: int) -> int:
+    import getpass
+    import secrets
+
     from cti_tui.pbx.org import hash_password
 
     password = getpass.getpass("password: ")
@@ -259,6 +259,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
+    import asyncio
+    import getpass
+
     from cti_tui.headless import EventsOptions, run_events
 
     org = _organisation(args)
