@@ -90,43 +90,101 @@ def summarise(node: str, calls: Iterable[Call], now: datetime) -> LineSummary:
     )
 
 
+def nodes_of(call: Call) -> tuple[str, ...]:
+    """Every node that shows ``call``: its own line and the ones that also show it."""
+    return (call.line, *call.also)
+
+
 class LineBoard:
     """The latest version of every live call (by id) and the watched nodes, in the order they are shown.
 
     Ended calls are dropped. Live calls on unwatched nodes are kept, so that watching a node later shows the
-    calls already known to be on it; a snapshot (:meth:`replace`) resets everything.
+    calls already known to be on it; a snapshot (:meth:`replace`) resets everything. Calls are indexed by the
+    nodes that show them, so an update or a summary costs the calls of one node, not of the whole wall.
     """
 
     def __init__(self, nodes: Iterable[str] = ()) -> None:
         self._calls: dict[str, Call] = {}
-        self._nodes: tuple[str, ...] = ()
+        self._on: dict[str, dict[str, None]] = {}  # node -> ids of the live calls it shows (watched or not)
+        self._place: dict[str, None] = {}  # the watched nodes, in order
+        self._nodes: tuple[str, ...] | None = ()
+        self._position: dict[str, int] | None = None
         self.set_nodes(nodes)
 
     @property
     def nodes(self) -> tuple[str, ...]:
+        if self._nodes is None:
+            self._nodes = tuple(self._place)
         return self._nodes
+
+    def watches(self, node: str) -> bool:
+        return node in self._place
 
     def calls(self) -> list[Call]:
         return list(self._calls.values())
 
+    def calls_on(self, node: str) -> list[Call]:
+        """The live calls ``node`` shows, in no particular order."""
+        return [self._calls[call_id] for call_id in self._on.get(node, ())]
+
+    def count_on(self, node: str) -> int:
+        return len(self._on.get(node, ()))
+
+    def busy_nodes(self) -> list[str]:
+        """The watched nodes that show at least one live call (what a clock tick changes)."""
+        return [node for node, ids in self._on.items() if ids and node in self._place]
+
     def set_nodes(self, nodes: Iterable[str]) -> None:
         """Watch ``nodes`` in this order (duplicates dropped)."""
-        self._nodes = tuple(dict.fromkeys(nodes))
+        self._place = dict.fromkeys(nodes)
+        self._nodes = None
+        self._position = None
+
+    def watch(self, node: str) -> None:
+        """Watch ``node`` too, after the others."""
+        if node not in self._place:
+            self._place[node] = None
+            self._nodes = None
+            if self._position is not None:
+                self._position[node] = len(self._position)
+
+    def unwatch(self, node: str) -> None:
+        if self._place.pop(node, 0) is None:
+            self._nodes = None
+            self._position = None
 
     def update(self, call: Call) -> tuple[str, ...]:
         """Record ``call``'s latest state; return the watched nodes (in order) whose summary may have changed."""
         old = self._calls.pop(call.id, None)
+        touched = set(nodes_of(call))
+        if old is not None:
+            for node in nodes_of(old):
+                self._on[node].pop(call.id, None)
+                touched.add(node)
         if not call.ended:
             self._calls[call.id] = call
-        seen = {n for version in (old, call) if version is not None for n in self._nodes if version.seen_on({n})}
-        return tuple(n for n in self._nodes if n in seen)
+            for node in nodes_of(call):
+                self._on.setdefault(node, {})[call.id] = None
+        watched = [n for n in touched if n in self._place]
+        if len(watched) > 1:
+            watched.sort(key=self._positions().__getitem__)
+        return tuple(watched)
+
+    def _positions(self) -> dict[str, int]:
+        if self._position is None:
+            self._position = {node: index for index, node in enumerate(self._place)}
+        return self._position
 
     def replace(self, calls: Iterable[Call]) -> None:
         """Know exactly the live ones of ``calls`` (a snapshot after login, reconnect or subscribe)."""
-        self._calls = {call.id: call for call in calls if not call.ended}
+        self._calls = {}
+        self._on = {}
+        for call in calls:
+            if not call.ended:
+                self.update(call)
 
     def summary(self, node: str, now: datetime) -> LineSummary:
-        return summarise(node, self._calls.values(), now)
+        return summarise(node, self.calls_on(node), now)
 
     def summaries(self, now: datetime) -> list[LineSummary]:
-        return [self.summary(node, now) for node in self._nodes]
+        return [self.summary(node, now) for node in self._place]

@@ -7,11 +7,9 @@ engine now holds (``app.connector.get_call(id).status``).
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 
-from rich.console import Console
 from textual.widgets import Input, Label, OptionList
 
 from cti_tui.config import AppConfig
@@ -177,14 +175,6 @@ def option_ids(modal: object) -> list[str]:
         return []
     options = found.only_one(OptionList)
     return [str(options.get_option_at_index(i).id) for i in range(options.option_count)]
-
-
-def plain(renderable: object) -> str:
-    """A rich renderable (an option's prompt) as the text a user reads, runs of spaces shown as two."""
-    console = Console(width=90, record=True, file=io.StringIO(), color_system=None)
-    console.print(renderable)
-    lines = (re.sub(r" {2,}", "  ", line.strip()) for line in console.export_text().splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def new_call_ids(app: CtiApp, before: set[str]) -> list[str]:
@@ -699,7 +689,7 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         assert await wait_until(pilot, lambda: lines.summary("queue:sales").waiting == 1)
         summary = lines.summary("queue:sales")
         assert summary.lamp is Lamp.RINGING
-        heading, *calls = plain(lines.get_option("queue:sales").prompt).splitlines()
+        heading, *calls = (re.sub(r" {2,}", "  ", row.strip()) for row in lines.row_texts("queue:sales"))
         assert heading.startswith("● queue:sales  Sales  1 waiting")
         assert len(calls) == 1 and "RINGING" in calls[0] and "#1" in calls[0] and CALLER_NAME in calls[0]
         assert rows(app).get(leg.id) is S.RINGING

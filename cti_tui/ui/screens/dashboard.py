@@ -16,9 +16,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import Footer
 
 from cti_tui.engine.connector import Connector
 from cti_tui.engine.model import (
@@ -45,17 +44,9 @@ from cti_tui.ui.screens.modals import (
 )
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
+from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
-
-
-class EngineEvent(Message):
-    """An engine event, delivered to the dashboard in order."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
-
 
 # action -> the engine operation that must be available on the selected call for the key to show
 CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
@@ -108,6 +99,9 @@ class Dashboard(Screen[None]):
         self.bell = bell
         self.flash = flash
         self.directory: list[DirectoryEntry] = []
+        self._pending: list[Event] = []
+        self._history_stale = False
+        self._available: tuple[bool | None, ...] = ()
         assert connector.identity is not None
         self.identity = connector.identity
 
@@ -128,7 +122,7 @@ class Dashboard(Screen[None]):
         self.calls.replace(self.connector.active_calls())
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(self.connector.active_calls())
-        self._remove_listener = self.connector.add_listener(lambda event: self.post_message(EngineEvent(event)))
+        self._remove_listener = self.connector.add_listener(self._arrived)
         self.set_interval(1.0, self.tick)
         self.calls.focus()
         self.refresh_bindings()
@@ -162,19 +156,32 @@ class Dashboard(Screen[None]):
 
     # --- engine events --------------------------------------------------------------------------------
 
-    @on(EngineEvent)
-    def _on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        if isinstance(event, CallEvent):
-            self._on_call(event.call)
-        else:
-            self._on_activity(event)
-        self.refresh_bindings()
+    def _arrived(self, event: Event) -> None:
+        """Engine listener: queue the event; one drain per turn of the loop applies everything that came.
+
+        A busy wall gets hundreds of events between two frames. Applying them in one go costs one bindings
+        check and one history reload, and the panes only mark rows dirty: Textual repaints them at its next
+        frame, once, however many events touched them.
+        """
+        self._pending.append(event)
+        if len(self._pending) == 1:
+            self.call_next(self._drain)
+
+    def _drain(self) -> None:
+        events, self._pending = self._pending, []
+        self._history_stale = False
+        for event in events:
+            if isinstance(event, CallEvent):
+                self._on_call(event.call)
+            else:
+                self._on_activity(event)
+        if self._history_stale:
+            self.history_pane.reload()
+        self._refresh_bindings_if_changed()
 
     def _on_call(self, call: Call) -> None:
-        visible = self.connector.visible_lines()
-        was_shown = call.id in {c.id for c in self.calls.calls()}
-        if call.seen_on(visible) and not call.ended:
+        was_shown = call.id in self.calls
+        if not call.ended and call.seen_on(self.connector.visible_lines()):
             self.calls.show(call)
             if call.status is CallStatus.RINGING and not was_shown:
                 self._alert()
@@ -182,7 +189,14 @@ class Dashboard(Screen[None]):
             self.calls.drop(call.id)
         self.lines.show(call)
         if call.ended and call.line == self.identity.line:
-            self.history_pane.reload()
+            self._history_stale = True
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """The footer is rebuilt only when what the keys can do changed, not for every event on the wall."""
+        available = tuple(self.check_action(binding.action, ()) for binding in self.BINDINGS)
+        if available != self._available:
+            self._available = available
+            self.refresh_bindings()
 
     def _on_activity(self, event: ActivityEvent) -> None:
         match event.name:
@@ -198,12 +212,15 @@ class Dashboard(Screen[None]):
             case ActivityName.READY:  # (re)connected: the engine's view is the truth, show exactly it
                 self.status.state = "ready"
                 self.calls.replace(self.connector.active_calls())
+                self.lines.set_nodes(self.connector.subscriptions())
                 self.lines.replace(self.connector.active_calls())
             case ActivityName.LOGGED_OUT:
                 self.status.state = "logged out"
-            case ActivityName.SUBSCRIBED | ActivityName.UNSUBSCRIBED:
-                self.lines.set_nodes(self.connector.subscriptions())
-                self.lines.replace(self.connector.active_calls())
+            case ActivityName.SUBSCRIBED if event.node:  # the line's present calls follow as call events
+                self.lines.watch(event.node)
+                self.status.notice = event.message
+            case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
+                self.lines.unwatch(event.node)
                 self.calls.replace(self.connector.active_calls())
                 self.status.notice = event.message
 
@@ -239,12 +256,12 @@ class Dashboard(Screen[None]):
             return capabilities.subscribe
         return True
 
-    @on(DataTable.RowHighlighted, "#calls")
+    @on(RowView.Highlighted, "#calls")
     def _selection_moved(self) -> None:
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
 
     def _parked(self) -> list[Call]:
-        return [c for c in self.connector.active_calls() if c.status is CallStatus.PARKED]
+        return self.calls.parked()
 
     def _merge_partners(self, call: Call) -> list[Call]:
         return [

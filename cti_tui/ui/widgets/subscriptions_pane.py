@@ -1,5 +1,7 @@
 """The subscriptions pane: one entry per watched line with its lamp, a summary and its live calls.
 
+Built on :class:`RowView` so a wall of 10,000 lines redraws only the lines that changed and are on screen.
+
 Attributes go down (nodes, calls, the directory), messages go up: pressing ``delete`` posts
 :class:`SubscriptionsPane.Unsubscribe` and the dashboard does the unsubscribing. The lamp and the queue
 figures come from :mod:`cti_tui.ui.lamps`; this module only draws them.
@@ -11,17 +13,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar
 
-from rich.console import Group
-from rich.table import Table
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cti_tui.engine.model import Call, DirectoryEntry
 from cti_tui.ui import render
 from cti_tui.ui.lamps import Lamp, LineBoard, LineSummary, is_waiting
+from cti_tui.ui.widgets.row_view import RowView
 
 LAMP_GLYPH = "●"
 LAMP_STYLE: dict[Lamp, str] = {
@@ -48,27 +48,34 @@ def summary_text(summary: LineSummary) -> str:
     return " · ".join(parts) or "idle"
 
 
-def call_line(call: Call, node: str, now: datetime) -> Table:
-    """One live call under its line: status, queue place, party, the line it is really on, duration —
-    a grid row, so a long name is cut with an ellipsis instead of wrapping under the lamp."""
-    badge = render.status_badge(call)
-    if is_waiting(call, node) and call.queue_position is not None:
-        badge.append(f" #{call.queue_position}", style="bold #ffcc00")
-    party = render.party_text(call)
-    if call.line != node:
-        party.append(f"  → {call.line}", style="dim")
-    seconds = call.ringing_seconds(now) if call.connect_at is None else call.talk_seconds(now)
-    clock = Text(render.clock_text(seconds), style="#ffcc00" if call.connect_at is None else "")
-    row = Table.grid(expand=True, padding=(0, 1))
-    row.add_column(width=len(CALL_INDENT) - 1, no_wrap=True)
-    row.add_column(no_wrap=True)
-    row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-    row.add_column(no_wrap=True, justify="right")
-    row.add_row("", badge, party, clock)
+def spread(left: Text, right: Text, width: int, base: Style) -> Text:
+    """``left`` cut with an ellipsis where needed, ``right`` flush with the right edge, on one row."""
+    room = max(0, width - right.cell_len - 1)
+    left.truncate(room, overflow="ellipsis", pad=True)
+    row = Text(style=base)
+    row.append_text(left)
+    row.append(" ")
+    row.append_text(right)
     return row
 
 
-def heading(summary: LineSummary, name: str) -> Table:
+def call_line(call: Call, node: str, now: datetime, width: int, base: Style) -> Text:
+    """One live call under its line: status, queue place, party, the line it is really on, duration."""
+    badge = render.status_badge(call)
+    if is_waiting(call, node) and call.queue_position is not None:
+        badge.append(f" #{call.queue_position}", style="bold #ffcc00")
+    left = Text(CALL_INDENT)
+    left.append_text(badge)
+    left.append(" ")
+    left.append_text(render.party_text(call))
+    if call.line != node:
+        left.append(f"  → {call.line}", style="dim")
+    seconds = call.ringing_seconds(now) if call.connect_at is None else call.talk_seconds(now)
+    clock = Text(render.clock_text(seconds), style="#ffcc00" if call.connect_at is None else "")
+    return spread(left, clock, width, base)
+
+
+def heading(summary: LineSummary, name: str, width: int, base: Style) -> Text:
     """Lamp, node and name on the left (cut with an ellipsis when narrow), the summary on the right."""
     title = Text()
     title.append(f"{LAMP_GLYPH} ", style=LAMP_STYLE[summary.lamp])
@@ -76,20 +83,11 @@ def heading(summary: LineSummary, name: str) -> Table:
     if name and name != summary.node:
         title.append(f"  {name}")
     note = Text(summary_text(summary), style="#ffcc00" if summary.lamp is Lamp.RINGING else "dim")
-    row = Table.grid(expand=True, padding=(0, 1))
-    row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-    row.add_column(no_wrap=True, justify="right")
-    row.add_row(title, note)
-    return row
+    return spread(title, note, width, base)
 
 
-def line_prompt(summary: LineSummary, name: str, now: datetime) -> Group:
-    """The whole option for one watched node: the heading, then one row per live call."""
-    return Group(heading(summary, name), *(call_line(call, summary.node, now) for call in summary.calls))
-
-
-class SubscriptionsPane(OptionList):
-    """The lines a supervisor watches (option id = node), each with a lamp and its live calls."""
+class SubscriptionsPane(RowView):
+    """The lines a supervisor watches (item key = node), each a heading row and one row per live call."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("delete", "unsubscribe", "Unsubscribe", id="cti.unsubscribe"),
@@ -114,8 +112,9 @@ class SubscriptionsPane(OptionList):
         self._names: dict[str, str] = {}
         self._directory: list[DirectoryEntry] = []
         self._board = LineBoard()
+        self._summaries: dict[str, tuple[int, LineSummary]] = {}
         self.directory = directory
-        self._rebuild()
+        self.border_title = "Lines (0)"
 
     # --- attributes going down ---------------------------------------------------------------------
 
@@ -140,7 +139,27 @@ class SubscriptionsPane(OptionList):
         if nodes == self._board.nodes:
             return
         self._board.set_nodes(nodes)
-        self._rebuild()
+        self.set_keys(nodes)
+        self._count_changed()
+
+    def watch(self, node: str) -> None:
+        """Watch ``node`` too, at the bottom (O(1): a wall adds thousands one by one)."""
+        if self._board.watches(node):
+            return
+        self._board.watch(node)
+        self.add(node)
+        self._count_changed()
+
+    def unwatch(self, node: str) -> None:
+        if not self._board.watches(node):
+            return
+        self._board.unwatch(node)
+        self.remove(node)
+        self._count_changed()
+
+    def _count_changed(self) -> None:
+        self.border_title = f"Lines ({self.row_count})"
+        self.refresh_bindings()
 
     def show(self, call: Call) -> None:
         """Any call update; only the watched lines it is (or was) seen on are redrawn."""
@@ -152,18 +171,14 @@ class SubscriptionsPane(OptionList):
         self._redraw(self._board.nodes)
 
     def tick(self) -> None:
-        """Refresh durations: redraw the lines that have live calls."""
-        now = self._now()
-        self._redraw([s.node for s in self._board.summaries(now) if s.calls])
+        """Durations moved on: the lines with live calls change (only those on screen are rendered)."""
+        self._redraw(self._board.busy_nodes())
 
     # --- reading -----------------------------------------------------------------------------------
 
     @property
     def highlighted_node(self) -> str | None:
-        option = self.highlighted_option
-        if option is None or option.id is None or option.id not in self._board.nodes:
-            return None
-        return option.id
+        return self.cursor_key
 
     def summary(self, node: str) -> LineSummary:
         return self._board.summary(node, self._now())
@@ -171,39 +186,46 @@ class SubscriptionsPane(OptionList):
     def name_of(self, node: str) -> str:
         return self._names.get(node, "")
 
+    def row_texts(self, node: str, width: int = 90) -> list[str]:
+        """The node's rows as plain text (what the screen shows, without colours)."""
+        return [
+            self.render_item_row(node, row, width, Style()).plain.rstrip() for row in range(self.item_height(node))
+        ]
+
     # --- drawing -----------------------------------------------------------------------------------
 
-    def _prompt(self, node: str, now: datetime) -> Text:
-        return line_prompt(self._board.summary(node, now), self.name_of(node), now)
-
     def _redraw(self, nodes: Iterable[str]) -> None:
-        now = self._now()
         for node in nodes:
-            try:
-                self.replace_option_prompt(node, self._prompt(node, now))
-            except OptionDoesNotExist:
-                continue
+            self.changed(node)
 
-    def _rebuild(self) -> None:
-        """Rebuild all options (the set of nodes changed), keeping the highlight on the same node."""
-        previous_node = self.highlighted_node
-        previous_index = self.highlighted
-        nodes = self._board.nodes
-        self.border_title = f"Lines ({len(nodes)})"
-        if not nodes:
-            self.set_options([Option(Text(EMPTY_HINT, style="dim italic"), disabled=True)])
-            self.highlighted = None
-        else:
-            now = self._now()
-            self.set_options([Option(self._prompt(node, now), id=node) for node in nodes])
-            if previous_node in nodes:
-                self.highlighted = nodes.index(previous_node)
-            else:
-                self.highlighted = min(previous_index or 0, len(nodes) - 1)
-        self.refresh_bindings()
+    def item_height(self, key: str) -> int:
+        return 1 + self._board.count_on(key)
 
-    def watch_highlighted(self, highlighted: int | None) -> None:
-        super().watch_highlighted(highlighted)
+    def _summary(self, node: str) -> LineSummary:
+        """One summary per node and version (a node of several rows renders them from the same one)."""
+        version = self._versions.get(node, 0)
+        cached = self._summaries.get(node)
+        if cached is None or cached[0] != version:
+            cached = (version, self._board.summary(node, self._now()))
+            self._summaries[node] = cached
+        return cached[1]
+
+    def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
+        summary = self._summary(key)
+        if row == 0:
+            return heading(summary, self.name_of(key), width, base)
+        if row - 1 < len(summary.calls):
+            return call_line(summary.calls[row - 1], key, self._now(), width, base)
+        return Text(style=base)
+
+    def render_empty_row(self, width: int, base: Style) -> Text:
+        return Text(EMPTY_HINT, style=base + Style(dim=True, italic=True))
+
+    def changed(self, key: str) -> None:
+        self._summaries.pop(key, None)
+        super().changed(key)
+
+    def on_row_view_highlighted(self, message: RowView.Highlighted) -> None:
         self.refresh_bindings()
 
     # --- keys --------------------------------------------------------------------------------------

@@ -1,0 +1,373 @@
+"""A lean keyed list drawn line by line: only rows that changed and are on screen get rendered.
+
+Why not Textual's DataTable or OptionList: both re-render every visible cell when one changes and remove rows
+in O(n), which a supervisor wall (10,000 lines, 1,000 changes a second) cannot afford. Here each item is a key
+with a height in screen rows; a change marks that item's rows dirty (``changed``) and Textual repaints just
+those lines at its next frame, so many changes between two frames cost one repaint. Rendered rows are cached
+per item until the item changes, the width changes or the cursor moves on or off it.
+
+Subclasses say how tall an item is and how to draw one of its rows; this class owns order, cursor, scrolling
+and the cache. The cursor follows a key, not an index: rows appearing or leaving above it do not move it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from itertools import accumulate
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+MAX_CACHED_ROWS = 4_000  # rendered rows kept; a screenful is < 100, this only bounds scrolling through a wall
+
+
+class RowView(ScrollView, can_focus=True):
+    """Keyed items of one or more rows each, with a cursor on one item and an optional fixed header."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"row-view--cursor", "row-view--header"}
+    DEFAULT_CSS = """
+    RowView {
+        background: $surface;
+        overflow-x: hidden;
+    }
+    RowView > .row-view--cursor {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+    }
+    RowView:focus > .row-view--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    RowView > .row-view--header {
+        color: $text-accent;
+        background: $panel;
+        text-style: bold;
+    }
+    """
+    header_rows: ClassVar[int] = 0
+
+    class Highlighted(Message):
+        """The cursor moved to another item (``key`` is None when the list is empty)."""
+
+        def __init__(self, view: RowView, key: str | None) -> None:
+            super().__init__()
+            self.view = view
+            self.key = key
+
+        @property
+        def control(self) -> RowView:
+            return self.view
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._keys: list[str] = []
+        self._index: dict[str, int] | None = {}  # key -> position; None = rebuild on next use
+        self._heights: dict[str, int] = {}
+        self._starts: list[int] | None = []  # first row of each item; None = rebuild on next use
+        self._total_rows = 0
+        self._versions: dict[str, int] = {}
+        self._cache: dict[tuple[str, int], tuple[tuple[int, bool, int], Strip]] = {}
+        self._cursor_key: str | None = None
+        self._last_width = 0
+        self._size_pending = False
+        self._scroll_pending = False
+        self._repaint_all = False  # a full repaint is due: single-row refreshes can wait for it
+
+    # --- what subclasses provide ------------------------------------------------------------------
+
+    def item_height(self, key: str) -> int:
+        return 1
+
+    def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
+        """Row ``row`` of item ``key``, at most ``width`` cells; ``base`` is the row's background style."""
+        raise NotImplementedError
+
+    def render_header_row(self, row: int, width: int, base: Style) -> Text:
+        return Text()
+
+    def render_empty_row(self, width: int, base: Style) -> Text:
+        """What the first row says while there are no items."""
+        return Text()
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    @property
+    def row_count(self) -> int:
+        """Items (not screen rows)."""
+        return len(self._keys)
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self._cursor_key
+
+    @property
+    def cursor_row(self) -> int:
+        """The cursor's item position, -1 when there is none."""
+        return self.position(self._cursor_key) if self._cursor_key is not None else -1
+
+    def position(self, key: str) -> int:
+        """Where ``key`` is in the list; KeyError if it is not there."""
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self._keys)}
+        return self._index[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._heights
+
+    # --- changing ----------------------------------------------------------------------------------
+
+    def set_keys(self, keys: Iterable[str]) -> None:
+        """Show exactly ``keys`` in this order; the cursor stays on its key if it is still there, else on
+        the item now at its place."""
+        previous = self.cursor_row
+        keys = list(dict.fromkeys(keys))
+        kept = set(keys)
+        for gone in [k for k in self._heights if k not in kept]:
+            self._forget(gone)
+        self._keys = keys
+        self._heights = {k: self._heights.get(k) or self.item_height(k) for k in keys}
+        self._index = None
+        self._total_rows = sum(self._heights.values())
+        self._layout_changed()
+        if self._cursor_key not in self._heights:
+            self._place_cursor(previous)
+
+    def add(self, key: str) -> None:
+        """Append ``key`` (or redraw it if it is already there)."""
+        if key in self._heights:
+            self.changed(key)
+            return
+        self._keys.append(key)
+        if self._index is not None:
+            self._index[key] = len(self._keys) - 1
+        height = self._heights[key] = self.item_height(key)
+        self._total_rows += height
+        self._layout_changed()
+        if self._cursor_key is None:
+            self.move_to(key)
+
+    def remove(self, key: str) -> None:
+        if key not in self._heights:
+            return
+        position = self.position(key)
+        del self._keys[position]
+        self._total_rows -= self._heights[key]
+        self._forget(key)
+        self._index = None
+        self._layout_changed()
+        if self._cursor_key == key:
+            self._cursor_key = None
+            self._place_cursor(position)
+
+    def changed(self, key: str) -> None:
+        """``key``'s content changed: re-render its rows at the next frame (and re-lay out if its height did)."""
+        if key not in self._heights:
+            return
+        self._versions[key] = self._versions.get(key, 0) + 1
+        height = self.item_height(key)
+        if height != self._heights[key]:
+            self._total_rows += height - self._heights[key]
+            self._heights[key] = height
+            self._layout_changed()
+            return
+        if self._repaint_all:
+            return  # the whole view repaints at the next frame anyway
+        start = self._start_of(key)
+        top = self.scroll_offset.y
+        if start + height > top and start < top + self.size.height:
+            self.refresh_lines(start + self.header_rows, height)
+
+    def move_to(self, key: str) -> None:
+        """Put the cursor on ``key`` and scroll it into view."""
+        if key not in self._heights or key == self._cursor_key:
+            if key in self._heights:
+                self._scroll_to_cursor()
+            return
+        previous, self._cursor_key = self._cursor_key, key
+        for each in (previous, key):
+            if each is not None:
+                self.changed(each)
+        self._scroll_to_cursor()
+        self.post_message(self.Highlighted(self, key))
+
+    # --- keys ----------------------------------------------------------------------------------------
+
+    def _move_by(self, delta: int) -> None:
+        if not self._keys:
+            return
+        current = self.cursor_row
+        target = 0 if current < 0 else max(0, min(len(self._keys) - 1, current + delta))
+        self.move_to(self._keys[target])
+
+    def action_cursor_up(self) -> None:
+        self._move_by(-1)
+
+    def action_cursor_down(self) -> None:
+        self._move_by(1)
+
+    def action_page_up(self) -> None:
+        self._move_by(-max(1, self._page_items()))
+
+    def action_page_down(self) -> None:
+        self._move_by(max(1, self._page_items()))
+
+    def action_first(self) -> None:
+        self._move_by(-len(self._keys))
+
+    def action_last(self) -> None:
+        self._move_by(len(self._keys))
+
+    def _page_items(self) -> int:
+        """About one screenful of items (items may be taller than one row)."""
+        rows = max(1, self.size.height - self.header_rows)
+        cursor = self._cursor_key
+        tallest = self._heights.get(cursor, 1) if cursor is not None else 1
+        return max(1, rows // max(1, tallest))
+
+    # --- drawing -------------------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._repaint_all = False
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if width != self._last_width:
+            self._last_width = width
+            self._cache.clear()
+        base = self.rich_style
+        if y < self.header_rows:
+            style = self.get_visual_style("row-view--header").rich_style
+            return self._strip(self.render_header_row(y, width, style), width, style)
+        row_y = self.scroll_offset.y + y - self.header_rows
+        if not self._keys and row_y == 0:
+            return self._strip(self.render_empty_row(width, base), width, base)
+        located = self._locate(row_y)
+        if located is None:
+            return Strip.blank(width, base)
+        key, row = located
+        selected = key == self._cursor_key
+        stamp = (width, selected, self._versions.get(key, 0))
+        cached = self._cache.get((key, row))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if selected:
+            base = self.get_visual_style("row-view--cursor").rich_style
+        strip = self._strip(self.render_item_row(key, row, width, base), width, base)
+        if len(self._cache) >= MAX_CACHED_ROWS:
+            self._cache.clear()
+        self._cache[(key, row)] = (stamp, strip)
+        return strip
+
+    def _strip(self, text: Text, width: int, base: Style) -> Strip:
+        """One row as a strip of exactly ``width`` cells on the ``base`` style."""
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        text.truncate(width, overflow="ellipsis", pad=True)
+        segments = [
+            Segment(segment.text, base + segment.style if segment.style else base, segment.control)
+            for segment in text.render(self.app.console)
+        ]
+        return Strip(segments, width).crop_extend(0, width, base)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._cache.clear()  # the cursor row has a brighter style while focused
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # --- layout --------------------------------------------------------------------------------------
+
+    def _layout_changed(self) -> None:
+        """Heights or order changed (``_total_rows`` already says how many rows there are now): redraw the
+        whole view at the next frame, and tell the scroll bars once, however many changes come before it."""
+        self._starts = None
+        self._repaint_all = True
+        if not self._size_pending:
+            self._size_pending = True
+            self.call_next(self._apply_size)
+        self.refresh()
+
+    def _apply_size(self) -> None:
+        self._size_pending = False
+        self.virtual_size = Size(self.size.width, self._total_rows + self.header_rows)
+        if self._scroll_pending:  # once the new size is laid out, or the scroll would be clamped to the old one
+            self._scroll_pending = False
+            self.call_after_refresh(self._scroll_to_cursor)
+
+    def _start_of(self, key: str) -> int:
+        if self._starts is None:
+            self._starts = [0, *accumulate(self._heights[k] for k in self._keys)][:-1] if self._keys else []
+        return self._starts[self.position(key)]
+
+    def _locate(self, row: int) -> tuple[str, int] | None:
+        """Which item, and which of its rows, is at list row ``row``."""
+        if row < 0 or row >= self._total_rows:
+            return None
+        if self._total_rows == len(self._keys):  # every item one row tall: no search
+            return self._keys[row], 0
+        if self._starts is None and self._keys:
+            self._start_of(self._keys[0])
+        assert self._starts is not None
+        position = bisect_right(self._starts, row) - 1
+        key = self._keys[position]
+        return key, row - self._starts[position]
+
+    def _scroll_to_cursor(self) -> None:
+        key = self._cursor_key
+        if key is None or not self.size.height:
+            return
+        if self._size_pending:  # the scroll bars do not know the new rows yet: scroll once they do
+            self._scroll_pending = True
+            return
+        start = self._start_of(key)
+        height = self._heights[key]
+        # the header hides the first header_rows of the viewport: ask for them above the item as well
+        self.scroll_to_region(
+            Region(0, start, self.size.width, height + self.header_rows), animate=False, immediate=True
+        )
+
+    def _place_cursor(self, position: int) -> None:
+        """The cursor's item left: take the item now at ``position`` (or the last one)."""
+        self._cursor_key = None
+        if self._keys:
+            self.move_to(self._keys[max(0, min(position, len(self._keys) - 1))])
+        else:
+            self.post_message(self.Highlighted(self, None))
+
+    def _forget(self, key: str) -> None:
+        for row in range(self._heights.pop(key, 1)):
+            self._cache.pop((key, row), None)
+        self._versions.pop(key, None)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self._total_rows + self.header_rows)
+        self._scroll_to_cursor()
