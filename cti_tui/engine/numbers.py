@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -76,8 +77,11 @@ def is_valid_destination(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
 def format_for_display(number: str) -> str:
-    """``+12025550143`` -> ``+1 202-555-0143``; extensions and unparseable text come back unchanged."""
+    """``+12025550143`` -> ``+1 202-555-0143``; extensions and unparseable text come back unchanged.
+
+    Cached: parsing costs ~80 µs and a wall redraws the same callers' numbers many times a second."""
     if not number or not number.startswith("+"):
         return number
     try:

@@ -160,6 +160,10 @@ class Exchange:
         self.sessions: list[Session] = []
         self.slots: dict[int, Leg] = {}
         self.queues: dict[str, list[Leg]] = {q.id: [] for q in org.queues}
+        self._queues_of: dict[str, list[str]] = {}  # member extension -> the queues it answers
+        for queue in org.queues:
+            for member in queue.members:
+                self._queues_of.setdefault(member, []).append(queue.id)
         self.rooms: dict[str, Bridge] = {c.id: Bridge(persistent=True) for c in org.conferences}
         self.idle_since: dict[str, datetime] = {u.extension: clock.now() for u in org.users}
         self._pending_2fa: dict[str, _Pending2FA] = {}
@@ -350,8 +354,9 @@ class Exchange:
                 self._end(remote, S.CANCEL if remote.connect_at is None else S.HANGUP, remote_cause)
             elif isinstance(remote, Party):
                 remote.gone = True
-        for queue_id in list(self.queues):
-            self._distribute(queue_id)
+        if leg.owner:  # a member is free again: only the queues it serves can offer it a waiting call
+            for queue_id in self._queues_of.get(leg.owner, ()):
+                self._distribute(queue_id)
 
     def _forget_old(self, leg: Leg) -> None:
         """A PBX that runs all day keeps only the newest ended legs."""

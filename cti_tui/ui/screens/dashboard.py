@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from rich.text import Text
@@ -132,19 +133,19 @@ class Dashboard(Screen[None]):
         if remove:
             remove()
 
-    @property
+    @cached_property
     def calls(self) -> ActiveCalls:
         return self.query_one("#calls", ActiveCalls)
 
-    @property
+    @cached_property
     def lines(self) -> SubscriptionsPane:
         return self.query_one("#lines", SubscriptionsPane)
 
-    @property
+    @cached_property
     def history_pane(self) -> HistoryPane:
         return self.query_one("#history", HistoryPane)
 
-    @property
+    @cached_property
     def status(self) -> StatusBar:
         return self.query_one("#status", StatusBar)
 
@@ -183,8 +184,8 @@ class Dashboard(Screen[None]):
         was_shown = call.id in self.calls
         if not call.ended and call.seen_on(self.connector.visible_lines()):
             self.calls.show(call)
-            if call.status is CallStatus.RINGING and not was_shown:
-                self._alert()
+            if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
+                self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
         else:
             self.calls.drop(call.id)
         self.lines.show(call)

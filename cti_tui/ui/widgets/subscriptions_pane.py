@@ -158,8 +158,7 @@ class SubscriptionsPane(RowView):
         self._count_changed()
 
     def _count_changed(self) -> None:
-        self.border_title = f"Lines ({self.row_count})"
-        self.refresh_bindings()
+        self.border_title = f"Lines ({self.row_count})"  # (the cursor moving says when delete can act)
 
     def show(self, call: Call) -> None:
         """Any call update; only the watched lines it is (or was) seen on are redrawn."""
