@@ -139,9 +139,12 @@ def machine() -> dict[str, Any]:
         mem = f"{kb / 1024 / 1024:.0f} GiB"
     commit = "not a git checkout"
     with contextlib.suppress(Exception):
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        ).stdout.strip() or commit
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or commit
+        )
         dirty = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
@@ -231,8 +234,11 @@ def cached_history(rows: int, cache_dir: Path) -> Path:
         conn.execute("BEGIN")
         conn.executemany(insert, (row(i) for i in range(start, min(rows, start + batch))))
         conn.execute("COMMIT")
-        print(f"  building {path.name}: {min(rows, start + batch):,}/{rows:,} rows, "
-              f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"  building {path.name}: {min(rows, start + batch):,}/{rows:,} rows, {time.monotonic() - started:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     conn.close()
     HistoryStore(partial).close()  # the store accepts it (schema version, integrity)
     os.replace(partial, path)
@@ -429,6 +435,9 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
             nonlocal measuring, deadline
             measuring = False
             sample("measure_end")
+            if run.pid is not None and alive(run.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(run.pid, signal.SIGUSR1)  # the app logs its totals (and dumps the profile) now
             deadline = min(deadline, time.monotonic() + args.drain + 20)
 
         while True:
@@ -436,7 +445,7 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
             if measuring and loop_start >= window_end:
                 close_window()
             if loop_start > deadline:
-                run.notes.append(f"stopped by the time limit ({deadline - started:.0f} s after the app started)")
+                run.notes.append(f"stopped by the time limit ({loop_start - started:.0f} s after the app started)")
                 break
             # 1. the app's pane
             t0 = time.monotonic_ns()
@@ -573,7 +582,13 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     phases = run.phases
     out: dict[str, Any] = {"notes": list(run.notes)}
     start = phases.get("measure_start", {}).get("t")
-    end = phases.get("measure_end", {}).get("t")
+    # the window ends at the app's end-of-window timer or at bench/wall.py's SIGUSR1, whichever came first
+    end = min((phases[k]["t"] for k in ("measure_end", "window_closed") if k in phases), default=None)
+    if start and "measure_end" in phases:
+        timer = (phases["measure_end"]["t"] - start) / 1e9
+        if timer > args.seconds * 1.05 + 0.5:
+            out["notes"].append(f"the app's end-of-window timer fired after {timer:.1f} s, not {args.seconds:.0f} s: "
+                                "its event loop was busy")  # fmt: skip
     # setup
     setup: dict[str, Any] = {}
     if "start" in phases:
@@ -595,7 +610,11 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             out["notes"].append(f"{bad}: {phases[bad].get('why') or phases[bad].get('error')}")
     out["setup"] = setup
     # probes
-    probes = [r for r in run.app_records if r["k"] == "probe" and r.get("phase") == "measure"]
+    probes = [
+        r
+        for r in run.app_records
+        if r["k"] == "probe" and r.get("phase") == "measure" and (end is None or r["t"] <= end)
+    ]
     timeouts = {r["m"] for r in run.app_records if r["k"] == "probe_timeout"}
     latencies, unseen, late, rows = [], 0, 0, []
     by_time: list[tuple[int, float]] = []
@@ -620,8 +639,9 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
         seen_after_timeout=late,
         timeout_s=args.probe_timeout,
         rate_per_s=len(probes) / ((end - start) / 1e9) if start and end else None,
-        skipped_all_probe_lines_busy=max((r.get("probes_skipped", 0) for r in run.app_records if r["k"] == "sec"),
-                                         default=0),
+        skipped_all_probe_lines_busy=max(
+            (r.get("probes_skipped", 0) for r in run.app_records if r["k"] == "sec"), default=0
+        ),
         screen_rows=[min(rows), max(rows)] if rows else None,
     )
     bins = []
@@ -669,13 +689,11 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     out["poll"] = {"period": summary(gaps), "capture_round_trip": summary(rtt), "target_ms": args.poll_ms}
     # load
     secs = [r for r in run.app_records if r["k"] == "sec" and r.get("phase") == "measure"]
-    if secs and "measure_start" in phases and "measure_end" in phases:
-        a, b = phases["measure_start"], phases["measure_end"]
+    ends = [phases[k] for k in ("measure_end", "window_closed") if k in phases]
+    if secs and "measure_start" in phases and ends:
+        a, b = phases["measure_start"], min(ends, key=lambda r: r["t"])  # whichever came first
         window = (b["t"] - a["t"]) / 1e9
         out["window_s"] = window
-        if window > args.seconds * 1.05 + 0.5:
-            out["notes"].append(f"the measured window lasted {window:.1f} s, not {args.seconds:.0f} s: the app's "
-                                "event loop ran its end-of-window timer late")  # fmt: skip
         out["load"] = {
             "target_per_s": args.rate,
             "achieved_per_s": (b["ops"] - a["ops"]) / window,
@@ -797,8 +815,10 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
         add(f"baseline print program, {label}: {fmt_summary(out['baseline'][phase])}")
     k = out["keys"]
     if k["sent"]:
-        add(f"key → action handler: {fmt_summary(k)}; sent {k['sent']}, no handler seen {k['no_handler_seen']} "
-            f"(counted as infinitely late), out of order {k['out_of_order']}")
+        add(
+            f"key → action handler: {fmt_summary(k)}; sent {k['sent']}, no handler seen {k['no_handler_seen']} "
+            f"(counted as infinitely late), out of order {k['out_of_order']}"
+        )
     pl = out["poll"]
     add(f"poll: period {fmt_summary(pl['period'])}; capture round trip p50 {fmt(pl['capture_round_trip']['p50'], 2)} "
         f"p99 {fmt(pl['capture_round_trip']['p99'], 2)} ms")  # fmt: skip

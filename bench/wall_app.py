@@ -37,6 +37,7 @@ import functools
 import json
 import os
 import random
+import signal
 import sys
 import time
 import traceback
@@ -517,6 +518,19 @@ async def drive(
             next_at = max(next_at + period, time.monotonic())  # late: no burst of probes
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
+    def close_window(signum: int, frame: object) -> None:
+        """SIGUSR1 from bench/wall.py when its window ends: a Python signal handler runs between two bytecodes
+        of whatever the main thread is doing, so the totals and the profile are taken on time even while the
+        event loop is stuck in a long handler (and would run the end-of-window timer late)."""
+        try:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.run_dir / "app.pstats")
+            log.write("window_closed", events=events[0], probes=probes.count, **totals)
+        except Exception as exc:  # a signal may land in the middle of a log write
+            print(f"window_closed: {exc!r}", file=sys.stderr)
+
+    signal.signal(signal.SIGUSR1, close_window)
     tasks = [asyncio.create_task(generate()), asyncio.create_task(probe())]
     try:
         log.write("warmup")
