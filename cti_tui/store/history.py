@@ -246,6 +246,13 @@ def _fts5_trigram_available(conn: sqlite3.Connection) -> bool:
     return True
 
 
+def _lower_this_threads_priority() -> None:
+    """Nice the calling thread (Linux schedules threads as tasks: a thread id is a process id to setpriority);
+    elsewhere, or when not allowed, it keeps its priority."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 @contextmanager
 def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
     conn.execute(begin)
@@ -484,6 +491,7 @@ class HistoryStore:
         self._checker.start()
 
     def _check_in_background(self, connection: sqlite3.Connection, delay: float) -> None:
+        _lower_this_threads_priority()  # the check may take the CPU the app does not want
         try:
             if not self._closing.wait(delay):
                 self._check_integrity(connection)
