@@ -12,10 +12,9 @@ and the cache. The cursor follows a key, not an index: rows appearing or leaving
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -27,6 +26,8 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from cti_tui.ui.row_index import RowIndex
 
 MAX_CACHED_ROWS = 4_000  # rendered rows kept; a screenful is < 100, this only bounds scrolling through a wall
 
@@ -106,11 +107,7 @@ class RowView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._keys: list[str] = []
-        self._index: dict[str, int] | None = {}  # key -> position; None = rebuild on next use
-        self._heights: dict[str, int] = {}
-        self._starts: list[int] | None = []  # first row of each item; None = rebuild on next use
-        self._total_rows = 0
+        self._items = RowIndex()
         self._versions: dict[str, int] = {}
         self._cache: dict[tuple[str, int], tuple[tuple[int, bool, int], Strip]] = {}
         self._cursor_key: str | None = None
@@ -139,12 +136,12 @@ class RowView(ScrollView, can_focus=True):
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return tuple(self._keys)
+        return tuple(self._items)
 
     @property
     def row_count(self) -> int:
         """Items (not screen rows)."""
-        return len(self._keys)
+        return len(self._items)
 
     @property
     def cursor_key(self) -> str | None:
@@ -157,12 +154,10 @@ class RowView(ScrollView, can_focus=True):
 
     def position(self, key: str) -> int:
         """Where ``key`` is in the list; KeyError if it is not there."""
-        if self._index is None:
-            self._index = {k: i for i, k in enumerate(self._keys)}
-        return self._index[key]
+        return self._items.position(key)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._heights
+        return key in self._items
 
     # --- changing ----------------------------------------------------------------------------------
 
@@ -172,65 +167,56 @@ class RowView(ScrollView, can_focus=True):
         previous = self.cursor_row
         keys = list(dict.fromkeys(keys))
         kept = set(keys)
-        for gone in [k for k in self._heights if k not in kept]:
+        for gone in [k for k in self._items if k not in kept]:
             self._forget(gone)
-        self._keys = keys
-        self._heights = {k: self._heights.get(k) or self.item_height(k) for k in keys}
-        self._index = None
-        self._total_rows = sum(self._heights.values())
-        self._layout_changed()
-        if self._cursor_key not in self._heights:
+        self._items.reset([(key, self.item_height(key)) for key in keys])
+        self._rows_moved(0)
+        if self._cursor_key not in self._items:
             self._place_cursor(previous)
 
     def add(self, key: str) -> None:
         """Append ``key`` (or redraw it if it is already there)."""
-        if key in self._heights:
+        if key in self._items:
             self.changed(key)
             return
-        self._keys.append(key)
-        if self._index is not None:
-            self._index[key] = len(self._keys) - 1
-        height = self._heights[key] = self.item_height(key)
-        self._total_rows += height
-        self._layout_changed()
+        self._items.append(key, self.item_height(key))
+        self._rows_moved(self._items.start(key))
         if self._cursor_key is None:
             self.move_to(key)
 
     def remove(self, key: str) -> None:
-        if key not in self._heights:
+        if key not in self._items:
             return
-        position = self.position(key)
-        del self._keys[position]
-        self._total_rows -= self._heights[key]
+        position = self._items.position(key)
+        start = self._items.start(key)
         self._forget(key)
-        self._index = None
-        self._layout_changed()
+        self._items.remove(key)
+        self._rows_moved(start)
         if self._cursor_key == key:
             self._cursor_key = None
             self._place_cursor(position)
 
     def changed(self, key: str) -> None:
-        """``key``'s content changed: re-render its rows at the next frame (and re-lay out if its height did)."""
-        if key not in self._heights:
+        """``key``'s content changed: re-render its rows at the next frame (and the rows below it if its
+        height changed). Only rows on screen are ever rendered."""
+        if key not in self._items:
             return
         self._versions[key] = self._versions.get(key, 0) + 1
         height = self.item_height(key)
-        if height != self._heights[key]:
-            self._total_rows += height - self._heights[key]
-            self._heights[key] = height
-            self._layout_changed()
+        if self._items.set_height(key, height):
+            self._rows_moved(self._items.start(key))
             return
         if self._repaint_all:
             return  # the whole view repaints at the next frame anyway
-        start = self._start_of(key)
+        start = self._items.start(key)
         top = self.scroll_offset.y
         if start + height > top and start < top + self.size.height:
             self.refresh_lines(start + self.header_rows, height)
 
     def move_to(self, key: str) -> None:
         """Put the cursor on ``key`` and scroll it into view."""
-        if key not in self._heights or key == self._cursor_key:
-            if key in self._heights:
+        if key not in self._items or key == self._cursor_key:
+            if key in self._items:
                 self._scroll_to_cursor()
             return
         previous, self._cursor_key = self._cursor_key, key
@@ -243,11 +229,10 @@ class RowView(ScrollView, can_focus=True):
     # --- keys ----------------------------------------------------------------------------------------
 
     def _move_by(self, delta: int) -> None:
-        if not self._keys:
+        if not self._items:
             return
         current = self.cursor_row
-        target = 0 if current < 0 else max(0, min(len(self._keys) - 1, current + delta))
-        self.move_to(self._keys[target])
+        self.move_to(self._items.key_at(0 if current < 0 else current + delta))
 
     def action_cursor_up(self) -> None:
         self._move_by(-1)
@@ -256,22 +241,22 @@ class RowView(ScrollView, can_focus=True):
         self._move_by(1)
 
     def action_page_up(self) -> None:
-        self._move_by(-max(1, self._page_items()))
+        self._move_by(-self._page_items())
 
     def action_page_down(self) -> None:
-        self._move_by(max(1, self._page_items()))
+        self._move_by(self._page_items())
 
     def action_first(self) -> None:
-        self._move_by(-len(self._keys))
+        self._move_by(-len(self._items))
 
     def action_last(self) -> None:
-        self._move_by(len(self._keys))
+        self._move_by(len(self._items))
 
     def _page_items(self) -> int:
         """About one screenful of items (items may be taller than one row)."""
         rows = max(1, self.size.height - self.header_rows)
         cursor = self._cursor_key
-        tallest = self._heights.get(cursor, 1) if cursor is not None else 1
+        tallest = self._items.height(cursor) if cursor is not None else 1
         return max(1, rows // max(1, tallest))
 
     # --- drawing -------------------------------------------------------------------------------------
@@ -290,9 +275,9 @@ class RowView(ScrollView, can_focus=True):
             style = self.get_visual_style("row-view--header").rich_style
             return self._strip(self.render_header_row(y, width, style), width, style)
         row_y = self.scroll_offset.y + y - self.header_rows
-        if not self._keys and row_y == 0:
+        if not self._items and row_y == 0:
             return self._strip(self.render_empty_row(width, base), width, base)
-        located = self._locate(row_y)
+        located = self._items.locate(row_y)
         if located is None:
             return Strip.blank(width, base)
         key, row = located
@@ -328,41 +313,30 @@ class RowView(ScrollView, can_focus=True):
 
     # --- layout --------------------------------------------------------------------------------------
 
-    def _layout_changed(self) -> None:
-        """Heights or order changed (``_total_rows`` already says how many rows there are now): redraw the
-        whole view at the next frame, and tell the scroll bars once, however many changes come before it."""
-        self._starts = None
+    def _rows_moved(self, from_row: int) -> None:
+        """Rows from list row ``from_row`` down moved or changed: repaint what of them is on screen at the
+        next frame (nothing if they are all below it), and tell the scroll bars once per turn."""
         if not self._size_pending:
             self._size_pending = True
             self.call_next(self._apply_size)
-        if not self._repaint_all:
+        if self._repaint_all:
+            return
+        top = self.scroll_offset.y
+        if from_row >= top + max(0, self.size.height - self.header_rows):
+            return
+        if from_row <= top:
             self._repaint_all = True
             self.refresh()
+            return
+        first = from_row - top + self.header_rows
+        self.refresh(Region(0, first, self.size.width, self.size.height - first))
 
     def _apply_size(self) -> None:
         self._size_pending = False
-        self.virtual_size = Size(self.size.width, self._total_rows + self.header_rows)
+        self.virtual_size = Size(self.size.width, self._items.total_rows + self.header_rows)
         if self._scroll_pending:  # once the new size is laid out, or the scroll would be clamped to the old one
             self._scroll_pending = False
             self.call_after_refresh(self._scroll_to_cursor)
-
-    def _start_of(self, key: str) -> int:
-        if self._starts is None:
-            self._starts = [0, *accumulate(self._heights[k] for k in self._keys)][:-1] if self._keys else []
-        return self._starts[self.position(key)]
-
-    def _locate(self, row: int) -> tuple[str, int] | None:
-        """Which item, and which of its rows, is at list row ``row``."""
-        if row < 0 or row >= self._total_rows:
-            return None
-        if self._total_rows == len(self._keys):  # every item one row tall: no search
-            return self._keys[row], 0
-        if self._starts is None and self._keys:
-            self._start_of(self._keys[0])
-        assert self._starts is not None
-        position = bisect_right(self._starts, row) - 1
-        key = self._keys[position]
-        return key, row - self._starts[position]
 
     def _scroll_to_cursor(self) -> None:
         key = self._cursor_key
@@ -371,8 +345,8 @@ class RowView(ScrollView, can_focus=True):
         if self._size_pending:  # the scroll bars do not know the new rows yet: scroll once they do
             self._scroll_pending = True
             return
-        start = self._start_of(key)
-        height = self._heights[key]
+        start = self._items.start(key)
+        height = self._items.height(key)
         # the header hides the first header_rows of the viewport: ask for them above the item as well
         self.scroll_to_region(
             Region(0, start, self.size.width, height + self.header_rows), animate=False, immediate=True
@@ -381,16 +355,16 @@ class RowView(ScrollView, can_focus=True):
     def _place_cursor(self, position: int) -> None:
         """The cursor's item left: take the item now at ``position`` (or the last one)."""
         self._cursor_key = None
-        if self._keys:
-            self.move_to(self._keys[max(0, min(position, len(self._keys) - 1))])
+        if self._items:
+            self.move_to(self._items.key_at(position))
         else:
             self.post_message(self.Highlighted(self, None))
 
     def _forget(self, key: str) -> None:
-        for row in range(self._heights.pop(key, 1)):
+        for row in range(self._items.height(key)):
             self._cache.pop((key, row), None)
         self._versions.pop(key, None)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self._total_rows + self.header_rows)
+        self.virtual_size = Size(self.size.width, self._items.total_rows + self.header_rows)
         self._scroll_to_cursor()
