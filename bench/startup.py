@@ -30,6 +30,7 @@ import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import textual
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -228,19 +231,24 @@ class Samples:
     rss_login: list[float] = field(default_factory=list)
     rss_dashboard: list[float] = field(default_factory=list)
     hwm_dashboard: list[float] = field(default_factory=list)
+    hwm_late: list[float] = field(default_factory=list)
 
 
 def time_baseline(tmux: Tmux, name: str, command: str, timeout: float) -> float:
     started = time.perf_counter()
     tmux.spawn(name, command)
+    pid = None
     try:
+        pid = tmux.pane_pid(name)
         seconds, _ = wait_for(tmux, name, lambda screen: "ready" in screen, started, timeout)
     finally:
-        tmux.kill_session(name)
+        stop(tmux, name, pid)
     return seconds
 
 
-def time_app(tmux: Tmux, name: str, command: str, rows: int, settle: float, timeout: float, samples: Samples) -> None:
+def time_app(
+    tmux: Tmux, name: str, command: str, rows: int, settle: float, timeout: float, samples: Samples, linger: float = 0
+) -> None:
     started = time.perf_counter()
     tmux.spawn(name, command)
     pid = None
@@ -272,6 +280,9 @@ def time_app(tmux: Tmux, name: str, command: str, rows: int, settle: float, time
         mem = memory(pid)
         samples.rss_dashboard.append(mem["VmRSS"])
         samples.hwm_dashboard.append(mem["VmHWM"])
+        if linger:  # long enough for the history's background check to have read the whole file
+            time.sleep(linger)
+            samples.hwm_late.append(memory(pid)["VmHWM"])
     finally:
         stop(tmux, name, pid)
 
@@ -296,6 +307,7 @@ def report(samples: Samples, args: argparse.Namespace) -> dict[str, object]:
         ("RSS at the login screen", samples.rss_login, 1, "MiB"),
         ("RSS on the dashboard", samples.rss_dashboard, 1, "MiB"),
         ("peak RSS (VmHWM) on the dashboard", samples.hwm_dashboard, 1, "MiB"),
+        (f"peak RSS {args.linger:.0f} s later (last round)", samples.hwm_late, 1, "MiB"),
     ]
     print(f"\n{args.rows:,} history rows, {len(samples.login)} rounds, tmux {WIDTH}×{HEIGHT}\n")
     print(f"{'':38} {'p50':>8} {'p90':>8} {'max':>8} {'min':>8}")
@@ -307,8 +319,34 @@ def report(samples: Samples, args: argparse.Namespace) -> dict[str, object]:
         top, low = max(values) * scale, min(values) * scale
         print(f"{label:38} {p50:8.1f} {p90:8.1f} {top:8.1f} {low:8.1f}  {unit}")
         summary[label] = {"p50": p50, "p90": p90, "max": top, "min": low, "unit": unit, "samples": values}
-    print(f"\nload average {os.getloadavg()[0]:.2f}, Python {sys.version.split()[0]}, nproc {os.cpu_count()}")
+    paired = [app / form for app, form in zip(samples.login, samples.form, strict=False)]
+    if paired:
+        ratio = percentile(paired, 0.5)
+        print(f"\ncti-tui ÷ minimal Textual app, paired by round: p50 {ratio:.2f}×  (a load-independent view)")
+        summary["login ÷ minimal app"] = {"p50": ratio, "samples": paired}
+    print(f"load average now {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     return summary
+
+
+def machine() -> dict[str, str]:
+    """What the figures were taken on, printed before the run (for bench/README.md)."""
+    names = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+    cpu = names[0].split(":", 1)[1].strip() if names else "?"
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "commit": commit or "?",
+        "cpu": f"{os.cpu_count()} × {cpu}",
+        "ram": f"{memory_kib / 2**20:.0f} GiB",
+        "kernel": os.uname().release,
+        "python": sys.version.split()[0],
+        "textual": textual.__version__,
+        "sqlite": sqlite3.sqlite_version,
+        "tmux": subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip(),
+        "load average before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
 
 
 @dataclass
@@ -345,7 +383,9 @@ class Commands:
         )
 
 
-def run_round(tmux: Tmux, commands: Commands, round_: int, args: argparse.Namespace, samples: Samples) -> None:
+def run_round(
+    tmux: Tmux, commands: Commands, round_: int, args: argparse.Namespace, samples: Samples, linger: float = 0
+) -> None:
     """The baselines and the app, each going first in turn, so that slow moments of the machine hit them all."""
     steps: list[Callable[[], None]] = [
         lambda: samples.plain.append(time_baseline(tmux, "plain", commands.baseline("print('ready')"), args.timeout)),
@@ -353,7 +393,7 @@ def run_round(tmux: Tmux, commands: Commands, round_: int, args: argparse.Namesp
             time_baseline(tmux, "textual", commands.baseline("import textual.app; print('ready')"), args.timeout)
         ),
         lambda: samples.form.append(time_baseline(tmux, "form", commands.baseline(MINIMAL_FORM_APP), args.timeout)),
-        lambda: time_app(tmux, "app", commands.app(round_), args.rows, args.settle, args.timeout, samples),
+        lambda: time_app(tmux, "app", commands.app(round_), args.rows, args.settle, args.timeout, samples, linger),
     ]
     first = round_ % len(steps)
     for step in steps[first:] + steps[:first]:
@@ -374,6 +414,9 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="build the history file again even if cached")
     parser.add_argument("--settle", type=float, default=0.5, help="seconds on a screen before reading RSS")
     parser.add_argument("--timeout", type=float, default=30, help="seconds for any one screen to appear")
+    parser.add_argument(
+        "--linger", type=float, default=8, help="seconds on the dashboard in the last round before a last VmHWM"
+    )
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     args = parser.parse_args()
     if not 0 <= args.rows <= 10_000_000 or not 1 <= args.runs <= 200:
@@ -382,6 +425,8 @@ def main() -> int:
         parser.error("needs tmux (apt-get install tmux)")
 
     source = cached_history(args.rows, args.cache_dir, args.rebuild)
+    about = machine()
+    print("  " + "; ".join(f"{key}: {value}" for key, value in about.items()), file=sys.stderr)
     tmux = Tmux()
     with tempfile.TemporaryDirectory(prefix="cti-tui-startup-") as temp:
         commands = Commands(Path(temp))
@@ -392,7 +437,8 @@ def main() -> int:
             tmux.start_server()
             run_round(tmux, commands, -1, args, Samples())  # warm-up: bytecode, page cache
             for round_ in range(args.runs):
-                run_round(tmux, commands, round_, args, samples)
+                last = round_ == args.runs - 1
+                run_round(tmux, commands, round_, args, samples, args.linger if last else 0)
                 print(
                     f"  round {round_ + 1}/{args.runs}: login {samples.login[-1] * 1000:.0f} ms, "
                     f"dashboard {samples.dashboard[-1] * 1000:.0f} ms, RSS {samples.rss_dashboard[-1]:.0f} MiB",
@@ -403,7 +449,9 @@ def main() -> int:
             tmux.kill_server()
     summary = report(samples, args)
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "runs": args.runs, "results": summary}, indent=1))
+        args.json.write_text(
+            json.dumps({"rows": args.rows, "runs": args.runs, "machine": about, "results": summary}, indent=1)
+        )
     return 0
 
 
