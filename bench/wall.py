@@ -343,6 +343,10 @@ def app_command(args: argparse.Namespace, run_dir: Path, history: Path | None) -
         command.append("--bell")
     if args.no_flash:
         command.append("--no-flash")
+    if args.world:
+        command.append("--world")
+    if args.tracemalloc:
+        command.append("--tracemalloc")
     return command
 
 
@@ -648,7 +652,7 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     if start and end:
         width = 10e9 if (end - start) >= 20e9 else (end - start) / 2
         edge = start
-        while edge < end - 1e6:
+        while edge + width / 2 < end:  # no sliver of a bin at the end
             part = [lat for t, lat in by_time if edge <= t < edge + width]
             missing = sum(1 for lat in part if lat == math.inf)
             bins.append({"from_s": (edge - start) / 1e9, **summary(part), "never_seen": missing})
@@ -726,6 +730,14 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
         rss = [s["VmRSS"] for s in window if "VmRSS" in s]
         if rss:
             resources["rss_mib_first_max_last"] = [rss[0], max(rss), rss[-1]]
+            step, target, trend = (10e9 if wall >= 20 else 2e9), 0.0, []
+            for s in window:  # the first sample at or after 0, 10, 20 … s, and the last
+                if "VmRSS" in s and s["t"] - a["t"] >= target:
+                    trend.append((round((s["t"] - a["t"]) / 1e9), round(s["VmRSS"])))
+                    target = (s["t"] - a["t"]) // step * step + step
+            if trend and "VmRSS" in window[-1] and trend[-1][0] != round((window[-1]["t"] - a["t"]) / 1e9):
+                trend.append((round((window[-1]["t"] - a["t"]) / 1e9), round(window[-1]["VmRSS"])))
+            resources["rss_mib_trend"] = trend
         hwm = [s["VmHWM"] for s in run.samples if "VmHWM" in s]
         if hwm:
             resources["hwm_mib"] = max(hwm)
@@ -839,6 +851,8 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
             a, b, c = r["rss_mib_first_max_last"]
             hwm = r.get("hwm_mib", 0)
             add(f"app RSS first/max/last {a:.0f}/{b:.0f}/{c:.0f} MiB during the window; VmHWM {hwm:.0f} MiB")
+            trend = ", ".join(f"{t} s: {m}" for t, m in r.get("rss_mib_trend", []))
+            add(f"   RSS (MiB) over the window: {trend}")
     v = out["verdict"]
     add("kept up" if v["kept_up"] else "DID NOT KEEP UP: " + "; ".join(v["did_not_keep_up_because"]))
     add(GOALS[args.mode])
@@ -875,6 +889,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bell", action="store_true", help="let the app ring the bell on new calls (off)")
     p.add_argument("--no-flash", action="store_true", help="no flash of the calls pane on new calls")
     p.add_argument("--profile", action="store_true", help="cProfile the app over the window (app.pstats)")
+    p.add_argument(
+        "--world",
+        action="store_true",
+        help="keep the (idle) simulated world attached: it adds a 20-120 s hang-up timer per answered call",
+    )
+    p.add_argument("--tracemalloc", action="store_true", help="where the app's memory grew over the window (slow)")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--label", default="", help="a note printed with the machine line (e.g. which tree this is)")
     args = p.parse_args(argv)
@@ -917,6 +937,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, screen in run.captures.items():
         (run_dir / f"screen-{name}.txt").write_text("\n".join(screen) + "\n", encoding="utf-8")
     (run_dir / "results.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
+    raw = {  # what the analysis used besides app.jsonl, to look again later
+        "seen": run.seen,
+        "base_probes": run.base_probes,
+        "keys_sent": run.keys_sent,
+        "samples": run.samples,
+        "polls": len(run.polls),
+    }
+    (run_dir / "raw.json").write_text(json.dumps(raw), encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
     if history is not None:

@@ -41,6 +41,7 @@ import signal
 import sys
 import time
 import traceback
+import tracemalloc
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -290,6 +291,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bell", action="store_true", help="ring the bell on new calls (default: off)")
     p.add_argument("--no-flash", action="store_true")
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--world", action="store_true", help="keep the simulated world attached to the exchange")
+    p.add_argument("--tracemalloc", action="store_true", help="where memory grew over the window (slow)")
     return p.parse_args(argv)
 
 
@@ -326,6 +329,10 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
         remember_email=False,
     )
     exchange = app.services.extra["exchange"]
+    if not args.world:
+        # Every call here is the bench's. With the (idle) simulated world attached, each answered outside call
+        # would also get a hang-up timer 20-120 s out that keeps the ended call alive in memory that long.
+        exchange.world = None
     log.write("built", org_users=len(org.users), org_queues=len(org.queues), ms=(now_ns() - t0) / 1e6)
 
     subscribed: list[str] = []
@@ -527,15 +534,24 @@ async def drive(
                 profiler.disable()
                 profiler.dump_stats(args.run_dir / "app.pstats")
             log.write("window_closed", events=events[0], probes=probes.count, **totals)
+            if tracemalloc.is_tracing() and memory_start:
+                growth = tracemalloc.take_snapshot().compare_to(memory_start[0], "lineno")
+                lines = [str(stat) for stat in growth[:40]]
+                (args.run_dir / "tracemalloc.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+                tracemalloc.stop()
         except Exception as exc:  # a signal may land in the middle of a log write
             print(f"window_closed: {exc!r}", file=sys.stderr)
 
+    memory_start: list[tracemalloc.Snapshot] = []
     signal.signal(signal.SIGUSR1, close_window)
     tasks = [asyncio.create_task(generate()), asyncio.create_task(probe())]
     try:
         log.write("warmup")
         await asyncio.sleep(args.warmup)
         probes.phase = "measure"
+        if args.tracemalloc:
+            tracemalloc.start()
+            memory_start.append(tracemalloc.take_snapshot())
         if profiler is not None:
             profiler.enable()
         log.write("measure_start", events=events[0], probes=probes.count, **totals)
