@@ -102,10 +102,14 @@ class HistoryRow:
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
-    """One page of a query, newest first, and how many rows match in all (for "41–60 of 1 234")."""
+    """One page of a query, newest first, and how many rows match in all (for "41–60 of 1 234").
+
+    ``exact`` is False when the caller let a search stop counting: ``total`` is then a lower bound.
+    """
 
     rows: list[HistoryRow]
     total: int
+    exact: bool = True
 
 
 def default_history_path() -> Path:
@@ -231,6 +235,7 @@ _UPSERT = (
 _SELECT = ", ".join(f"calls.{c}" for c in _COLUMNS)
 _NEWEST_FIRST = "ORDER BY calls.release_at DESC, calls.id DESC"
 # Up to this many search matches a page sorts them; beyond, it walks the owner's rows newest first instead.
+# A query that need not count exactly stops counting there too.
 _SORT_AT_MOST = 20_000
 
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -640,14 +645,15 @@ class HistoryStore:
         outcome: Outcome | None,
         direction: Direction | None,
         *,
-        walk: bool = False,
+        plan: str = "sort",
     ) -> tuple[str, dict[str, Any]]:
         """``FROM ... WHERE ...`` for query and export: fixed SQL fragments, user input only in params.
 
-        A search by index is planned one of two ways. By default the join is driven from the search index
-        (CROSS JOIN fixes the order), which counts fast and sorts only the matches: best when they are few.
-        ``walk`` instead walks the owner's rows newest first and probes the set of matches: no sort, and a
-        page stops as soon as it is full, which is what many matches (or a whole export) need.
+        A search by index is planned one of three ways. ``sort`` (the default) drives the join from the search
+        index (CROSS JOIN fixes the order): it counts fast and sorts only the matches, best when they are few.
+        ``walk`` walks the owner's rows newest first and asks the index about each (by rowid): no sort, and a
+        page stops as soon as it is full, which is what many matches need. ``set`` walks the same way but
+        builds the set of matches once: for a whole export, where every row is visited.
         """
         params: dict[str, Any] = {"owner": owner}
         source = "calls"
@@ -668,7 +674,12 @@ class HistoryStore:
                 if digits is not None:
                     match += f" OR {{{' '.join(_NUMBER_COLUMNS)}}} : {_fts_phrase(digits)}"
                 params["match"] = match
-                if walk:
+                if plan == "walk":
+                    where.append(
+                        "EXISTS (SELECT 1 FROM calls_search"
+                        " WHERE calls_search MATCH :match AND calls_search.rowid = calls.row_id)"
+                    )
+                elif plan == "set":
                     where.append(
                         "calls.row_id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH :match)"
                     )
@@ -693,26 +704,38 @@ class HistoryStore:
         direction: Direction | None = None,
         limit: int = 50,
         offset: int = 0,
+        exact_total: bool = True,
     ) -> HistoryPage:
-        """One page of ``owner``'s history, newest first, with the total count of matching rows."""
+        """One page of ``owner``'s history, newest first, with the total count of matching rows.
+
+        Counting a search that matches most of a million rows takes seconds; ``exact_total=False`` (what a
+        screen that shows "20000+" wants) stops counting after ``_SORT_AT_MOST`` matches.
+        """
         if limit < 0 or offset < 0:
             raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
         body, params = self._filters(owner, search, outcome, direction)
-        counting = f"SELECT count(*) {body}" if (search or "").strip() else self._kept_count(outcome, direction)
+        searching = bool((search or "").strip())
+        if not searching:
+            counting = self._kept_count(outcome, direction)
+        elif exact_total:
+            counting = f"SELECT count(*) {body}"
+        else:
+            counting = f"SELECT count(*) FROM (SELECT 1 {body} LIMIT {_SORT_AT_MOST + 1})"
         with self._read_lock:
             self._sound()
             try:
                 with _transaction(self._reader):  # one snapshot, so the page and the total agree
                     total = self._reader.execute(counting, params).fetchone()[0]
                     if total > _SORT_AT_MOST and "match" in params:
-                        body, params = self._filters(owner, search, outcome, direction, walk=True)
+                        body, params = self._filters(owner, search, outcome, direction, plan="walk")
                     records = self._reader.execute(
                         f"SELECT {_SELECT} {body} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset",
                         {**params, "limit": limit, "offset": offset},
                     ).fetchall()
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
-        return HistoryPage([_row(record) for record in records], total)
+        exact = exact_total or not searching or total <= _SORT_AT_MOST
+        return HistoryPage([_row(record) for record in records], total, exact)
 
     @staticmethod
     def _kept_count(outcome: Outcome | None, direction: Direction | None) -> str:
@@ -740,7 +763,7 @@ class HistoryStore:
         be opened with ``newline=""`` as the csv module asks.
         """
         self._sound()
-        body, params = self._filters(owner, search, outcome, direction, walk=True)
+        body, params = self._filters(owner, search, outcome, direction, plan="set")
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
             return self._write_csv(sql, params, destination)

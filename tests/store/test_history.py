@@ -683,10 +683,11 @@ def test_paging_and_filters_use_the_indexes(tmp_path: Path) -> None:
         body, params = store._filters(OWNER, "zola", None, None)
         plan = [row[3] for row in store._reader.execute(f"EXPLAIN QUERY PLAN SELECT count(*) {body}", params)]
         assert plan[0].startswith("SCAN calls_search VIRTUAL TABLE"), plan
-        body, params = store._filters(OWNER, "zola", None, None, walk=True)
-        sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
-        plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
-        assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
+        for walk in ("walk", "set"):
+            body, params = store._filters(OWNER, "zola", None, None, plan=walk)
+            sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
+            plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
+            assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
 
 
 @pytest.mark.parametrize("search", ["202 555", "zola", "agent", "01", "+1202"])
@@ -708,6 +709,26 @@ def test_both_search_plans_give_the_same_pages(
     monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
     assert pages() == sorted_pages
     assert sorted_pages[0][0] > 0
+
+
+@pytest.mark.parametrize("search", ["202 555", "zola", "agent", "01", "nobody"])
+def test_a_search_need_not_be_counted_to_the_end(
+    directory: HistoryStore, monkeypatch: pytest.MonkeyPatch, search: str
+) -> None:
+    """exact_total=False stops counting at the cap: the total is then a lower bound, the pages the same."""
+    for i in range(6, 30):
+        directory.record(make_call(f"extra{i:02d}", minute=i, party=f"+1202555{i:04d}"), OWNER)
+    exact = directory.query(OWNER, search=search, limit=100)
+    assert exact.exact and exact.total == len(exact.rows)
+    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 3)
+    for offset in (0, 2, 5):
+        page = directory.query(OWNER, search=search, limit=2, offset=offset, exact_total=False)
+        assert [row.id for row in page.rows] == [row.id for row in exact.rows[offset : offset + 2]]
+        if exact.total > 3:
+            assert not page.exact and page.total == 4  # "at least 4": counting stopped after the cap
+        else:
+            assert page.exact and page.total == exact.total
+    assert directory.query(OWNER, search=search, limit=1).total == exact.total  # exact by default
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------

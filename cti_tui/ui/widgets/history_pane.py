@@ -2,7 +2,8 @@
 
 Only the rows the user has scrolled to are loaded: one page at first, the next page when the cursor reaches
 the last loaded row. Enter on a row asks the dashboard to call the other party back (a message; this widget
-never dials). Queries run inline: a page is a few dozen rows from an indexed SQLite file.
+never dials). Queries run inline: a page is a few dozen rows from an indexed SQLite file, and a search that
+matches tens of thousands of rows is not counted to the end ("History · 20000+"), which would take seconds.
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ class HistoryPane(Vertical):
         self._rows: list[HistoryRow] = []
         self._ids: set[str] = set()
         self._total = 0
+        self._exact = True  # False: _total is a lower bound (a search that was not counted to the end)
+        self._exhausted = False  # the last page came back short: nothing more to load
         self._error: str | None = None
         self._ready = False
         self.border_title = "History"
@@ -241,12 +244,19 @@ class HistoryPane(Vertical):
 
     @property
     def total(self) -> int:
-        """How many rows match the current search and filter (loaded or not)."""
+        """How many rows match the current search and filter (loaded or not); see :attr:`total_exact`."""
         return self._total
 
     @property
+    def total_exact(self) -> bool:
+        """False when :attr:`total` is only a lower bound: a search matching very many rows."""
+        return self._exact
+
+    @property
     def has_more(self) -> bool:
-        return len(self._rows) < self._total
+        if self._exact:
+            return len(self._rows) < self._total
+        return not self._exhausted
 
     @property
     def error(self) -> str | None:
@@ -305,9 +315,10 @@ class HistoryPane(Vertical):
                 search=self._search or None,
                 outcome=self._outcome,
                 limit=limit or self.page_size,
+                exact_total=False,
             )
         except HistoryError as exc:
-            self._rows, self._ids, self._total = [], set(), 0
+            self._rows, self._ids, self._total, self._exact = [], set(), 0, True
             table.clear()
             self._show_error(str(exc))
             self._update_title()
@@ -315,6 +326,7 @@ class HistoryPane(Vertical):
         self._show_error(None)
         table.clear()
         self._rows, self._ids, self._total = [], set(), page.total
+        self._exact, self._exhausted = page.exact, len(page.rows) < (limit or self.page_size)
         self._append(page.rows)
         if keep is not None and keep in self._ids:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
@@ -331,12 +343,14 @@ class HistoryPane(Vertical):
                 outcome=self._outcome,
                 limit=self.page_size,
                 offset=len(self._rows),
+                exact_total=False,
             )
         except HistoryError as exc:
             self._show_error(str(exc))
             return False
         self._show_error(None)
-        self._total = page.total
+        self._total, self._exact = page.total, page.exact
+        self._exhausted = len(page.rows) < self.page_size
         added = self._append(page.rows)
         self._update_title()
         return added > 0
@@ -361,7 +375,12 @@ class HistoryPane(Vertical):
         line.display = message is not None
 
     def _update_title(self) -> None:
-        self.border_title = "History" if self._error is not None else f"History · {self._total}"
+        if self._error is not None:
+            self.border_title = "History"
+        elif self._exact:
+            self.border_title = f"History · {self._total}"
+        else:
+            self.border_title = f"History · {max(self._total - 1, len(self._rows))}+"
 
     # -- events from the parts (stopped here: they are this pane's business, not the dashboard's)
 
