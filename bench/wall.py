@@ -852,7 +852,8 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
             hwm = r.get("hwm_mib", 0)
             add(f"app RSS first/max/last {a:.0f}/{b:.0f}/{c:.0f} MiB during the window; VmHWM {hwm:.0f} MiB")
             trend = ", ".join(f"{t} s: {m}" for t, m in r.get("rss_mib_trend", []))
-            add(f"   RSS (MiB) over the window: {trend}")
+            slope = (c - a) / r["window_s"] * 60 if r["window_s"] else 0.0
+            add(f"   RSS (MiB) over the window: {trend} ({slope:+.0f} MiB a minute)")
     v = out["verdict"]
     add("kept up" if v["kept_up"] else "DID NOT KEEP UP: " + "; ".join(v["did_not_keep_up_because"]))
     add(GOALS[args.mode])
