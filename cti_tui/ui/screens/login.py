@@ -123,7 +123,8 @@ class LoginScreen(Screen[None]):
         self.initial_api_key = api_key
         self.demo_hint = demo_hint
         self.connector: Connector | None = None
-        self.events: list[Event] = []
+        self.last_activity: ActivityEvent | None = None  # what the engine last said about this attempt
+        self._stop_listening: Callable[[], None] = lambda: None
         self.prompt: TwoFactorPrompt | None = None
 
     def compose(self) -> ComposeResult:
@@ -279,8 +280,9 @@ class LoginScreen(Screen[None]):
         kind = str(self.query_one("#backend", Select).value)
         address = self._address(kind)
         connector = self.connector = self.make_connector(kind, address, self.query_one("#email", Input).value.strip())
-        self.events = []
-        connector.add_listener(self.events.append)
+        self._stop_listening()
+        self.last_activity = None
+        self._stop_listening = connector.add_listener(self._heard)
         email = self.query_one("#email", Input).value.strip()
         if self.use_api_key:
             ok = await connector.login(api_key=self.query_one("#api-key", Input).value)
@@ -293,7 +295,7 @@ class LoginScreen(Screen[None]):
         if ok:
             self._succeeded()
             return
-        last = next((e for e in reversed(self.events) if isinstance(e, ActivityEvent)), None)
+        last = self.last_activity
         if last is not None and last.name is ActivityName.TWO_FACTOR_AUTH:
             if self.prompt is None:
                 self.prompt = TwoFactorPrompt(self._submit_code)
@@ -327,8 +329,16 @@ class LoginScreen(Screen[None]):
         if not (self.connector and self.connector.is_connected()):
             self.query_one("#login", Button).disabled = False
 
+    def _heard(self, event: Event) -> None:
+        """Only the latest activity matters to the form (and nothing is kept once logged in: a wall's
+        session brings a thousand events a second)."""
+        if isinstance(event, ActivityEvent):
+            self.last_activity = event
+
     def _succeeded(self) -> None:
         assert self.connector is not None
+        self._stop_listening()
+        self._stop_listening = lambda: None
         remember = self.query_one("#remember", Checkbox).value
         email = self.query_one("#email", Input).value.strip()
         if self.use_api_key and self.connector.identity is not None:

@@ -113,6 +113,7 @@ class SubscriptionsPane(RowView):
         self._directory: list[DirectoryEntry] = []
         self._board = LineBoard()
         self._summaries: dict[str, tuple[int, LineSummary]] = {}
+        self._none_highlighted = True
         self.directory = directory
         self.border_title = "Lines (0)"
 
@@ -225,7 +226,11 @@ class SubscriptionsPane(RowView):
         super().changed(key)
 
     def on_row_view_highlighted(self, message: RowView.Highlighted) -> None:
-        self.refresh_bindings()
+        """Delete can act only while a line is highlighted: rebuild the footer only when that flips (not
+        for every move of the cursor — a footer costs tens of ms to rebuild)."""
+        if (message.key is None) != self._none_highlighted:
+            self._none_highlighted = message.key is None
+            self.refresh_bindings()
 
     # --- keys --------------------------------------------------------------------------------------
 
