@@ -171,7 +171,11 @@ class Tmux:
         self.run("kill-session", "-t", name, check=False)
 
     def kill_server(self) -> None:
+        """Stop the server and remove its socket file (tmux leaves it behind)."""
+        socket = self.run("display-message", "-p", "#{socket_path}", check=False).strip()
         self.run("kill-server", check=False)
+        if socket.endswith(self.socket):
+            Path(socket).unlink(missing_ok=True)
 
 
 def wait_for(tmux: Tmux, name: str, ready: Callable[[str], bool], started: float, timeout: float) -> tuple[float, str]:
