@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import pyotp
 
 from cti_tui.engine import commands as cmd
-from cti_tui.engine.clock import Clock
+from cti_tui.engine.clock import Clock, Timer
 from cti_tui.engine.machine import operations_for
 from cti_tui.engine.model import (
     ActivityName,
@@ -91,6 +91,7 @@ class Leg:
     consult_of: Leg | None = None  # on a consult leg: the original it would hand over
     skipped_agents: set[str] = field(default_factory=set)
     dtmf: str = ""
+    ring_timer: Timer | None = field(default=None, repr=False, compare=False)  # its no-answer timeout
 
     @property
     def live(self) -> bool:
@@ -208,14 +209,14 @@ class Exchange:
         notice = cmd.Notice(level, code, message, call_id)
         self._send(notice, lambda session: session.identity.extension == extension)
 
-    def later(self, delay: float, action: Callable[[], None]) -> None:
+    def later(self, delay: float, action: Callable[[], None]) -> Timer:
         """Run ``action`` after ``delay`` clock seconds, batching what it changes."""
 
         def fire() -> None:
             with self._batch():
                 action()
 
-        self.clock.call_later(delay, fire)
+        return self.clock.call_later(delay, fire)
 
     # --- directory -------------------------------------------------------------------------------
 
@@ -300,6 +301,8 @@ class Exchange:
         """Change a leg and tell everyone watching where it was and where it is now."""
         before = leg.lines
         leg.status = status
+        if status is not S.RINGING:
+            self._stop_ringing(leg)
         if status.ended:
             self._live_legs.pop(leg.id, None)
         for name, value in changes.items():
@@ -314,6 +317,7 @@ class Exchange:
             return
         before = leg.lines
         leg.status = status
+        self._stop_ringing(leg)
         self._live_legs.pop(leg.id, None)
         leg.cause = str(cause)
         leg.release_at = self.clock.now()
@@ -462,9 +466,18 @@ class Exchange:
     def _ring_timers(self, leg: Leg) -> None:
         """A ringing leg stops ringing after the no-answer timeout; a simulated colleague may answer."""
         owner = leg.owner
-        self.later(self.org.world.no_answer_timeout, lambda: self._ring_timeout(leg, owner))
+        self._stop_ringing(leg)
+        leg.ring_timer = self.later(self.org.world.no_answer_timeout, lambda: self._ring_timeout(leg, owner))
         if self.world is not None:
             self.world.leg_ringing(leg)
+
+    @staticmethod
+    def _stop_ringing(leg: Leg) -> None:
+        """Cancel the leg's no-answer timeout: it was answered or ended (a wall ends hundreds of calls a
+        second; their timers would hold them in memory for the whole timeout)."""
+        if leg.ring_timer is not None:
+            leg.ring_timer.cancel()
+            leg.ring_timer = None
 
     def _ring_timeout(self, leg: Leg, owner: str | None) -> None:
         if leg.status is S.RINGING and leg.owner == owner and leg.queue_id is None:

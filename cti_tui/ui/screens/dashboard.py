@@ -7,6 +7,7 @@ the selected call — ``check_action`` asks the engine which operations the call
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
@@ -18,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from cti_tui.engine.connector import Connector
@@ -63,6 +65,9 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
 }
 
 
+FOOTER_INTERVAL = 0.25  # seconds between two footer checks at most: keys shown lag a busy wall by ≤ this
+
+
 class Dashboard(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
@@ -103,6 +108,8 @@ class Dashboard(Screen[None]):
         self._pending: list[Event] = []
         self._history_stale = False
         self._available: tuple[bool | None, ...] = ()
+        self._footer_checked = 0.0
+        self._footer_due: Timer | None = None
         assert connector.identity is not None
         self.identity = connector.identity
 
@@ -193,7 +200,20 @@ class Dashboard(Screen[None]):
             self._history_stale = True
 
     def _refresh_bindings_if_changed(self) -> None:
-        """The footer is rebuilt only when what the keys can do changed, not for every event on the wall."""
+        """The footer is rebuilt only when what the keys can do changed, and on a busy wall (where the
+        selected call may change many times a second) at most every FOOTER_INTERVAL: rebuilding it costs
+        tens of ms. A key always acts on what is true when it is pressed — Textual asks check_action then."""
+        if self._footer_due is not None:
+            return  # a check is already scheduled
+        wait = self._footer_checked + FOOTER_INTERVAL - time.monotonic()
+        if wait > 0:
+            self._footer_due = self.set_timer(wait, self._check_footer)
+            return
+        self._check_footer()
+
+    def _check_footer(self) -> None:
+        self._footer_due = None
+        self._footer_checked = time.monotonic()
         available = tuple(self.check_action(binding.action, ()) for binding in self.BINDINGS)
         if available != self._available:
             self._available = available
