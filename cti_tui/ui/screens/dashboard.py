@@ -65,7 +65,7 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
 }
 
 
-FOOTER_INTERVAL = 0.25  # seconds between two footer checks at most: keys shown lag a busy wall by ≤ this
+FOOTER_INTERVAL = 0.5  # seconds between two footer checks at most: keys shown lag a busy wall by ≤ this
 
 
 class Dashboard(Screen[None]):

@@ -26,6 +26,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from cti_tui.ui.row_index import RowIndex
 
@@ -332,8 +333,22 @@ class RowView(ScrollView, can_focus=True):
         self.refresh(Region(0, first, self.size.width, self.size.height - first))
 
     def _apply_size(self) -> None:
+        """Tell the scroll bar how many rows there are. ``virtual_size`` is a layout reactive: setting it
+        re-lays out and repaints the whole screen, every frame on a busy wall. Only when the scroll bar
+        appears or goes does that matter; otherwise the size is set quietly and the bar told directly (what
+        Textual itself does when a size changes without a layout)."""
         self._size_pending = False
-        self.virtual_size = Size(self.size.width, self._items.total_rows + self.header_rows)
+        new = Size(self.size.width, self._items.total_rows + self.header_rows)
+        old = self.virtual_size
+        height = self.size.height
+        if new.width != old.width or (new.height > height) != (old.height > height) or not height:
+            self.virtual_size = new
+        elif new != old:
+            self.set_reactive(Widget.virtual_size, new)
+            if self.show_vertical_scrollbar:
+                self.vertical_scrollbar.window_virtual_size = new.height
+                self.vertical_scrollbar.refresh()
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
         if self._scroll_pending:  # once the new size is laid out, or the scroll would be clamped to the old one
             self._scroll_pending = False
             self.call_after_refresh(self._scroll_to_cursor)
