@@ -289,6 +289,23 @@ async def test_remember_me_stores_the_password_in_the_keyring_and_prefills_it(ma
         assert again.connector.identity.email == "agent@demo.local"
 
 
+async def test_space_toggles_remember_me_and_enter_on_it_logs_in(make_app) -> None:
+    store = MemoryKeyring()
+    app = make_app(keyring_backend=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, field(app, "#email"), "agent@demo.local")
+        await type_into(pilot, field(app, "#password"), "demo")
+        remember = login_screen(app).query_one("#remember", Checkbox)
+        assert await wait_until(pilot, lambda: not remember.disabled)
+        remember.focus()
+        await pilot.press("space")
+        assert remember.value
+        await pilot.press("enter")  # logs in, and does not untick the box
+        assert await wait_until(pilot, lambda: isinstance(app.screen, Dashboard))
+        assert store.secrets == {(SERVICE, "password:agent@demo.local"): "demo"}  # the box stayed ticked
+
+
 async def test_logging_in_without_remember_forgets_a_stored_password(make_app) -> None:
     store = MemoryKeyring()
     store.set_password(SERVICE, "password:agent@demo.local", "demo")

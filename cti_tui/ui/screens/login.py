@@ -9,10 +9,11 @@ and finding the system's backend would delay the first screen): the box is greye
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
@@ -76,7 +77,15 @@ class TwoFactorPrompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class RememberBox(Checkbox, inherit_bindings=False):
+    """"Remember me": space toggles it, Enter logs in (as in every other field of the form)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
+
+
 class LoginScreen(Screen[None]):
+    # Enter logs in from any field that does not use Enter itself (the remember-me box, for one)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Log in", show=False)]
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box {
@@ -161,7 +170,7 @@ class LoginScreen(Screen[None]):
                 yield Input(password=True, placeholder="API key", id="api-key", compact=True)
             with Horizontal(classes="row"):
                 yield Label("")
-                yield Checkbox("Remember me", value=False, id="remember", disabled=True, compact=True)
+                yield RememberBox("Remember me", value=False, id="remember", disabled=True, compact=True)
             yield Label("asking the system keyring…", id="remember-note")
             yield Label("", id="login-error")
             with Horizontal(id="buttons"):
@@ -243,6 +252,10 @@ class LoginScreen(Screen[None]):
     def _method_changed(self, event: RadioSet.Changed) -> None:
         self._show_method(event.pressed.id == "by-key")
         self._prefill_secret()
+
+    def action_submit(self) -> None:
+        if not self.query_one("#login", Button).disabled:
+            self._submit()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#login")
