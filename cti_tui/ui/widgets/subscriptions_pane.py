@@ -112,7 +112,7 @@ class SubscriptionsPane(RowView):
         self._names: dict[str, str] = {}
         self._directory: list[DirectoryEntry] = []
         self._board = LineBoard()
-        self._summaries: dict[str, tuple[int, LineSummary]] = {}
+        self._summaries: dict[str, LineSummary] = {}  # until the node changes (its rows share one)
         self._none_highlighted = True
         self.directory = directory
         self.border_title = "Lines (0)"
@@ -140,6 +140,7 @@ class SubscriptionsPane(RowView):
         if nodes == self._board.nodes:
             return
         self._board.set_nodes(nodes)
+        self._summaries.clear()  # a node that left may come back with other calls: summarise afresh
         self.set_keys(nodes)
         self._count_changed()
 
@@ -155,6 +156,7 @@ class SubscriptionsPane(RowView):
         if not self._board.watches(node):
             return
         self._board.unwatch(node)
+        self._summaries.pop(node, None)  # unwatched, its calls change unseen
         self.remove(node)
         self._count_changed()
 
@@ -202,13 +204,11 @@ class SubscriptionsPane(RowView):
         return 1 + self._board.count_on(key)
 
     def _summary(self, node: str) -> LineSummary:
-        """One summary per node and version (a node of several rows renders them from the same one)."""
-        version = self._versions.get(node, 0)
-        cached = self._summaries.get(node)
-        if cached is None or cached[0] != version:
-            cached = (version, self._board.summary(node, self._now()))
-            self._summaries[node] = cached
-        return cached[1]
+        """One summary per node until it changes (a node of several rows renders them from the same one)."""
+        summary = self._summaries.get(node)
+        if summary is None:
+            summary = self._summaries[node] = self._board.summary(node, self._now())
+        return summary
 
     def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
         summary = self._summary(key)
