@@ -114,7 +114,7 @@ async def select_row(pilot, call_id: str) -> None:
     """Move the active-calls cursor to ``call_id`` with the arrow keys, as a user does."""
     table = calls_table(pilot.app)
     assert table.has_focus
-    target = table.get_row_index(call_id)
+    target = table.position(call_id)
     for _ in range(table.row_count + 1):
         if table.cursor_row == target:
             break

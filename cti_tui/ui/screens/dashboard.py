@@ -106,7 +106,6 @@ class Dashboard(Screen[None]):
         self.flash = flash
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
-        self._history_stale = False
         self._available: tuple[bool | None, ...] = ()
         self._footer_checked = 0.0
         self._footer_due: Timer | None = None
@@ -127,9 +126,7 @@ class Dashboard(Screen[None]):
         self.directory = await self.connector.directory()
         self.lines.directory = self.directory
         self.status.state = "ready" if self.connector.is_connected() else "connecting"
-        self.calls.replace(self.connector.active_calls())
-        self.lines.set_nodes(self.connector.subscriptions())
-        self.lines.replace(self.connector.active_calls())
+        self._show_engine_view()
         self._remove_listener = self.connector.add_listener(self._arrived)
         self.set_interval(1.0, self.tick)
         self.calls.focus()
@@ -177,15 +174,24 @@ class Dashboard(Screen[None]):
 
     def _drain(self) -> None:
         events, self._pending = self._pending, []
-        self._history_stale = False
+        own_call_ended = False
         for event in events:
             if isinstance(event, CallEvent):
                 self._on_call(event.call)
+                own_call_ended |= event.call.ended and event.call.line == self.identity.line
             else:
                 self._on_activity(event)
-        if self._history_stale:
+        if own_call_ended:  # once per drain, however many ended
             self.history_pane.reload()
         self._refresh_bindings_if_changed()
+
+    def _show_engine_view(self) -> None:
+        """Show exactly the engine's view: its live calls and the lines it watches (on mount, and when a
+        reconnect makes it the truth again)."""
+        calls = self.connector.active_calls()
+        self.calls.replace(calls)
+        self.lines.set_nodes(self.connector.subscriptions())
+        self.lines.replace(calls)
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls
@@ -196,8 +202,6 @@ class Dashboard(Screen[None]):
         else:
             self.calls.drop(call.id)
         self.lines.show(call)
-        if call.ended and call.line == self.identity.line:
-            self._history_stale = True
 
     def _refresh_bindings_if_changed(self) -> None:
         """The footer is rebuilt only when what the keys can do changed, and on a busy wall (where the
@@ -232,9 +236,7 @@ class Dashboard(Screen[None]):
                 self.notify(event.message, title="Error", severity="error", timeout=6)
             case ActivityName.READY:  # (re)connected: the engine's view is the truth, show exactly it
                 self.status.state = "ready"
-                self.calls.replace(self.connector.active_calls())
-                self.lines.set_nodes(self.connector.subscriptions())
-                self.lines.replace(self.connector.active_calls())
+                self._show_engine_view()
             case ActivityName.LOGGED_OUT:
                 self.status.state = "logged out"
             case ActivityName.SUBSCRIBED if event.node:  # the line's present calls follow as call events

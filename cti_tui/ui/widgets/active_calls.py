@@ -65,12 +65,6 @@ class ActiveCalls(RowView):
     def parked(self) -> list[Call]:
         return list(self._parked.values())
 
-    def __contains__(self, call_id: object) -> bool:
-        return call_id in self._calls
-
-    def get_row_index(self, call_id: str) -> int:
-        return self.position(call_id)
-
     def show(self, call: Call) -> None:
         """Add, update or (when it ended or left the view) remove ``call``'s row."""
         if call.ended:
@@ -98,9 +92,6 @@ class ActiveCalls(RowView):
             self.drop(call_id)
         for call in wanted.values():
             self.show(call)
-
-    def select(self, call_id: str) -> None:
-        self.move_to(call_id)
 
     def tick(self) -> None:
         """Durations moved on: redraw the rows (only those on screen are rendered)."""

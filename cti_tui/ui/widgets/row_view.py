@@ -338,7 +338,7 @@ class RowView(ScrollView, can_focus=True):
         appears or goes does that matter; otherwise the size is set quietly and the bar told directly (what
         Textual itself does when a size changes without a layout)."""
         self._size_pending = False
-        new = Size(self.size.width, self._items.total_rows + self.header_rows)
+        new = self._content_size()
         old = self.virtual_size
         height = self.size.height
         if new.width != old.width or (new.height > height) != (old.height > height) or not height:
@@ -380,7 +380,10 @@ class RowView(ScrollView, can_focus=True):
             self._cache.pop((key, row), None)
         self._versions.pop(key, None)
 
+    def _content_size(self) -> Size:
+        return Size(self.size.width, self._items.total_rows + self.header_rows)
+
     def on_resize(self) -> None:
         self._view_height = self.size.height
-        self.virtual_size = Size(self.size.width, self._items.total_rows + self.header_rows)
+        self.virtual_size = self._content_size()
         self._scroll_to_cursor()
