@@ -293,6 +293,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true")
     p.add_argument("--world", action="store_true", help="keep the simulated world attached to the exchange")
     p.add_argument("--tracemalloc", action="store_true", help="where memory grew over the window (slow)")
+    p.add_argument("--trace-frames", action="store_true", help="slow callbacks, refreshes, lines per widget")
     return p.parse_args(argv)
 
 
@@ -313,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, log: JsonLog) -> int:
     t0 = now_ns()
+    frames = None
+    if args.trace_frames:  # patched before the app exists: its screens' timers hold the methods they bound
+        from _frames import FrameTrace
+
+        frames = FrameTrace()
     size = max(args.lines, 1)
     org = generate_org(size, rate=0)
     org = dataclasses.replace(org, world=dataclasses.replace(org.world, inbound_per_minute=0.0, colleagues=False))
@@ -363,7 +369,7 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
 
     async def pilot_run(pilot: Pilot[None]) -> None:
         try:
-            await drive(pilot, args, log, exchange, nodes, subscribed, made)
+            await drive(pilot, args, log, exchange, nodes, subscribed, made, frames)
         finally:
             pilot.app.exit()
 
@@ -380,6 +386,7 @@ async def drive(
     nodes: list[str],
     subscribed: list[str],
     made: list[Any],
+    frames: Any = None,
 ) -> None:
     app = pilot.app
     setup_deadline = time.monotonic() + args.setup_budget
@@ -533,6 +540,9 @@ async def drive(
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.run_dir / "app.pstats")
+            if frames is not None and frames.on:
+                frames.stop()
+                frames.report(args.run_dir / "frames.txt")
             log.write("window_closed", events=events[0], probes=probes.count, **totals)
             if tracemalloc.is_tracing() and memory_start:
                 growth = tracemalloc.take_snapshot().compare_to(memory_start[0], "lineno")
@@ -554,12 +564,17 @@ async def drive(
             memory_start.append(tracemalloc.take_snapshot())
         if profiler is not None:
             profiler.enable()
+        if frames is not None:
+            frames.start()
         log.write("measure_start", events=events[0], probes=probes.count, **totals)
         await asyncio.sleep(args.seconds)
         log.write("measure_end", events=events[0], probes=probes.count, **totals)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.run_dir / "app.pstats")
+        if frames is not None and frames.on:
+            frames.stop()
+            frames.report(args.run_dir / "frames.txt")
         probes.phase = "drain"
         stop.set()
         await asyncio.gather(*tasks)

@@ -143,3 +143,92 @@ async def test_a_wall_of_ten_thousand_lines_shows_changes_where_they_happen() ->
         await pilot.pause()
         assert pane.border_title == "Lines (9999)" and pane.highlighted_node == "user:109998"
         assert pane.summary("user:109000").waiting == 0 and len(pane.summary("user:109000").calls) == 1
+
+
+class Heights(RowView):
+    """Items whose heights change, in a bordered pane with a scroll bar: every row goes through Textual's
+    styles (border, colours) and the scroll bar is drawn beside them."""
+
+    DEFAULT_CSS = "Heights { border: round red; height: 12; } Heights:focus { border: round green; }"
+
+    def __init__(self, heights: dict[str, int]) -> None:
+        super().__init__()
+        self.heights = heights
+
+    def item_height(self, key: str) -> int:
+        return self.heights[key]
+
+    def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
+        return Text(f"{key}.{row}", style=base)
+
+
+def painted(app: App[None]) -> list[list[tuple[str, Style | None]]]:
+    """The whole screen as the terminal would get it, cell by cell: character and style."""
+    return [
+        [(char, segment.style) for segment in strip for char in segment.text]
+        for strip in app.screen._compositor.render_strips()
+    ]
+
+
+async def fresh_paint(heights: dict[str, int], keys: list[str], cursor: str | None, top: float, focused: bool) -> list:
+    view = Heights(dict(heights))
+    app = ViewApp(view)
+    async with app.run_test(size=(30, 14)) as pilot:
+        view.set_keys(keys)
+        if focused:
+            view.focus()
+        else:
+            app.screen.set_focus(None)  # (a screen focuses its first focusable widget when it starts)
+        await pilot.pause()
+        if cursor is not None:
+            view.move_to(cursor)
+        await pilot.pause()
+        view.scroll_to(y=top, animate=False, immediate=True)
+        await pilot.pause()
+        return painted(app)
+
+
+async def test_rows_moved_restyled_and_a_scroll_bar_kept_quiet_paint_what_a_fresh_view_paints() -> None:
+    """The row view reuses styled rows that only moved and leaves its scroll bar alone when its thumb does
+    not change: after every kind of change the screen must be exactly what a view built from scratch in
+    that state shows."""
+    heights = {f"k{i}": 1 for i in range(60)}
+    view = Heights(heights)
+    app = ViewApp(view)
+    seen: list[tuple[list, list[str], str | None, float, dict[str, int], bool]] = []
+
+    async def checkpoint(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        await pilot.pause()
+        state = (list(view.keys), view.cursor_key, view.scroll_y, dict(view.heights), view.has_focus)
+        seen.append((painted(app), *state))
+
+    async with app.run_test(size=(30, 14)) as pilot:
+        view.set_keys(list(heights))
+        view.focus()
+        await checkpoint(pilot)
+        for step in range(3):  # rows grow above the viewport's bottom: everything below moves down
+            view.heights[f"k{step + 1}"] = 3
+            view.changed(f"k{step + 1}")
+            await checkpoint(pilot)
+        await pilot.press("down", "down", "down", "down")
+        await checkpoint(pilot)
+        for index in range(60, 90):  # many rows added below: the thumb shrinks only now and then
+            view.heights[f"k{index}"] = 1
+            view.add(f"k{index}")
+            if index % 7 == 0:
+                await checkpoint(pilot)
+        view.remove("k0")  # a row above the cursor leaves
+        await checkpoint(pilot)
+        view.scroll_to(y=40, animate=False, immediate=True)
+        await checkpoint(pilot)
+        view.heights["k45"] = 4
+        view.changed("k45")
+        await checkpoint(pilot)
+        view.set_keys(list(view.keys)[:3])  # blank rows below the last item (Textual hands out one blank strip)
+        await checkpoint(pilot)
+        view.blur()  # the border and the cursor row change colour with focus
+        await checkpoint(pilot)
+    assert not seen[-1][-1] and any(scroll for *_, scroll, _, _ in seen)
+    for screen_now, keys, cursor, top, heights_then, focused in seen:
+        assert screen_now == await fresh_paint(heights_then, keys, cursor, top, focused)

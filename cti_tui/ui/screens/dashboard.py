@@ -36,6 +36,7 @@ from cti_tui.engine.model import (
 )
 from cti_tui.engine.numbers import format_for_display
 from cti_tui.store.history import HistoryStore
+from cti_tui.ui.memory import settle_long_lived
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -131,6 +132,7 @@ class Dashboard(Screen[None]):
         self.set_interval(1.0, self.tick)
         self.calls.focus()
         self.refresh_bindings()
+        self.call_after_refresh(settle_long_lived)
 
     def on_unmount(self) -> None:
         remove = getattr(self, "_remove_listener", None)

@@ -12,25 +12,30 @@ and the cache. The cursor follows a key, not an index: rows appearing or leaving
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import pairwise
-from typing import ClassVar
+from math import ceil
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._styles_cache import StylesCache
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
 
 from cti_tui.ui.row_index import RowIndex
 
-MAX_CACHED_ROWS = 4_000  # rendered rows kept; a screenful is < 100, this only bounds scrolling through a wall
+# rendered rows kept, oldest out first: a screenful is < 100. Every cached strip is a dozen objects that the
+# cycle collector walks on each full collection, so this stays small.
+MAX_CACHED_ROWS = 300
 
 
 @lru_cache(maxsize=1024)
@@ -60,16 +65,85 @@ def text_segments(text: Text, base: Style) -> list[Segment]:
     return segments
 
 
+def _thumb(bar: ScrollBar, virtual: int) -> tuple[int, int] | None:
+    """Where ``bar`` draws its thumb (in its eighths of a cell) for ``virtual`` rows: the arithmetic of
+    Textual's ``ScrollBarRender.render_bar``, so a bar is redrawn only when its picture changes."""
+    size = bar.size.height
+    window = bar.window_size if bar.window_size < virtual else 0
+    if not (window and size and virtual and size != virtual):
+        return None
+    eighths = len(bar.renderer.VERTICAL_BARS)
+    thumb = max(1, window / (virtual / size))
+    start = int((size - thumb) * (bar.position / (virtual - window)) * eighths)
+    return start, start + ceil(thumb * eighths)
+
+
+class _StyledRowCache(StylesCache):
+    """Textual's per-widget styles cache, plus one thing: a content row whose strip is the very object it
+    styled before (a row view hands out cached strips) gets the styled strip it made then. Textual styles
+    again every line a refresh marks dirty (border, padding, colours: ~0.15 ms a line), and rows that only
+    moved — a call added above them — are most of what a busy wall repaints. The row view ``forget``s them on
+    every style change (``notify_style_update``, focus, blur): identical content is not enough, Textual hands
+    out one shared strip for every blank row, and a frame drawn between a blur and its new styles must not
+    keep the old border. Size and colours are checked on every use too. (Textual clears this cache on every
+    full refresh; the styled rows are kept across those on purpose.)"""
+
+    MAX_STYLED = 200  # a few screenfuls; the oldest go first (rows still on screen come back within a frame)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._styled: dict[int, tuple[Strip, tuple[Any, ...], Strip]] = {}
+
+    def forget(self) -> None:
+        self._styled.clear()
+
+    def render_line(  # type: ignore[override]
+        self,
+        styles: Any,
+        y: int,
+        size: Size,
+        content_size: Size,
+        padding: Any,
+        base_background: Any,
+        background: Any,
+        render_content_line: Callable[[int], Strip],
+        *rest: Any,
+    ) -> Strip:
+        gutter = styles.gutter
+        content_y = y - gutter.top
+        if not (0 < y < size.height - 1 and 0 <= content_y < content_size.height and y < size.height - gutter.bottom):
+            return super().render_line(
+                styles, y, size, content_size, padding, base_background, background, render_content_line, *rest
+            )
+        content = render_content_line(content_y)
+        context = (size, content_size, base_background, background, rest[-3])  # rest[-3]: opacity
+        known = self._styled.get(id(content))
+        if known is not None and known[0] is content and known[1] == context:
+            return known[2]
+        styled = super().render_line(
+            styles, y, size, content_size, padding, base_background, background, lambda _y: content, *rest
+        )
+        styled_rows = self._styled
+        styled_rows[id(content)] = (content, context, styled)
+        if len(styled_rows) > self.MAX_STYLED:
+            del styled_rows[next(iter(styled_rows))]
+        return styled
+
+
 class RowView(ScrollView, can_focus=True):
     """Keyed items of one or more rows each, with a cursor on one item and an optional fixed header."""
 
+    # Priority: handled where the key arrives (the app's queue) instead of after it has bubbled from this
+    # widget up through its containers and the screen back to the app — four more turns of the event loop,
+    # each behind whatever frame is being drawn. Nothing in a row view takes text, so no key is taken from
+    # anyone: priority bindings only apply while this widget is focused.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("up", "cursor_up", "Up", show=False, priority=True),
+        Binding("down", "cursor_down", "Down", show=False, priority=True),
+        Binding("pageup", "page_up", "Page up", show=False, priority=True),
+        Binding("pagedown", "page_down", "Page down", show=False, priority=True),
+        Binding("home", "first", "First", show=False, priority=True),
+        Binding("end", "last", "Last", show=False, priority=True),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"row-view--cursor", "row-view--header"}
     DEFAULT_CSS = """
@@ -108,6 +182,7 @@ class RowView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._styles_cache = _StyledRowCache()
         self._items = RowIndex()
         self._versions: dict[str, int] = {}
         self._cache: dict[tuple[str, int], tuple[tuple[int, bool, int], Strip]] = {}
@@ -290,9 +365,10 @@ class RowView(ScrollView, can_focus=True):
             return cached[1]  # (no style lookups on this path: Textual's rich_style costs ~0.1 ms a call)
         base = self.get_visual_style("row-view--cursor").rich_style if selected else self.rich_style
         strip = self._strip(self.render_item_row(key, row, width, base), width, base)
-        if len(self._cache) >= MAX_CACHED_ROWS:
-            self._cache.clear()
-        self._cache[(key, row)] = (stamp, strip)
+        cache = self._cache
+        cache[(key, row)] = (stamp, strip)
+        if len(cache) > MAX_CACHED_ROWS:
+            del cache[next(iter(cache))]
         return strip
 
     def _strip(self, text: Text, width: int, base: Style) -> Strip:
@@ -303,13 +379,16 @@ class RowView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles_cache.forget()
 
     def _on_focus(self, event: events.Focus) -> None:
         self._cache.clear()  # the cursor row has a brighter style while focused
+        self._styles_cache.forget()
         self.refresh()
 
     def _on_blur(self, event: events.Blur) -> None:
         self._cache.clear()
+        self._styles_cache.forget()
         self.refresh()
 
     # --- layout --------------------------------------------------------------------------------------
@@ -346,8 +425,11 @@ class RowView(ScrollView, can_focus=True):
         elif new != old:
             self.set_reactive(Widget.virtual_size, new)
             if self.show_vertical_scrollbar:
-                self.vertical_scrollbar.window_virtual_size = new.height
-                self.vertical_scrollbar.refresh()
+                bar = self.vertical_scrollbar
+                if _thumb(bar, new.height) != _thumb(bar, bar.window_virtual_size):
+                    bar.window_virtual_size = new.height  # (a repaint reactive: the bar is redrawn)
+                else:  # same picture: a bar redrawn every frame cost more than all the rows that changed
+                    bar.set_reactive(ScrollBar.window_virtual_size, new.height)
             self.scroll_y = self.validate_scroll_y(self.scroll_y)
         if self._scroll_pending:  # once the new size is laid out, or the scroll would be clamped to the old one
             self._scroll_pending = False

@@ -1,0 +1,186 @@
+"""Where a frame's time goes (``wall.py --trace-frames``): a diagnostic for whoever tunes the wall.
+
+Three things, counted only between :meth:`FrameTrace.start` and :meth:`FrameTrace.stop`:
+
+* every event-loop callback that ran longer than ``slow_ms``, with what it was (the Textual message pump or
+  timer behind it), because a key waits behind the longest of them;
+* every screen refresh (``Screen._on_timer_update``): its duration, and whether it re-laid out the screen;
+* per widget: how often Textual asked it for lines and how many of those lines it had to draw again (dirty
+  in its styles cache) — what a refresh costs is mostly those lines.
+
+It patches Textual and asyncio in the bench process only; nothing in ``cti_tui`` knows about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from textual._styles_cache import StylesCache
+from textual.screen import Screen
+
+
+def _label(callback: Any) -> str:
+    """What an event-loop callback is: for a task step, the coroutine and the object whose method it runs."""
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        coro = owner.get_coro()
+        name = getattr(coro, "__qualname__", repr(coro))
+        frame = getattr(coro, "cr_frame", None)
+        holder = frame.f_locals.get("self") if frame is not None else None
+        return f"task {name} [{type(holder).__name__ if holder is not None else owner.get_name()}]"
+    return getattr(callback, "__qualname__", repr(callback))
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "n=0"
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+    return (
+        f"p50 {at(0.5):.2f} / p90 {at(0.9):.2f} / p99 {at(0.99):.2f} / max {ordered[-1]:.2f} ms "
+        f"(n={len(ordered)}, {sum(ordered):.0f} ms in all)"
+    )
+
+
+class FrameTrace:
+    def __init__(self, slow_ms: float = 5.0) -> None:
+        self.slow_ns = int(slow_ms * 1e6)
+        self.on = False
+        self.callbacks: list[float] = []
+        self.slow: Counter[str] = Counter()
+        self.slow_time: defaultdict[str, float] = defaultdict(float)
+        self.frames: list[float] = []
+        self.frame_kinds: defaultdict[str, list[float]] = defaultdict(list)
+        self.asked: Counter[str] = Counter()
+        self.lines: Counter[str] = Counter()
+        self.drawn: Counter[str] = Counter()
+        self.layouts: Counter[str] = Counter()
+        self.collections: defaultdict[int, list[float]] = defaultdict(list)
+        self._gc_t0 = 0
+        self._install()
+
+    def _install(self) -> None:
+        trace = self
+        handle_run = asyncio.events.Handle._run
+
+        def _run(handle: asyncio.events.Handle) -> None:
+            if not trace.on:
+                return handle_run(handle)
+            t0 = time.perf_counter_ns()
+            try:
+                return handle_run(handle)
+            finally:
+                spent = time.perf_counter_ns() - t0
+                trace.callbacks.append(spent / 1e6)
+                if spent >= trace.slow_ns:
+                    label = _label(handle._callback)
+                    trace.slow[label] += 1
+                    trace.slow_time[label] += spent / 1e6
+
+        asyncio.events.Handle._run = _run  # type: ignore[method-assign]
+
+        update = Screen._on_timer_update
+
+        def _on_timer_update(screen: Screen) -> None:
+            if not trace.on:
+                return update(screen)
+            kind = (
+                "layout"
+                if screen._layout_required
+                else "scroll"
+                if screen._scroll_required
+                else "repaint"
+                if screen._repaint_required
+                else "partial"
+            )
+            t0 = time.perf_counter_ns()
+            try:
+                return update(screen)
+            finally:
+                trace.frames.append((time.perf_counter_ns() - t0) / 1e6)
+                trace.frame_kinds[kind].append(trace.frames[-1])
+
+        Screen._on_timer_update = _on_timer_update  # type: ignore[method-assign]
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if not trace.on:
+                return
+            if phase == "start":
+                trace._gc_t0 = time.perf_counter_ns()
+            elif trace._gc_t0:
+                trace.collections[info["generation"]].append((time.perf_counter_ns() - trace._gc_t0) / 1e6)
+
+        gc.callbacks.append(on_gc)
+
+        from textual.widget import Widget
+
+        refresh = Widget.refresh
+
+        def _refresh(widget: Widget, *regions: Any, **options: Any) -> Any:
+            if trace.on and (options.get("layout") or options.get("recompose")):
+                caller = sys._getframe(1)
+                where = f"{caller.f_code.co_qualname} ({Path(caller.f_code.co_filename).name}:{caller.f_lineno})"
+                kind = "recompose" if options.get("recompose") else "layout"
+                trace.layouts[f"{kind} {type(widget).__name__} from {where}"] += 1
+            return refresh(widget, *regions, **options)
+
+        Widget.refresh = _refresh  # type: ignore[method-assign]
+
+        render_widget = StylesCache.render_widget
+
+        def _render_widget(cache: StylesCache, widget: Any, crop: Any) -> Any:
+            if trace.on:
+                name = f"{type(widget).__name__}#{widget.id}" if widget.id else type(widget).__name__
+                trace.asked[name] += 1
+                trace.lines[name] += crop.height
+                trace.drawn[name] += sum(1 for y in crop.line_range if y in cache._dirty_lines or y not in cache._cache)
+            return render_widget(cache, widget, crop)
+
+        StylesCache.render_widget = _render_widget  # type: ignore[method-assign]
+
+    def start(self) -> None:
+        self.on = True
+        self._t0 = time.perf_counter()
+
+    def stop(self) -> None:
+        if self.on:
+            self.on = False
+            self._seconds = time.perf_counter() - self._t0
+
+    def report(self, path: Path) -> None:
+        seconds = getattr(self, "_seconds", 0.0) or 1.0
+        out = [
+            f"window {seconds:.1f} s",
+            f"event-loop callbacks: {_percentiles(self.callbacks)}",
+            f"screen refreshes ({len(self.frames) / seconds:.1f}/s): {_percentiles(self.frames)}",
+            *(f"  {kind}: {_percentiles(times)}" for kind, times in sorted(self.frame_kinds.items())),
+            *(
+                f"garbage collections, generation {gen}: {_percentiles(times)}"
+                for gen, times in sorted(self.collections.items())
+            ),
+            "",
+            f"callbacks ≥ {self.slow_ns / 1e6:.0f} ms: count, ms in all, what",
+        ]
+        for label, count in self.slow.most_common(25):
+            out.append(f"  {count:6d} {self.slow_time[label]:9.0f}  {label}")
+        out.append(
+            f"at the end: {len(gc.get_objects(2)):,} objects in the oldest generation (what a full collection walks), "
+            f"{gc.get_freeze_count():,} frozen"
+        )
+        out += ["", "refreshes asking for a layout or a recompose: count, what, from where"]
+        out += [f"  {count:6d}  {what}" for what, count in self.layouts.most_common(25)]
+        out += ["", "widgets asked for lines: times, lines asked, lines drawn again (per second)"]
+        for name, count in self.asked.most_common(30):
+            out.append(
+                f"  {count / seconds:8.1f} {self.lines[name] / seconds:9.1f} {self.drawn[name] / seconds:9.1f}  {name}"
+            )
+        path.write_text("\n".join(out) + "\n", encoding="utf-8")
