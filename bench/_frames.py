@@ -63,7 +63,9 @@ class FrameTrace:
         self.asked: Counter[str] = Counter()
         self.lines: Counter[str] = Counter()
         self.drawn: Counter[str] = Counter()
+        self.render_ms: Counter[str] = Counter()
         self.layouts: Counter[str] = Counter()
+        self.collected: Counter[int] = Counter()
         self.collections: defaultdict[int, list[float]] = defaultdict(list)
         self._gc_t0 = 0
         self._install()
@@ -118,6 +120,7 @@ class FrameTrace:
                 trace._gc_t0 = time.perf_counter_ns()
             elif trace._gc_t0:
                 trace.collections[info["generation"]].append((time.perf_counter_ns() - trace._gc_t0) / 1e6)
+                trace.collected[info["generation"]] += info["collected"]
 
         gc.callbacks.append(on_gc)
 
@@ -143,6 +146,11 @@ class FrameTrace:
                 trace.asked[name] += 1
                 trace.lines[name] += crop.height
                 trace.drawn[name] += sum(1 for y in crop.line_range if y in cache._dirty_lines or y not in cache._cache)
+                t0 = time.perf_counter_ns()
+                try:
+                    return render_widget(cache, widget, crop)
+                finally:
+                    trace.render_ms[name] += (time.perf_counter_ns() - t0) / 1e6
             return render_widget(cache, widget, crop)
 
         StylesCache.render_widget = _render_widget  # type: ignore[method-assign]
@@ -158,13 +166,19 @@ class FrameTrace:
 
     def report(self, path: Path) -> None:
         seconds = getattr(self, "_seconds", 0.0) or 1.0
+        timed = []
+        for generation in (0, 1, 1, 0):
+            t0 = time.perf_counter_ns()
+            gc.collect(generation)
+            timed.append(f"gen {generation} {(time.perf_counter_ns() - t0) / 1e6:.2f} ms")
         out = [
             f"window {seconds:.1f} s",
+            "collections forced at the end, one after another: " + ", ".join(timed),
             f"event-loop callbacks: {_percentiles(self.callbacks)}",
             f"screen refreshes ({len(self.frames) / seconds:.1f}/s): {_percentiles(self.frames)}",
             *(f"  {kind}: {_percentiles(times)}" for kind, times in sorted(self.frame_kinds.items())),
             *(
-                f"garbage collections, generation {gen}: {_percentiles(times)}"
+                f"garbage collections, generation {gen}: {_percentiles(times)}, {self.collected[gen]:,} objects freed"
                 for gen, times in sorted(self.collections.items())
             ),
             "",
@@ -178,9 +192,14 @@ class FrameTrace:
         )
         out += ["", "refreshes asking for a layout or a recompose: count, what, from where"]
         out += [f"  {count:6d}  {what}" for what, count in self.layouts.most_common(25)]
-        out += ["", "widgets asked for lines: times, lines asked, lines drawn again (per second)"]
+        out += [
+            "",
+            "widgets asked for lines: times, lines asked, lines dirty, ms spent (per second; a widget's time "
+            "includes its children's only where they draw into it)",
+        ]
         for name, count in self.asked.most_common(30):
             out.append(
-                f"  {count / seconds:8.1f} {self.lines[name] / seconds:9.1f} {self.drawn[name] / seconds:9.1f}  {name}"
+                f"  {count / seconds:8.1f} {self.lines[name] / seconds:9.1f} {self.drawn[name] / seconds:9.1f}"
+                f" {self.render_ms[name] / seconds:8.1f}  {name}"
             )
         path.write_text("\n".join(out) + "\n", encoding="utf-8")

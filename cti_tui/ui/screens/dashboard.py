@@ -36,6 +36,7 @@ from cti_tui.engine.model import (
 )
 from cti_tui.engine.numbers import format_for_display
 from cti_tui.store.history import HistoryStore
+from cti_tui.ui.compositor import DirtyRowsCompositor
 from cti_tui.ui.memory import settle_long_lived
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
@@ -112,6 +113,7 @@ class Dashboard(Screen[None]):
         self._footer_due: Timer | None = None
         assert connector.identity is not None
         self.identity = connector.identity
+        self._compositor = DirtyRowsCompositor()  # rows repainted, not whole widgets: see ui/compositor.py
 
     # --- layout -----------------------------------------------------------------------------------
 

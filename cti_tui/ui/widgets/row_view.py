@@ -186,6 +186,7 @@ class RowView(ScrollView, can_focus=True):
         self._items = RowIndex()
         self._versions: dict[str, int] = {}
         self._cache: dict[tuple[str, int], tuple[tuple[int, bool, int], Strip]] = {}
+        self._styles_now: dict[str | None, Style] = {}
         self._cursor_key: str | None = None
         self._last_width = 0
         self._size_pending = False
@@ -348,12 +349,12 @@ class RowView(ScrollView, can_focus=True):
             self._last_width = width
             self._cache.clear()
         if y < self.header_rows:
-            style = self.get_visual_style("row-view--header").rich_style
+            style = self._style("row-view--header")
             return self._strip(self.render_header_row(y, width, style), width, style)
         row_y = self.scroll_offset.y + y - self.header_rows
         located = self._items.locate(row_y)
         if located is None:
-            base = self.rich_style
+            base = self._style(None)
             if not self._items and row_y == 0:
                 return self._strip(self.render_empty_row(width, base), width, base)
             return Strip.blank(width, base)
@@ -362,14 +363,23 @@ class RowView(ScrollView, can_focus=True):
         stamp = (width, selected, self._versions.get(key, 0))
         cached = self._cache.get((key, row))
         if cached is not None and cached[0] == stamp:
-            return cached[1]  # (no style lookups on this path: Textual's rich_style costs ~0.1 ms a call)
-        base = self.get_visual_style("row-view--cursor").rich_style if selected else self.rich_style
+            return cached[1]
+        base = self._style("row-view--cursor" if selected else None)
         strip = self._strip(self.render_item_row(key, row, width, base), width, base)
         cache = self._cache
         cache[(key, row)] = (stamp, strip)
         if len(cache) > MAX_CACHED_ROWS:
             del cache[next(iter(cache))]
         return strip
+
+    def _style(self, component: str | None) -> Style:
+        """The widget's own style (``None``) or a component's, kept until the styles change: Textual works
+        each out afresh on every call (~0.1 ms), and every row rendered needs one."""
+        style = self._styles_now.get(component)
+        if style is None:
+            style = self.rich_style if component is None else self.get_visual_style(component).rich_style
+            self._styles_now[component] = style
+        return style
 
     def _strip(self, text: Text, width: int, base: Style) -> Strip:
         """One row as a strip of exactly ``width`` cells on the ``base`` style."""
@@ -379,15 +389,18 @@ class RowView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles_now.clear()
         self._styles_cache.forget()
 
     def _on_focus(self, event: events.Focus) -> None:
         self._cache.clear()  # the cursor row has a brighter style while focused
+        self._styles_now.clear()
         self._styles_cache.forget()
         self.refresh()
 
     def _on_blur(self, event: events.Blur) -> None:
         self._cache.clear()
+        self._styles_now.clear()
         self._styles_cache.forget()
         self.refresh()
 
@@ -404,9 +417,10 @@ class RowView(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         if from_row >= top + max(0, self._view_height - self.header_rows):
             return
-        if from_row <= top:
-            self._repaint_all = True
-            self.refresh()
+        if from_row <= top:  # every row on screen moved: repaint them all, but not the border (its title is
+            self._repaint_all = True  # costly to draw, and a busy list moves its rows every frame) nor the header
+            rows = max(0, self.size.height - self.header_rows)
+            self.refresh(Region(0, self.header_rows, self.size.width, rows))
             return
         first = from_row - top + self.header_rows
         self.refresh(Region(0, first, self.size.width, self.size.height - first))
