@@ -186,9 +186,11 @@ class FrameTrace:
         ]
         for label, count in self.slow.most_common(25):
             out.append(f"  {count:6d} {self.slow_time[label]:9.0f}  {label}")
+        oldest = Counter(type(thing).__qualname__ for thing in gc.get_objects(2))
         out.append(
-            f"at the end: {len(gc.get_objects(2)):,} objects in the oldest generation (what a full collection walks), "
-            f"{gc.get_freeze_count():,} frozen"
+            f"at the end: {sum(oldest.values()):,} objects in the oldest generation (what a full collection walks), "
+            f"{gc.get_freeze_count():,} frozen; most: "
+            + ", ".join(f"{name} {count:,}" for name, count in oldest.most_common(12))
         )
         out += ["", "refreshes asking for a layout or a recompose: count, what, from where"]
         out += [f"  {count:6d}  {what}" for what, count in self.layouts.most_common(25)]

@@ -132,7 +132,7 @@ class LineBoard:
 
     def busy_nodes(self) -> list[str]:
         """The watched nodes that show at least one live call (what a clock tick changes)."""
-        return [node for node, ids in self._on.items() if ids and node in self._place]
+        return [node for node in self._on if node in self._place]
 
     def set_nodes(self, nodes: Iterable[str]) -> None:
         """Watch ``nodes`` in this order (duplicates dropped)."""
@@ -159,7 +159,10 @@ class LineBoard:
         touched = set(nodes_of(call))
         if old is not None:
             for node in nodes_of(old):
-                self._on[node].pop(call.id, None)
+                ids = self._on[node]
+                ids.pop(call.id, None)
+                if not ids:  # only nodes with live calls are kept: a wall has thousands of idle ones
+                    del self._on[node]
                 touched.add(node)
         if not call.ended:
             self._calls[call.id] = call

@@ -24,6 +24,7 @@ from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.modals import ChoiceModal, ConfirmModal, DestinationModal, DigitsModal
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane, HistoryTable
+from cti_tui.ui.widgets.key_bar import KeyBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 from tests.conftest import log_in, settle
 
@@ -785,6 +786,23 @@ async def test_keys_follow_the_selected_calls_state(make_app) -> None:
         assert await wait_until(pilot, lambda: rows(app) == {})
         keys = active_keys(app)
         assert "x" not in keys and "h" not in keys and "a" not in keys
+
+
+async def test_the_key_bar_shows_what_the_keys_can_do_and_a_click_presses_one(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        bar = dashboard(app).query_one(KeyBar)
+        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", "q Quit"]
+        call_id = await ring(pilot)
+        assert await wait_until(pilot, lambda: "a Answer" in bar.shown)
+        assert "r Reject" in bar.shown and "h Hold/Resume" not in bar.shown
+        await settle(pilot)  # (drawn once the keys changed)
+        start = next(start for start, _end, entry in bar._spans if entry.key == "a")
+        await pilot.click(KeyBar, offset=(start + 1, 0))
+        assert await wait_until(pilot, lambda: status(app, call_id) is S.CONNECTED)
+        assert await wait_until(pilot, lambda: "h Hold/Resume" in bar.shown)
+        assert "a Answer" not in bar.shown and "x Hang up" in bar.shown
 
 
 async def test_keys_with_no_call_do_nothing(make_app) -> None:

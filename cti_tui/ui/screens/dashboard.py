@@ -1,7 +1,7 @@
 """The dashboard: active calls, lines watched, history, status — live from engine events, keyboard first.
 
 Data flows one way: engine events arrive as :class:`EngineEvent` messages and update the panes; keys
-become intents that run on the connector in workers. A key shows in the footer only while it can act on
+become intents that run on the connector in workers. A key shows in the key bar only while it can act on
 the selected call — ``check_action`` asks the engine which operations the call's state allows.
 """
 
@@ -20,7 +20,6 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from cti_tui.engine.connector import Connector
 from cti_tui.engine.model import (
@@ -49,6 +48,7 @@ from cti_tui.ui.screens.modals import (
 )
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
+from cti_tui.ui.widgets.key_bar import KeyBar
 from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
@@ -67,7 +67,7 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
 }
 
 
-FOOTER_INTERVAL = 0.5  # seconds between two footer checks at most: keys shown lag a busy wall by ≤ this
+KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
 
 
 class Dashboard(Screen[None]):
@@ -109,8 +109,8 @@ class Dashboard(Screen[None]):
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
         self._available: tuple[bool | None, ...] = ()
-        self._footer_checked = 0.0
-        self._footer_due: Timer | None = None
+        self._keys_checked = 0.0
+        self._keys_due: Timer | None = None
         assert connector.identity is not None
         self.identity = connector.identity
         self._compositor = DirtyRowsCompositor()  # rows repainted, not whole widgets: see ui/compositor.py
@@ -123,7 +123,7 @@ class Dashboard(Screen[None]):
             yield ActiveCalls(self.now, id="calls")
             yield SubscriptionsPane([], self.now, id="lines")
             yield HistoryPane(self.history, self.identity.line, id="history")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     async def on_mount(self) -> None:
         self.directory = await self.connector.directory()
@@ -208,20 +208,21 @@ class Dashboard(Screen[None]):
         self.lines.show(call)
 
     def _refresh_bindings_if_changed(self) -> None:
-        """The footer is rebuilt only when what the keys can do changed, and on a busy wall (where the
-        selected call may change many times a second) at most every FOOTER_INTERVAL: rebuilding it costs
-        tens of ms. A key always acts on what is true when it is pressed — Textual asks check_action then."""
-        if self._footer_due is not None:
+        """The key bar is redrawn only when what the keys can do changed, and on a busy wall (where the
+        selected call may change many times a second) checked at most every KEYS_INTERVAL: each check asks
+        the engine about every key. A key always acts on what is true when it is pressed — Textual asks
+        check_action then."""
+        if self._keys_due is not None:
             return  # a check is already scheduled
-        wait = self._footer_checked + FOOTER_INTERVAL - time.monotonic()
+        wait = self._keys_checked + KEYS_INTERVAL - time.monotonic()
         if wait > 0:
-            self._footer_due = self.set_timer(wait, self._check_footer)
+            self._keys_due = self.set_timer(wait, self._check_keys)
             return
-        self._check_footer()
+        self._check_keys()
 
-    def _check_footer(self) -> None:
-        self._footer_due = None
-        self._footer_checked = time.monotonic()
+    def _check_keys(self) -> None:
+        self._keys_due = None
+        self._keys_checked = time.monotonic()
         available = tuple(self.check_action(binding.action, ()) for binding in self.BINDINGS)
         if available != self._available:
             self._available = available

@@ -226,8 +226,8 @@ class SubscriptionsPane(RowView):
         super().changed(key)
 
     def on_row_view_highlighted(self, message: RowView.Highlighted) -> None:
-        """Delete can act only while a line is highlighted: rebuild the footer only when that flips (not
-        for every move of the cursor — a footer costs tens of ms to rebuild)."""
+        """Delete can act only while a line is highlighted: ask for the keys again only when that flips (not
+        for every move of the cursor: each check asks the engine about every key)."""
         if (message.key is None) != self._none_highlighted:
             self._none_highlighted = message.key is None
             self.refresh_bindings()
