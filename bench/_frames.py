@@ -64,6 +64,11 @@ class FrameTrace:
         self.lines: Counter[str] = Counter()
         self.drawn: Counter[str] = Counter()
         self.render_ms: Counter[str] = Counter()
+        self.drawing = ""
+        self.styled: Counter[str] = Counter()
+        self.styled_ms: Counter[str] = Counter()
+        self.content: Counter[str] = Counter()
+        self.content_ms: Counter[str] = Counter()
         self.layouts: Counter[str] = Counter()
         self.collected: Counter[int] = Counter()
         self.collections: defaultdict[int, list[float]] = defaultdict(list)
@@ -147,13 +152,46 @@ class FrameTrace:
                 trace.lines[name] += crop.height
                 trace.drawn[name] += sum(1 for y in crop.line_range if y in cache._dirty_lines or y not in cache._cache)
                 t0 = time.perf_counter_ns()
+                outer, trace.drawing = trace.drawing, type(widget).__name__
                 try:
                     return render_widget(cache, widget, crop)
                 finally:
+                    trace.drawing = outer
                     trace.render_ms[name] += (time.perf_counter_ns() - t0) / 1e6
             return render_widget(cache, widget, crop)
 
         StylesCache.render_widget = _render_widget  # type: ignore[method-assign]
+
+        styled_line = StylesCache.render_line  # Textual's: border, padding and colours around a content line
+
+        def _styled_line(cache: StylesCache, *args: Any, **kwargs: Any) -> Any:
+            if not trace.on:
+                return styled_line(cache, *args, **kwargs)
+            t0 = time.perf_counter_ns()
+            try:
+                return styled_line(cache, *args, **kwargs)
+            finally:
+                trace.styled[trace.drawing] += 1
+                trace.styled_ms[trace.drawing] += (time.perf_counter_ns() - t0) / 1e6
+
+        StylesCache.render_line = _styled_line  # type: ignore[method-assign]
+
+        from cti_tui.ui.widgets.row_view import RowView
+
+        content_line = RowView.render_line
+
+        def _content_line(view: RowView, y: int) -> Any:
+            if not trace.on:
+                return content_line(view, y)
+            t0 = time.perf_counter_ns()
+            try:
+                return content_line(view, y)
+            finally:
+                name = type(view).__name__
+                trace.content[name] += 1
+                trace.content_ms[name] += (time.perf_counter_ns() - t0) / 1e6
+
+        RowView.render_line = _content_line  # type: ignore[method-assign]
 
     def start(self) -> None:
         self.on = True
@@ -166,7 +204,7 @@ class FrameTrace:
 
     def report(self, path: Path) -> None:
         seconds = getattr(self, "_seconds", 0.0) or 1.0
-        timed = []
+        timed = [f"callbacks {[getattr(c, '__qualname__', repr(c)) for c in gc.callbacks]}"]
         for generation in (0, 1, 1, 0):
             t0 = time.perf_counter_ns()
             gc.collect(generation)
@@ -203,5 +241,11 @@ class FrameTrace:
             out.append(
                 f"  {count / seconds:8.1f} {self.lines[name] / seconds:9.1f} {self.drawn[name] / seconds:9.1f}"
                 f" {self.render_ms[name] / seconds:8.1f}  {name}"
+            )
+        out += ["", "row views, per second: content rows asked (ms), lines styled by Textual (ms)"]
+        for name in sorted(self.content):
+            out.append(
+                f"  {name}: {self.content[name] / seconds:.0f} ({self.content_ms[name] / seconds:.1f} ms), "
+                f"{self.styled[name] / seconds:.0f} ({self.styled_ms[name] / seconds:.1f} ms)"
             )
         path.write_text("\n".join(out) + "\n", encoding="utf-8")
