@@ -65,6 +65,7 @@ class FrameTrace:
         self.drawn: Counter[str] = Counter()
         self.render_ms: Counter[str] = Counter()
         self.drawing = ""
+        self.messages: Counter[str] = Counter()
         self.styled: Counter[str] = Counter()
         self.styled_ms: Counter[str] = Counter()
         self.content: Counter[str] = Counter()
@@ -176,6 +177,17 @@ class FrameTrace:
 
         StylesCache.render_line = _styled_line  # type: ignore[method-assign]
 
+        from textual.message_pump import MessagePump
+
+        dispatch = MessagePump._dispatch_message
+
+        async def _dispatch_message(pump: MessagePump, message: Any) -> Any:
+            if trace.on:
+                trace.messages[f"{type(message).__qualname__} → {type(pump).__name__}"] += 1
+            return await dispatch(pump, message)
+
+        MessagePump._dispatch_message = _dispatch_message  # type: ignore[method-assign]
+
         from cti_tui.ui.widgets.row_view import RowView
 
         content_line = RowView.render_line
@@ -242,6 +254,8 @@ class FrameTrace:
                 f"  {count / seconds:8.1f} {self.lines[name] / seconds:9.1f} {self.drawn[name] / seconds:9.1f}"
                 f" {self.render_ms[name] / seconds:8.1f}  {name}"
             )
+        out += ["", "messages handled, per second: what → by whom"]
+        out += [f"  {count / seconds:8.1f}  {what}" for what, count in self.messages.most_common(15)]
         out += ["", "row views, per second: content rows asked (ms), lines styled by Textual (ms)"]
         for name in sorted(self.content):
             out.append(

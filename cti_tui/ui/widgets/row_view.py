@@ -169,7 +169,8 @@ class RowView(ScrollView, can_focus=True):
     header_rows: ClassVar[int] = 0
 
     class Highlighted(Message):
-        """The cursor moved to another item (``key`` is None when the list is empty)."""
+        """The cursor moved to another item (``key`` is None when the list is empty); posted once per turn of
+        the loop at most, with where the cursor ended up."""
 
         def __init__(self, view: RowView, key: str | None) -> None:
             super().__init__()
@@ -187,6 +188,8 @@ class RowView(ScrollView, can_focus=True):
         self._versions: dict[str, int] = {}
         self._cache: dict[tuple[str, int], tuple[tuple[int, bool, int], Strip]] = {}
         self._styles_now: dict[str | None, Style] = {}
+        self._announce_due = False
+        self._announced: str | None = None
         self._cursor_key: str | None = None
         self._last_width = 0
         self._size_pending = False
@@ -302,7 +305,7 @@ class RowView(ScrollView, can_focus=True):
             if each is not None:
                 self.changed(each)
         self._scroll_to_cursor()
-        self.post_message(self.Highlighted(self, key))
+        self._cursor_moved()
 
     # --- keys ----------------------------------------------------------------------------------------
 
@@ -469,7 +472,20 @@ class RowView(ScrollView, can_focus=True):
         if self._items:
             self.move_to(self._items.key_at(position))
         else:
-            self.post_message(self.Highlighted(self, None))
+            self._cursor_moved()
+
+    def _cursor_moved(self) -> None:
+        """Say where the cursor is once per turn of the loop, if it moved: on a busy wall the selected call
+        ends and the cursor moves on hundreds of times a second, and each message climbs to the screen."""
+        if not self._announce_due:
+            self._announce_due = True
+            self.call_next(self._announce)
+
+    def _announce(self) -> None:
+        self._announce_due = False
+        if self._cursor_key != self._announced:
+            self._announced = self._cursor_key
+            self.post_message(self.Highlighted(self, self._cursor_key))
 
     def _forget(self, key: str) -> None:
         for row in range(self._items.height(key)):
