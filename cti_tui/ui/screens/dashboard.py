@@ -46,6 +46,7 @@ from cti_tui.ui.screens.modals import (
     park_options,
     parked_options,
 )
+from cti_tui.ui.soon import soon
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
@@ -174,7 +175,7 @@ class Dashboard(Screen[None]):
         """
         self._pending.append(event)
         if len(self._pending) == 1:
-            self.call_next(self._drain)
+            soon(self, self._drain)
 
     def _drain(self) -> None:
         events, self._pending = self._pending, []

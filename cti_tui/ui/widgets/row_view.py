@@ -32,6 +32,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from cti_tui.ui.row_index import RowIndex
+from cti_tui.ui.soon import soon
 
 # rendered rows kept, oldest out first: a screenful is < 100. Every cached strip is a dozen objects that the
 # cycle collector walks on each full collection, so this stays small.
@@ -414,7 +415,7 @@ class RowView(ScrollView, can_focus=True):
         next frame (nothing if they are all below it), and tell the scroll bars once per turn."""
         if not self._size_pending:
             self._size_pending = True
-            self.call_next(self._apply_size)
+            soon(self, self._apply_size)
         if self._repaint_all:
             return
         top = int(self.scroll_y)
@@ -479,7 +480,7 @@ class RowView(ScrollView, can_focus=True):
         ends and the cursor moves on hundreds of times a second, and each message climbs to the screen."""
         if not self._announce_due:
             self._announce_due = True
-            self.call_next(self._announce)
+            soon(self, self._announce)
 
     def _announce(self) -> None:
         self._announce_due = False
