@@ -349,6 +349,8 @@ def app_command(args: argparse.Namespace, run_dir: Path, history: Path | None) -
         command.append("--tracemalloc")
     if args.trace_frames:
         command.append("--trace-frames")
+    if args.gc_threshold:
+        command += ["--gc-threshold", args.gc_threshold]
     return command
 
 
@@ -898,6 +900,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="keep the (idle) simulated world attached: it adds a 20-120 s hang-up timer per answered call",
     )
     p.add_argument("--tracemalloc", action="store_true", help="where the app's memory grew over the window (slow)")
+    p.add_argument("--gc-threshold", default="", help="try other cycle-collector thresholds: a,b,c (gc.set_threshold)")
     p.add_argument("--trace-frames", action="store_true",
                    help="slow event-loop callbacks, refresh times and lines drawn per widget (frames.txt)")
     p.add_argument("--json", type=Path, help="also write the results here")

@@ -294,6 +294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--world", action="store_true", help="keep the simulated world attached to the exchange")
     p.add_argument("--tracemalloc", action="store_true", help="where memory grew over the window (slow)")
     p.add_argument("--trace-frames", action="store_true", help="slow callbacks, refreshes, lines per widget")
+    p.add_argument("--gc-threshold", default="", help="gc.set_threshold(a, b, c) once the dashboard is up: a,b,c")
     return p.parse_args(argv)
 
 
@@ -457,6 +458,10 @@ async def drive(
         lines_widget.focus()
         wrapped = wrap_key_actions(lines_widget, log)
         await until(lambda: app.focused is lines_widget, 5.0)
+    if args.gc_threshold:
+        import gc
+
+        gc.set_threshold(*(int(part) for part in args.gc_threshold.split(",")))
     log.write(
         "ready",
         subscribed=len(subscribed),
