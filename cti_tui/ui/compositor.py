@@ -1,14 +1,16 @@
-"""A compositor that asks each widget only for the rows a partial update repaints.
+"""A compositor that asks each widget only for the rows, and the parts of rows, an update repaints.
 
-Textual's compositor, on a partial update, asks every widget under the updated area for *all* its visible
-rows and then keeps the rows that changed. On a busy dashboard an update touches the calls and the lines
-panes every frame (up to 60 a second), so the history pane beside them, the containers under them and both
-row views handed over every row they show, each frame, to have most of them thrown away. This one asks each
-widget for the band of rows between the first and the last repainted row it covers; what ends up on screen
-is the same (the rows outside that band were not going to be used).
+Textual's compositor, on a partial update, asks every widget under the bounding box of the changes for *all*
+its visible rows, cuts every row it was given into pieces, and then sends the terminal only the pieces in
+the changed spans. On a busy dashboard the calls pane (top) and the lines pane (bottom left) change every
+frame, up to 60 a second, so the history pane beside them and the containers under them handed over and
+had cut every row they show, each frame, for nothing. This one asks a widget only for the band of rows in
+which a changed span crosses it, and cuts only those rows; what the terminal is sent is the same: pieces
+outside the changed spans were never sent (``ChopsUpdate`` skips them).
 
-Built on Textual's private ``Compositor._render_chops`` (Textual is pinned in pyproject.toml); the snapshot
-tests and ``tests/ui/test_row_view.py`` compare what it paints with Textual's own full render.
+Built on Textual's private ``Compositor`` internals (Textual is pinned in pyproject.toml);
+``tests/ui/test_compositor.py`` checks that every update sends the terminal exactly what Textual's own
+compositor sends.
 """
 
 from __future__ import annotations
@@ -16,12 +18,34 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
-from textual._compositor import Compositor
+from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
 from textual.strip import Strip
 
 
 class DirtyRowsCompositor(Compositor):
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed_spans: dict[int, list[tuple[int, int]]] | None = None  # row -> [x1, x2) changed
+
+    def render_partial_update(self) -> ChopsUpdate | None:
+        """Textual's, but the changed spans are kept for :meth:`_render_chops`."""
+        update_regions = self._dirty_regions.copy()
+        self._dirty_regions.clear()
+        if not update_regions:
+            return None
+        crop = Region.from_union(update_regions).intersection(self.size.region)
+        spans = list(self._regions_to_spans(update_regions))
+        changed: dict[int, list[tuple[int, int]]] = {}
+        for y, x1, x2 in spans:
+            changed.setdefault(y, []).append((x1, x2))
+        self._changed_spans = changed
+        try:
+            chops = self._render_chops(crop, changed.__contains__)
+        finally:
+            self._changed_spans = None
+        return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in self.cuts])
+
     def _render_chops(
         self,
         crop: Region,
@@ -29,28 +53,37 @@ class DirtyRowsCompositor(Compositor):
     ) -> Sequence[Mapping[int, Strip]]:
         cuts = self.cuts
         chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+        changed = self._changed_spans
         overlaps = crop.overlaps
         intersection = Region.intersection
-        for widget, (region, clip) in self.visible_widgets.items():
+        for widget, (region, clip) in self.visible_widgets.items():  # front to back: the first piece wins
             if not overlaps(clip):
                 continue
             visible = intersection(region, clip)
             if not (visible.width and visible.height):
                 continue
-            rows = [y for y in visible.line_range if is_rendered_line(y)]
+            left, right = visible.x, visible.right
+            if changed is None:  # a whole render
+                rows = [y for y in visible.line_range if is_rendered_line(y)]
+            else:  # rows where a changed span crosses this widget
+                rows = [
+                    y
+                    for y in visible.line_range
+                    if (spans := changed.get(y)) and any(x1 < right and x2 > left for x1, x2 in spans)
+                ]
             if not rows:
                 continue
             top, bottom = rows[0], rows[-1] + 1
-            strips = widget.render_lines(Region(visible.x - region.x, top - region.y, visible.width, bottom - top))
-            render_x = visible.x
+            wanted = set(rows)
+            strips = widget.render_lines(Region(left - region.x, top - region.y, visible.width, bottom - top))
             first_cut, last_cut = visible.column_span
             for y, strip in zip(range(top, bottom), strips, strict=False):
-                if not is_rendered_line(y):
+                if y not in wanted:
                     continue
                 chops_line = chops[y]
                 final_cuts = [cut for cut in cuts[y] if last_cut >= cut >= first_cut]
                 get_chop = chops_line.get
-                pieces = strip.divide([cut - render_x for cut in final_cuts[1:]])
+                pieces = strip.divide([cut - left for cut in final_cuts[1:]])
                 for cut, piece in zip(final_cuts, pieces, strict=False):
                     if get_chop(cut) is None:
                         chops_line[cut] = piece
