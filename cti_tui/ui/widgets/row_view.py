@@ -94,9 +94,14 @@ class _StyledRowCache(StylesCache):
     def __init__(self) -> None:
         super().__init__()
         self._styled: dict[int, tuple[Strip, tuple[Any, ...], Strip]] = {}
+        # (context, left edge, right edge): once Textual's styling of a full-width row is seen to be exactly
+        # "left edge + the row's own segments + right edge" (no padding, tint, hatch or opacity to apply),
+        # other rows under the same styles are framed the same way without asking it again.
+        self._frame: tuple[tuple[Any, ...], Segment, Segment] | None = None
 
     def forget(self) -> None:
         self._styled.clear()
+        self._frame = None
 
     def render_line(  # type: ignore[override]
         self,
@@ -121,14 +126,30 @@ class _StyledRowCache(StylesCache):
         known = self._styled.get(id(content))
         if known is not None and known[0] is content and known[1] == context:
             return known[2]
-        styled = super().render_line(
-            styles, y, size, content_size, padding, base_background, background, lambda _y: content, *rest
-        )
+        width = content_size.width
+        frame = self._frame
+        if frame is not None and frame[0] == context and content.cell_length == width:
+            styled = Strip([frame[1], *content, frame[2]], size.width)
+        else:
+            styled = super().render_line(
+                styles, y, size, content_size, padding, base_background, background, lambda _y: content, *rest
+            )
+            if content.cell_length == width:
+                self._learn_frame(context, content, styled)
         styled_rows = self._styled
         styled_rows[id(content)] = (content, context, styled)
         if len(styled_rows) > self.MAX_STYLED:
             del styled_rows[next(iter(styled_rows))]
         return styled
+
+
+    def _learn_frame(self, context: tuple[Any, ...], content: Strip, styled: Strip) -> None:
+        inner = list(content)
+        outer = list(styled)
+        if len(outer) == len(inner) + 2 and outer[1:-1] == inner and not outer[0].control and not outer[-1].control:
+            self._frame = (context, outer[0], outer[-1])
+        else:
+            self._frame = None
 
 
 class RowView(ScrollView, can_focus=True):
