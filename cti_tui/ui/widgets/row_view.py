@@ -142,7 +142,6 @@ class _StyledRowCache(StylesCache):
             del styled_rows[next(iter(styled_rows))]
         return styled
 
-
     def _learn_frame(self, context: tuple[Any, ...], content: Strip, styled: Strip) -> None:
         inner = list(content)
         outer = list(styled)
