@@ -227,6 +227,11 @@ class RowView(ScrollView, can_focus=True):
         """Row ``row`` of item ``key``, at most ``width`` cells; ``base`` is the row's background style."""
         raise NotImplementedError
 
+    def render_item_strip(self, key: str, row: int, width: int, base: Style) -> Strip:
+        """The row as drawn: by default :meth:`render_item_row` made exactly ``width`` cells wide. A busy
+        subclass may build the strip more directly, as long as it draws the very same cells."""
+        return self._strip(self.render_item_row(key, row, width, base), width, base)
+
     def render_header_row(self, row: int, width: int, base: Style) -> Text:
         return Text()
 
@@ -389,7 +394,7 @@ class RowView(ScrollView, can_focus=True):
         if cached is not None and cached[0] == stamp:
             return cached[1]
         base = self._style("row-view--cursor" if selected else None)
-        strip = self._strip(self.render_item_row(key, row, width, base), width, base)
+        strip = self.render_item_strip(key, row, width, base)
         cache = self._cache
         cache[(key, row)] = (stamp, strip)
         if len(cache) > MAX_CACHED_ROWS:
