@@ -232,3 +232,21 @@ async def test_rows_moved_restyled_and_a_scroll_bar_kept_quiet_paint_what_a_fres
     assert not seen[-1][-1] and any(scroll for *_, scroll, _, _ in seen)
     for screen_now, keys, cursor, top, heights_then, focused in seen:
         assert screen_now == await fresh_paint(heights_then, keys, cursor, top, focused)
+
+
+async def test_rows_are_as_wide_as_the_room_the_scroll_bar_leaves() -> None:
+    """With its scroll bar showing, a pane's rows end before the bar: the durations at their right end stay
+    on screen (they were drawn under the bar)."""
+    app = WallApp()
+    async with app.run_test(size=(48, 12)) as pilot:
+        pane = app.query_one(SubscriptionsPane)
+        for index in range(3):
+            pane.watch(f"user:{100000 + index}")
+        for index in range(12):
+            pane.show(ringing(f"c{index}", "user:100001", "+12025550143"))
+        await pilot.pause()
+        await pilot.pause()
+        assert pane.show_vertical_scrollbar
+        shown = [strip.text for strip in app.screen._compositor.render_strips()]
+        assert shown[1].rstrip().endswith("12 calls")
+        assert shown[2].rstrip().endswith("00:05") and "RINGING" in shown[2]

@@ -94,14 +94,16 @@ class _StyledRowCache(StylesCache):
     def __init__(self) -> None:
         super().__init__()
         self._styled: dict[int, tuple[Strip, tuple[Any, ...], Strip]] = {}
-        # (context, left edge, right edge): once Textual's styling of a full-width row is seen to be exactly
-        # "left edge + the row's own segments + right edge" (no padding, tint, hatch or opacity to apply),
-        # other rows under the same styles are framed the same way without asking it again.
-        self._frame: tuple[tuple[Any, ...], Segment, Segment] | None = None
+        # Once Textual's styling of a row is seen to be exactly "left edge + the row's own segments (+ the
+        # blank it pads a row narrower than the content area with: the scroll bar's columns) + right edge",
+        # with no padding, tint, hatch or opacity to apply, other rows as wide under the same styles are
+        # framed the same way without asking it again. Keyed by how much narrower than the area a row is.
+        self._frames: dict[int, tuple[Segment, Segment | None, Segment]] = {}
+        self._frames_context: tuple[Any, ...] | None = None
 
     def forget(self) -> None:
         self._styled.clear()
-        self._frame = None
+        self._frames.clear()
 
     def render_line(  # type: ignore[override]
         self,
@@ -126,29 +128,37 @@ class _StyledRowCache(StylesCache):
         known = self._styled.get(id(content))
         if known is not None and known[0] is content and known[1] == context:
             return known[2]
-        width = content_size.width
-        frame = self._frame
-        if frame is not None and frame[0] == context and content.cell_length == width:
-            styled = Strip([frame[1], *content, frame[2]], size.width)
+        if context != self._frames_context:
+            self._frames.clear()
+            self._frames_context = context
+        short_by = content_size.width - content.cell_length
+        frame = self._frames.get(short_by)
+        if frame is not None:
+            left, blank, right = frame
+            styled = Strip([left, *content, blank, right] if blank else [left, *content, right], size.width)
         else:
             styled = super().render_line(
                 styles, y, size, content_size, padding, base_background, background, lambda _y: content, *rest
             )
-            if content.cell_length == width:
-                self._learn_frame(context, content, styled)
+            if short_by >= 0:
+                self._learn_frame(short_by, content, styled)
         styled_rows = self._styled
         styled_rows[id(content)] = (content, context, styled)
         if len(styled_rows) > self.MAX_STYLED:
             del styled_rows[next(iter(styled_rows))]
         return styled
 
-    def _learn_frame(self, context: tuple[Any, ...], content: Strip, styled: Strip) -> None:
+    def _learn_frame(self, short_by: int, content: Strip, styled: Strip) -> None:
         inner = list(content)
         outer = list(styled)
-        if len(outer) == len(inner) + 2 and outer[1:-1] == inner and not outer[0].control and not outer[-1].control:
-            self._frame = (context, outer[0], outer[-1])
-        else:
-            self._frame = None
+        extra = 1 if short_by else 0
+        if len(outer) != len(inner) + 2 + extra or outer[1 : 1 + len(inner)] != inner:
+            return
+        left, right = outer[0], outer[-1]
+        blank = outer[-2] if extra else None
+        if left.control or right.control or (blank is not None and blank.text != " " * short_by):
+            return
+        self._frames[short_by] = (left, blank, right)
 
 
 class RowView(ScrollView, can_focus=True):
@@ -373,7 +383,7 @@ class RowView(ScrollView, can_focus=True):
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_size.width  # (size includes the columns a vertical scroll bar covers)
         if width != self._last_width:
             self._last_width = width
             self._cache.clear()
