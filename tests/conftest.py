@@ -136,6 +136,7 @@ class RunningServer:
     url: str
     parts: object
     clock: object
+    history: object = None
 
     @property
     def hub(self):
@@ -167,7 +168,7 @@ async def cti_server(tmp_path):
             await asyncio.sleep(0.01)
         assert parts.server.started, "server did not start"
         started.append((parts, task, history))
-        return RunningServer(f"http://127.0.0.1:{sock.getsockname()[1]}", parts, clock)
+        return RunningServer(f"http://127.0.0.1:{sock.getsockname()[1]}", parts, clock, history)
 
     started: list = []
     yield start
