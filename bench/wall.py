@@ -337,18 +337,9 @@ def app_command(args: argparse.Namespace, run_dir: Path, history: Path | None) -
     ]  # fmt: skip
     if history is not None:
         command += ["--history", str(history)]
-    if args.profile:
-        command.append("--profile")
-    if args.bell:
-        command.append("--bell")
-    if args.no_flash:
-        command.append("--no-flash")
-    if args.world:
-        command.append("--world")
-    if args.tracemalloc:
-        command.append("--tracemalloc")
-    if args.trace_frames:
-        command.append("--trace-frames")
+    for flag in ("profile", "bell", "no_flash", "world", "tracemalloc", "trace_frames"):  # passed on as given
+        if getattr(args, flag):
+            command.append("--" + flag.replace("_", "-"))
     if args.gc_threshold:
         command += ["--gc-threshold", args.gc_threshold]
     return command
@@ -901,8 +892,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--tracemalloc", action="store_true", help="where the app's memory grew over the window (slow)")
     p.add_argument("--gc-threshold", default="", help="try other cycle-collector thresholds: a,b,c (gc.set_threshold)")
-    p.add_argument("--trace-frames", action="store_true",
-                   help="slow event-loop callbacks, refresh times and lines drawn per widget (frames.txt)")
+    p.add_argument(
+        "--trace-frames",
+        action="store_true",
+        help="slow event-loop callbacks, refresh times and lines drawn per widget (frames.txt)",
+    )
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--label", default="", help="a note printed with the machine line (e.g. which tree this is)")
     args = p.parse_args(argv)

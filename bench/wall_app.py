@@ -541,17 +541,28 @@ async def drive(
             next_at = max(next_at + period * jitter.uniform(0.5, 1.5), time.monotonic())  # late: no burst
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
+    finished = False
+
+    def finish_diagnostics() -> None:
+        """Stop the profiler and the frame trace and write what they saw, once: the window's end and the
+        SIGUSR1 below may both get here, whichever comes first."""
+        nonlocal finished
+        if finished:
+            return
+        finished = True
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.run_dir / "app.pstats")
+        if frames is not None:
+            frames.stop()
+            frames.report(args.run_dir / "frames.txt")
+
     def close_window(signum: int, frame: object) -> None:
         """SIGUSR1 from bench/wall.py when its window ends: a Python signal handler runs between two bytecodes
         of whatever the main thread is doing, so the totals and the profile are taken on time even while the
         event loop is stuck in a long handler (and would run the end-of-window timer late)."""
         try:
-            if profiler is not None:
-                profiler.disable()
-                profiler.dump_stats(args.run_dir / "app.pstats")
-            if frames is not None and frames.on:
-                frames.stop()
-                frames.report(args.run_dir / "frames.txt")
+            finish_diagnostics()
             log.write("window_closed", events=events[0], probes=probes.count, **totals)
             if tracemalloc.is_tracing() and memory_start:
                 growth = tracemalloc.take_snapshot().compare_to(memory_start[0], "lineno")
@@ -578,12 +589,7 @@ async def drive(
         log.write("measure_start", events=events[0], probes=probes.count, **totals)
         await asyncio.sleep(args.seconds)
         log.write("measure_end", events=events[0], probes=probes.count, **totals)
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(args.run_dir / "app.pstats")
-        if frames is not None and frames.on:
-            frames.stop()
-            frames.report(args.run_dir / "frames.txt")
+        finish_diagnostics()
         probes.phase = "drain"
         stop.set()
         await asyncio.gather(*tasks)

@@ -157,17 +157,17 @@ class LineBoard:
         """Record ``call``'s latest state; return the watched nodes (in order) whose summary may have changed."""
         old = self._calls.pop(call.id, None)
         touched = set(nodes_of(call))
-        if old is not None:
-            for node in nodes_of(old):
-                ids = self._on[node]
-                ids.pop(call.id, None)
-                if not ids:  # only nodes with live calls are kept: a wall has thousands of idle ones
-                    del self._on[node]
-                touched.add(node)
+        left = nodes_of(old) if old is not None else ()
+        for node in left:
+            self._on[node].pop(call.id, None)
+            touched.add(node)
         if not call.ended:
             self._calls[call.id] = call
             for node in nodes_of(call):
                 self._on.setdefault(node, {})[call.id] = None
+        for node in left:  # only nodes with live calls are kept: a wall has thousands of idle ones
+            if not self._on.get(node, True):
+                del self._on[node]
         watched = [n for n in touched if n in self._place]
         if len(watched) > 1:
             watched.sort(key=self._positions().__getitem__)

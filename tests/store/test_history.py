@@ -690,13 +690,18 @@ def test_paging_and_filters_use_the_indexes(tmp_path: Path) -> None:
             assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
 
 
+def add_numbered_callers(directory: HistoryStore) -> None:
+    """24 more calls (minutes 6-29), each from its own +1202555… number: enough matches to page through."""
+    for i in range(6, 30):
+        directory.record(make_call(f"extra{i:02d}", minute=i, party=f"+1202555{i:04d}"), OWNER)
+
+
 @pytest.mark.parametrize("search", ["202 555", "zola", "agent", "01", "+1202"])
 def test_both_search_plans_give_the_same_pages(
     directory: HistoryStore, monkeypatch: pytest.MonkeyPatch, search: str
 ) -> None:
     """Few matches are sorted, many are found walking the owner's rows: the pages must not differ."""
-    for i in range(6, 30):
-        directory.record(make_call(f"extra{i:02d}", minute=i, party=f"+1202555{i:04d}"), OWNER)
+    add_numbered_callers(directory)
 
     def pages() -> list[tuple[int, list[str]]]:
         return [
@@ -716,8 +721,7 @@ def test_a_search_need_not_be_counted_to_the_end(
     directory: HistoryStore, monkeypatch: pytest.MonkeyPatch, search: str
 ) -> None:
     """exact_total=False stops counting at the cap: the total is then a lower bound, the pages the same."""
-    for i in range(6, 30):
-        directory.record(make_call(f"extra{i:02d}", minute=i, party=f"+1202555{i:04d}"), OWNER)
+    add_numbered_callers(directory)
     exact = directory.query(OWNER, search=search, limit=100)
     assert exact.exact and exact.total == len(exact.rows)
     monkeypatch.setattr(history_module, "_SORT_AT_MOST", 3)

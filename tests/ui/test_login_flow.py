@@ -82,6 +82,14 @@ async def type_into(pilot, widget: Input, text: str) -> None:
     assert widget.value == text
 
 
+async def type_agent(pilot) -> None:
+    """The demo agent's email and password, typed into the login form once it is up."""
+    app = pilot.app
+    await settle(pilot)
+    await type_into(pilot, field(app, "#email"), "agent@demo.local")
+    await type_into(pilot, field(app, "#password"), "demo")
+
+
 # --- email + password ----------------------------------------------------------------------------------------------
 
 
@@ -114,9 +122,7 @@ async def test_cursor_blink_setting_reaches_every_focused_field(make_app, blink:
 async def test_right_password_reaches_the_dashboard(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await type_into(pilot, field(app, "#email"), "agent@demo.local")
-        await type_into(pilot, field(app, "#password"), "demo")
+        await type_agent(pilot)
         await pilot.press("enter")
         assert await wait_until(pilot, lambda: isinstance(app.screen, Dashboard))
         assert app.connector is not None and app.connector.is_connected()
@@ -263,9 +269,7 @@ async def test_remember_me_stores_the_password_in_the_keyring_and_prefills_it(ma
     store = MemoryKeyring()
     app = make_app(keyring_backend=store)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await type_into(pilot, field(app, "#email"), "agent@demo.local")
-        await type_into(pilot, field(app, "#password"), "demo")
+        await type_agent(pilot)
         remember = login_screen(app).query_one("#remember", Checkbox)
         assert not remember.value
         await pilot.click("#remember")
@@ -293,9 +297,7 @@ async def test_space_toggles_remember_me_and_enter_on_it_logs_in(make_app) -> No
     store = MemoryKeyring()
     app = make_app(keyring_backend=store)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await type_into(pilot, field(app, "#email"), "agent@demo.local")
-        await type_into(pilot, field(app, "#password"), "demo")
+        await type_agent(pilot)
         remember = login_screen(app).query_one("#remember", Checkbox)
         assert await wait_until(pilot, lambda: not remember.disabled)
         remember.focus()

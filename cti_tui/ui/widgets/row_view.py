@@ -217,7 +217,7 @@ class RowView(ScrollView, can_focus=True):
         self._styles_cache = _StyledRowCache()
         self._items = RowIndex()
         self._versions: dict[str, int] = {}
-        self._cache: dict[tuple[str, int], tuple[tuple[int, bool, int], Strip]] = {}
+        self._cache: dict[tuple[str, int], tuple[tuple[bool, int], Strip]] = {}
         self._styles_now: dict[str | None, Style] = {}
         self._announce_due = False
         self._announced: str | None = None
@@ -399,7 +399,7 @@ class RowView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         key, row = located
         selected = key == self._cursor_key
-        stamp = (width, selected, self._versions.get(key, 0))
+        stamp = (selected, self._versions.get(key, 0))  # (a new width cleared the cache above)
         cached = self._cache.get((key, row))
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -425,22 +425,22 @@ class RowView(ScrollView, can_focus=True):
         text.truncate(width, overflow="ellipsis", pad=True)
         return Strip(text_segments(text, base), width)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
+    def _styles_changed(self) -> None:
+        """Drop everything drawn with the old styles: rendered rows, looked-up styles, styled lines."""
         self._cache.clear()
         self._styles_now.clear()
         self._styles_cache.forget()
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles_changed()
+
     def _on_focus(self, event: events.Focus) -> None:
-        self._cache.clear()  # the cursor row has a brighter style while focused
-        self._styles_now.clear()
-        self._styles_cache.forget()
+        self._styles_changed()  # the cursor row has a brighter style while focused
         self.refresh()
 
     def _on_blur(self, event: events.Blur) -> None:
-        self._cache.clear()
-        self._styles_now.clear()
-        self._styles_cache.forget()
+        self._styles_changed()
         self.refresh()
 
     # --- layout --------------------------------------------------------------------------------------
