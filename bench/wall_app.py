@@ -335,6 +335,7 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
         email=EMAIL,
         remember_email=False,
     )
+    app.services.prepare()  # the exchange is built once the form is drawn, or when first asked for
     exchange = app.services.extra["exchange"]
     if not args.world:
         # Every call here is the bench's. With the (idle) simulated world attached, each answered outside call

@@ -7,7 +7,6 @@ Secrets are never read from here: a ``password`` or ``api_key`` key is ignored a
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +45,8 @@ def load_config(path: Path | None = None) -> AppConfig:
     except (OSError, UnicodeDecodeError) as exc:
         config.problems.append(f"{path}: cannot read ({exc}); using defaults")
         return config
+    import tomllib  # only when there is a file: a first start has none
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from textual import events
+import asyncio
+import importlib
+from typing import TYPE_CHECKING
+
+from textual import events, work
 from textual.app import App
 from textual.command import Provider
 from textual.widgets import Input
 
 from cti_tui.config import AppConfig
-from cti_tui.engine.connector import Connector
-from cti_tui.store.history import HistoryRecorder
 from cti_tui.ui.screens.login import LoginScreen
 from cti_tui.ui.services import Services
 
-# The first screen is the login form: the dashboard, its panes, the modals and the palette's commands are
-# imported when first needed (~40 ms less before the form shows; measured with bench/startup.py).
+if TYPE_CHECKING:
+    from cti_tui.engine.connector import Connector
+
+# The first screen is the login form: the engine, the dashboard, its panes and the modals are imported once
+# it is drawn, a module per turn of the loop, so keys typed meanwhile wait one module at most (bench/README.md,
+# startup.py: ~0.1 s less before the form shows, and the dashboard is up sooner after Enter). Leaves first,
+# so no step imports a large tree. The palette's commands are imported when the palette first opens.
+UI_MODULES = (
+    "cti_tui.ui.render",
+    "cti_tui.ui.widgets.row_view",
+    "cti_tui.ui.screens.modals",
+    "cti_tui.ui.screens.dashboard",
+)
 
 
 def _cti_commands() -> type[Provider]:
@@ -49,10 +62,20 @@ class CtiApp(App[None]):
             self.set_keymap(self.config.keymap)
         for problem in self.config.problems:
             self.notify(problem, title="Config", severity="warning", timeout=10)
+        self.push_screen(self._login_screen())
+        self.call_after_refresh(self._prepare_session)
+
+    @work(group="prepare")
+    async def _prepare_session(self) -> None:
+        """Once the form is drawn: what a session needs, imported a module per turn of the loop, then built.
+        (Not on a thread: the login's own imports would race it for the same modules.)"""
+        for name in (*self.services.preload, *UI_MODULES):
+            importlib.import_module(name)
+            await asyncio.sleep(0)
+        self.services.prepare()
         if self.services.history_problem:
             self.notify(self.services.history_problem, title="History", severity="error", timeout=10)
         self.services.start_world()
-        self.push_screen(self._login_screen())
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Honour `cursor_blink = false`: Textual's Input blinks unless told otherwise, field by field."""
@@ -75,9 +98,12 @@ class CtiApp(App[None]):
         )
 
     def _logged_in(self, connector: Connector, remember: bool) -> None:
+        from cti_tui.store.history import HistoryRecorder
+
         self.connector = connector
         identity = connector.identity
         assert identity is not None
+        self.services.prepare()  # a quick login may come before the form's preparation ran
         if self.services.history is not None:
             connector.add_listener(
                 HistoryRecorder(

@@ -7,20 +7,40 @@ file, and get exactly the app a user runs — only time and chance are theirs to
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cti_tui import paths
 from cti_tui.config import AppConfig, save_email
 from cti_tui.credentials import CredentialStore
-from cti_tui.engine.backends.embedded import EmbeddedBackend
 from cti_tui.engine.clock import Clock, RealClock
-from cti_tui.engine.connector import Connector
-from cti_tui.pbx.exchange import Exchange
-from cti_tui.pbx.org import Organisation, load_demo
-from cti_tui.pbx.runtime import start_exchange
-from cti_tui.store.history import HistoryError, HistoryStore
 from cti_tui.ui.app import CtiApp
 from cti_tui.ui.services import Services
+
+if TYPE_CHECKING:
+    from cti_tui.engine.connector import Connector
+    from cti_tui.pbx.exchange import Exchange
+    from cti_tui.pbx.org import Organisation
+
+# The engine, the PBX and the history store are not imported before the login form is drawn (~100 ms here:
+# the connector's commands, phonenumbers, the exchange, sqlite3); Services.prepare builds them, and the app
+# imports them first, a module per turn of its loop (bench/README.md, startup.py).
+SESSION_MODULES = (  # leaves first: each step imports little that is not yet there
+    "cti_tui.engine.model",
+    "cti_tui.engine.commands",
+    "phonenumbers",
+    "cti_tui.engine.numbers",
+    "cti_tui.engine.machine",
+    "cti_tui.engine.connector",
+    "pyotp",
+    "cti_tui.pbx.org",
+    "cti_tui.pbx.exchange",
+    "cti_tui.engine.backends.embedded",
+    "cti_tui.pbx.runtime",
+    "sqlite3",
+    "cti_tui.store.history",
+)
 
 DEMO_HINT = (
     "Demo accounts (password demo): agent@demo.local · supervisor@demo.local · "
@@ -29,11 +49,19 @@ DEMO_HINT = (
 
 
 def connector_for(
-    kind: str, address: str | None, exchange: Exchange, *, email: str = "", config: AppConfig | None = None
+    kind: str,
+    address: str | None,
+    exchange: Callable[[], Exchange],
+    *,
+    email: str = "",
+    config: AppConfig | None = None,
 ) -> Connector:
-    """A connector on the embedded exchange, a CTI server at ``address`` (a URL), or a baresip softphone:
-    attached at ``address`` (``host:port`` of its ctrl_tcp) or, with no address, one cti-tui starts — its
-    SIP account is the login form's user (the email's local part) on the configured interface and ports."""
+    """A connector on the embedded exchange (built when first asked for), a CTI server at ``address`` (a URL),
+    or a baresip softphone: attached at ``address`` (``host:port`` of its ctrl_tcp) or, with no address, one
+    cti-tui starts — its SIP account is the login form's user (the email's local part) on the configured
+    interface and ports."""
+    from cti_tui.engine.connector import Connector
+
     if kind == "server":
         from cti_tui.engine.backends.server import ServerBackend
 
@@ -57,12 +85,16 @@ def connector_for(
             host=settings.softphone_interface,
         )
         return Connector(SoftphoneBackend(managed=managed))
-    return Connector(EmbeddedBackend(exchange))
+    from cti_tui.engine.backends.embedded import EmbeddedBackend
+
+    return Connector(EmbeddedBackend(exchange()))
 
 
 def build_app(
     *,
     org: Organisation | None = None,
+    demo_seed: int | None = None,
+    demo_rate: float | None = None,
     clock: Clock | None = None,
     traffic: bool = True,
     history_path: Path | None = None,
@@ -75,34 +107,63 @@ def build_app(
     server_url: str | None = None,
     softphone: str | None = None,
 ) -> CtiApp:
+    """The app on ``org``, or on the bundled demo (with ``demo_seed`` / ``demo_rate`` when given) loaded when
+    the session's parts are prepared: the demo is checked by the tests, a user's file is checked before."""
     clock = clock or RealClock()
-    organisation = org or load_demo()
-    exchange = start_exchange(organisation, clock, traffic=False)
-    store: HistoryStore | None = None
-    problem: str | None = None
-    if history:
-        try:
-            # The full integrity check reads the whole file: off the start-up path, once the login screen is
-            # up (nothing is written before it passes; a damaged file is refused, shown as the pane's error).
-            store = HistoryStore(history_path, check_in_background=True, check_delay=1.0)
-        except (HistoryError, OSError) as exc:
-            problem = f"call history is off: {exc}"
-    world = exchange.world
+    settings = config or AppConfig()
     services = Services(
         make_connector=lambda kind, address, email: connector_for(
-            kind, address, exchange, email=email, config=config or AppConfig()
+            kind, address, lambda: _exchange(services), email=email, config=settings
         ),
         clock=clock,
         credentials=credentials or CredentialStore(),
-        history=store,
-        history_problem=problem,
         backend_label="Embedded demo PBX",
-        demo_hint=DEMO_HINT if organisation.user_by_email("agent@demo.local") else "",
-        start_world=(lambda: world.start()) if traffic and world is not None else (lambda: None),
+        demo_hint=DEMO_HINT if org is None or org.user_by_email("agent@demo.local") else "",
+        preload=SESSION_MODULES,
         save_email=save_email if remember_email else (lambda email: None),
-        extra={"exchange": exchange},
         server_url=server_url or (config.server_url if config and config.server_url else "http://127.0.0.1:8765"),
         backend_kind="server" if server_url else ("softphone" if softphone is not None else "embedded"),
         softphone_address=softphone or "",
     )
+    services.prepare = lambda: _prepare(services, org, demo_seed, demo_rate, clock, history, history_path)
+    if traffic:
+        services.start_world = lambda: _start_world(services)
     return CtiApp(services, config, email=email, api_key=api_key)
+
+
+def _prepare(
+    services: Services,
+    org: Organisation | None,
+    demo_seed: int | None,
+    demo_rate: float | None,
+    clock: Clock,
+    history: bool,
+    history_path: Path | None,
+) -> None:
+    """The embedded exchange (idle) and the history store, once."""
+    if "exchange" in services.extra:
+        return
+    from cti_tui.pbx.runtime import load_organisation, start_exchange
+    from cti_tui.store.history import HistoryError, HistoryStore
+
+    organisation = org or load_organisation(seed=demo_seed, rate=demo_rate)
+    services.extra["exchange"] = start_exchange(organisation, clock, traffic=False)
+    if history:
+        try:
+            # The full integrity check reads the whole file: off the start-up path, once the login screen is
+            # up (nothing is written before it passes; a damaged file is refused, shown as the pane's error).
+            services.history = HistoryStore(history_path, check_in_background=True, check_delay=1.0)
+        except (HistoryError, OSError) as exc:
+            services.history_problem = f"call history is off: {exc}"
+
+
+def _exchange(services: Services) -> Exchange:
+    services.prepare()
+    return services.extra["exchange"]  # type: ignore[return-value]
+
+
+def _start_world(services: Services) -> None:
+    """The demo's simulated callers and colleagues (on the running loop: they schedule timers)."""
+    world = _exchange(services).world
+    if world is not None:
+        world.start()

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cti_tui.credentials import CredentialStore
 from cti_tui.engine.clock import Clock
-from cti_tui.engine.connector import Connector
-from cti_tui.store.history import HistoryStore
+
+if TYPE_CHECKING:
+    from cti_tui.engine.connector import Connector
+    from cti_tui.store.history import HistoryStore
 
 
 @dataclass
@@ -25,6 +28,11 @@ class Services:
     backend_kind: str = "embedded"
     softphone_address: str = ""
     demo_hint: str = ""
+    # What only a session needs (the engine, the demo PBX, the history file) is built by ``prepare``, not
+    # before the login form: the app runs it once the form is drawn, having imported ``preload`` on a thread
+    # (the form keeps taking keys meanwhile); whatever needs it sooner calls it. It must be idempotent.
+    prepare: Callable[[], None] = lambda: None
+    preload: tuple[str, ...] = ()
     start_world: Callable[[], None] = lambda: None
     save_email: Callable[[str], str | None] = lambda email: None
     extra: dict[str, object] = field(default_factory=dict)

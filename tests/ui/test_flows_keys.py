@@ -43,6 +43,7 @@ S = CallStatus
 
 
 def exchange_of(app: CtiApp) -> Exchange:
+    app.services.prepare()  # the exchange is built once the form is drawn, or when first asked for
     exchange = app.services.extra["exchange"]
     assert isinstance(exchange, Exchange)
     return exchange

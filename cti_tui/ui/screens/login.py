@@ -9,7 +9,7 @@ and finding the system's backend would delay the first screen): the box is greye
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,8 +19,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from cti_tui.credentials import CredentialStore
-from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, ActivityName, ErrorCode, Event
+
+if TYPE_CHECKING:  # the engine is imported once the form is drawn (cti_tui.ui.app)
+    from cti_tui.engine.connector import Connector
+    from cti_tui.engine.model import ActivityEvent, Event
 
 
 def valid_softphone_address(text: str) -> bool:
@@ -304,6 +306,8 @@ class LoginScreen(Screen[None]):
         self._after_attempt(ok)
 
     def _after_attempt(self, ok: bool) -> None:
+        from cti_tui.engine.model import ActivityName, ErrorCode
+
         assert self.connector is not None
         if ok:
             self._succeeded()
@@ -345,6 +349,8 @@ class LoginScreen(Screen[None]):
     def _heard(self, event: Event) -> None:
         """Only the latest activity matters to the form (and nothing is kept once logged in: a wall's
         session brings a thousand events a second)."""
+        from cti_tui.engine.model import ActivityEvent
+
         if isinstance(event, ActivityEvent):
             self.last_activity = event
 
