@@ -200,6 +200,9 @@ def _app(args: argparse.Namespace) -> int:
             return 2
     elif not _world_flags_ok(args):
         return 2
+    from cti_tui.ui.memory import pause_collection
+
+    pause_collection()  # until the login form is drawn (cti_tui.ui.memory)
     from cti_tui.config import load_config
     from cti_tui.engine.clock import RealClock
     from cti_tui.ui.factory import build_app

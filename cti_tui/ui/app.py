@@ -12,6 +12,7 @@ from textual.command import Provider
 from textual.widgets import Input
 
 from cti_tui.config import AppConfig
+from cti_tui.ui.memory import resume_collection
 from cti_tui.ui.screens.login import LoginScreen
 from cti_tui.ui.services import Services
 
@@ -69,10 +70,13 @@ class CtiApp(App[None]):
     async def _prepare_session(self) -> None:
         """Once the form is drawn: what a session needs, imported a module per turn of the loop, then built.
         (Not on a thread: the login's own imports would race it for the same modules.)"""
-        for name in (*self.services.preload, *UI_MODULES):
-            importlib.import_module(name)
-            await asyncio.sleep(0)
-        self.services.prepare()
+        try:
+            for name in (*self.services.preload, *UI_MODULES):
+                importlib.import_module(name)
+                await asyncio.sleep(0)
+            self.services.prepare()
+        finally:
+            resume_collection()  # paused by `cti-tui` for the start-up (cti_tui.ui.memory)
         if self.services.history_problem:
             self.notify(self.services.history_problem, title="History", severity="error", timeout=10)
         self.services.start_world()

@@ -29,3 +29,47 @@ def test_survivors_frozen_and_the_young_collected_rarely() -> None:
 
 def test_a_collector_turned_off_stays_off() -> None:
     assert run(0) == "True True True"
+
+
+# `cti-tui` pauses the collector for the start-up; the app turns it back on once the login form is drawn
+# and the session's modules are in. A real app, on virtual time, in a child process.
+START = """
+import asyncio, gc, tempfile
+from pathlib import Path
+from cti_tui.credentials import CredentialStore, MemoryKeyring
+from cti_tui.engine.clock import VirtualClock
+from cti_tui.ui.factory import build_app
+from cti_tui.ui.memory import pause_collection
+
+{before}
+pause_collection()
+app = build_app(clock=VirtualClock(), traffic=False, history_path=Path(tempfile.mkdtemp()) / "h.sqlite3",
+                credentials=CredentialStore(MemoryKeyring()), remember_email=False)
+
+async def main():
+    async with app.run_test(size=(100, 30)) as pilot:
+        paused = not gc.isenabled()
+        for _ in range(200):
+            await pilot.pause()
+            if "exchange" in app.services.extra and not app.workers:
+                break
+        print(paused, gc.isenabled(), "exchange" in app.services.extra)
+
+asyncio.run(main())
+"""
+
+
+def start(before: str = "") -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", START.format(before=before)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_the_collector_is_paused_until_the_login_form_is_up() -> None:
+    assert start() == "True True True"
+
+
+def test_a_collector_turned_off_before_start_stays_off() -> None:
+    assert start("gc.disable()") == "True False True"
