@@ -31,34 +31,70 @@ STATUS_LABEL: dict[CallStatus, str] = {
 }
 
 
-def status_badge(call: Call) -> Text:
+# A cell is (its own style, its pieces of (text, style)): the Text functions below build Rich text from it,
+# and the calls pane draws it straight to segments (a wall draws hundreds of rows a second there).
+Cell = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def text_of(cell: Cell) -> Text:
+    style, pieces = cell
+    text = Text(style=style)
+    for piece, piece_style in pieces:
+        text.append(piece, style=piece_style or None)
+    return text
+
+
+def status_cell(call: Call) -> Cell:
     label = STATUS_LABEL[call.status]
     if call.status is CallStatus.PARKED and call.park_slot is not None:
         label = f"P PARKED #{call.park_slot}"
-    return Text(f" {label} ", style=STATUS_STYLE[call.status])
+    return STATUS_STYLE[call.status], ((f" {label} ", ""),)
+
+
+def direction_cell(call: Call) -> Cell:
+    return _INBOUND if call.direction is Direction.INBOUND else _OUTBOUND
+
+
+_INBOUND: Cell = ("#7dcfff", (("↓ in", ""),))
+_OUTBOUND: Cell = ("#e0af68", (("↑ out", ""),))
+
+
+def party_cell(call: Call) -> Cell:
+    number = format_for_display(call.party) or "anonymous"
+    if call.party_name and call.party_name != call.party:
+        return "bold", ((number, ""), (f"  {call.party_name}", ""))
+    return "bold", ((number, ""),)
+
+
+def line_cell(call: Call) -> Cell:
+    pieces = [(call.line, "")]
+    if call.queue_position is not None:
+        pieces.append((f" #{call.queue_position}", "bold #ffcc00"))
+    pieces.extend((f" ({extra})", "dim") for extra in call.also)
+    return "", tuple(pieces)
+
+
+def duration_cell(call: Call, now: datetime) -> Cell:
+    """Ringing time while it rings, talk time once connected."""
+    if call.connect_at is None:
+        return "#ffcc00" if not call.ended else "dim", ((f"⏲ {clock_text(call.ringing_seconds(now))}", ""),)
+    return "", ((clock_text(call.talk_seconds(now)), ""),)
+
+
+def status_badge(call: Call) -> Text:
+    return text_of(status_cell(call))
 
 
 def direction_mark(call: Call) -> Text:
-    if call.direction is Direction.INBOUND:
-        return Text("↓ in", style="#7dcfff")
-    return Text("↑ out", style="#e0af68")
+    return text_of(direction_cell(call))
 
 
 def party_text(call: Call) -> Text:
-    number = format_for_display(call.party) or "anonymous"
-    text = Text(number, style="bold")
-    if call.party_name and call.party_name != call.party:
-        text.append(f"  {call.party_name}", style="")
-    return text
+    return text_of(party_cell(call))
 
 
 def line_text(call: Call) -> Text:
-    text = Text(call.line)
-    if call.queue_position is not None:
-        text.append(f" #{call.queue_position}", style="bold #ffcc00")
-    for extra in call.also:
-        text.append(f" ({extra})", style="dim")
-    return text
+    return text_of(line_cell(call))
 
 
 def clock_text(seconds: float) -> str:
@@ -69,7 +105,4 @@ def clock_text(seconds: float) -> str:
 
 
 def duration_text(call: Call, now: datetime) -> Text:
-    """Ringing time while it rings, talk time once connected."""
-    if call.connect_at is None:
-        return Text(f"⏲ {clock_text(call.ringing_seconds(now))}", style="#ffcc00" if not call.ended else "dim")
-    return Text(clock_text(call.talk_seconds(now)))
+    return text_of(duration_cell(call, now))

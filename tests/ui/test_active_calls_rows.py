@@ -15,15 +15,16 @@ T0 = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)
 BASE = Style(color="#e0e0e0", bgcolor="#1e1e1e")
 CURSOR = Style(color="#ddedf9", bgcolor="#0178d4", bold=True)
 
-names = st.text(alphabet=st.sampled_from("abcXYZ é漢字 -'"), max_size=40)
-numbers = st.sampled_from(["+12025550143", "+442079460123", "1002", "", "+33199001234", "anonymous"])
+names = st.text(alphabet=st.sampled_from("abcXYZ é漢字 -'\a"), max_size=40)
+# (a bell in a caller's number or name must be dropped on both paths, never reach the terminal)
+numbers = st.sampled_from(["+12025550143", "+442079460123", "1002", "", "+33199001234", "anonymous", "+1202\a555"])
 calls = st.builds(
     Call,
     id=st.just("c1"),
     cid=st.just("x"),
     direction=st.sampled_from(Direction),
     status=st.sampled_from([s for s in CallStatus if s not in (CallStatus.HANGUP, CallStatus.CANCEL)]),
-    line=st.sampled_from(["user:1001", "queue:sales", "user:100000", "conf:room1"]),
+    line=st.sampled_from(["user:1001", "queue:sales", "user:100000", "conf:room1", "user:\a1002"]),
     source=numbers,
     destination=numbers,
     source_name=names,

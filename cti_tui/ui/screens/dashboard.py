@@ -286,7 +286,8 @@ class Dashboard(Screen[None]):
         return True
 
     @on(RowView.Highlighted, "#calls")
-    def _selection_moved(self) -> None:
+    def _selection_moved(self, message: RowView.Highlighted) -> None:
+        message.stop()  # nothing above wants it (on a wall the selected call changes ~50 times a second)
         self._refresh_bindings_if_changed()
 
     def _parked(self) -> list[Call]:

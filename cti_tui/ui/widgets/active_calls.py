@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -12,7 +13,8 @@ from textual.strip import Strip
 
 from cti_tui.engine.model import Call, CallStatus
 from cti_tui.ui import render
-from cti_tui.ui.widgets.row_view import RowView, text_segments
+from cti_tui.ui.render import Cell
+from cti_tui.ui.widgets.row_view import RowView, parse_style, text_segments
 
 # (key, label, width); the party column (None) takes what the others leave
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
@@ -43,10 +45,10 @@ def join_cells(cells: list[Text], widths: list[int], base: Style) -> Text:
     return row
 
 
-def cells_strip(cells: list[Text], widths: list[int], base: Style, width: int) -> Strip | None:
-    """What ``join_cells`` then the row view's ``_strip`` draw, built straight from each cell's segments
-    (no joined Text, no second pass over the whole row); None when the row is wider than ``width`` (it is
-    then cut with an ellipsis, which the slow path does)."""
+def cells_strip(cells: list[Cell], widths: list[int], base: Style, width: int) -> Strip | None:
+    """What ``join_cells`` then the row view's ``_strip`` draw, built straight from the cells' pieces (no
+    Text, no joined row, no second pass over it); None when the row is wider than ``width`` (it is then cut
+    with an ellipsis, which the slow path does)."""
     segments = [Segment(" ", base)]
     used = 1
     gap = Segment(" " * GAP, base)
@@ -54,14 +56,38 @@ def cells_strip(cells: list[Text], widths: list[int], base: Style, width: int) -
         if index:
             segments.append(gap)
             used += GAP
-        cell.truncate(cell_width, overflow="ellipsis", pad=True)
-        segments.extend(text_segments(cell, base))
+        segments.extend(cell_segments(cell, cell_width, base))
         used += cell_width
     if used > width:
         return None
     if used < width:
         segments.append(Segment(" " * (width - used), base))
     return Strip(segments, width)
+
+
+_CELLS: dict[tuple[Cell, int, Style], tuple[Segment, ...]] = {}
+MAX_CACHED_CELLS = 4096
+
+
+def cell_segments(cell: Cell, width: int, base: Style) -> tuple[Segment, ...]:
+    """``cell`` cut or padded to ``width`` over ``base``, as ``join_cells`` draws it. Kept: on a wall most
+    cells repeat (directions, badges, lines, many durations); only a new caller's party is new."""
+    key = (cell, width, base)
+    known = _CELLS.get(key)
+    if known is not None:
+        return known
+    style, pieces = cell
+    if len(pieces) == 1 and not pieces[0][1] and pieces[0][0].isprintable() and cell_len(pieces[0][0]) <= width:
+        text = pieces[0][0]
+        made = (Segment(text + " " * (width - cell_len(text)), base + parse_style(style) if style else base),)
+    else:
+        text = render.text_of(cell)
+        text.truncate(width, overflow="ellipsis", pad=True)
+        made = tuple(text_segments(text, base))
+    if len(_CELLS) >= MAX_CACHED_CELLS:
+        del _CELLS[next(iter(_CELLS))]
+    _CELLS[key] = made
+    return made
 
 
 class ActiveCalls(RowView):
@@ -126,18 +152,18 @@ class ActiveCalls(RowView):
     def render_header_row(self, row: int, width: int, base: Style) -> Text:
         return join_cells([Text(label) for _, label, _ in COLUMNS], column_widths(width), base)
 
-    def _cells(self, key: str) -> list[Text]:
+    def _cells(self, key: str) -> list[Cell]:
         call = self._calls[key]
         return [
-            render.direction_mark(call),
-            render.status_badge(call),
-            render.party_text(call),
-            render.line_text(call),
-            render.duration_text(call, self._now()),
+            render.direction_cell(call),
+            render.status_cell(call),
+            render.party_cell(call),
+            render.line_cell(call),
+            render.duration_cell(call, self._now()),
         ]
 
     def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
-        return join_cells(self._cells(key), column_widths(width), base)
+        return join_cells([render.text_of(cell) for cell in self._cells(key)], column_widths(width), base)
 
     def render_item_strip(self, key: str, row: int, width: int, base: Style) -> Strip:
         """A wall draws hundreds of new rows a second here: straight to segments (tests hold it to the
