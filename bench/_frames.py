@@ -70,6 +70,8 @@ class FrameTrace:
         self.styled_ms: Counter[str] = Counter()
         self.content: Counter[str] = Counter()
         self.content_ms: Counter[str] = Counter()
+        self.built: Counter[str] = Counter()
+        self.built_ms: Counter[str] = Counter()
         self.layouts: Counter[str] = Counter()
         self.collected: Counter[int] = Counter()
         self.collections: defaultdict[int, list[float]] = defaultdict(list)
@@ -205,6 +207,24 @@ class FrameTrace:
 
         RowView.render_line = _content_line  # type: ignore[method-assign]
 
+        from cti_tui.ui.widgets.active_calls import ActiveCalls
+
+        for cls in (RowView, ActiveCalls):  # rows the cache did not have: built by the pane
+            build = cls.render_item_strip
+
+            def _built(view: RowView, *args: Any, _build: Any = build) -> Any:
+                if not trace.on:
+                    return _build(view, *args)
+                t0 = time.perf_counter_ns()
+                try:
+                    return _build(view, *args)
+                finally:
+                    name = type(view).__name__
+                    trace.built[name] += 1
+                    trace.built_ms[name] += (time.perf_counter_ns() - t0) / 1e6
+
+            cls.render_item_strip = _built  # type: ignore[method-assign]
+
     def start(self) -> None:
         self.on = True
         self._t0 = time.perf_counter()
@@ -256,10 +276,15 @@ class FrameTrace:
             )
         out += ["", "messages handled, per second: what → by whom"]
         out += [f"  {count / seconds:8.1f}  {what}" for what, count in self.messages.most_common(15)]
-        out += ["", "row views, per second: content rows asked (ms), lines styled by Textual (ms)"]
+        out += [
+            "",
+            "row views, per second: content rows asked (ms), of which built by the pane (ms), "
+            "lines styled by Textual (ms)",
+        ]
         for name in sorted(self.content):
             out.append(
                 f"  {name}: {self.content[name] / seconds:.0f} ({self.content_ms[name] / seconds:.1f} ms), "
+                f"{self.built[name] / seconds:.0f} ({self.built_ms[name] / seconds:.1f} ms), "
                 f"{self.styled[name] / seconds:.0f} ({self.styled_ms[name] / seconds:.1f} ms)"
             )
         path.write_text("\n".join(out) + "\n", encoding="utf-8")

@@ -5,8 +5,9 @@ its visible rows, cuts every row it was given into pieces, and then sends the te
 the changed spans. On a busy dashboard the calls pane (top) and the lines pane (bottom left) change every
 frame, up to 60 a second, so the history pane beside them and the containers under them handed over and
 had cut every row they show, each frame, for nothing. This one asks a widget only for the band of rows in
-which a changed span crosses it, and cuts only those rows; what the terminal is sent is the same: pieces
-outside the changed spans were never sent (``ChopsUpdate`` skips them).
+which a changed span crosses a piece of it that no widget in front covers, and cuts only those rows; what
+the terminal is sent is the same: pieces outside the changed spans were never sent (``ChopsUpdate`` skips
+them).
 
 Built on Textual's private ``Compositor`` internals (Textual is pinned in pyproject.toml);
 ``tests/ui/test_compositor.py`` checks that every update sends the terminal exactly what Textual's own
@@ -16,6 +17,7 @@ compositor sends.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
 from typing import cast
 
 from textual._compositor import ChopsUpdate, Compositor
@@ -65,11 +67,11 @@ class DirtyRowsCompositor(Compositor):
             left, right = visible.x, visible.right
             if changed is None:  # a whole render
                 rows = [y for y in visible.line_range if is_rendered_line(y)]
-            else:  # rows where a changed span crosses this widget
+            else:  # rows where a changed span crosses a piece of this widget that nothing in front covers
                 rows = [
                     y
                     for y in visible.line_range
-                    if (spans := changed.get(y)) and any(x1 < right and x2 > left for x1, x2 in spans)
+                    if (spans := changed.get(y)) and _uncovered(spans, left, right, cuts[y], chops[y])
                 ]
             if not rows:
                 continue
@@ -88,3 +90,18 @@ class DirtyRowsCompositor(Compositor):
                     if get_chop(cut) is None:
                         chops_line[cut] = piece
         return cast("Sequence[Mapping[int, Strip]]", chops)
+
+
+def _uncovered(
+    spans: list[tuple[int, int]], left: int, right: int, cuts: list[int], chops: Mapping[int, Strip | None]
+) -> bool:
+    """Does a changed span cross a piece of row between ``left`` and ``right`` that no widget in front has
+    filled? (A container under opaque panes has none: it is not asked for its rows at all.)"""
+    for start, end in pairwise(cuts):
+        if end <= left:
+            continue
+        if start >= right:
+            return False
+        if chops.get(start) is None and any(x1 < end and x2 > start for x1, x2 in spans):
+            return True
+    return False

@@ -77,10 +77,17 @@ def cell_segments(cell: Cell, width: int, base: Style) -> tuple[Segment, ...]:
     if known is not None:
         return known
     style, pieces = cell
-    if len(pieces) == 1 and not pieces[0][1] and pieces[0][0].isprintable() and cell_len(pieces[0][0]) <= width:
-        text = pieces[0][0]
-        made = (Segment(text + " " * (width - cell_len(text)), base + parse_style(style) if style else base),)
-    else:
+    used = sum(cell_len(piece) for piece, _ in pieces)
+    if used <= width and all(piece.isprintable() for piece, _ in pieces):
+        under = base + parse_style(style) if style else base
+        made = tuple(
+            Segment(piece, under + parse_style(piece_style) if piece_style else under)
+            for piece, piece_style in pieces
+            if piece
+        )
+        if used < width:
+            made += (Segment(" " * (width - used), under),)
+    else:  # cut with an ellipsis, or control characters to drop: as Rich does it
         text = render.text_of(cell)
         text.truncate(width, overflow="ellipsis", pad=True)
         made = tuple(text_segments(text, base))

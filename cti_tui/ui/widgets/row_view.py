@@ -467,10 +467,16 @@ class RowView(ScrollView, can_focus=True):
         if from_row <= top:  # every row on screen moved: repaint them all, but not the border (its title is
             self._repaint_all = True  # costly to draw, and a busy list moves its rows every frame) nor the header
             rows = max(0, self.size.height - self.header_rows)
-            self.refresh(Region(0, self.header_rows, self.size.width, rows))
+            self.refresh(Region(0, self.header_rows, self.scrollable_size.width, rows))
             return
         first = from_row - top + self.header_rows
-        self.refresh(Region(0, first, self.size.width, self.size.height - first))
+        self.refresh(Region(0, first, self.scrollable_size.width, self.size.height - first))
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """As ScrollView's, but only as wide as the rows: the vertical scroll bar's columns are redrawn by
+        the bar when its thumb moves, not with every row that changes (Textual's region is as wide as
+        ``size``, which includes them: the bar was asked for its lines in nearly every frame of a wall)."""
+        self.refresh(Region(0, y_start - self.scroll_offset.y, self.scrollable_size.width, line_count))
 
     def _apply_size(self) -> None:
         """Tell the scroll bar how many rows there are. ``virtual_size`` is a layout reactive: setting it
