@@ -76,6 +76,8 @@ class FrameTrace:
         self.collected: Counter[int] = Counter()
         self.collections: defaultdict[int, list[float]] = defaultdict(list)
         self._gc_t0 = 0
+        self._young = ""
+        self.passes: list[tuple[float, int, str]] = []  # (ms, generation, what it walked)
         self._install()
 
     def _install(self) -> None:
@@ -125,10 +127,13 @@ class FrameTrace:
             if not trace.on:
                 return
             if phase == "start":
+                trace._young = _young_summary(info["generation"]) if info["generation"] < 2 else ""
                 trace._gc_t0 = time.perf_counter_ns()
             elif trace._gc_t0:
-                trace.collections[info["generation"]].append((time.perf_counter_ns() - trace._gc_t0) / 1e6)
+                ms = (time.perf_counter_ns() - trace._gc_t0) / 1e6
+                trace.collections[info["generation"]].append(ms)
                 trace.collected[info["generation"]] += info["collected"]
+                trace.passes.append((ms, info["generation"], trace._young))
 
         gc.callbacks.append(on_gc)
 
@@ -262,6 +267,8 @@ class FrameTrace:
             f"{gc.get_freeze_count():,} frozen; most: "
             + ", ".join(f"{name} {count:,}" for name, count in oldest.most_common(12))
         )
+        out += ["", "slowest collector passes: ms, generation, what it walked (objects; the largest containers)"]
+        out += [f"  {ms:6.1f}  gen {gen}  {what}" for ms, gen, what in sorted(self.passes, reverse=True)[:6]]
         out += ["", "refreshes asking for a layout or a recompose: count, what, from where"]
         out += [f"  {count:6d}  {what}" for what, count in self.layouts.most_common(25)]
         out += [
@@ -288,3 +295,24 @@ class FrameTrace:
                 f"{self.styled[name] / seconds:.0f} ({self.styled_ms[name] / seconds:.1f} ms)"
             )
         path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _young_summary(generation: int) -> str:
+    """How many objects a pass over ``generation`` walks, by type, and its largest containers: a pass costs
+    what it walks, and a new container of thousands of items is walked item by item."""
+    young = gc.get_objects(generation)
+    kinds = Counter(type(thing).__qualname__ for thing in young)
+    sized = sorted(
+        ((len(thing), type(thing).__qualname__) for thing in young if isinstance(thing, dict | list | set | tuple)),
+        reverse=True,
+    )[:5]
+    shapes = Counter(
+        "(" + ", ".join(type(item).__qualname__ for item in thing[:4]) + (", …)" if len(thing) > 4 else ")")
+        for thing in young
+        if type(thing) is tuple
+    )
+    return (
+        f"{len(young):,} objects ({', '.join(f'{k} {n:,}' for k, n in kinds.most_common(5))}); "
+        f"largest: {', '.join(f'{kind} of {size:,}' for size, kind in sized)}; "
+        f"tuples: {', '.join(f'{shape} {n:,}' for shape, n in shapes.most_common(4))}"
+    )

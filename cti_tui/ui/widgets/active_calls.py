@@ -66,15 +66,16 @@ def cells_strip(cells: list[Cell], widths: list[int], base: Style, width: int) -
 
 
 _CELLS: dict[tuple[Cell, int, Style], tuple[Segment, ...]] = {}
-MAX_CACHED_CELLS = 4096
+MAX_CACHED_CELLS = 512  # least recently used out first: the cells that repeat stay, a past caller's go
 
 
 def cell_segments(cell: Cell, width: int, base: Style) -> tuple[Segment, ...]:
     """``cell`` cut or padded to ``width`` over ``base``, as ``join_cells`` draws it. Kept: on a wall most
     cells repeat (directions, badges, lines, many durations); only a new caller's party is new."""
     key = (cell, width, base)
-    known = _CELLS.get(key)
+    known = _CELLS.pop(key, None)
     if known is not None:
+        _CELLS[key] = known
         return known
     style, pieces = cell
     used = sum(cell_len(piece) for piece, _ in pieces)

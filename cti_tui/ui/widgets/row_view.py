@@ -34,9 +34,11 @@ from textual.widget import Widget
 from cti_tui.ui.row_index import RowIndex
 from cti_tui.ui.soon import soon
 
-# rendered rows kept, oldest out first: a screenful is < 100. Every cached strip is a dozen objects that the
-# cycle collector walks on each full collection, so this stays small.
-MAX_CACHED_ROWS = 300
+# Rendered rows kept, least recently drawn out first: a few screenfuls. Every cached strip is a dozen objects
+# the cycle collector walks (Textual's Strip carries seven caches), and on a busy wall nearly all of them are
+# new since its last pass: the fewer are kept, the shorter its pauses (bench/README.md, wall.py).
+SCREENFULS_CACHED = 3
+MIN_CACHED_ROWS = 64
 
 
 @lru_cache(maxsize=1024)
@@ -89,10 +91,9 @@ class _StyledRowCache(StylesCache):
     keep the old border. Size and colours are checked on every use too. (Textual clears this cache on every
     full refresh; the styled rows are kept across those on purpose.)"""
 
-    MAX_STYLED = 200  # a few screenfuls; the oldest go first (rows still on screen come back within a frame)
-
     def __init__(self) -> None:
         super().__init__()
+        self.max_styled = MIN_CACHED_ROWS  # set by the row view from its height; least recently used go first
         self._styled: dict[int, tuple[Strip, tuple[Any, ...], Strip]] = {}
         # Once Textual's styling of a row is seen to be exactly "left edge + the row's own segments (+ the
         # blank it pads a row narrower than the content area with: the scroll bar's columns) + right edge",
@@ -125,8 +126,9 @@ class _StyledRowCache(StylesCache):
             )
         content = render_content_line(content_y)
         context = (size, content_size, base_background, background, rest[-3])  # rest[-3]: opacity
-        known = self._styled.get(id(content))
+        known = self._styled.pop(id(content), None)
         if known is not None and known[0] is content and known[1] == context:
+            self._styled[id(content)] = known  # most recently used last
             return known[2]
         if context != self._frames_context:
             self._frames.clear()
@@ -144,7 +146,7 @@ class _StyledRowCache(StylesCache):
                 self._learn_frame(short_by, content, styled)
         styled_rows = self._styled
         styled_rows[id(content)] = (content, context, styled)
-        if len(styled_rows) > self.MAX_STYLED:
+        if len(styled_rows) > self.max_styled:
             del styled_rows[next(iter(styled_rows))]
         return styled
 
@@ -218,6 +220,7 @@ class RowView(ScrollView, can_focus=True):
         self._items = RowIndex()
         self._versions: dict[str, int] = {}
         self._cache: dict[tuple[str, int], tuple[tuple[bool, int], Strip]] = {}
+        self._cache_cap = MIN_CACHED_ROWS
         self._styles_now: dict[str | None, Style] = {}
         self._announce_due = False
         self._announced: str | None = None
@@ -408,14 +411,15 @@ class RowView(ScrollView, can_focus=True):
         key, row = located
         selected = key == self._cursor_key
         stamp = (selected, self._versions.get(key, 0))  # (a new width cleared the cache above)
-        cached = self._cache.get((key, row))
+        cache = self._cache
+        cached = cache.pop((key, row), None)
         if cached is not None and cached[0] == stamp:
+            cache[(key, row)] = cached  # most recently used last
             return cached[1]
         base = self._style("row-view--cursor" if selected else None)
         strip = self.render_item_strip(key, row, width, base)
-        cache = self._cache
         cache[(key, row)] = (stamp, strip)
-        if len(cache) > MAX_CACHED_ROWS:
+        if len(cache) > self._cache_cap:
             del cache[next(iter(cache))]
         return strip
 
@@ -547,5 +551,7 @@ class RowView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._view_height = self.size.height
+        self._cache_cap = max(MIN_CACHED_ROWS, SCREENFULS_CACHED * self.size.height)
+        self._styles_cache.max_styled = self._cache_cap
         self.virtual_size = self._content_size()
         self._scroll_to_cursor()
