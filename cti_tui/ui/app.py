@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.widgets import Input
 
@@ -42,6 +43,14 @@ class CtiApp(App[None]):
     TITLE = "cti-tui"
     COMMANDS = App.COMMANDS | {_cti_commands}
     ENABLE_COMMAND_PALETTE = True
+    # Focus moves where the key arrives, before the keys behind it are handed to whoever has the focus.
+    # Textual's own tab binding runs after the key has been passed down to the focused widget and back up:
+    # keys typed behind it while the loop is busy (a frame of a busy wall, the engine being loaded after
+    # the login form is drawn) went to the field being left ("agent@demo.localdemo" in the email field).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "focus_next", "Focus next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Focus previous", show=False, priority=True),
+    ]
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from textual import events
 from textual.widgets import Input, Label, OptionList
 
 from cti_tui.config import AppConfig
@@ -712,6 +713,36 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
 
 
 # --- history: search and call back ---------------------------------------------------------------------------------
+
+
+def queue_keys(app: CtiApp, *keys: str) -> None:
+    """Hand the app several keys at once, as a busy loop does: all are queued before the first is handled."""
+    for key in keys:
+        character = {"slash": "/", "number_sign": "#"}.get(key, key if len(key) == 1 else None)
+        app.post_message(events.Key(key, character))
+
+
+async def test_keys_queued_behind_a_key_that_moves_the_focus_go_where_it_moved(make_app) -> None:
+    """On a busy wall keys queue up behind a frame. "/" then "ax" must search for "ax", not answer and hang
+    up the selected call; "d" then a number must dial that number, not lose it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        call_id = await ring(pilot)
+        assert calls_table(app).has_focus and calls_table(app).selected_call_id == call_id
+
+        queue_keys(app, "slash", "a", "x")
+        await settle(pilot)
+        assert history(app).query_one("#history-search", Input).value == "ax"
+        assert status(app, call_id) is S.RINGING  # neither answered nor hung up
+        await pilot.press("escape")
+        await settle(pilot)
+
+        calls_table(app).focus()
+        await settle(pilot)
+        queue_keys(app, "d", *"1002")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, DestinationModal))
+        assert app.screen.query_one("#destination", Input).value == "1002"
 
 
 async def test_history_search_narrows_and_enter_calls_back(make_app) -> None:

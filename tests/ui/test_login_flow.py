@@ -12,6 +12,7 @@ from pathlib import Path
 import keyring.backend
 import pyotp
 import pytest
+from textual import events
 from textual.widgets import Button, Checkbox, Input, Label
 
 from cti_tui.credentials import SERVICE, MemoryKeyring
@@ -117,6 +118,21 @@ async def test_cursor_blink_setting_reaches_every_focused_field(make_app, blink:
             assert widget.cursor_blink is blink
             if not blink:
                 assert widget._cursor_visible  # a solid cursor, never caught mid-blink
+
+
+async def test_keys_typed_behind_a_tab_while_the_app_is_busy_go_to_the_next_field(make_app) -> None:
+    """A busy loop (a frame, the engine being loaded) hands the app several keys at once: the ones behind
+    a tab belong to the field the tab moves to, not to the one it leaves."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert field(app, "#email").has_focus
+        for key, character in [*((c, c) for c in "agent@demo.local"), ("tab", "\t"), *((c, c) for c in "demo")]:
+            app.post_message(events.Key(key, character))  # all queued before any is handled
+        await settle(pilot)
+        assert field(app, "#email").value == "agent@demo.local"
+        assert field(app, "#password").value == "demo"
+        assert field(app, "#password").has_focus
 
 
 async def test_right_password_reaches_the_dashboard(make_app) -> None:

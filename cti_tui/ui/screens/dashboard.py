@@ -12,14 +12,16 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import Input, Select
 
 from cti_tui.engine.connector import Connector
 from cti_tui.engine.model import (
@@ -68,26 +70,33 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
 }
 
 
+DASHBOARD_ACTIONS = frozenset(
+    {*CALL_ACTIONS, "dial", "unpark", "subscribe", "search", "quit"}
+)
 KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
 
 
 class Dashboard(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
-    BINDINGS = [
-        Binding("d", "dial", "Dial", id="cti.dial"),
-        Binding("a", "answer", "Answer", id="cti.answer"),
-        Binding("r", "reject", "Reject", id="cti.reject"),
-        Binding("x", "hangup", "Hang up", id="cti.hangup"),
-        Binding("h", "hold", "Hold/Resume", id="cti.hold"),
-        Binding("t", "transfer", "Transfer", id="cti.transfer"),
-        Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer"),
-        Binding("p", "park", "Park", id="cti.park"),
-        Binding("u", "unpark", "Unpark", id="cti.unpark"),
-        Binding("m", "merge", "Merge", id="cti.merge"),
-        Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf"),
-        Binding("s", "subscribe", "Subscribe", id="cti.subscribe"),
-        Binding("slash", "search", "Search", key_display="/", id="cti.search"),
-        Binding("q", "quit", "Quit", id="cti.quit"),
+    # Priority: a key runs its action where it arrives, before the keys behind it are handed to whoever has
+    # the focus. Otherwise, on a busy wall (keys queue up behind a frame), "/" then "ax" would hand "a" and "x"
+    # to the calls pane before the search box had the focus — answer, hang up — and "d" then a number would
+    # lose the number. While a text field has the focus, check_action turns them all off: they are its text.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "dial", "Dial", id="cti.dial", priority=True),
+        Binding("a", "answer", "Answer", id="cti.answer", priority=True),
+        Binding("r", "reject", "Reject", id="cti.reject", priority=True),
+        Binding("x", "hangup", "Hang up", id="cti.hangup", priority=True),
+        Binding("h", "hold", "Hold/Resume", id="cti.hold", priority=True),
+        Binding("t", "transfer", "Transfer", id="cti.transfer", priority=True),
+        Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer", priority=True),
+        Binding("p", "park", "Park", id="cti.park", priority=True),
+        Binding("u", "unpark", "Unpark", id="cti.unpark", priority=True),
+        Binding("m", "merge", "Merge", id="cti.merge", priority=True),
+        Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
+        Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
+        Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
+        Binding("q", "quit", "Quit", id="cti.quit", priority=True),
     ]
 
     def __init__(
@@ -268,6 +277,8 @@ class Dashboard(Screen[None]):
         return self.connector.get_call(call_id) if call_id else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in DASHBOARD_ACTIONS and self._typing():
+            return False
         if action in CALL_ACTIONS:
             call = self.selected()
             if call is None:
@@ -284,6 +295,11 @@ class Dashboard(Screen[None]):
         if action == "subscribe":
             return capabilities.subscribe
         return True
+
+    def _typing(self) -> bool:
+        """A text field has the focus (the history search), or a drop-down list is open: keys are its."""
+        focused = self.focused
+        return isinstance(focused, Input) or (isinstance(focused, Select) and focused.expanded)
 
     @on(RowView.Highlighted, "#calls")
     def _selection_moved(self, message: RowView.Highlighted) -> None:

@@ -81,13 +81,14 @@ def cell_segments(cell: Cell, width: int, base: Style) -> tuple[Segment, ...]:
     used = sum(cell_len(piece) for piece, _ in pieces)
     if used <= width and all(piece.isprintable() for piece, _ in pieces):
         under = base + parse_style(style) if style else base
-        made = tuple(
+        pieces_drawn = [
             Segment(piece, under + parse_style(piece_style) if piece_style else under)
             for piece, piece_style in pieces
             if piece
-        )
+        ]
         if used < width:
-            made += (Segment(" " * (width - used), under),)
+            pieces_drawn.append(Segment(" " * (width - used), under))
+        made = tuple(Segment.simplify(pieces_drawn))  # neighbours in one style as one (as Text draws them)
     else:  # cut with an ellipsis, or control characters to drop: as Rich does it
         text = render.text_of(cell)
         text.truncate(width, overflow="ellipsis", pad=True)

@@ -87,10 +87,11 @@ def row_cells(row: HistoryRow) -> list[Text]:
 
 
 class HistorySearch(Input):
-    """The search box; Escape hands the keyboard back to the list."""
+    """The search box; Escape hands the keyboard back to the list (the key bar says so: while the box has
+    the focus the dashboard's keys are its text)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Back to the list", show=False, id="history.leave_search"),
+        Binding("escape", "leave", "Back to the list", id="history.leave_search"),
     ]
 
     class Leave(Message):
@@ -273,8 +274,9 @@ class HistoryPane(Vertical):
     # -- what the dashboard calls
 
     def focus_search(self) -> None:
+        """Focused now, not at the next turn (``focus()``): keys queued behind "/" are the search's."""
         if self.store is not None:
-            self.query_one(HistorySearch).focus()
+            self.screen.set_focus(self.query_one(HistorySearch))
 
     def focus_table(self) -> None:
         if self.store is not None:
