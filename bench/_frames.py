@@ -51,6 +51,9 @@ def _percentiles(values: list[float]) -> str:
     )
 
 
+SLOW_FRAME_MS = 5
+
+
 class FrameTrace:
     def __init__(self, slow_ms: float = 5.0) -> None:
         self.slow_ns = int(slow_ms * 1e6)
@@ -78,6 +81,13 @@ class FrameTrace:
         self._gc_t0 = 0
         self._young = ""
         self.passes: list[tuple[float, int, str]] = []  # (ms, generation, what it walked)
+        # per refresh, the widgets asked for lines; summed over slow refreshes and the others
+        self.frame_parts: Counter[str] = Counter()
+        self.frame_part_ms: Counter[str] = Counter()
+        self.band_frames: Counter[str] = Counter()
+        self.band_ms: Counter[str] = Counter()
+        self.band_lines: Counter[tuple[str, str]] = Counter()
+        self.band_part_ms: Counter[tuple[str, str]] = Counter()
         self._install()
 
     def _install(self) -> None:
@@ -114,12 +124,21 @@ class FrameTrace:
                 if screen._repaint_required
                 else "partial"
             )
+            trace.frame_parts = Counter()
+            trace.frame_part_ms = Counter()
             t0 = time.perf_counter_ns()
             try:
                 return update(screen)
             finally:
-                trace.frames.append((time.perf_counter_ns() - t0) / 1e6)
-                trace.frame_kinds[kind].append(trace.frames[-1])
+                ms = (time.perf_counter_ns() - t0) / 1e6
+                trace.frames.append(ms)
+                trace.frame_kinds[kind].append(ms)
+                band = "slow" if ms >= SLOW_FRAME_MS else "other"
+                trace.band_frames[band] += 1
+                trace.band_ms[band] += ms
+                for name, lines in trace.frame_parts.items():
+                    trace.band_lines[band, name] += lines
+                    trace.band_part_ms[band, name] += trace.frame_part_ms[name]
 
         Screen._on_timer_update = _on_timer_update  # type: ignore[method-assign]
 
@@ -158,6 +177,7 @@ class FrameTrace:
                 name = f"{type(widget).__name__}#{widget.id}" if widget.id else type(widget).__name__
                 trace.asked[name] += 1
                 trace.lines[name] += crop.height
+                trace.frame_parts[name] += crop.height
                 trace.drawn[name] += sum(1 for y in crop.line_range if y in cache._dirty_lines or y not in cache._cache)
                 t0 = time.perf_counter_ns()
                 outer, trace.drawing = trace.drawing, type(widget).__name__
@@ -165,7 +185,9 @@ class FrameTrace:
                     return render_widget(cache, widget, crop)
                 finally:
                     trace.drawing = outer
-                    trace.render_ms[name] += (time.perf_counter_ns() - t0) / 1e6
+                    spent = (time.perf_counter_ns() - t0) / 1e6
+                    trace.render_ms[name] += spent
+                    trace.frame_part_ms[name] += spent
             return render_widget(cache, widget, crop)
 
         StylesCache.render_widget = _render_widget  # type: ignore[method-assign]
@@ -280,6 +302,25 @@ class FrameTrace:
             out.append(
                 f"  {count / seconds:8.1f} {self.lines[name] / seconds:9.1f} {self.drawn[name] / seconds:9.1f}"
                 f" {self.render_ms[name] / seconds:8.1f}  {name}"
+            )
+        out += [
+            "",
+            f"refreshes of {SLOW_FRAME_MS} ms or more against the others: ms each, then per refresh and widget "
+            "the lines asked and the ms",
+        ]
+        for band in ("slow", "other"):
+            count = self.band_frames[band] or 1
+            parts = sorted(
+                (
+                    (self.band_part_ms[key] / count, self.band_lines[key] / count, key[1])
+                    for key in self.band_part_ms
+                    if key[0] == band
+                ),
+                reverse=True,
+            )
+            out.append(
+                f"  {band}: {self.band_frames[band]} refreshes, {self.band_ms[band] / count:.2f} ms each; "
+                + ", ".join(f"{name} {lines:.0f} lines {ms:.2f} ms" for ms, lines, name in parts[:5])
             )
         out += ["", "messages handled, per second: what → by whom"]
         out += [f"  {count / seconds:8.1f}  {what}" for what, count in self.messages.most_common(15)]

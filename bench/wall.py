@@ -126,6 +126,19 @@ def alive(pid: int | None) -> bool:
     return state != "Z"
 
 
+def calibration_ms() -> float:
+    """The VM's speed now: a fixed pure-Python loop, fastest of three. On this shared VM it moves by up to ~40 %
+    from one minute to the next with nothing else running; a run's figures scale with it."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best
+
+
 def machine() -> dict[str, Any]:
     cpu = "?"
     with contextlib.suppress(OSError):
@@ -164,6 +177,7 @@ def machine() -> dict[str, Any]:
         "commit": commit,
         "loadavg_before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "calibration_ms_before": round(calibration_ms(), 1),
     }
 
 
@@ -795,6 +809,8 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
     add(f"machine: nproc {info['nproc']}, {info['cpu']}, {info['ram']}, Python {info['python']}, {info['tmux']}, "
         f"load avg before {info['loadavg_before']}; commit {info['commit']}; {info['date']}"
         + (f"; {args.label}" if args.label else ""))  # fmt: skip
+    add(f"calibration (a fixed Python loop, the VM's speed): {info['calibration_ms_before']} ms before, "
+        f"{info.get('calibration_ms_after', '?')} ms after")  # fmt: skip
     s = out["setup"]
     add(f"app: {s.get('package')}")
     if "build_org_and_app_ms" in s:
@@ -933,6 +949,7 @@ def main(argv: list[str] | None = None) -> int:
     run = measure(args, run_dir, history)
     elapsed = time.monotonic() - started
     out = analyse(args, run)
+    info["calibration_ms_after"] = round(calibration_ms(), 1)
     out["machine"] = info
     out["args"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     out["elapsed_s"] = elapsed
