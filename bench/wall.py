@@ -422,6 +422,7 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
         next_key = 0.0
         key_out: tuple[str, int] | None = None
         key_toggle = 0
+        key_jitter = random.Random(11)
         next_base = 0.0
         base_out: tuple[str, int] | None = None
         measuring = False
@@ -527,7 +528,9 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
                 control.command(f"send-keys -t app {key}")
                 run.keys_sent.append((action, t))
                 key_out = (action, t)
-                next_key = max(next_key + 1 / args.keys, now)
+                # jittered like the probes (wall_app.py): at exactly 5 a second every key came 12 frames of
+                # Textual's 60 Hz clock after the last, at the same point of a frame, and a run measured one phase
+                next_key = max(next_key + key_jitter.uniform(0.5, 1.5) / args.keys, now)
             # 4. the baseline during the run
             if base_fd is not None and args.baseline_rate > 0:
                 if measuring and base_out is None and now >= next_base:

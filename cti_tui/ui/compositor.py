@@ -71,7 +71,9 @@ class DirtyRowsCompositor(Compositor):
                 rows = [
                     y
                     for y in visible.line_range
-                    if (spans := changed.get(y)) and _uncovered(spans, left, right, cuts[y], chops[y])
+                    if (spans := changed.get(y))
+                    and any(x1 < right and x2 > left for x1, x2 in spans)
+                    and _uncovered(spans, left, right, cuts[y], chops[y])
                 ]
             if not rows:
                 continue
