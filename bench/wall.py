@@ -276,6 +276,7 @@ class Run:
     base_probes: list[tuple[str, int, int | None]] = field(default_factory=list)  # (phase, trigger, seen)
     keys_sent: list[tuple[str, int]] = field(default_factory=list)
     key_handled: list[tuple[str, int]] = field(default_factory=list)
+    key_arrived: list[tuple[int, int]] = field(default_factory=list)  # (made in the driver, taken by the app)
     polls: list[tuple[int, int]] = field(default_factory=list)  # (request ns, answer ns) of app captures
     samples: list[dict[str, Any]] = field(default_factory=list)  # once a second: cpu, rss of app and tmux
     captures: dict[str, list[str]] = field(default_factory=dict)
@@ -494,6 +495,8 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
                 run.app_records.append(record)
                 if kind == "key":
                     run.key_handled.append((record["action"], record["t"]))
+                elif kind == "key_in":
+                    run.key_arrived.append((record["made"], record["t"]))
                 elif kind not in ("probe", "sec", "probe_timeout"):
                     run.phases.setdefault(kind, record)
                 if kind in ("ready", "measure_start"):
@@ -698,6 +701,15 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
         "out_of_order": mismatched,
         "handlers_logged": len(handled),
     }
+    # where a key's time goes: to the driver's thread (tmux, the pty, the driver reading it), then waiting in
+    # the event loop until the app takes it, then to its handler
+    arrived = sorted(run.key_arrived)
+    if len(arrived) >= len(run.keys_sent) and len(handled) >= len(run.keys_sent):
+        out["keys"]["to_driver"] = summary([(arrived[i][0] - t) / ms for i, (_, t) in enumerate(run.keys_sent)])
+        out["keys"]["in_loop"] = summary([(arrived[i][1] - arrived[i][0]) / ms for i in range(len(run.keys_sent))])
+        out["keys"]["to_handler"] = summary(
+            [(handled[i][1] - arrived[i][1]) / ms for i in range(len(run.keys_sent))]
+        )
     # polling
     gaps = [(b[0] - a[0]) / ms for a, b in zip(run.polls, run.polls[1:], strict=False)
             if start and end and start <= a[0] <= end]  # fmt: skip
@@ -845,6 +857,10 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
             f"key → action handler: {fmt_summary(k)}; sent {k['sent']}, no handler seen {k['no_handler_seen']} "
             f"(counted as infinitely late), out of order {k['out_of_order']}"
         )
+        if "in_loop" in k:
+            add(f"   of which: to the app's driver thread (tmux, the pty) {fmt_summary(k['to_driver'])}")
+            add(f"             waiting in the event loop {fmt_summary(k['in_loop'])}")
+            add(f"             app → handler {fmt_summary(k['to_handler'])}")
     pl = out["poll"]
     add(f"poll: period {fmt_summary(pl['period'])}; capture round trip p50 {fmt(pl['capture_round_trip']['p50'], 2)} "
         f"p99 {fmt(pl['capture_round_trip']['p99'], 2)} ms")  # fmt: skip

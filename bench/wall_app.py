@@ -271,6 +271,21 @@ def wrap_key_actions(widget: Any, log: JsonLog) -> list[str]:
     return wrapped
 
 
+def log_key_arrivals(app: Any, log: JsonLog) -> None:
+    """For each key: when the terminal driver's thread made its event (``Event.time``, monotonic) and when the
+    app's queue got to it, so a key's wait splits into the terminal's part and the event loop's."""
+    from textual import events
+
+    original = app.on_event
+
+    async def on_event(event: Any) -> Any:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            log.write("key_in", made=int(event.time * 1e9), key=event.key)
+        return await original(event)
+
+    app.on_event = on_event
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run-dir", type=Path, required=True)
@@ -458,6 +473,7 @@ async def drive(
     if lines_widget is not None:
         lines_widget.focus()
         wrapped = wrap_key_actions(lines_widget, log)
+        log_key_arrivals(app, log)
         await until(lambda: app.focused is lines_widget, 5.0)
     if args.gc_threshold:
         import gc
