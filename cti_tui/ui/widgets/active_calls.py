@@ -13,6 +13,7 @@ from textual.strip import Strip
 
 from cti_tui.engine.model import Call, CallStatus
 from cti_tui.ui import render
+from cti_tui.ui.recent import recall, remember
 from cti_tui.ui.render import Cell
 from cti_tui.ui.widgets.row_view import RowView, parse_style, text_segments
 
@@ -73,9 +74,8 @@ def cell_segments(cell: Cell, width: int, base: Style) -> tuple[Segment, ...]:
     """``cell`` cut or padded to ``width`` over ``base``, as ``join_cells`` draws it. Kept: on a wall most
     cells repeat (directions, badges, lines, many durations); only a new caller's party is new."""
     key = (cell, width, base)
-    known = _CELLS.pop(key, None)
+    known = recall(_CELLS, key)
     if known is not None:
-        _CELLS[key] = known
         return known
     style, pieces = cell
     used = sum(cell_len(piece) for piece, _ in pieces)
@@ -93,9 +93,7 @@ def cell_segments(cell: Cell, width: int, base: Style) -> tuple[Segment, ...]:
         text = render.text_of(cell)
         text.truncate(width, overflow="ellipsis", pad=True)
         made = tuple(text_segments(text, base))
-    if len(_CELLS) >= MAX_CACHED_CELLS:
-        del _CELLS[next(iter(_CELLS))]
-    _CELLS[key] = made
+    remember(_CELLS, key, made, MAX_CACHED_CELLS)
     return made
 
 

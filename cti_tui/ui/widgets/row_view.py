@@ -31,6 +31,7 @@ from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
 
+from cti_tui.ui.recent import recall, remember
 from cti_tui.ui.row_index import RowIndex
 from cti_tui.ui.soon import soon
 
@@ -126,9 +127,8 @@ class _StyledRowCache(StylesCache):
             )
         content = render_content_line(content_y)
         context = (size, content_size, base_background, background, rest[-3])  # rest[-3]: opacity
-        known = self._styled.pop(id(content), None)
+        known = recall(self._styled, id(content))
         if known is not None and known[0] is content and known[1] == context:
-            self._styled[id(content)] = known  # most recently used last
             return known[2]
         if context != self._frames_context:
             self._frames.clear()
@@ -144,10 +144,7 @@ class _StyledRowCache(StylesCache):
             )
             if short_by >= 0:
                 self._learn_frame(short_by, content, styled)
-        styled_rows = self._styled
-        styled_rows[id(content)] = (content, context, styled)
-        if len(styled_rows) > self.max_styled:
-            del styled_rows[next(iter(styled_rows))]
+        remember(self._styled, id(content), (content, context, styled), self.max_styled)
         return styled
 
     def _learn_frame(self, short_by: int, content: Strip, styled: Strip) -> None:
@@ -411,16 +408,12 @@ class RowView(ScrollView, can_focus=True):
         key, row = located
         selected = key == self._cursor_key
         stamp = (selected, self._versions.get(key, 0))  # (a new width cleared the cache above)
-        cache = self._cache
-        cached = cache.pop((key, row), None)
+        cached = recall(self._cache, (key, row))
         if cached is not None and cached[0] == stamp:
-            cache[(key, row)] = cached  # most recently used last
             return cached[1]
         base = self._style("row-view--cursor" if selected else None)
         strip = self.render_item_strip(key, row, width, base)
-        cache[(key, row)] = (stamp, strip)
-        if len(cache) > self._cache_cap:
-            del cache[next(iter(cache))]
+        remember(self._cache, (key, row), (stamp, strip), self._cache_cap)
         return strip
 
     def _style(self, component: str | None) -> Style:
