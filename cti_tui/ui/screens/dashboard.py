@@ -70,9 +70,6 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
 }
 
 
-DASHBOARD_ACTIONS = frozenset(
-    {*CALL_ACTIONS, "dial", "unpark", "subscribe", "search", "quit"}
-)
 KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
 
 
@@ -98,6 +95,7 @@ class Dashboard(Screen[None]):
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
     ]
+    KEY_ACTIONS: ClassVar[frozenset[str]] = frozenset(binding.action for binding in BINDINGS)
 
     def __init__(
         self,
@@ -277,7 +275,7 @@ class Dashboard(Screen[None]):
         return self.connector.get_call(call_id) if call_id else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in DASHBOARD_ACTIONS and self._typing():
+        if action in self.KEY_ACTIONS and self._typing():
             return False
         if action in CALL_ACTIONS:
             call = self.selected()
