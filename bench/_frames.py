@@ -18,6 +18,7 @@ import gc
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class FrameTrace:
         self.content: Counter[str] = Counter()
         self.content_ms: Counter[str] = Counter()
         self.built: Counter[str] = Counter()
+        self._counting_now: set[int] = set()  # the counters a call under way is counted in
         self.built_ms: Counter[str] = Counter()
         self.layouts: Counter[str] = Counter()
         self.collected: Counter[int] = Counter()
@@ -192,19 +194,12 @@ class FrameTrace:
 
         StylesCache.render_widget = _render_widget  # type: ignore[method-assign]
 
-        styled_line = StylesCache.render_line  # Textual's: border, padding and colours around a content line
-
-        def _styled_line(cache: StylesCache, *args: Any, **kwargs: Any) -> Any:
-            if not trace.on:
-                return styled_line(cache, *args, **kwargs)
-            t0 = time.perf_counter_ns()
-            try:
-                return styled_line(cache, *args, **kwargs)
-            finally:
-                trace.styled[trace.drawing] += 1
-                trace.styled_ms[trace.drawing] += (time.perf_counter_ns() - t0) / 1e6
-
-        StylesCache.render_line = _styled_line  # type: ignore[method-assign]
+        StylesCache.render_line = self._counting(  # type: ignore[method-assign]
+            StylesCache.render_line,  # Textual's: border, padding and colours around a content line
+            self.styled,
+            self.styled_ms,
+            lambda _cache: trace.drawing,
+        )
 
         from textual.message_pump import MessagePump
 
@@ -219,38 +214,40 @@ class FrameTrace:
 
         from cti_tui.ui.widgets.row_view import RowView
 
-        content_line = RowView.render_line
-
-        def _content_line(view: RowView, y: int) -> Any:
-            if not trace.on:
-                return content_line(view, y)
-            t0 = time.perf_counter_ns()
-            try:
-                return content_line(view, y)
-            finally:
-                name = type(view).__name__
-                trace.content[name] += 1
-                trace.content_ms[name] += (time.perf_counter_ns() - t0) / 1e6
-
-        RowView.render_line = _content_line  # type: ignore[method-assign]
+        RowView.render_line = self._counting(  # type: ignore[method-assign]
+            RowView.render_line, self.content, self.content_ms, lambda view: type(view).__name__
+        )
 
         from cti_tui.ui.widgets.active_calls import ActiveCalls
 
         for cls in (RowView, ActiveCalls):  # rows the cache did not have: built by the pane
-            build = cls.render_item_strip
+            cls.render_item_strip = self._counting(  # type: ignore[method-assign]
+                cls.render_item_strip, self.built, self.built_ms, lambda view: type(view).__name__
+            )
 
-            def _built(view: RowView, *args: Any, _build: Any = build) -> Any:
-                if not trace.on:
-                    return _build(view, *args)
-                t0 = time.perf_counter_ns()
-                try:
-                    return _build(view, *args)
-                finally:
-                    name = type(view).__name__
-                    trace.built[name] += 1
-                    trace.built_ms[name] += (time.perf_counter_ns() - t0) / 1e6
+    def _counting(
+        self, function: Callable[..., Any], counts: Counter[str], ms: Counter[str], name: Callable[[Any], str]
+    ) -> Callable[..., Any]:
+        """``function``, counted and timed in ``counts`` / ``ms`` under ``name(its first argument)`` while the
+        trace is on; a call made inside another call counted in the same place (a subclass's method calling
+        its base's) counts once."""
+        trace = self
+        place = id(counts)
 
-            cls.render_item_strip = _built  # type: ignore[method-assign]
+        def counted(first: Any, *args: Any, **kwargs: Any) -> Any:
+            if not trace.on or place in trace._counting_now:
+                return function(first, *args, **kwargs)
+            trace._counting_now.add(place)
+            t0 = time.perf_counter_ns()
+            try:
+                return function(first, *args, **kwargs)
+            finally:
+                trace._counting_now.discard(place)
+                key = name(first)
+                counts[key] += 1
+                ms[key] += (time.perf_counter_ns() - t0) / 1e6
+
+        return counted
 
     def start(self) -> None:
         self.on = True
