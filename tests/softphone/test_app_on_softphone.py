@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import until
 from sipp_scenarios import uac
 from softphone_lab import Lab, lab_fixture, sipp_exit  # noqa: F401 - lab_fixture provides `lab`
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from cti_tui.engine.model import CallStatus
 from cti_tui.ui.screens.dashboard import Dashboard
@@ -19,7 +19,7 @@ async def test_inbound_call_answered_held_resumed_and_hung_up_with_keys(lab: Lab
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
-        screen.query_one("#backend", Select).value = "softphone"
+        await pilot.click("#backend-softphone")
         await pilot.pause()
         screen.query_one("#softphone-control", Input).value = f"127.0.0.1:{phone.ctrl_port}"
         screen.query_one("#email", Input).value = "agent@example.com"
@@ -64,7 +64,7 @@ async def test_the_app_starts_its_own_baresip_for_the_login_forms_account(
     app = make_app(config=config)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
-        screen.query_one("#backend", Select).value = "softphone"
+        await pilot.click("#backend-softphone")
         await pilot.pause()
         screen.query_one("#softphone-control", Input).value = ""  # empty: start one
         screen.query_one("#email", Input).value = "alice@example.com"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import settle, until
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 
 from cti_tui.engine.model import CallStatus
 from cti_tui.ui.screens.dashboard import Dashboard
@@ -11,7 +11,7 @@ from cti_tui.ui.screens.dashboard import Dashboard
 
 async def server_login(pilot, url: str, email: str = "agent@demo.local", password: str = "demo") -> None:
     screen = pilot.app.screen
-    screen.query_one("#backend", Select).value = "server"
+    await pilot.click("#backend-server")
     await pilot.pause()
     screen.query_one("#server-url", Input).value = url
     screen.query_one("#email", Input).value = email

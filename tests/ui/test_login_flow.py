@@ -13,12 +13,12 @@ import keyring.backend
 import pyotp
 import pytest
 from textual import events
-from textual.widgets import Button, Checkbox, Input, Label
+from textual.widgets import Checkbox, Input, Label
 
 from cti_tui.credentials import SERVICE, MemoryKeyring
 from cti_tui.ui.app import CtiApp
 from cti_tui.ui.screens.dashboard import Dashboard
-from cti_tui.ui.screens.login import LoginScreen, TwoFactorPrompt
+from cti_tui.ui.screens.login import LoginScreen, SubmitLink, TwoFactorPrompt
 from tests.conftest import log_in, settle
 
 SIZE = (120, 40)
@@ -145,6 +145,23 @@ async def test_right_password_reaches_the_dashboard(make_app) -> None:
         assert app.connector.identity.extension == "1001"
 
 
+async def test_clicking_log_in_logs_in_and_a_login_under_way_takes_no_second_one(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_agent(pilot)
+        link = login_screen(app).query_one("#login", SubmitLink)
+        link.set_busy(True)  # as while an answer is awaited
+        await pilot.press("enter")
+        await pilot.click("#login")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.connector is None
+        assert "Logging in" in str(link.render())
+        link.set_busy(False)
+        await pilot.pause()  # laid out again: "Log in" is narrower than "Logging in…"
+        await pilot.click("#login")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, Dashboard))
+
+
 async def test_wrong_password_shows_an_error_and_focuses_the_password(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -155,7 +172,7 @@ async def test_wrong_password_shows_an_error_and_focuses_the_password(make_app) 
         assert field(app, "#password").has_focus
         assert field(app, "#password").value == ""  # cleared for the retry
         assert field(app, "#email").value == "agent@demo.local"  # kept
-        assert not login_screen(app).query_one("#login", Button).disabled
+        assert not login_screen(app).busy
         assert app.connector is None
 
         # the retry with the right password works, and the error goes
@@ -229,7 +246,7 @@ async def test_two_factor_cancelled_returns_to_the_form(make_app) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
-        assert not login_screen(app).query_one("#login", Button).disabled
+        assert not login_screen(app).busy
 
         # logging in again asks for a code again
         await log_in(pilot, "secure@demo.local", "demo")
@@ -246,12 +263,12 @@ async def test_api_key_login(make_app) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = login_screen(app)
-        assert not screen.query_one("#key-row").display
+        assert not screen.query_one("#api-key").display
         await pilot.click("#by-key")
         await settle(pilot)
-        assert screen.query_one("#key-row").display
-        assert not screen.query_one("#email-row").display
-        assert not screen.query_one("#password-row").display
+        assert all(w.display for w in screen.query(".key-row"))
+        assert not any(w.display for w in screen.query(".email-row"))
+        assert not any(w.display for w in screen.query(".password-row"))
 
         key = field(app, "#api-key")
         assert key.password

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Center, Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from cti_tui.credentials import CredentialStore
 
@@ -85,23 +86,55 @@ class RememberBox(Checkbox, inherit_bindings=False):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
 
 
+class SubmitLink(Static):
+    """The form's "Log in", for the mouse (Enter logs in from every field). Not a Textual Button: the form is
+    the first screen, and Button's 7 KB of CSS (every variant and state) took ~7 ms to parse at each start and
+    more to match against; this has one rule and no focus stop, so Tab goes round the fields only."""
+
+    DEFAULT_CSS = """
+    SubmitLink { width: auto; padding: 0 2; background: $primary; color: $text; text-style: bold; }
+    SubmitLink:hover { background: $primary-lighten-1; }
+    SubmitLink.busy { background: $panel; color: $text-muted; text-style: italic; }
+    """
+
+    class Pressed(Message):
+        """Clicked (and not busy)."""
+
+    def on_click(self) -> None:
+        if not self.has_class("busy"):
+            self.post_message(self.Pressed())
+
+    def set_busy(self, busy: bool) -> None:
+        self.set_class(busy, "busy")
+        self.update("Logging in…" if busy else "Log in")
+
+
 class LoginScreen(Screen[None]):
+    """The form is the first screen anyone sees, so it is lean: every widget on it is styled twice before the
+    first frame (when mounted and when the screen is shown), so the fields sit in one grid of label + field
+    cells (not a row container each), the title is the box's border title and the backend a radio set like the
+    sign-in method (Select brought four widgets and its own CSS). bench/README.md, startup.py."""
+
     # Enter logs in from any field that does not use Enter itself (the remember-me box, for one)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Log in", show=False)]
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box {
-        width: 68; max-width: 100%; height: auto; border: round $accent; padding: 0 1; background: $surface;
+        width: 68; max-width: 100%; height: auto; border: round $accent; padding: 1 1 0 1; background: $surface;
+        border-title-align: center; border-title-color: $accent; border-title-style: bold;
     }
-    LoginScreen .title { text-style: bold; color: $accent; width: 100%; text-align: center; margin-bottom: 1; }
-    LoginScreen .row { height: 1; margin-bottom: 1; }
-    LoginScreen .row > Label { width: 10; color: $text-muted; }
-    LoginScreen .row > Input, LoginScreen .row > Select { width: 1fr; }
+    LoginScreen #fields {
+        layout: grid; grid-size: 2; grid-columns: 10 1fr; grid-rows: 1; grid-gutter: 1 0; height: auto;
+        margin-bottom: 1;
+    }
+    LoginScreen #fields > Label { color: $text-muted; }
     LoginScreen RadioSet { width: 1fr; height: 1; layout: horizontal; }
-    LoginScreen RadioButton { margin-right: 2; }
-    LoginScreen #remember-note { color: $text-muted; width: 100%; height: auto; padding-left: 10; }
+    LoginScreen RadioSet > RadioButton { width: auto; margin-right: 2; }
+    LoginScreen #remember { margin-left: 10; }
+    LoginScreen #remember-note { color: $text-muted; width: 100%; height: auto; padding-left: 10; margin-top: 1; }
     LoginScreen #login-error { color: $error; height: auto; margin-top: 1; }
-    LoginScreen #buttons { height: 1; align-horizontal: right; margin-top: 1; }
+    LoginScreen #login { dock: right; }
+    LoginScreen #submit-row { height: 1; margin-top: 1; }
     LoginScreen #demo-hint { color: $text-muted; height: auto; margin-top: 1; }
     LoginScreen .hidden { display: none; }
     """
@@ -139,46 +172,37 @@ class LoginScreen(Screen[None]):
         self.prompt: TwoFactorPrompt | None = None
 
     def compose(self) -> ComposeResult:
-        with Center(), Vertical(id="login-box"):
-            yield Static("☎ cti-tui · sign in", classes="title")
-            with Horizontal(classes="row"):
-                yield Label("Backend")
-                yield Select(
-                    [
-                        (self.backend_label, "embedded"),
-                        ("CTI server (cti-tui serve)", "server"),
-                        ("Softphone (baresip)", "softphone"),
-                    ],
-                    value=self.backend_kind,
-                    allow_blank=False,
-                    id="backend",
-                    compact=True,
-                )
-            if self.backend_kind in ADDRESS_FIELDS:
-                yield self._address_row(self.backend_kind)
-            with Horizontal(classes="row", id="method-row"):
-                yield Label("Sign in")
-                with RadioSet(id="method", compact=True):
+        box = Vertical(id="login-box")
+        box.border_title = "☎ cti-tui · sign in"
+        with box:
+            with Container(id="fields"):
+                yield Label("Backend", classes="backend-row")
+                with RadioSet(id="backend", classes="backend-row", compact=True):
+                    for kind, label in self._backend_labels().items():
+                        yield RadioButton(label, value=kind == self.backend_kind, id=f"backend-{kind}", compact=True)
+                if self.backend_kind in ADDRESS_FIELDS:
+                    yield from self._address_row(self.backend_kind)
+                yield Label("Sign in", id="method-label", classes="method-row")
+                with RadioSet(id="method", classes="method-row", compact=True):
                     yield RadioButton("Email + password", value=not self.use_api_key, id="by-password", compact=True)
                     yield RadioButton("API key", value=self.use_api_key, id="by-key", compact=True)
-            with Horizontal(classes="row", id="email-row"):
-                yield Label("Email")
-                yield Input(value=self.initial_email, placeholder="you@example.com", id="email", compact=True)
-            with Horizontal(classes="row", id="password-row"):
-                yield Label("Password")
-                yield Input(password=True, placeholder="password", id="password", compact=True)
-            with Horizontal(classes="row hidden", id="key-row"):
-                yield Label("API key")
-                yield Input(password=True, placeholder="API key", id="api-key", compact=True)
-            with Horizontal(classes="row"):
-                yield Label("")
+                yield Label("Email", classes="email-row")
+                email = Input(value=self.initial_email, placeholder="you@example.com", id="email", compact=True)
+                yield email.add_class("email-row")
+                yield Label("Password", classes="password-row")
+                yield Input(password=True, placeholder="password", id="password", classes="password-row", compact=True)
+                yield Label("API key", classes="key-row hidden")
+                yield Input(password=True, placeholder="API key", id="api-key", classes="key-row hidden", compact=True)
+            with Horizontal(id="submit-row"):
                 yield RememberBox("Remember me", value=False, id="remember", disabled=True, compact=True)
+                yield SubmitLink("Log in", id="login")
             yield Label("asking the system keyring…", id="remember-note")
             yield Label("", id="login-error")
-            with Horizontal(id="buttons"):
-                yield Button("Log in", variant="primary", id="login", compact=True)
             if self.demo_hint:
                 yield Static(self.demo_hint, id="demo-hint")
+
+    def _backend_labels(self) -> dict[str, str]:
+        return {"embedded": self.backend_label, "server": "CTI server", "softphone": "baresip"}
 
     def on_mount(self) -> None:
         self._show_backend(self.backend_kind)
@@ -188,6 +212,17 @@ class LoginScreen(Screen[None]):
         target = "#api-key" if self.use_api_key else ("#password" if self.initial_email else "#email")
         self.query_one(target, Input).focus()
         self.call_after_refresh(self._ask_keyring)
+
+    @property
+    def busy(self) -> bool:
+        """A login is under way (Enter and clicks wait for its answer)."""
+        return self.query_one("#login", SubmitLink).has_class("busy")
+
+    @property
+    def backend(self) -> str:
+        """The backend kind chosen: embedded, server or softphone."""
+        pressed = self.query_one("#backend", RadioSet).pressed_button
+        return pressed.id.removeprefix("backend-") if pressed is not None and pressed.id else self.backend_kind
 
     def _secret_field(self) -> Input:
         return self.query_one("#api-key" if self.use_api_key else "#password", Input)
@@ -219,29 +254,29 @@ class LoginScreen(Screen[None]):
 
     def _show_method(self, api_key: bool) -> None:
         self.use_api_key = api_key
-        for selector in ("#email-row", "#password-row"):
-            self.query_one(selector).set_class(api_key, "hidden")
-        self.query_one("#key-row").set_class(not api_key, "hidden")
+        self.query(".email-row, .password-row").set_class(api_key, "hidden")
+        self.query(".key-row").set_class(not api_key, "hidden")
 
-    @on(Select.Changed, "#backend")
-    def _backend_changed(self, event: Select.Changed) -> None:
-        self._show_backend(str(event.value))
+    @on(RadioSet.Changed, "#backend")
+    def _backend_changed(self) -> None:
+        self._show_backend(self.backend)
 
-    def _address_row(self, kind: str) -> Horizontal:
+    def _address_row(self, kind: str) -> tuple[Label, Input]:
         """The server URL or baresip address row, made when that backend is first chosen: a login screen
         with fewer widgets is drawn sooner, and most people never leave the default backend."""
         label, field_id, placeholder = ADDRESS_FIELDS[kind]
         value = self.server_url if kind == "server" else self.softphone_address
-        field = Input(value=value, placeholder=placeholder, id=field_id, compact=True)
-        return Horizontal(Label(label), field, classes="row", id=f"{kind}-row")
+        row = f"{kind}-row"
+        field = Input(value=value, placeholder=placeholder, id=field_id, classes=row, compact=True)
+        return Label(label, classes=row), field
 
     def _show_backend(self, kind: str) -> None:
         for other in ADDRESS_FIELDS:
-            rows = self.query(f"#{other}-row")
+            rows = self.query(f".{other}-row")
             if rows:
                 rows.set_class(other != kind, "hidden")
             elif other == kind:
-                self.query_one("#login-box").mount(self._address_row(kind), before="#method-row")
+                self.query_one("#fields").mount(*self._address_row(kind), before="#method-label")
 
     def _address(self, kind: str) -> str:
         """What the server URL or baresip field holds ("" for the embedded PBX, which has none)."""
@@ -255,15 +290,13 @@ class LoginScreen(Screen[None]):
         self._show_method(event.pressed.id == "by-key")
         self._prefill_secret()
 
-    def action_submit(self) -> None:
-        if not self.query_one("#login", Button).disabled:
-            self._submit()
-
     @on(Input.Submitted)
-    @on(Button.Pressed, "#login")
-    def _submit(self) -> None:
+    @on(SubmitLink.Pressed)
+    def action_submit(self) -> None:
+        if self.busy:  # one attempt at a time: Enter again while the answer is awaited does nothing
+            return
         self.query_one("#login-error", Label).update("")
-        backend = self.query_one("#backend", Select).value
+        backend = self.backend
         if backend == "server":
             url = self._address("server")
             if not url.startswith(("http://", "https://")) or len(url) < 10:
@@ -287,12 +320,12 @@ class LoginScreen(Screen[None]):
             if not self.query_one("#password", Input).value:
                 self.show_error("enter your password", "#password")
                 return
-        self.query_one("#login", Button).disabled = True
+        self.query_one("#login", SubmitLink).set_busy(True)
         self._login()
 
     @work(exclusive=True, group="login")
     async def _login(self) -> None:
-        kind = str(self.query_one("#backend", Select).value)
+        kind = self.backend
         address = self._address(kind)
         connector = self.connector = self.make_connector(kind, address, self.query_one("#email", Input).value.strip())
         self._stop_listening()
@@ -327,9 +360,7 @@ class LoginScreen(Screen[None]):
             self.prompt.dismiss(None)
         field = "#api-key" if self.use_api_key else "#password"
         if code is ErrorCode.BACKEND_FAILURE:
-            field = {"server": "#server-url", "softphone": "#softphone-control"}.get(
-                str(self.query_one("#backend", Select).value), "#backend"
-            )
+            field = {"server": "#server-url", "softphone": "#softphone-control"}.get(self.backend, "#backend")
         self.show_error(message, field)
 
     def _submit_code(self, code: str) -> None:
@@ -344,7 +375,7 @@ class LoginScreen(Screen[None]):
     def _prompt_closed(self, _: str | None) -> None:
         self.prompt = None
         if not (self.connector and self.connector.is_connected()):
-            self.query_one("#login", Button).disabled = False
+            self.query_one("#login", SubmitLink).set_busy(False)
 
     def _heard(self, event: Event) -> None:
         """Only the latest activity matters to the form (and nothing is kept once logged in: a wall's
@@ -377,7 +408,7 @@ class LoginScreen(Screen[None]):
 
     def show_error(self, message: str, field: str) -> None:
         self.query_one("#login-error", Label).update(f"✕ {message}")
-        self.query_one("#login", Button).disabled = False
+        self.query_one("#login", SubmitLink).set_busy(False)
         widget = self.query_one(field)
         if isinstance(widget, Input):
             widget.value = "" if field in ("#password", "#api-key") else widget.value
