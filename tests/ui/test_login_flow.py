@@ -102,6 +102,7 @@ async def test_login_screen_comes_first_with_the_email_field_focused(make_app) -
         assert field(app, "#email").has_focus
         assert field(app, "#password").password  # the password is masked
         assert not login_screen(app).query_one("#remember", Checkbox).disabled
+        assert not login_screen(app).query_one("#login-error").display  # no blank rows for an error not made
 
 
 @pytest.mark.parametrize("blink", [True, False])
@@ -169,6 +170,7 @@ async def test_wrong_password_shows_an_error_and_focuses_the_password(make_app) 
         assert isinstance(app.screen, LoginScreen)
         assert error_text(app).startswith("✕ ")
         assert len(error_text(app)) > 2
+        assert login_screen(app).query_one("#login-error").display
         assert field(app, "#password").has_focus
         assert field(app, "#password").value == ""  # cleared for the retry
         assert field(app, "#email").value == "agent@demo.local"  # kept

@@ -197,7 +197,7 @@ class LoginScreen(Screen[None]):
                 yield RememberBox("Remember me", value=False, id="remember", disabled=True, compact=True)
                 yield SubmitLink("Log in", id="login")
             yield Label("asking the system keyring…", id="remember-note")
-            yield Label("", id="login-error")
+            yield Label("", id="login-error", classes="hidden")
             if self.demo_hint:
                 yield Static(self.demo_hint, id="demo-hint")
 
@@ -295,7 +295,9 @@ class LoginScreen(Screen[None]):
     def action_submit(self) -> None:
         if self.busy:  # one attempt at a time: Enter again while the answer is awaited does nothing
             return
-        self.query_one("#login-error", Label).update("")
+        error = self.query_one("#login-error", Label)
+        error.update("")
+        error.add_class("hidden")  # no blank rows while there is no error
         backend = self.backend
         if backend == "server":
             url = self._address("server")
@@ -407,7 +409,9 @@ class LoginScreen(Screen[None]):
         self.on_ready(self.connector, remember)
 
     def show_error(self, message: str, field: str) -> None:
-        self.query_one("#login-error", Label).update(f"✕ {message}")
+        error = self.query_one("#login-error", Label)
+        error.update(f"✕ {message}")
+        error.remove_class("hidden")
         self.query_one("#login", SubmitLink).set_busy(False)
         widget = self.query_one(field)
         if isinstance(widget, Input):
