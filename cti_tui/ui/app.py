@@ -18,6 +18,8 @@ from cti_tui.ui.screens.login import LoginScreen
 from cti_tui.ui.services import Services
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from cti_tui.engine.connector import Connector
 
 # The first screen is the login form: the engine, the dashboard, its panes and the modals are imported once
@@ -51,6 +53,15 @@ class CtiApp(App[None]):
         Binding("tab", "focus_next", "Focus next", show=False, priority=True),
         Binding("shift+tab", "focus_previous", "Focus previous", show=False, priority=True),
     ]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, but on Linux a driver that hands keys over sooner (cti_tui/ui/driver.py)."""
+        chosen = super().get_driver_class()
+        if chosen.__name__ == "LinuxDriver" and chosen.__module__ == "textual.drivers.linux_driver":
+            from cti_tui.ui.driver import PromptLinuxDriver
+
+            return PromptLinuxDriver
+        return chosen
 
     def __init__(
         self,
