@@ -90,6 +90,12 @@ class FrameTrace:
         self.band_ms: Counter[str] = Counter()
         self.band_lines: Counter[tuple[str, str]] = Counter()
         self.band_part_ms: Counter[tuple[str, str]] = Counter()
+        # busy streaks: the loop thread's time from waking up to its next wait (a key waits for the rest of one)
+        self.streaks: list[float] = []
+        self._streak_t0 = 0
+        self._streak_parts: list[tuple[str, float]] = []
+        self.long_streaks: list[tuple[float, list[tuple[str, float]]]] = []
+        self.streak_parts_ms: Counter[str] = Counter()
         self._install()
 
     def _install(self) -> None:
@@ -105,6 +111,7 @@ class FrameTrace:
             finally:
                 spent = time.perf_counter_ns() - t0
                 trace.callbacks.append(spent / 1e6)
+                trace._streak_parts.append((_label(handle._callback), spent / 1e6))
                 if spent >= trace.slow_ns:
                     label = _label(handle._callback)
                     trace.slow[label] += 1
@@ -155,6 +162,7 @@ class FrameTrace:
                 trace.collections[info["generation"]].append(ms)
                 trace.collected[info["generation"]] += info["collected"]
                 trace.passes.append((ms, info["generation"], trace._young))
+                trace._streak_parts.append((f"(collector, generation {info['generation']}, inside the above)", ms))
 
         gc.callbacks.append(on_gc)
 
@@ -252,6 +260,37 @@ class FrameTrace:
     def start(self) -> None:
         self.on = True
         self._t0 = time.perf_counter()
+        self._watch_waits(asyncio.get_running_loop())
+
+    def _watch_waits(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A busy streak runs from the loop's return from a wait to its next wait (a select that may sleep);
+        selects with no timeout to wait (more callbacks ready) belong to the streak."""
+        trace = self
+        selector = loop._selector  # type: ignore[attr-defined]
+        select = selector.select
+
+        def watched(timeout: float | None = None) -> Any:
+            if timeout != 0 and trace._streak_t0:
+                trace._close_streak()
+            try:
+                return select(timeout)
+            finally:
+                if timeout != 0 or not trace._streak_t0:
+                    trace._streak_t0 = time.perf_counter_ns()
+                    trace._streak_parts = []
+
+        selector.select = watched
+
+    def _close_streak(self) -> None:
+        ms = (time.perf_counter_ns() - self._streak_t0) / 1e6
+        self._streak_t0 = 0
+        if not self.on:
+            return
+        self.streaks.append(ms)
+        if ms >= self.slow_ns / 1e6:
+            self.long_streaks.append((ms, self._streak_parts))
+            for label, part_ms in self._streak_parts:
+                self.streak_parts_ms[label] += part_ms
 
     def stop(self) -> None:
         if self.on:
@@ -280,6 +319,18 @@ class FrameTrace:
         ]
         for label, count in self.slow.most_common(25):
             out.append(f"  {count:6d} {self.slow_time[label]:9.0f}  {label}")
+        slow_ms = self.slow_ns / 1e6
+        out += [
+            "",
+            f"busy streaks (the loop thread from one wait to the next; a key waits for the rest of one): "
+            f"{_percentiles(self.streaks)}; {len(self.long_streaks)} of {slow_ms:.0f} ms or more",
+            "  in those, ms in all by callback: "
+            + ", ".join(f"{label} {ms:.0f}" for label, ms in self.streak_parts_ms.most_common(8)),
+            "  the longest five, callback by callback (ms):",
+        ]
+        for ms, parts in sorted(self.long_streaks, key=lambda item: item[0], reverse=True)[:5]:
+            shown = ", ".join(f"{label} {part:.1f}" for label, part in parts if part >= 0.3)
+            out.append(f"    {ms:5.1f}: {shown} (+{sum(1 for _, part in parts if part < 0.3)} under 0.3 ms)")
         oldest = Counter(type(thing).__qualname__ for thing in gc.get_objects(2))
         out.append(
             f"at the end: {sum(oldest.values()):,} objects in the oldest generation (what a full collection walks), "
