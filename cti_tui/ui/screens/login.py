@@ -176,14 +176,14 @@ class LoginScreen(Screen[None]):
         box.border_title = "☎ cti-tui · sign in"
         with box:
             with Container(id="fields"):
-                yield Label("Backend", classes="backend-row")
-                with RadioSet(id="backend", classes="backend-row", compact=True):
+                yield Label("Backend")
+                with RadioSet(id="backend", compact=True):
                     for kind, label in self._backend_labels().items():
                         yield RadioButton(label, value=kind == self.backend_kind, id=f"backend-{kind}", compact=True)
                 if self.backend_kind in ADDRESS_FIELDS:
                     yield from self._address_row(self.backend_kind)
-                yield Label("Sign in", id="method-label", classes="method-row")
-                with RadioSet(id="method", classes="method-row", compact=True):
+                yield Label("Sign in", id="method-label")
+                with RadioSet(id="method", compact=True):
                     yield RadioButton("Email + password", value=not self.use_api_key, id="by-password", compact=True)
                     yield RadioButton("API key", value=self.use_api_key, id="by-key", compact=True)
                 yield Label("Email", classes="email-row")
