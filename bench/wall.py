@@ -701,8 +701,9 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
         "out_of_order": mismatched,
         "handlers_logged": len(handled),
     }
-    # where a key's time goes: to the driver's thread (tmux, the pty, the driver reading it), then waiting in
-    # the event loop until the app takes it, then to its handler
+    # where a key's time goes: until the app's driver made its event (tmux, the pty, the driver reading it: on
+    # the event loop since c339ad6, on Textual's input thread before), then waiting in the event loop until the
+    # app takes it, then to its handler
     arrived = sorted(run.key_arrived)
     if len(arrived) >= len(run.keys_sent) and len(handled) >= len(run.keys_sent):
         out["keys"]["to_driver"] = summary([(arrived[i][0] - t) / ms for i, (_, t) in enumerate(run.keys_sent)])
@@ -858,7 +859,7 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
             f"(counted as infinitely late), out of order {k['out_of_order']}"
         )
         if "in_loop" in k:
-            add(f"   of which: to the app's driver thread (tmux, the pty) {fmt_summary(k['to_driver'])}")
+            add(f"   of which: until the driver read it (tmux, the pty) {fmt_summary(k['to_driver'])}")
             add(f"             waiting in the event loop {fmt_summary(k['in_loop'])}")
             add(f"             app → handler {fmt_summary(k['to_handler'])}")
     pl = out["poll"]

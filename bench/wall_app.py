@@ -272,7 +272,7 @@ def wrap_key_actions(widget: Any, log: JsonLog) -> list[str]:
 
 
 def log_key_arrivals(app: Any, log: JsonLog) -> None:
-    """For each key: when the terminal driver's thread made its event (``Event.time``, monotonic) and when the
+    """For each key: when the terminal driver made its event (``Event.time``, monotonic) and when the
     app's queue got to it, so a key's wait splits into the terminal's part and the event loop's."""
     from textual import events
 
