@@ -18,6 +18,7 @@ import os
 import threading
 from asyncio import TimerHandle
 from codecs import getincrementaldecoder
+from collections.abc import Iterable
 
 from textual import constants
 from textual._xterm_parser import XTermParser
@@ -26,6 +27,8 @@ from textual.message import Message
 
 
 class PromptLinuxDriver(LinuxDriver):
+    """Textual's Linux driver, but the event loop reads the terminal (the module's docstring says why)."""
+
     _reading = False
     _wanted = False
     _tick_due: TimerHandle | None = None
@@ -80,9 +83,9 @@ class PromptLinuxDriver(LinuxDriver):
         self._tick_due = None
         self._deliver(self._parser.tick())
 
-    def _deliver(self, parsed: object) -> None:
+    def _deliver(self, parsed: Iterable[Message]) -> None:
         try:
-            for event in parsed:  # type: ignore[attr-defined]
+            for event in parsed:
                 self.process_message(event)
         except Exception:  # as Textual's input thread: the app shows the error and exits
             import rich.traceback
