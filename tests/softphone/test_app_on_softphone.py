@@ -13,12 +13,20 @@ from cti_tui.engine.model import CallStatus
 from cti_tui.ui.screens.dashboard import Dashboard
 
 
+async def open_options(pilot) -> None:
+    """F2: the backend and sign-in rows (not on the first form unless asked for)."""
+    await pilot.press("f2")
+    await pilot.pause()
+    await pilot.pause()
+
+
 async def test_inbound_call_answered_held_resumed_and_hung_up_with_keys(lab: Lab, make_app) -> None:
     phone = lab.phone(0, "1001", "Agent One")
     await phone.start()
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
+        await open_options(pilot)
         await pilot.click("#backend-softphone")
         await pilot.pause()
         screen.query_one("#softphone-control", Input).value = f"127.0.0.1:{phone.ctrl_port}"
@@ -64,6 +72,7 @@ async def test_the_app_starts_its_own_baresip_for_the_login_forms_account(
     app = make_app(config=config)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
+        await open_options(pilot)
         await pilot.click("#backend-softphone")
         await pilot.pause()
         screen.query_one("#softphone-control", Input).value = ""  # empty: start one

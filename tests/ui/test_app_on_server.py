@@ -9,8 +9,16 @@ from cti_tui.engine.model import CallStatus
 from cti_tui.ui.screens.dashboard import Dashboard
 
 
+async def open_options(pilot) -> None:
+    """F2: the backend and sign-in rows (not on the first form unless asked for)."""
+    await pilot.press("f2")
+    await pilot.pause()
+    await pilot.pause()
+
+
 async def server_login(pilot, url: str, email: str = "agent@demo.local", password: str = "demo") -> None:
     screen = pilot.app.screen
+    await open_options(pilot)
     await pilot.click("#backend-server")
     await pilot.pause()
     screen.query_one("#server-url", Input).value = url

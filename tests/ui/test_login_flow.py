@@ -44,6 +44,13 @@ class NoKeyring(keyring.backend.KeyringBackend):
         pass
 
 
+async def open_options(pilot) -> None:
+    """F2: the backend and sign-in rows (not on the first form unless asked for)."""
+    await pilot.press("f2")
+    await pilot.pause()
+    await pilot.pause()
+
+
 def login_screen(app: CtiApp) -> LoginScreen:
     return next(s for s in app.screen_stack if isinstance(s, LoginScreen))
 
@@ -163,6 +170,25 @@ async def test_clicking_log_in_logs_in_and_a_login_under_way_takes_no_second_one
         assert await wait_until(pilot, lambda: isinstance(app.screen, Dashboard))
 
 
+async def test_backend_and_sign_in_rows_come_with_f2_or_a_click(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = login_screen(app)
+        assert not screen.query("#backend") and not screen.query("#method")  # the first form: email, password
+        assert "F2" in str(screen.query_one("#more-options").render())
+        await open_options(pilot)
+        assert screen.query_one("#backend").has_focus
+        assert screen.query_one("#method") and not screen.query("#more-options")
+        assert not any(w.display for w in screen.query(".key-row"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.click("#more-options")
+        await settle(pilot)
+        assert login_screen(app).query_one("#backend").has_focus
+
+
 async def test_wrong_password_shows_an_error_and_focuses_the_password(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -265,7 +291,8 @@ async def test_api_key_login(make_app) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = login_screen(app)
-        assert not screen.query_one("#api-key").display
+        assert not screen.query("#api-key")  # no API key row until the options are asked for
+        await open_options(pilot)
         await pilot.click("#by-key")
         await settle(pilot)
         assert all(w.display for w in screen.query(".key-row"))
@@ -422,6 +449,7 @@ async def test_logging_in_never_writes_the_password_to_a_file(
         assert isinstance(app.screen, Dashboard)
         await app.action_logout()
         await settle(pilot)
+        await open_options(pilot)
         await pilot.click("#by-key")
         await settle(pilot)
         await type_into(pilot, field(app, "#api-key"), "demo-api-key")
@@ -452,6 +480,7 @@ async def test_a_remembered_api_key_is_offered_on_the_next_start(
     app = make_app(keyring_backend=store, remember_email=True, config=load_config())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await open_options(pilot)
         await pilot.click("#by-key")
         await pilot.click("#remember")
         await type_into(pilot, field(app, "#api-key"), "demo-api-key")
@@ -464,6 +493,7 @@ async def test_a_remembered_api_key_is_offered_on_the_next_start(
     again = make_app(keyring_backend=store, remember_email=True, config=config)
     async with again.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await open_options(pilot)
         await pilot.click("#by-key")
         await settle(pilot)
         assert field(again, "#api-key").value == "demo-api-key"

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from cti_tui.credentials import CredentialStore
@@ -116,9 +117,14 @@ class LoginScreen(Screen[None]):
     sign-in method (Select brought four widgets and its own CSS). bench/README.md, startup.py."""
 
     # Enter logs in from any field that does not use Enter itself (the remember-me box, for one)
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Log in", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Log in", show=False),
+        Binding("f2", "more_options", "Backend and sign-in options", show=False),
+    ]
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
+    LoginScreen #more-options { color: $text-muted; margin-bottom: 1; }
+    LoginScreen #more-options:hover { color: $text; }
     LoginScreen #login-box {
         width: 68; max-width: 100%; height: auto; border: round $accent; padding: 1 1 0 1; background: $surface;
         border-title-align: center; border-title-color: $accent; border-title-style: bold;
@@ -175,24 +181,21 @@ class LoginScreen(Screen[None]):
         box = Vertical(id="login-box")
         box.border_title = "☎ cti-tui · sign in"
         with box:
+            if not self._options_shown:
+                yield Static(
+                    f"{self.backend_label} · password  [dim]F2: CTI server, baresip, API key[/]",
+                    id="more-options",
+                )
             with Container(id="fields"):
-                yield Label("Backend")
-                with RadioSet(id="backend", compact=True):
-                    for kind, label in self._backend_labels().items():
-                        yield RadioButton(label, value=kind == self.backend_kind, id=f"backend-{kind}", compact=True)
-                if self.backend_kind in ADDRESS_FIELDS:
-                    yield from self._address_row(self.backend_kind)
-                yield Label("Sign in", id="method-label")
-                with RadioSet(id="method", compact=True):
-                    yield RadioButton("Email + password", value=not self.use_api_key, id="by-password", compact=True)
-                    yield RadioButton("API key", value=self.use_api_key, id="by-key", compact=True)
-                yield Label("Email", classes="email-row")
+                if self._options_shown:
+                    yield from self._option_rows()
+                yield Label("Email", id="email-label", classes="email-row")
                 email = Input(value=self.initial_email, placeholder="you@example.com", id="email", compact=True)
                 yield email.add_class("email-row")
                 yield Label("Password", classes="password-row")
                 yield Input(password=True, placeholder="password", id="password", classes="password-row", compact=True)
-                yield Label("API key", classes="key-row hidden")
-                yield Input(password=True, placeholder="API key", id="api-key", classes="key-row hidden", compact=True)
+                if self._options_shown:
+                    yield from self._key_row()
             with Horizontal(id="submit-row"):
                 yield RememberBox("Remember me", value=False, id="remember", disabled=True, compact=True)
                 yield SubmitLink("Log in", id="login")
@@ -201,12 +204,53 @@ class LoginScreen(Screen[None]):
             if self.demo_hint:
                 yield Static(self.demo_hint, id="demo-hint")
 
+    @property
+    def _options_shown(self) -> bool:
+        """The backend and sign-in rows are on the form (from the start only when not the defaults)."""
+        if self.is_mounted:
+            return bool(self.query("#backend"))
+        return self.backend_kind != "embedded" or self.use_api_key
+
+    def _option_rows(self) -> list[Widget]:
+        backends = [
+            RadioButton(label, value=kind == self.backend_kind, id=f"backend-{kind}", compact=True)
+            for kind, label in self._backend_labels().items()
+        ]
+        rows: list[Widget] = [Label("Backend"), RadioSet(*backends, id="backend", compact=True)]
+        if self.backend_kind in ADDRESS_FIELDS:
+            rows += self._address_row(self.backend_kind)
+        methods = [
+            RadioButton("Email + password", value=not self.use_api_key, id="by-password", compact=True),
+            RadioButton("API key", value=self.use_api_key, id="by-key", compact=True),
+        ]
+        return [*rows, Label("Sign in", id="method-label"), RadioSet(*methods, id="method", compact=True)]
+
+    def _key_row(self) -> list[Widget]:
+        field = Input(password=True, placeholder="API key", id="api-key", classes="key-row hidden", compact=True)
+        return [Label("API key", classes="key-row hidden"), field]
+
+    def action_more_options(self) -> None:
+        """F2 (or a click on the line that says so): the backend and sign-in rows, made when first asked for.
+        Most people log in to the default backend with a password: a form without them is drawn sooner."""
+        if not self._options_shown:
+            self.query_one("#more-options").remove()
+            fields = self.query_one("#fields")
+            fields.mount(*self._option_rows(), before="#email-label")
+            fields.mount(*self._key_row(), after="#password")
+            self._show_method(self.use_api_key)
+        self.call_after_refresh(lambda: self.query_one("#backend", RadioSet).focus())
+
+    @on(events.Click, "#more-options")
+    def _more_clicked(self) -> None:
+        self.action_more_options()
+
     def _backend_labels(self) -> dict[str, str]:
         return {"embedded": self.backend_label, "server": "CTI server", "softphone": "baresip"}
 
     def on_mount(self) -> None:
-        self._show_backend(self.backend_kind)
-        self._show_method(self.use_api_key)
+        if self._options_shown:
+            self._show_backend(self.backend_kind)
+            self._show_method(self.use_api_key)
         if self.initial_api_key:
             self.query_one("#api-key", Input).value = self.initial_api_key
         target = "#api-key" if self.use_api_key else ("#password" if self.initial_email else "#email")
@@ -221,7 +265,8 @@ class LoginScreen(Screen[None]):
     @property
     def backend(self) -> str:
         """The backend kind chosen: embedded, server or softphone."""
-        pressed = self.query_one("#backend", RadioSet).pressed_button
+        chosen = self.query("#backend").results(RadioSet)
+        pressed = next((radio.pressed_button for radio in chosen), None)
         return pressed.id.removeprefix("backend-") if pressed is not None and pressed.id else self.backend_kind
 
     def _secret_field(self) -> Input:
@@ -413,7 +458,7 @@ class LoginScreen(Screen[None]):
         error.update(f"✕ {message}")
         error.remove_class("hidden")
         self.query_one("#login", SubmitLink).set_busy(False)
-        widget = self.query_one(field)
+        widget = next(iter(self.query(field)), None) or self.query_one("#email")  # (a row not on the form)
         if isinstance(widget, Input):
             widget.value = "" if field in ("#password", "#api-key") else widget.value
         widget.focus()
