@@ -236,8 +236,7 @@ class LoginScreen(Screen[None]):
             self.query_one("#more-options").remove()
             fields = self.query_one("#fields")
             fields.mount(*self._option_rows(), before="#email-label")
-            fields.mount(*self._key_row(), after="#password")
-            self._show_method(self.use_api_key)
+            fields.mount(*self._key_row(), after="#password")  # (hidden: the options start at email + password)
         self.call_after_refresh(lambda: self.query_one("#backend", RadioSet).focus())
 
     @on(events.Click, "#more-options")
