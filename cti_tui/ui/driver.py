@@ -1,4 +1,4 @@
-"""Keys read on the event loop, not on a thread of their own.
+"""Keys read and frames written on the event loop, not on threads of their own.
 
 Textual's Linux driver reads the terminal on an input thread, which hands each key to the app with
 ``asyncio.run_coroutine_threadsafe``. On a busy dashboard that costs a key twice: the thread must win the
@@ -8,14 +8,24 @@ loop (make a task, run it to queue the key, run the handler), each behind whatev
 
 Here the loop itself watches the terminal (``add_reader``): a key is read, parsed and queued on the app in
 the turn after it arrives, with no lock to wait for, and handled in the next. Textual's parser, its Escape
-delay and everything else the driver does (output, mouse, paste, resize, suspend) are Textual's own.
+delay and everything else the driver does (mouse, paste, resize, suspend) are Textual's own.
 bench/README.md, wall.py (goal 3).
+
+Output has the same cost the other way: Textual hands each frame to a writer thread, which must win the lock
+from the loop thread to write it, and the loop is often busy by then (drawing the next frame, or, as the app
+starts, importing the engine behind the login form): a frame reached the terminal 10-20 ms after it was drawn.
+Here the loop writes it at once to a non-blocking descriptor of its own for the terminal; what the terminal
+cannot take yet waits, in order, and is written as room comes (the loop watches for it), so a slow terminal
+never blocks keys or the engine (:class:`LoopWriter`). bench/README.md, startup.py (goal 4).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import select
 import threading
+import time
 from asyncio import TimerHandle
 from codecs import getincrementaldecoder
 from collections.abc import Iterable
@@ -26,6 +36,93 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
 
+class LoopWriter:
+    """Text written to the terminal from the event loop, never waiting on it.
+
+    ``flush`` writes what it can at once; the rest waits in order and is written as the terminal drains (the
+    loop watches the descriptor for room). Past ``limit`` bytes waiting (a terminal that stopped reading) it
+    waits for room, as Textual's writer does when its queue is full. ``close`` writes everything (the
+    terminal's restore sequences) unless the terminal takes nothing for ``patience`` seconds.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fd: int,
+        *,
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        limit: int = 4 << 20,
+        patience: float = 10.0,
+    ) -> None:
+        self._loop = loop
+        self.fd = fd
+        self._encoding = encoding
+        self._errors = errors
+        self._limit = limit
+        self._patience = patience
+        self._parts: list[str] = []  # written since the last flush
+        self._waiting = bytearray()  # flushed, not yet taken by the terminal
+        self._watching = False
+
+    @property
+    def waiting(self) -> int:
+        """Bytes the terminal has not taken yet."""
+        return len(self._waiting)
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+
+    def flush(self) -> None:
+        if self._parts:
+            self._waiting += "".join(self._parts).encode(self._encoding, self._errors)
+            self._parts.clear()
+        if not self._watching:
+            self._drain()
+        if len(self._waiting) > self._limit:
+            self._drain_waiting_for_room()
+
+    def close(self) -> None:
+        """Everything out, then the descriptor closed."""
+        self.flush()
+        self._drain_waiting_for_room()
+        self._watch(False)
+        os.close(self.fd)
+
+    def _drain(self) -> None:
+        """Write what the terminal takes now; watch for room if some is left."""
+        while self._waiting:
+            try:
+                written = os.write(self.fd, self._waiting)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # the terminal is gone: nobody to show it to
+                self._waiting.clear()
+                break
+            del self._waiting[:written]
+        self._watch(bool(self._waiting))
+
+    def _drain_waiting_for_room(self) -> None:
+        deadline = time.monotonic() + self._patience
+        while self._waiting and time.monotonic() < deadline:
+            try:
+                select.select([], [self.fd], [], max(0.0, deadline - time.monotonic()))
+            except InterruptedError:
+                continue
+            before = len(self._waiting)
+            self._drain()
+            if len(self._waiting) < before:
+                deadline = time.monotonic() + self._patience
+        self._waiting.clear()  # (what a terminal that took nothing for so long did not take)
+
+    def _watch(self, wanted: bool) -> None:
+        if wanted and not self._watching:
+            self._loop.add_writer(self.fd, self._drain)
+        elif not wanted and self._watching:
+            self._loop.remove_writer(self.fd)
+        self._watching = wanted
+
+
 class PromptLinuxDriver(LinuxDriver):
     """Textual's Linux driver, but the event loop reads the terminal (the module's docstring says why)."""
 
@@ -33,11 +130,47 @@ class PromptLinuxDriver(LinuxDriver):
     _wanted = False
     _tick_due: TimerHandle | None = None
     _loop_thread: int | None = None
+    _writer: LoopWriter | None = None
 
     def start_application_mode(self) -> None:
         self._wanted = True
         self._loop_thread = threading.get_ident()  # (called on the loop's thread)
+        self._writer = self._open_writer()
         super().start_application_mode()
+
+    def _open_writer(self) -> LoopWriter | None:
+        """The terminal opened again, non-blocking: a descriptor of our own, so the flag is not shared with the
+        shell's. None (Textual's writer thread) when the output is not a terminal we can open."""
+        try:
+            output = self._file.fileno()
+            fd = os.open(os.ttyname(output), os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, ValueError, AttributeError):
+            return None
+        encoding = getattr(self._file, "encoding", None) or "utf-8"
+        errors = getattr(self._file, "errors", None) or "strict"
+        return LoopWriter(self._loop, fd, encoding=encoding, errors=errors)
+
+    def write(self, data: str) -> None:
+        if self._writer is None:
+            super().write(data)
+        elif threading.get_ident() == self._loop_thread:
+            self._writer.write(data)
+        else:  # (Textual writes on the loop's thread; anything else joins it there, in order)
+            self._loop.call_soon_threadsafe(self.write, data)
+
+    def flush(self) -> None:
+        if self._writer is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._writer.flush()
+        else:
+            self._loop.call_soon_threadsafe(self.flush)
+
+    def stop_application_mode(self) -> None:
+        super().stop_application_mode()  # (its last writes restore the terminal, then it flushes)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def run_input_thread(self) -> None:
         """Called once on Textual's input thread as the app starts: hand the reading to the loop and end."""

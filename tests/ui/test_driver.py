@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import select
 import sys
 import threading
 import tty
+from collections.abc import Iterator
 
 import pytest
 from textual import constants, events
 from textual.app import App
 
 from cti_tui.config import AppConfig
-from cti_tui.ui.driver import PromptLinuxDriver
+from cti_tui.ui.driver import LoopWriter, PromptLinuxDriver
 from cti_tui.ui.factory import build_app
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the Linux terminal driver")
@@ -75,3 +78,93 @@ async def test_keys_typed_into_a_terminal_reach_the_app_without_a_thread() -> No
     finally:
         os.close(typist)
         os.close(terminal)
+
+
+@pytest.fixture
+def terminal() -> Iterator[tuple[int, int]]:
+    """A pseudo-terminal opened as the driver opens its own: (the side that shows it, our non-blocking end).
+    Its first descriptor stays open, as the app's stdout does: the terminal outlives ours."""
+    shown, terminal = os.openpty()
+    tty.setraw(terminal)  # bytes as written: no newline translation
+    ours = os.open(os.ttyname(terminal), os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    yield shown, ours
+    for fd in (shown, terminal):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def read_available(fd: int) -> bytes:
+    chunks = []
+    while select.select([fd], [], [], 0.05)[0]:
+        chunks.append(os.read(fd, 1 << 16))
+    return b"".join(chunks)
+
+
+async def test_frames_are_written_on_the_loop_and_a_terminal_that_stops_reading_blocks_nothing(
+    terminal: tuple[int, int],
+) -> None:
+    loop = asyncio.get_running_loop()
+    shown, ours = terminal
+    writer = LoopWriter(loop, ours)
+    try:
+        writer.write("frame ")
+        writer.write("é\n")
+        assert read_available(shown) == b""  # nothing before the flush (a frame goes out whole)
+        writer.flush()
+        assert read_available(shown) == "frame é\n".encode()  # at once: no thread, no turn of the loop
+
+        # Nobody reads the terminal now: far more than it can hold is written, and the loop goes on.
+        frames = [f"{n:06d}".encode() * 2000 for n in range(60)]  # 60 frames of 12 kB
+        for frame in frames:
+            writer.write(frame.decode())
+            writer.flush()
+        assert writer.waiting > 0  # the terminal is full: the rest waits
+        ticked = asyncio.Event()
+        loop.call_soon(ticked.set)
+        await asyncio.wait_for(ticked.wait(), 1.0)  # the loop was not blocked
+
+        # The terminal reads again: everything arrives, in order, written as room came.
+        received = bytearray()
+        for _ in range(500):
+            await asyncio.sleep(0.005)
+            received += read_available(shown)
+            if len(received) >= sum(map(len, frames)):
+                break
+        assert bytes(received) == b"".join(frames)
+        assert writer.waiting == 0
+    finally:
+        writer.close()
+
+
+async def test_closing_writes_what_waits(terminal: tuple[int, int]) -> None:
+    shown, ours = terminal
+    writer = LoopWriter(asyncio.get_running_loop(), ours)
+    big = "x" * 200_000  # more than the terminal holds: close must wait for room
+    received = bytearray()
+
+    def reader() -> None:
+        while len(received) < len(big) + 4:
+            received.extend(read_available(shown))
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    writer.write(big)
+    writer.flush()
+    writer.write("\x1b[?25h")  # (the last thing an app writes: the cursor back)
+    writer.close()
+    thread.join(5)
+    assert bytes(received) == (big + "\x1b[?25h").encode()
+
+
+def test_a_gone_terminal_loses_the_output_not_the_app(terminal: tuple[int, int]) -> None:
+    shown, ours = terminal
+    os.close(shown)  # the terminal window was closed
+    loop = asyncio.new_event_loop()
+    try:
+        writer = LoopWriter(loop, ours)
+        writer.write("frame")
+        writer.flush()  # no exception: there is nobody to show it to
+        assert writer.waiting == 0
+        writer.close()
+    finally:
+        loop.close()
