@@ -83,7 +83,10 @@ class CtiApp(App[None]):
             self.set_keymap(self.config.keymap)
         for problem in self.config.problems:
             self.notify(problem, title="Config", severity="warning", timeout=10)
-        self.push_screen(self._login_screen())
+        self.call_later(self._show_login)
+
+    async def _show_login(self) -> None:
+        await self.push_screen(self._login_screen())
         self.call_after_refresh(self._prepare_session)
 
     @work(group="prepare")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyotp
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from cti_tui.config import AppConfig
@@ -75,8 +76,18 @@ async def advance(pilot: Pilot[None], seconds: float) -> None:
         await settle(pilot)
 
 
+async def login_form(pilot: Pilot[None]) -> Screen:
+    """The login screen, once the app has shown it (it is pushed as the app's first turn, after Textual's own
+    start-up: a pilot starts before that)."""
+    for _ in range(200):
+        if pilot.app.screen.query("#email"):
+            break
+        await pilot.pause()
+    return pilot.app.screen
+
+
 async def type_login(pilot: Pilot[None], email: str, password: str) -> None:
-    screen = pilot.app.screen
+    screen = await login_form(pilot)
     screen.query_one("#email", Input).value = email
     field = screen.query_one("#password", Input)
     field.value = password
