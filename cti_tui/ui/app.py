@@ -86,6 +86,9 @@ class CtiApp(App[None]):
         self.call_later(self._show_login)
 
     async def _show_login(self) -> None:
+        """The login form, pushed as the app's first turn: pushed from on_mount (inside Textual's start-up
+        batch, which holds repaints back) it was drawn, thrown away and shown only a layout later, and what
+        follows it started before it was on the terminal (bench/README.md, startup.py item 11)."""
         await self.push_screen(self._login_screen())
         self.call_after_refresh(self._prepare_session)
 

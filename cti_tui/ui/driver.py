@@ -12,8 +12,9 @@ delay and everything else the driver does (mouse, paste, resize, suspend) are Te
 bench/README.md, wall.py (goal 3).
 
 Output has the same cost the other way: Textual hands each frame to a writer thread, which must win the lock
-from the loop thread to write it, and the loop is often busy by then (drawing the next frame, or, as the app
-starts, importing the engine behind the login form): a frame reached the terminal 10-20 ms after it was drawn.
+from the loop thread to write it, and the loop is often busy by then (drawing the next frame; as the app
+starts, laying the screen out again for the terminal's size): the login form reached the terminal ~25 ms
+after it was drawn.
 Here the loop writes it at once to a non-blocking descriptor of its own for the terminal; what the terminal
 cannot take yet waits, in order, and is written as room comes (the loop watches for it), so a slow terminal
 never blocks keys or the engine (:class:`LoopWriter`). bench/README.md, startup.py (goal 4).

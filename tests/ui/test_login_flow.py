@@ -17,6 +17,7 @@ from textual.widgets import Checkbox, Input, Label
 
 from cti_tui.credentials import SERVICE, MemoryKeyring
 from cti_tui.ui.app import CtiApp
+from cti_tui.ui.scenes import login_form
 from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.login import LoginScreen, SubmitLink, TwoFactorPrompt
 from tests.conftest import log_in, settle
@@ -141,6 +142,25 @@ async def test_keys_typed_behind_a_tab_while_the_app_is_busy_go_to_the_next_fiel
         assert field(app, "#email").value == "agent@demo.local"
         assert field(app, "#password").value == "demo"
         assert field(app, "#password").has_focus
+
+
+async def test_keys_typed_as_the_app_starts_wait_for_the_form(make_app) -> None:
+    """The form is pushed in the app's first turn, after Textual's start-up: keys that come before it (a fast
+    typist, a script) wait behind it and land in the email field, not on the empty screen under it."""
+    app = make_app()
+    seen: dict[str, object] = {}
+
+    async def type_at_once(pilot) -> None:
+        seen["form before the keys"] = bool(app.screen.query("#email"))
+        for character in "agent@demo.local":
+            app.post_message(events.Key(character, character))
+        screen = await login_form(pilot)
+        await settle(pilot)
+        seen["email"] = screen.query_one("#email", Input).value
+        app.exit()
+
+    await app.run_async(headless=True, size=SIZE, auto_pilot=type_at_once)
+    assert seen == {"form before the keys": False, "email": "agent@demo.local"}
 
 
 async def test_right_password_reaches_the_dashboard(make_app) -> None:
