@@ -4,12 +4,13 @@ the far end (or a second/third baresip). Every wait is bounded; every process is
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from sipp_scenarios import uac
 from softphone_lab import Lab, Recorder, lab_fixture, sipp_exit  # noqa: F401 - lab_fixture provides `lab`
 
-from cti_tui.engine.backends.softphone import SoftphoneBackend
+from cti_tui.engine.backends.softphone import BaresipError, SoftphoneBackend
 from cti_tui.engine.connector import Connector
 from cti_tui.engine.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.store.history import HistoryRecorder, HistoryStore, Outcome
@@ -64,6 +65,19 @@ async def test_attach_to_a_running_baresip(lab: Lab) -> None:
 
     stranger = Connector(SoftphoneBackend(phone.control, account="sip:9999@127.0.0.1:1"))
     assert not await stranger.login("x@example.com", "y")  # an account baresip does not have
+
+
+async def test_a_baresip_that_cannot_start_says_why(lab: Lab) -> None:
+    """Its control port taken (bound by another program): the error carries what baresip logged in red."""
+    phone = lab.phone(0, "1003", "Desk Three")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", phone.ctrl_port))
+        with pytest.raises(BaresipError) as failed:
+            await phone.start(timeout=2)
+    message = str(failed.value)
+    assert message.startswith("baresip did not open its control socket within 2 s: ")
+    assert f"127.0.0.1:{phone.ctrl_port} (Address already in use)" in message
+    assert phone.process is not None and phone.process.poll() is not None  # stopped, not left behind
 
 
 async def test_inbound_answer_hold_resume_far_end_hangs_up(lab: Lab) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -64,6 +65,8 @@ START_TIMEOUT = 10.0
 DIAL_ID_TIMEOUT = 3.0
 SUPERVISED_TIMEOUT = 30.0
 MAX_BACKOFF = 5.0
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # baresip colours its log lines,
+RED = "\x1b[31m"  # its errors in red
 
 SOFTPHONE_OPERATIONS = frozenset(
     {
@@ -295,7 +298,8 @@ ctrl_tcp_listen {self.host}:{self.ctrl_port}
         delay = 0.01
         while True:
             if self.process.poll() is not None:
-                raise BaresipError(f"baresip exited with {self.process.returncode}; see {self.log_path}")
+                code = self.process.returncode
+                raise BaresipError(f"baresip exited with {code}{self._log_tail()}; see {self.log_path}")
             try:
                 if await self._answers_as_ours(max(0.2, deadline - loop.time())):
                     return
@@ -304,10 +308,25 @@ ctrl_tcp_listen {self.host}:{self.ctrl_port}
             except (OSError, TimeoutError):
                 pass
             if loop.time() >= deadline:
+                said = self._log_tail()  # (before stopping it: it then logs its own end)
                 await self.stop()
-                raise BaresipError(f"baresip did not open its control socket within {timeout:g} s")
+                raise BaresipError(f"baresip did not open its control socket within {timeout:g} s{said}")
             await asyncio.sleep(delay)  # bounded start-up wait for a process we do not control
             delay = min(0.1, delay * 2)
+
+    def _log_tail(self, lines: int = 2) -> str:
+        """': ' and what baresip last logged as an error (in red: a port in use, a module missing), else its
+        last lines — for the error at hand, so nobody has to open the log to learn why."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - 4096))
+                text = log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        logged = [(RED in line, ANSI.sub("", line).strip()) for line in text.splitlines()]
+        errors = [line for red, line in logged if red and line]
+        said = errors or [line for _, line in logged if line]
+        return f": {' / '.join(said[-lines:])}" if said else ""
 
     async def _answers_as_ours(self, timeout: float) -> bool:
         link = ControlLink(self.host, self.ctrl_port, lambda _event: None)
