@@ -22,7 +22,10 @@ from cti_tui.engine.connector import Connector
 from cti_tui.engine.model import ActivityEvent, Call, CallEvent, Event
 
 BLOCK = 100  # ports per test: SIP at base+0/2/4/6 (2 apart: baresip binds TLS on +1), ctrl at +10.., RTP above
-_blocks = itertools.count((os.getpid() * 7) % 350)
+# Below Linux's ephemeral range (32768-60999): a port there may be taken, between the check and baresip's bind,
+# by any outgoing connection (the control link's own probes included), or be in TIME_WAIT from one.
+FIRST_PORT, BLOCKS = 20000, 127
+_blocks = itertools.count((os.getpid() * 7) % BLOCKS)
 
 
 def require_tools() -> None:
@@ -47,9 +50,9 @@ def _free(port: int) -> bool:
 
 
 def port_block() -> int:
-    """A block of BLOCK ports in 20000–55000 whose SIP/control ports are free now, different for every test."""
+    """A block of BLOCK ports in 20000–32699 whose SIP/control ports are free now, different for every test."""
     for _ in range(400):
-        base = 20000 + (next(_blocks) % 350) * BLOCK
+        base = FIRST_PORT + (next(_blocks) % BLOCKS) * BLOCK
         if all(_free(base + offset) for offset in (*range(0, 8), *range(10, 14), *range(20, 24))):
             return base
     raise RuntimeError("no free port block on 127.0.0.1")
