@@ -42,7 +42,7 @@ class CredentialStore:
         if backend.priority <= 0 or type(backend).__module__.startswith(
             ("keyring.backends.fail", "keyring.backends.null")
         ):
-            return False, "no system keyring on this machine, so remember me is off"
+            return False, "no system keyring: remember me is off"  # (one line on the form: nothing below moves)
         return True, f"stored in {getattr(backend, 'name', type(backend).__name__)}"
 
     @staticmethod
