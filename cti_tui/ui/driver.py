@@ -41,9 +41,10 @@ class LoopWriter:
     """Text written to the terminal from the event loop, never waiting on it.
 
     ``flush`` writes what it can at once; the rest waits in order and is written as the terminal drains (the
-    loop watches the descriptor for room). Past ``limit`` bytes waiting (a terminal that stopped reading) it
-    waits for room, as Textual's writer does when its queue is full. ``close`` writes everything (the
-    terminal's restore sequences) unless the terminal takes nothing for ``patience`` seconds.
+    loop watches the descriptor for room). Past ``limit`` bytes waiting (a terminal that stopped reading), or
+    where the loop cannot watch the descriptor, it waits for room, as Textual's writer does when its queue is
+    full. ``close`` writes everything (the terminal's restore sequences) unless the terminal takes nothing for
+    ``patience`` seconds.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class LoopWriter:
         self._parts: list[str] = []  # written since the last flush
         self._waiting = bytearray()  # flushed, not yet taken by the terminal
         self._watching = False
+        self._unwatchable = False
 
     @property
     def waiting(self) -> int:
@@ -80,7 +82,7 @@ class LoopWriter:
             self._parts.clear()
         if not self._watching:
             self._drain()
-        if len(self._waiting) > self._limit:
+        if self._waiting and (self._unwatchable or len(self._waiting) > self._limit):
             self._drain_waiting_for_room()
 
     def close(self) -> None:
@@ -117,9 +119,15 @@ class LoopWriter:
         self._waiting.clear()  # (what a terminal that took nothing for so long did not take)
 
     def _watch(self, wanted: bool) -> None:
-        if wanted and not self._watching:
-            self._loop.add_writer(self.fd, self._drain)
-        elif not wanted and self._watching:
+        if wanted == self._watching or (wanted and self._unwatchable):
+            return
+        if wanted:
+            try:
+                self._loop.add_writer(self.fd, self._drain)
+            except (OSError, ValueError):  # a descriptor this loop cannot watch: flush waits for room instead
+                self._unwatchable = True
+                return
+        else:
             self._loop.remove_writer(self.fd)
         self._watching = wanted
 

@@ -8,6 +8,7 @@ import os
 import select
 import sys
 import threading
+import time
 import tty
 from collections.abc import Iterator
 
@@ -168,3 +169,34 @@ def test_a_gone_terminal_loses_the_output_not_the_app(terminal: tuple[int, int])
         writer.close()
     finally:
         loop.close()
+
+
+class UnwatchableLoop:
+    """A loop that cannot watch the terminal for room (kqueue and some terminals on older macOS)."""
+
+    def add_writer(self, fd: int, callback: object) -> None:
+        raise OSError(22, "Invalid argument")
+
+    def remove_writer(self, fd: int) -> bool:
+        return False
+
+
+def test_where_the_loop_cannot_watch_the_terminal_a_flush_waits_for_room(terminal: tuple[int, int]) -> None:
+    shown, ours = terminal
+    writer = LoopWriter(UnwatchableLoop(), ours)  # type: ignore[arg-type]
+    big = "y" * 200_000  # more than the terminal holds
+    received = bytearray()
+
+    def reader() -> None:
+        time.sleep(0.2)  # the terminal is slow to start reading
+        while len(received) < len(big):
+            received.extend(read_available(shown))
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    writer.write(big)
+    writer.flush()  # no exception, and nothing left behind for a watcher that will never come
+    assert writer.waiting == 0
+    thread.join(5)
+    assert bytes(received) == big.encode()
+    writer.close()
