@@ -29,7 +29,7 @@ import threading
 import time
 from asyncio import TimerHandle
 from codecs import getincrementaldecoder
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from textual import constants
 from textual._xterm_parser import XTermParser
@@ -159,21 +159,23 @@ class PromptLinuxDriver(LinuxDriver):
         errors = getattr(self._file, "errors", None) or "strict"
         return LoopWriter(self._loop, fd, encoding=encoding, errors=errors)
 
+    def _passed_to_loop(self, callback: Callable[..., object], *args: object) -> bool:
+        """Off the loop's thread, ``callback(*args)`` is handed to the loop's next turn (in order) and this says
+        True; on it, False: the caller does the work at once."""
+        if threading.get_ident() == self._loop_thread:
+            return False
+        self._loop.call_soon_threadsafe(callback, *args)
+        return True
+
     def write(self, data: str) -> None:
         if self._writer is None:
             super().write(data)
-        elif threading.get_ident() == self._loop_thread:
+        elif not self._passed_to_loop(self.write, data):  # (Textual writes on the loop's thread)
             self._writer.write(data)
-        else:  # (Textual writes on the loop's thread; anything else joins it there, in order)
-            self._loop.call_soon_threadsafe(self.write, data)
 
     def flush(self) -> None:
-        if self._writer is None:
-            return
-        if threading.get_ident() == self._loop_thread:
+        if self._writer is not None and not self._passed_to_loop(self.flush):
             self._writer.flush()
-        else:
-            self._loop.call_soon_threadsafe(self.flush)
 
     def stop_application_mode(self) -> None:
         super().stop_application_mode()  # (its last writes restore the terminal, then it flushes)
@@ -242,10 +244,8 @@ class PromptLinuxDriver(LinuxDriver):
 
     def send_message(self, message: Message) -> None:
         """Queue ``message`` on the app: at once on the loop's thread, else from its next turn."""
-        if threading.get_ident() == self._loop_thread:
+        if not self._passed_to_loop(self.send_message, message):
             self._app.post_message(message)
-        else:
-            self._loop.call_soon_threadsafe(self._app.post_message, message)
 
     def disable_input(self) -> None:
         self._wanted = False

@@ -200,3 +200,27 @@ def test_where_the_loop_cannot_watch_the_terminal_a_flush_waits_for_room(termina
     thread.join(5)
     assert bytes(received) == big.encode()
     writer.close()
+
+
+async def test_what_another_thread_sends_or_writes_is_done_on_the_loop_in_order(terminal: tuple[int, int]) -> None:
+    shown, ours = terminal
+    app = Keys()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        driver = PromptLinuxDriver(app)
+        driver._loop_thread = threading.get_ident()
+        driver._writer = LoopWriter(asyncio.get_running_loop(), ours)
+
+        def elsewhere() -> None:
+            driver.write("one ")
+            driver.write("two")
+            driver.flush()
+            driver.send_message(events.Key("z", "z"))
+
+        other = threading.Thread(target=elsewhere)
+        other.start()
+        other.join(5)
+        assert driver._writer.waiting == 0 and read_available(shown) == b""  # nothing done off the loop's thread
+        assert await until(lambda: app.keys == ["z"])
+        assert read_available(shown) == b"one two"
+        driver._writer.close()
