@@ -76,14 +76,26 @@ async def advance(pilot: Pilot[None], seconds: float) -> None:
         await settle(pilot)
 
 
+async def _until(pilot: Pilot[None], condition: Callable[[], object], turns: int = 200) -> None:
+    """Let the app run until ``condition`` holds (bounded: the caller's assertions say if it never did)."""
+    for _ in range(turns):
+        if condition():
+            return
+        await pilot.pause()
+
+
 async def login_form(pilot: Pilot[None]) -> Screen:
     """The login screen, once the app has shown it (it is pushed as the app's first turn, after Textual's own
     start-up: a pilot starts before that)."""
-    for _ in range(200):
-        if pilot.app.screen.query("#email"):
-            break
-        await pilot.pause()
+    await _until(pilot, lambda: pilot.app.screen.query("#email"))
     return pilot.app.screen
+
+
+async def open_options(pilot: Pilot[None]) -> None:
+    """F2 on the login form: the backend and sign-in rows (not on the first form unless asked for), once the
+    backend choice has the focus."""
+    await pilot.press("f2")
+    await _until(pilot, lambda: any(backend.has_focus for backend in pilot.app.screen.query("#backend")))
 
 
 async def type_login(pilot: Pilot[None], email: str, password: str) -> None:

@@ -10,14 +10,8 @@ from softphone_lab import Lab, lab_fixture, sipp_exit  # noqa: F401 - lab_fixtur
 from textual.widgets import Input
 
 from cti_tui.engine.model import CallStatus
+from cti_tui.ui.scenes import open_options
 from cti_tui.ui.screens.dashboard import Dashboard
-
-
-async def open_options(pilot) -> None:
-    """F2: the backend and sign-in rows (not on the first form unless asked for)."""
-    await pilot.press("f2")
-    await pilot.pause()
-    await pilot.pause()
 
 
 async def test_inbound_call_answered_held_resumed_and_hung_up_with_keys(lab: Lab, make_app) -> None:

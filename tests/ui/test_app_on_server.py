@@ -6,14 +6,8 @@ from conftest import settle, until
 from textual.widgets import Input, Label
 
 from cti_tui.engine.model import CallStatus
+from cti_tui.ui.scenes import open_options
 from cti_tui.ui.screens.dashboard import Dashboard
-
-
-async def open_options(pilot) -> None:
-    """F2: the backend and sign-in rows (not on the first form unless asked for)."""
-    await pilot.press("f2")
-    await pilot.pause()
-    await pilot.pause()
 
 
 async def server_login(pilot, url: str, email: str = "agent@demo.local", password: str = "demo") -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Checkbox, Input, Label
 
 from cti_tui.credentials import SERVICE, MemoryKeyring
 from cti_tui.ui.app import CtiApp
-from cti_tui.ui.scenes import login_form
+from cti_tui.ui.scenes import login_form, open_options
 from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.login import LoginScreen, SubmitLink, TwoFactorPrompt
 from tests.conftest import log_in, settle
@@ -43,13 +43,6 @@ class NoKeyring(keyring.backend.KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         pass
-
-
-async def open_options(pilot) -> None:
-    """F2: the backend and sign-in rows (not on the first form unless asked for)."""
-    await pilot.press("f2")
-    await pilot.pause()
-    await pilot.pause()
 
 
 def login_screen(app: CtiApp) -> LoginScreen:
