@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cti_tui.engine.backends.embedded import EmbeddedBackend
-from cti_tui.engine.clock import VirtualClock
+from cti_tui.backends.embedded import EmbeddedBackend
+from cti_tui.core.clock import VirtualClock
+from cti_tui.core.model import CallEvent, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import CallEvent, Event
 from cti_tui.pbx.bigorg import USER_BASE, generate_org
 from cti_tui.pbx.exchange import Exchange
 

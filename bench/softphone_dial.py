@@ -52,10 +52,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cti_tui.engine.backends.baresip_codec import BaresipEvent  # noqa: E402
-from cti_tui.engine.backends.softphone import ManagedBaresip, SoftphoneBackend  # noqa: E402
+from cti_tui.backends.softphone import ManagedBaresip, SoftphoneBackend  # noqa: E402
+from cti_tui.core.model import CallEvent, CallStatus, Event  # noqa: E402
 from cti_tui.engine.connector import Connector  # noqa: E402
-from cti_tui.engine.model import CallEvent, CallStatus, Event  # noqa: E402
+from cti_tui.protocol.baresip import BaresipEvent  # noqa: E402
 
 HOST = "127.0.0.1"
 A_USER, B_USER = "1001", "1002"

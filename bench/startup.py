@@ -45,7 +45,7 @@ import textual
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cti_tui.engine.model import Call, CallStatus, Direction  # noqa: E402
+from cti_tui.core.model import Call, CallStatus, Direction  # noqa: E402
 from cti_tui.store.history import SCHEMA_VERSION, HistoryStore  # noqa: E402
 
 OWNER = "user:1001"  # agent@demo.local's line: the dashboard's history pane shows these rows

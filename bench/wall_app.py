@@ -53,9 +53,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from cti_tui.config import AppConfig
+from cti_tui.core.clock import RealClock
+from cti_tui.core.model import CallEvent
 from cti_tui.credentials import CredentialStore, MemoryKeyring
-from cti_tui.engine.clock import RealClock
-from cti_tui.engine.model import CallEvent
 from cti_tui.pbx.bigorg import USER_BASE, generate_org
 from cti_tui.ui.factory import build_app
 

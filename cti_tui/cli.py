@@ -204,7 +204,7 @@ def _app(args: argparse.Namespace) -> int:
 
     pause_collection()  # until the login form is drawn (cti_tui.ui.memory)
     from cti_tui.config import load_config
-    from cti_tui.engine.clock import RealClock
+    from cti_tui.core.clock import RealClock
     from cti_tui.ui.factory import build_app
 
     app = build_app(
@@ -241,7 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.grace <= 0:
         print("cti-tui: error: --port must be 1–65535 and --grace positive", file=sys.stderr)
         return 2
-    from cti_tui.engine.clock import RealClock
+    from cti_tui.core.clock import RealClock
     from cti_tui.server.run import make_server
     from cti_tui.store.history import HistoryError, HistoryStore
 

@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cti_tui import paths
-from cti_tui.engine.actions import QUERIES, ActionError, parse_line, perform
-from cti_tui.engine.backends.embedded import EmbeddedBackend
-from cti_tui.engine.clock import RealClock
+from cti_tui.backends.embedded import EmbeddedBackend
+from cti_tui.core.clock import RealClock
+from cti_tui.core.model import ActivityName, ErrorCode, Event
+from cti_tui.engine.actions import perform
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityName, ErrorCode, Event
-from cti_tui.engine.wire import event_to_wire
 from cti_tui.pbx.org import Organisation
 from cti_tui.pbx.runtime import start_exchange
+from cti_tui.protocol.actions import QUERIES, ActionError, parse_line
+from cti_tui.protocol.events import event_to_wire
 from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore
 
 DEMO_EMAIL = "agent@demo.local"

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from cti_tui.engine.backends.embedded import EmbeddedBackend
-from cti_tui.engine.clock import VirtualClock
+from cti_tui.backends.embedded import EmbeddedBackend
+from cti_tui.core.clock import VirtualClock
+from cti_tui.core.model import ActivityEvent, ActivityName, Call, CallEvent, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, ActivityName, Call, CallEvent, Event
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import Organisation, load_demo
 
@@ -152,7 +152,7 @@ async def cti_server(tmp_path):
     """`cti-tui serve` in-process on 127.0.0.1 (a free port), quiet demo org, real time x20, history on."""
     import asyncio
 
-    from cti_tui.engine.clock import RealClock
+    from cti_tui.core.clock import RealClock
     from cti_tui.server.run import bound_socket, make_server
     from cti_tui.store.history import HistoryStore
 

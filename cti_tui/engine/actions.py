@@ -1,136 +1,13 @@
-"""JSON commands (``{"action": "hold", "callId": "…"}``) to Connector calls: parsing and dispatch.
-
-The one place that knows the command vocabulary of SPEC §3 on the wire, shared by ``cti-tui events``
-(JSON lines on stdin) and the CTI server (WebSocket frames). Parsing is pure and strict: a wrong type or a
-missing field is an :class:`ActionError` whose message names the field, never a crash.
-"""
+"""Run a parsed :class:`~cti_tui.protocol.actions.Action` on a :class:`Connector` (headless mode, the server)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from cti_tui.engine import commands as cmd
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.wire import call_to_wire
-
-MAX_LINE_BYTES = 64 * 1024
-
-
-class ActionError(ValueError):
-    """A command that cannot be understood; the message says what is wrong with it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    name: str
-    args: dict[str, Any]
-    request_id: str | int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    wire: str
-    python: str
-    kind: type | tuple[type, ...]
-    required: bool = True
-
-
-def _f(wire: str, python: str, kind: type | tuple[type, ...], required: bool = True) -> _Field:
-    return _Field(wire, python, kind, required)
-
-
-_CALL_ID = _f("callId", "call_id", str)
-_DESTINATION = _f("destination", "destination", str)
-
-# action name -> its fields, in the Connector method's argument order
-SCHEMA: dict[str, tuple[_Field, ...]] = {
-    "login": (
-        _f("email", "email", str, False),
-        _f("password", "password", str, False),
-        _f("apiKey", "api_key", str, False),
-    ),
-    "two_factor_auth": (_f("code", "code", str), _f("nonce", "nonce", str, False)),
-    "logout": (),
-    "is_connected": (),
-    "call": (_DESTINATION,),
-    "answer": (_CALL_ID,),
-    "reject": (_CALL_ID,),
-    "terminate": (_CALL_ID,),
-    "hold": (_CALL_ID,),
-    "resume": (_CALL_ID,),
-    "transfer": (_CALL_ID, _DESTINATION),
-    "supervised_transfer": (
-        _CALL_ID,
-        _DESTINATION,
-        _f("inviteTimeout", "invite_timeout", (int, float), False),
-    ),
-    "cancel_supervised_transfer": (_CALL_ID,),
-    "merge": (_f("callId", "call_a", str), _f("otherCallId", "call_b", str)),
-    "park": (_CALL_ID, _f("slot", "slot", int, False)),
-    "unpark": (_f("slot", "slot", int),),
-    "send_dtmf": (_CALL_ID, _f("digits", "digits", str)),
-    "subscribe": (_f("node", "node", str),),
-    "unsubscribe": (_f("node", "node", str),),
-    "subscriptions": (),
-    "set_auto_answer": (_f("enabled", "enabled", bool),),
-    "auto_answer": (),
-    "calls": (),
-    "get_call": (_CALL_ID,),
-    "quit": (),  # ends a headless run or a server connection; not a Connector method
-}
-ALIASES = {"hangup": "terminate", "dial": "call", "dtmf": "send_dtmf", "twoFactorAuth": "two_factor_auth"}
-QUERIES = frozenset({"is_connected", "subscriptions", "auto_answer", "calls", "get_call"})
-
-
-def parse_line(line: str | bytes) -> Action:
-    """One JSON line to an :class:`Action`, or :class:`ActionError` naming the problem."""
-    if len(line) > MAX_LINE_BYTES:
-        raise ActionError(f"command too long ({len(line)} bytes; limit {MAX_LINE_BYTES})")
-    try:
-        data = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ActionError(f"not JSON: {exc}") from None
-    return parse_action(data)
-
-
-def parse_action(data: object) -> Action:
-    if not isinstance(data, dict):
-        raise ActionError(
-            f'a command is a JSON object like {{"action": "call", ...}}, got {type(data).__name__}'
-        )
-    name = data.get("action")
-    if not isinstance(name, str):
-        raise ActionError('missing "action" (a string)')
-    name = ALIASES.get(name, name)
-    if name not in SCHEMA:
-        raise ActionError(f"unknown action {name!r}; known: {', '.join(sorted(SCHEMA))}")
-    request_id = data.get("id")
-    if request_id is not None and (isinstance(request_id, bool) or not isinstance(request_id, str | int)):
-        raise ActionError('"id" must be a string or an integer')
-    fields = SCHEMA[name]
-    known = {f.wire for f in fields} | {"action", "id"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ActionError(f"{name}: unknown field(s) {', '.join(map(repr, unknown))}")
-    args: dict[str, Any] = {}
-    for field in fields:
-        if field.wire not in data or data[field.wire] is None:
-            if field.required:
-                raise ActionError(f'{name}: missing "{field.wire}"')
-            continue
-        value = data[field.wire]
-        kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
-        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            expected = " or ".join(k.__name__ for k in kinds)
-            raise ActionError(f'{name}: "{field.wire}" must be {expected}, got {json.dumps(value)[:40]}')
-        args[field.python] = value
-    if name == "login" and "api_key" not in args and not ("email" in args and "password" in args):
-        raise ActionError('login: give "email" and "password", or "apiKey"')
-    return Action(name, args, request_id)
+from cti_tui.protocol.actions import Action
+from cti_tui.protocol.events import call_to_wire
 
 
 async def perform(connector: Connector, action: Action) -> Any:
@@ -147,38 +24,3 @@ async def perform(connector: Connector, action: Action) -> Any:
     if action.name == "get_call":
         return None if result is None else call_to_wire(result)
     return result
-
-
-def command_frame(command: cmd.Command) -> dict[str, Any]:
-    """The JSON command a remote connector (the CTI server) runs for ``command`` — the inverse of
-    :func:`parse_action` over :data:`SCHEMA`, so both ends share one vocabulary."""
-    name = _COMMAND_ACTIONS[type(command)]
-    frame: dict[str, Any] = {"action": name}
-    python_names = {f.name for f in dataclasses.fields(command)}
-    for field in SCHEMA[name]:
-        attribute = {"call_a": "call_id", "call_b": "other_call_id"}.get(field.python, field.python)
-        if attribute in python_names:
-            value = getattr(command, attribute)
-            if value is not None:
-                frame[field.wire] = value
-    return frame
-
-
-_COMMAND_ACTIONS: dict[type, str] = {
-    cmd.Dial: "call",
-    cmd.Answer: "answer",
-    cmd.Reject: "reject",
-    cmd.Hangup: "terminate",
-    cmd.Hold: "hold",
-    cmd.Resume: "resume",
-    cmd.Transfer: "transfer",
-    cmd.SupervisedTransfer: "supervised_transfer",
-    cmd.CancelSupervisedTransfer: "cancel_supervised_transfer",
-    cmd.Merge: "merge",
-    cmd.Park: "park",
-    cmd.Unpark: "unpark",
-    cmd.SendDtmf: "send_dtmf",
-    cmd.Subscribe: "subscribe",
-    cmd.Unsubscribe: "unsubscribe",
-    cmd.SetAutoAnswer: "set_auto_answer",
-}

@@ -13,10 +13,10 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.backends.base import Backend
-from cti_tui.engine.machine import Refusal, advance, operations_for
-from cti_tui.engine.model import (
+from cti_tui.core import commands as cmd
+from cti_tui.core.backend import Backend
+from cti_tui.core.machine import Refusal, advance, operations_for
+from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
     Call,
@@ -27,8 +27,8 @@ from cti_tui.engine.model import (
     Identity,
     Operation,
 )
-from cti_tui.engine.numbers import InvalidNumber, parse_destination
-from cti_tui.engine.permissions import may_act
+from cti_tui.core.numbers import InvalidNumber, parse_destination
+from cti_tui.core.permissions import may_act
 
 Listener = Callable[[Event], None]
 

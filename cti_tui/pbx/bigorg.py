@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from cti_tui.engine.model import Role
+from cti_tui.core.model import Role
 from cti_tui.pbx.org import Organisation, Queue, User, load_demo
 from cti_tui.pbx.world import FIRST_NAMES, LAST_NAMES
 

@@ -2,7 +2,7 @@
 
 One :class:`Exchange` is shared by every session that logs in to it (one in the app, many in the server).
 It is the truth about calls: it checks permissions, moves legs and tells each interested session what
-changed. Nothing here does I/O; time comes from a :class:`~cti_tui.engine.clock.Clock` and every random
+changed. Nothing here does I/O; time comes from a :class:`~cti_tui.core.clock.Clock` and every random
 choice from a seeded generator, so a test on virtual time sees exactly the same calls every run.
 
 Vocabulary: a *leg* is one call as one line sees it (what the engine calls a ``Call``); an *outside party*
@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 
 import pyotp
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.clock import Clock, Timer
-from cti_tui.engine.machine import operations_for
-from cti_tui.engine.model import (
+from cti_tui.core import commands as cmd
+from cti_tui.core.clock import Clock, Timer
+from cti_tui.core.machine import operations_for
+from cti_tui.core.model import (
     ActivityName,
     Call,
     CallStatus,
@@ -38,7 +38,7 @@ from cti_tui.engine.model import (
     Identity,
     Operation,
 )
-from cti_tui.engine.permissions import may_act, may_watch
+from cti_tui.core.permissions import may_act, may_watch
 from cti_tui.pbx.org import Organisation, Queue, User
 
 S = CallStatus

@@ -15,9 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cti_tui.engine.model import Operation, Role
-from cti_tui.engine.numbers import InvalidNumber, parse_destination
-from cti_tui.engine.permissions import DEFAULT_POLICIES, RolePolicy
+from cti_tui.core.model import Operation, Role
+from cti_tui.core.numbers import InvalidNumber, parse_destination
+from cti_tui.core.permissions import DEFAULT_POLICIES, RolePolicy
 
 BEHAVIOURS = ("answer", "busy", "no_answer", "unreachable")
 IVR_TARGETS = ("queue:", "user:")

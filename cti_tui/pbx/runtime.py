@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from cti_tui.engine.clock import Clock
+from cti_tui.core.clock import Clock
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import Organisation, load_demo, load_org
 from cti_tui.pbx.world import World

@@ -9,7 +9,7 @@ virtual time replays the same day.
 
 from __future__ import annotations
 
-from cti_tui.engine.model import CallStatus
+from cti_tui.core.model import CallStatus
 from cti_tui.pbx.exchange import Exchange, Leg, Party
 
 S = CallStatus

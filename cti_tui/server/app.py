@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from cti_tui.engine.actions import QUERIES, Action, perform
-from cti_tui.engine.model import Direction
-from cti_tui.server import protocol
+from cti_tui.core.model import Direction
+from cti_tui.engine.actions import perform
+from cti_tui.protocol import session as protocol
+from cti_tui.protocol.actions import QUERIES, Action
 from cti_tui.server.sessions import ApiError, Connection, Session, SessionHub
 from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore, Outcome
 

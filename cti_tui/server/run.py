@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cti_tui.engine.clock import Clock
+from cti_tui.core.clock import Clock
 from cti_tui.pbx.org import Organisation
 from cti_tui.pbx.runtime import start_exchange
 from cti_tui.server.app import build_server_app

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.backends.embedded import EmbeddedBackend
-from cti_tui.engine.clock import Clock, Timer
+from cti_tui.backends.embedded import EmbeddedBackend
+from cti_tui.core import commands as cmd
+from cti_tui.core.clock import Clock, Timer
+from cti_tui.core.model import ActivityEvent, Event, Identity
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, Event, Identity
-from cti_tui.engine.wire import call_to_wire, event_to_wire
 from cti_tui.pbx.exchange import Exchange
+from cti_tui.protocol.events import call_to_wire, event_to_wire
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 GRACE_SECONDS = 300.0

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cti_tui import paths
-from cti_tui.engine.model import Call, CallEvent, CallStatus, Cause, Direction, Event
+from cti_tui.core.model import Call, CallEvent, CallStatus, Cause, Direction, Event
 
 log = logging.getLogger(__name__)
 

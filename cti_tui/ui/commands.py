@@ -6,7 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from cti_tui.engine.model import EntryKind
+from cti_tui.core.model import EntryKind
 from cti_tui.ui.screens.dashboard import CALL_ACTIONS, Dashboard
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from cti_tui import paths
 from cti_tui.config import AppConfig, save_email
+from cti_tui.core.clock import Clock, RealClock
 from cti_tui.credentials import CredentialStore
-from cti_tui.engine.clock import Clock, RealClock
 from cti_tui.ui.app import CtiApp
 from cti_tui.ui.services import Services
 
@@ -27,16 +27,16 @@ if TYPE_CHECKING:
 # the connector's commands, phonenumbers, the exchange, sqlite3); Services.prepare builds them, and the app
 # imports them first, a module per turn of its loop (bench/README.md, startup.py).
 SESSION_MODULES = (  # leaves first: each step imports little that is not yet there
-    "cti_tui.engine.model",
-    "cti_tui.engine.commands",
+    "cti_tui.core.model",
+    "cti_tui.core.commands",
     "phonenumbers",
-    "cti_tui.engine.numbers",
-    "cti_tui.engine.machine",
+    "cti_tui.core.numbers",
+    "cti_tui.core.machine",
     "cti_tui.engine.connector",
     "pyotp",
     "cti_tui.pbx.org",
     "cti_tui.pbx.exchange",
-    "cti_tui.engine.backends.embedded",
+    "cti_tui.backends.embedded",
     "cti_tui.pbx.runtime",
     "sqlite3",
     "cti_tui.store.history",
@@ -63,11 +63,11 @@ def connector_for(
     from cti_tui.engine.connector import Connector
 
     if kind == "server":
-        from cti_tui.engine.backends.server import ServerBackend
+        from cti_tui.backends.server import ServerBackend
 
         return Connector(ServerBackend(address or ""))
     if kind == "softphone":
-        from cti_tui.engine.backends.softphone import ManagedBaresip, SoftphoneBackend
+        from cti_tui.backends.softphone import ManagedBaresip, SoftphoneBackend
 
         if address:
             host, _, port = address.rpartition(":")
@@ -85,7 +85,7 @@ def connector_for(
             host=settings.softphone_interface,
         )
         return Connector(SoftphoneBackend(managed=managed))
-    from cti_tui.engine.backends.embedded import EmbeddedBackend
+    from cti_tui.backends.embedded import EmbeddedBackend
 
     return Connector(EmbeddedBackend(exchange()))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from cti_tui.engine.model import Call, CallStatus
+from cti_tui.core.model import Call, CallStatus
 
 QUEUE_PREFIX = "queue:"
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from rich.text import Text
 
-from cti_tui.engine.model import Call, CallStatus, Direction
-from cti_tui.engine.numbers import format_for_display
+from cti_tui.core.model import Call, CallStatus, Direction
+from cti_tui.core.numbers import format_for_display
 
 STATUS_STYLE: dict[CallStatus, str] = {
     CallStatus.INITIAL: "bold #7aa2f7",

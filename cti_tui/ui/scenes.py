@@ -19,10 +19,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
+from cti_tui.backends.embedded import EmbeddedBackend
 from cti_tui.config import AppConfig
+from cti_tui.core.clock import VirtualClock
 from cti_tui.credentials import CredentialStore, MemoryKeyring
-from cti_tui.engine.backends.embedded import EmbeddedBackend
-from cti_tui.engine.clock import VirtualClock
 from cti_tui.engine.connector import Connector
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import load_demo

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cti_tui.core.clock import Clock
 from cti_tui.credentials import CredentialStore
-from cti_tui.engine.clock import Clock
 
 if TYPE_CHECKING:
     from cti_tui.engine.connector import Connector

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti_tui.engine.clock import DEFAULT_EPOCH, RealClock, VirtualClock
+from cti_tui.core.clock import DEFAULT_EPOCH, RealClock, VirtualClock
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -1,6 +1,7 @@
-"""The engine imports nothing from the UI stack.
+"""Below the front ends nothing imports the UI stack.
 
-``cti_tui.engine`` and every submodule load without Textual or Rich.
+``cti_tui.core``, ``protocol``, ``engine``, ``backends``, ``pbx`` and ``store`` and every submodule load
+without Textual or Rich.
 Runs in a fresh interpreter, because this test process may already have imported them for other tests.
 The package is walked dynamically, so modules added later are covered too.
 """
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 FORBIDDEN = ("textual", "rich")
+PACKAGES = tuple(f"cti_tui.{name}" for name in ("core", "protocol", "engine", "backends", "pbx", "store"))
 ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
@@ -35,21 +37,21 @@ def record(name):
 
 seen = loaded()
 assert not seen, f"forbidden modules loaded at start-up: {{sorted(seen)}}"
-package = importlib.import_module("cti_tui.engine")
-imported.append(package.__name__)
-record(package.__name__)
-
 def onerror(name):
     errors[name] = repr(sys.exc_info()[1])
 
-for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".", onerror=onerror):
-    try:
-        importlib.import_module(info.name)
-    except Exception as exc:
-        errors[info.name] = repr(exc)
-        continue
-    imported.append(info.name)
-    record(info.name)
+for top in {packages!r}:
+    package = importlib.import_module(top)
+    imported.append(package.__name__)
+    record(package.__name__)
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".", onerror=onerror):
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            errors[info.name] = repr(exc)
+            continue
+        imported.append(info.name)
+        record(info.name)
 
 report = {{"imported": imported, "culprits": culprits, "errors": errors, "loaded": sorted(loaded())}}
 print(json.dumps(report))
@@ -58,7 +60,7 @@ print(json.dumps(report))
 
 def _probe() -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(forbidden=FORBIDDEN)],
+        [sys.executable, "-c", _PROBE.format(forbidden=FORBIDDEN, packages=PACKAGES)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -73,8 +75,8 @@ def test_engine_imports_neither_textual_nor_rich() -> None:
     report = _probe()
     imported = report["imported"]
     assert isinstance(imported, list)
-    for name in ("model", "machine", "numbers", "wire", "clock"):
-        assert f"cti_tui.engine.{name}" in imported
+    for name in ("core.model", "core.machine", "protocol.events", "engine.connector", "backends.softphone"):
+        assert f"cti_tui.{name}" in imported
     assert report["errors"] == {}, f"engine modules failed to import: {report['errors']}"
     assert report["culprits"] == {}, f"engine modules pulled in UI libraries: {report['culprits']}"
     assert report["loaded"] == []

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cti_tui.engine.machine import (
+from cti_tui.core.machine import (
     Refusal,
     advance,
     available_operations,
@@ -21,7 +21,7 @@ from cti_tui.engine.machine import (
     operations_for,
     targets_of,
 )
-from cti_tui.engine.model import Call, CallStatus, Direction, Operation
+from cti_tui.core.model import Call, CallStatus, Direction, Operation
 
 S = CallStatus
 O = Operation  # noqa: E741 - short aliases keep the tables readable

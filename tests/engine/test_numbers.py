@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cti_tui.engine.numbers import (
+from cti_tui.core.numbers import (
     EXTENSION_MAX_DIGITS,
     Destination,
     InvalidNumber,

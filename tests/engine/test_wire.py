@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti_tui.engine.model import (
+from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
     Call,
@@ -19,7 +19,7 @@ from cti_tui.engine.model import (
     Direction,
     ErrorCode,
 )
-from cti_tui.engine.wire import (
+from cti_tui.protocol.events import (
     CALL_WIRE_FIELDS,
     call_from_wire,
     call_to_wire,

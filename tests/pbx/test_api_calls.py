@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import Agent, Pbx
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.model import ActivityName, CallStatus, Cause, Direction, ErrorCode, Operation
+from cti_tui.core import commands as cmd
+from cti_tui.core.model import ActivityName, CallStatus, Cause, Direction, ErrorCode, Operation
 
 ACME = "+12025550101"
 CALLER = "+12025550199"

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from conftest import Pbx
 
-from cti_tui.engine.model import ActivityName, ErrorCode
+from cti_tui.core.model import ActivityName, ErrorCode
 from cti_tui.pbx.bigorg import generate_org
 from cti_tui.pbx.org import load_demo
 from cti_tui.pbx.world import World

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from conftest import Pbx
 
-from cti_tui.engine.clock import DEFAULT_EPOCH
-from cti_tui.engine.model import ActivityEvent, ActivityName, CallEvent, Cause, Direction
+from cti_tui.core.clock import DEFAULT_EPOCH
+from cti_tui.core.model import ActivityEvent, ActivityName, CallEvent, Cause, Direction
 
 T0 = DEFAULT_EPOCH
 ACME = "+12025550101"  # answers after 3 rings of 2 s

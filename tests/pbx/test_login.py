@@ -6,7 +6,7 @@ import pyotp
 import pytest
 from conftest import Agent, Pbx
 
-from cti_tui.engine.model import ActivityName, ErrorCode
+from cti_tui.core.model import ActivityName, ErrorCode
 
 SECURE = "secure@demo.local"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import Pbx
 
-from cti_tui.engine.model import ActivityName, CallStatus, Cause, ErrorCode, Operation, Role
+from cti_tui.core.model import ActivityName, CallStatus, Cause, ErrorCode, Operation, Role
 from cti_tui.pbx.org import OrgError, hash_password, load_demo, load_org, parse_org, verify_password
 
 DEMO = resources.files("cti_tui.pbx").joinpath("demo.toml").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import Agent, Pbx
 
-from cti_tui.engine.model import ActivityName, CallStatus, Cause, ErrorCode
+from cti_tui.core.model import ActivityName, CallStatus, Cause, ErrorCode
 
 CALLER = "+12025550199"
 

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from conftest import Agent, Pbx, quiet_demo
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.model import ActivityName, CallStatus, Cause, ErrorCode, Operation, Role
-from cti_tui.engine.permissions import RolePolicy
+from cti_tui.core import commands as cmd
+from cti_tui.core.model import ActivityName, CallStatus, Cause, ErrorCode, Operation, Role
+from cti_tui.core.permissions import RolePolicy
 
 CALLER = "+12025550199"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import Agent, Pbx
 
-from cti_tui.engine.model import CallStatus, Cause
+from cti_tui.core.model import CallStatus, Cause
 
 SALES = "+12025550120"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import Agent, Pbx
 
-from cti_tui.engine.model import ActivityName, CallStatus, Cause, ErrorCode
+from cti_tui.core.model import ActivityName, CallStatus, Cause, ErrorCode
 
 CALLER = "+12025550199"
 SALES_DID = "+12025550120"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import Agent, Pbx
 
-from cti_tui.engine.model import ActivityName, CallStatus, Cause, Direction, ErrorCode
+from cti_tui.core.model import ActivityName, CallStatus, Cause, Direction, ErrorCode
 
 CALLER = "+12025550199"
 ACME = "+12025550101"  # answers after 3 rings (6 s)

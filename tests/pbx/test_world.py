@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 from conftest import Agent, Pbx, quiet_demo
 
-from cti_tui.engine.clock import VirtualClock
-from cti_tui.engine.model import ActivityName, CallStatus, Direction, ErrorCode
-from cti_tui.engine.wire import event_to_wire
+from cti_tui.core.clock import VirtualClock
+from cti_tui.core.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.world import World
+from cti_tui.protocol.events import event_to_wire
 
 WATCHED = ("queue:sales", "queue:support", "ivr:main", "callpark", "conf:room1")
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cti_tui.engine.actions import SCHEMA
-from cti_tui.server import protocol
-from cti_tui.server.protocol import MAX_FRAME_BYTES, SESSION_ACTIONS, ProtocolError, Request, parse_frame
+from cti_tui.protocol import session as protocol
+from cti_tui.protocol.actions import SCHEMA
+from cti_tui.protocol.session import MAX_FRAME_BYTES, SESSION_ACTIONS, ProtocolError, Request, parse_frame
 
 CODES = {"missing_parameter", "invalid_params"}
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import pytest
 from ws_helpers import open_session
 
-from cti_tui.engine.model import CallStatus, Operation, Role
-from cti_tui.engine.permissions import DEFAULT_POLICIES, RolePolicy
+from cti_tui.core.model import CallStatus, Operation, Role
+from cti_tui.core.permissions import DEFAULT_POLICIES, RolePolicy
 from cti_tui.pbx.exchange import Exchange, Leg
 
 numbers = (f"+1303555{n:04d}" for n in itertools.count(1000))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from cti_tui.engine.backends.server import ServerBackend
+from cti_tui.backends.server import ServerBackend
+from cti_tui.core.model import CallEvent, CallStatus, ErrorCode, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import CallEvent, CallStatus, ErrorCode, Event
 
 
 async def wait_for(predicate, what: str, timeout: float = 5.0) -> None:

@@ -16,10 +16,10 @@ import pyotp
 import pytest
 from ws_helpers import Wire, http_login, login_token, open_session, wait_for
 
-from cti_tui.engine.backends.server import ServerBackend
+from cti_tui.backends.server import ServerBackend
+from cti_tui.core.model import ActivityEvent, ActivityName, ErrorCode, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, ActivityName, ErrorCode, Event
-from cti_tui.server.protocol import MAX_FRAME_BYTES
+from cti_tui.protocol.session import MAX_FRAME_BYTES
 
 TOTP_SECRET = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ws_helpers import Wire, login_token, open_session
 
-from cti_tui.engine.actions import SCHEMA
+from cti_tui.protocol.actions import SCHEMA
 from cti_tui.server import app as server_app
 
 REFUSAL_CODES = {

@@ -11,7 +11,7 @@ import asyncio
 import httpx
 import pyotp
 
-from cti_tui.engine.clock import VirtualClock
+from cti_tui.core.clock import VirtualClock
 from cti_tui.server.sessions import RateLimiter
 
 TOTP_SECRET = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from ws_helpers import Wire, login_token, open_session, seqs, wait_for
 
-from cti_tui.engine.backends.server import ServerBackend
+from cti_tui.backends.server import ServerBackend
+from cti_tui.core.model import ActivityEvent, ActivityName, CallStatus, ErrorCode, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, ActivityName, CallStatus, ErrorCode, Event
-from cti_tui.engine.wire import call_to_wire
+from cti_tui.protocol.events import call_to_wire
 from cti_tui.server import sessions
 
 numbers = (f"+1202555{n:04d}" for n in itertools.count(1000))

@@ -12,9 +12,9 @@ from typing import Any
 import websockets
 from ws_helpers import Wire, login_token, open_session, seqs, wait_for, ws_url
 
-from cti_tui.engine.backends.server import ServerBackend
+from cti_tui.backends.server import ServerBackend
+from cti_tui.core.model import ActivityEvent, ActivityName, ErrorCode, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, ActivityName, ErrorCode, Event
 
 numbers = (f"+1404555{n:04d}" for n in itertools.count(1000))
 QUEUE_LIMIT = 100

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from cti_tui.engine.backends.softphone import ManagedBaresip, SoftphoneBackend
+from cti_tui.backends.softphone import ManagedBaresip, SoftphoneBackend
+from cti_tui.core.model import ActivityEvent, Call, CallEvent, Event
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityEvent, Call, CallEvent, Event
 
 BLOCK = 100  # ports per test: SIP at base+0/2/4/6 (2 apart: baresip binds TLS on +1), ctrl at +10.., RTP above
 # Below Linux's ephemeral range (32768-60999): a port there may be taken, between the check and baresip's bind,

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.backends.baresip_codec import (
+from cti_tui.core import commands as cmd
+from cti_tui.core.machine import Refusal, advance
+from cti_tui.core.model import CallStatus, Cause, Direction, ErrorCode
+from cti_tui.protocol.baresip import (
     BaresipEvent,
     CallBook,
     FrameError,
@@ -28,8 +30,6 @@ from cti_tui.engine.backends.baresip_codec import (
     parse_listcalls,
     parse_message,
 )
-from cti_tui.engine.machine import Refusal, advance
-from cti_tui.engine.model import CallStatus, Cause, Direction, ErrorCode
 
 # --- netstrings ---------------------------------------------------------------------------------------------
 

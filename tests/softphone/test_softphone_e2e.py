@@ -10,9 +10,9 @@ import pytest
 from sipp_scenarios import uac
 from softphone_lab import Lab, Recorder, lab_fixture, sipp_exit  # noqa: F401 - lab_fixture provides `lab`
 
-from cti_tui.engine.backends.softphone import BaresipError, SoftphoneBackend
+from cti_tui.backends.softphone import BaresipError, SoftphoneBackend
+from cti_tui.core.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.store.history import HistoryRecorder, HistoryStore, Outcome
 
 pytestmark = pytest.mark.timeout(90)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cti_tui.engine.model import ActivityEvent, ActivityName, Call, CallEvent, CallStatus, Direction
+from cti_tui.core.model import ActivityEvent, ActivityName, Call, CallEvent, CallStatus, Direction
 from cti_tui.store import (
     SCHEMA_VERSION,
     HistoryError,
@@ -830,7 +830,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cti_tui.engine.model import Call, CallStatus, Direction
+from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.store import HistoryStore
 
 path, count = Path(sys.argv[1]), int(sys.argv[2])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import Pbx
 
-from cti_tui.engine.model import Direction
+from cti_tui.core.model import Direction
 from cti_tui.store.history import HistoryRecorder, HistoryStore, Outcome
 
 CALLER = "+12025550188"

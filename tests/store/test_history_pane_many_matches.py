@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from cti_tui.engine.model import Call, CallStatus, Direction
+from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.store import history as history_module
 from cti_tui.store.history import HistoryStore
 from cti_tui.ui.widgets.history_pane import HistoryPane

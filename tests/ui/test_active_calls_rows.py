@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.style import Style
 
-from cti_tui.engine.model import Call, CallStatus, Direction
+from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 
 T0 = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)

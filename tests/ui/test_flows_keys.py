@@ -13,10 +13,10 @@ from collections.abc import Callable
 from textual import events
 from textual.widgets import Input, Label, OptionList
 
+from cti_tui.backends.embedded import EmbeddedBackend
 from cti_tui.config import AppConfig
-from cti_tui.engine.backends.embedded import EmbeddedBackend
+from cti_tui.core.model import CallStatus, Direction
 from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import CallStatus, Direction
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.store.history import Outcome
 from cti_tui.ui.app import CtiApp

@@ -13,7 +13,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, Select, Static
 
-from cti_tui.engine.model import Call, CallStatus, Direction
+from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.store.history import HistoryError, HistoryStore, Outcome
 from cti_tui.ui.widgets.history_pane import HistoryPane, HistorySearch, HistoryTable
 

@@ -37,7 +37,7 @@ START = """
 import asyncio, gc, tempfile
 from pathlib import Path
 from cti_tui.credentials import CredentialStore, MemoryKeyring
-from cti_tui.engine.clock import VirtualClock
+from cti_tui.core.clock import VirtualClock
 from cti_tui.ui.factory import build_app
 from cti_tui.ui.memory import pause_collection
 

@@ -9,7 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from cti_tui.engine.model import Call, CallStatus, Direction
+from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 

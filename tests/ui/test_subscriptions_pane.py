@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from textual.app import App, ComposeResult
 
-from cti_tui.engine.model import Call, CallStatus, Direction, DirectoryEntry, EntryKind
+from cti_tui.core.model import Call, CallStatus, Direction, DirectoryEntry, EntryKind
 from cti_tui.ui.lamps import Lamp, LineBoard, lamp_for, summarise
 from cti_tui.ui.widgets.subscriptions_pane import EMPTY_HINT, SubscriptionsPane, summary_text
 

@@ -23,8 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Select
 
-from cti_tui.engine.connector import Connector
-from cti_tui.engine.model import (
+from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
     Call,
@@ -35,7 +34,8 @@ from cti_tui.engine.model import (
     Event,
     Operation,
 )
-from cti_tui.engine.numbers import format_for_display
+from cti_tui.core.numbers import format_for_display
+from cti_tui.engine.connector import Connector
 from cti_tui.store.history import HistoryStore
 from cti_tui.ui.compositor import DirtyRowsCompositor
 from cti_tui.ui.memory import settle_long_lived

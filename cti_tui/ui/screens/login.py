@@ -23,8 +23,8 @@ from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Stati
 from cti_tui.credentials import CredentialStore
 
 if TYPE_CHECKING:  # the engine is imported once the form is drawn (cti_tui.ui.app)
+    from cti_tui.core.model import ActivityEvent, Event
     from cti_tui.engine.connector import Connector
-    from cti_tui.engine.model import ActivityEvent, Event
 
 
 def valid_softphone_address(text: str) -> bool:
@@ -385,7 +385,7 @@ class LoginScreen(Screen[None]):
         self._after_attempt(ok)
 
     def _after_attempt(self, ok: bool) -> None:
-        from cti_tui.engine.model import ActivityName, ErrorCode
+        from cti_tui.core.model import ActivityName, ErrorCode
 
         assert self.connector is not None
         if ok:
@@ -426,7 +426,7 @@ class LoginScreen(Screen[None]):
     def _heard(self, event: Event) -> None:
         """Only the latest activity matters to the form (and nothing is kept once logged in: a wall's
         session brings a thousand events a second)."""
-        from cti_tui.engine.model import ActivityEvent
+        from cti_tui.core.model import ActivityEvent
 
         if isinstance(event, ActivityEvent):
             self.last_activity = event

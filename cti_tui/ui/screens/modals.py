@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from cti_tui.engine.model import Call, DirectoryEntry
-from cti_tui.engine.numbers import InvalidNumber, format_for_display, parse_destination
+from cti_tui.core.model import Call, DirectoryEntry
+from cti_tui.core.numbers import InvalidNumber, format_for_display, parse_destination
 from cti_tui.ui import render
 
 

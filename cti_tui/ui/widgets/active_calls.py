@@ -11,7 +11,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from cti_tui.engine.model import Call, CallStatus
+from cti_tui.core.model import Call, CallStatus
 from cti_tui.ui import render
 from cti_tui.ui.recent import recall, remember
 from cti_tui.ui.render import Cell

@@ -20,8 +20,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Select, Static
 
-from cti_tui.engine.model import Direction
-from cti_tui.engine.numbers import format_for_display
+from cti_tui.core.model import Direction
+from cti_tui.core.numbers import format_for_display
 from cti_tui.store.history import HistoryError, HistoryRow, HistoryStore, Outcome
 from cti_tui.ui import render
 

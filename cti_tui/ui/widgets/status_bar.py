@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from cti_tui.engine.model import Identity
+from cti_tui.core.model import Identity
 
 STATE_STYLE = {
     "connecting": "bold #7aa2f7",

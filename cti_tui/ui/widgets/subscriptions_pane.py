@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from cti_tui.engine.model import Call, DirectoryEntry
+from cti_tui.core.model import Call, DirectoryEntry
 from cti_tui.ui import render
 from cti_tui.ui.lamps import Lamp, LineBoard, LineSummary, is_waiting
 from cti_tui.ui.widgets.row_view import RowView

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from cti_tui.engine.commands import AuthOutcome, Command, CommandResult, Credentials, Report
-from cti_tui.engine.model import DirectoryEntry, Operation, Role
-from cti_tui.engine.permissions import RolePolicy
+from cti_tui.core.commands import AuthOutcome, Command, CommandResult, Credentials, Report
+from cti_tui.core.model import DirectoryEntry, Operation, Role
+from cti_tui.core.permissions import RolePolicy
 
 ReportSink = Callable[[Report], None]
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from cti_tui.engine.actions import ActionError, parse_action
+from cti_tui.protocol.actions import ActionError, parse_action
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})

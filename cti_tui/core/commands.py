@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cti_tui.engine.model import ActivityName, Call, ErrorCode, Identity
+from cti_tui.core.model import ActivityName, Call, ErrorCode, Identity
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cti_tui.engine.model import (
+from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
     Call,

@@ -6,9 +6,9 @@ is how tests put an agent and a supervisor on the same PBX, and how the server h
 
 from __future__ import annotations
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.backends.base import ALL_OPERATIONS, Capabilities, ReportSink
-from cti_tui.engine.model import DirectoryEntry, ErrorCode
+from cti_tui.core import commands as cmd
+from cti_tui.core.backend import ALL_OPERATIONS, Capabilities, ReportSink
+from cti_tui.core.model import DirectoryEntry, ErrorCode
 from cti_tui.pbx.exchange import Exchange, Session
 
 

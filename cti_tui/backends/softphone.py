@@ -1,6 +1,6 @@
 """The softphone backend: a real baresip driven over its ``ctrl_tcp`` control socket.
 
-A thin asyncio shell around :mod:`cti_tui.engine.backends.baresip_codec`: one TCP connection (TCP_NODELAY and
+A thin asyncio shell around :mod:`cti_tui.protocol.baresip`: one TCP connection (TCP_NODELAY and
 TCP_QUICKACK, or responses stall ~40 ms on delayed ACKs), one command in flight at a time, responses matched by
 token, events turned into reports by the codec's :class:`~baresip_codec.CallBook`. baresip's commands act on
 the *current call*, so every call command first selects its call with ``callfind <Call-ID>``.
@@ -33,8 +33,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.backends.baresip_codec import (
+from cti_tui.core import commands as cmd
+from cti_tui.core.backend import Capabilities, ReportSink
+from cti_tui.core.model import (
+    ActivityName,
+    CallStatus,
+    DirectoryEntry,
+    ErrorCode,
+    Identity,
+    Operation,
+    Role,
+)
+from cti_tui.protocol.baresip import (
     BaresipEvent,
     CallBook,
     FrameError,
@@ -47,16 +57,6 @@ from cti_tui.engine.backends.baresip_codec import (
     parse_listcalls,
     parse_message,
     split_name_addr,
-)
-from cti_tui.engine.backends.base import Capabilities, ReportSink
-from cti_tui.engine.model import (
-    ActivityName,
-    CallStatus,
-    DirectoryEntry,
-    ErrorCode,
-    Identity,
-    Operation,
-    Role,
 )
 
 DEFAULT_CONTROL = ("127.0.0.1", 4444)

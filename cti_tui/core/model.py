@@ -1,7 +1,7 @@
 """The call model and the two kinds of events of SPEC §1–§2, as frozen dataclasses.
 
 Everything here is plain data: no I/O, no UI. Field names are snake_case in Python and camelCase on the
-wire (see :mod:`cti_tui.engine.wire`), exactly as the VoIPstudio call object.
+wire (see :mod:`cti_tui.protocol.events`), exactly as the VoIPstudio call object.
 """
 
 from __future__ import annotations

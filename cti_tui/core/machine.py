@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from cti_tui.engine.model import Call, CallStatus, Direction, Operation
+from cti_tui.core.model import Call, CallStatus, Direction, Operation
 
 S = CallStatus
 O = Operation  # noqa: E741 - short aliases keep the table readable

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from cti_tui.engine.model import Identity, Operation, Role
+from cti_tui.core.model import Identity, Operation, Role
 
 
 @dataclass(frozen=True, slots=True)

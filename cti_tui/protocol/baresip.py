@@ -11,7 +11,7 @@ Facts this follows (measured on baresip 1.0.0, see the project's notes):
   call is then gone with no CALL_CLOSED), CALL_DTMF_START (``param`` is the digit).
 - baresip sends **no hold events**: :class:`CallBook` keeps the hold state from the commands that succeeded.
 - Commands take no call id: the controller selects the current call first (``callfind <Call-ID>``) — that
-  belongs to the I/O shell (:mod:`cti_tui.engine.backends.softphone`); this module only parses the answers
+  belongs to the I/O shell (:mod:`cti_tui.backends.softphone`); this module only parses the answers
   (``listcalls`` / ``callstat``) it needs to resynchronise.
 """
 
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.model import ActivityName, Call, CallStatus, Cause, Direction, ErrorCode
+from cti_tui.core import commands as cmd
+from cti_tui.core.model import ActivityName, Call, CallStatus, Cause, Direction, ErrorCode
 
 MAX_FRAME = 1 << 20
 """Largest frame accepted (1 MiB): a ``help`` or ``callstat`` answer is a few kB; anything near this is garbage."""

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from cti_tui.engine import commands as cmd
-from cti_tui.engine.actions import command_frame
-from cti_tui.engine.backends.base import ALL_OPERATIONS, Capabilities, ReportSink
-from cti_tui.engine.model import (
+from cti_tui.core import commands as cmd
+from cti_tui.core.backend import ALL_OPERATIONS, Capabilities, ReportSink
+from cti_tui.core.model import (
     ActivityName,
     DirectoryEntry,
     EntryKind,
@@ -32,8 +31,9 @@ from cti_tui.engine.model import (
     Operation,
     Role,
 )
-from cti_tui.engine.permissions import RolePolicy
-from cti_tui.engine.wire import call_from_wire
+from cti_tui.core.permissions import RolePolicy
+from cti_tui.protocol.actions import command_frame
+from cti_tui.protocol.events import call_from_wire
 
 if TYPE_CHECKING:
     import httpx

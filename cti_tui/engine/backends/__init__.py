@@ -1,1 +1,0 @@
-"""Backends translate the connector's commands and reports to one outside world each."""
