@@ -97,8 +97,10 @@ def main() -> int:
     for phase in ("ring", "answer", "hold", "hangup"):
         print(f"  {phase:7s} {timings[phase]:7.3f} s  {args.calls / timings[phase]:10,.0f} events/s")
     print(f"engine:   {len(call_events)} call events in {timings['total']:.3f} s = {rate:,.0f} events/s")
-    print(f"baseline: asyncio.Queue put+get of the same {len(call_events)} events in {baseline:.3f} s "
-          f"= {base_rate:,.0f} events/s")
+    print(
+        f"baseline: asyncio.Queue put+get of the same {len(call_events)} events in {baseline:.3f} s "
+        f"= {base_rate:,.0f} events/s"
+    )
     print(f"ratio: baseline / engine = {base_rate / rate:.1f}x")
     return 0
 

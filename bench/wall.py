@@ -708,9 +708,7 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     if len(arrived) >= len(run.keys_sent) and len(handled) >= len(run.keys_sent):
         out["keys"]["to_driver"] = summary([(arrived[i][0] - t) / ms for i, (_, t) in enumerate(run.keys_sent)])
         out["keys"]["in_loop"] = summary([(arrived[i][1] - arrived[i][0]) / ms for i in range(len(run.keys_sent))])
-        out["keys"]["to_handler"] = summary(
-            [(handled[i][1] - arrived[i][1]) / ms for i in range(len(run.keys_sent))]
-        )
+        out["keys"]["to_handler"] = summary([(handled[i][1] - arrived[i][1]) / ms for i in range(len(run.keys_sent))])
     # polling
     gaps = [(b[0] - a[0]) / ms for a, b in zip(run.polls, run.polls[1:], strict=False)
             if start and end and start <= a[0] <= end]  # fmt: skip

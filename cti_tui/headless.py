@@ -150,9 +150,7 @@ async def _login(connector: Connector, options: EventsOptions) -> bool:
     if options.api_key:
         return await connector.login(api_key=options.api_key)
     email = options.email or DEMO_EMAIL
-    password = (
-        options.password if options.password is not None else (DEMO_PASSWORD if not options.email else "")
-    )
+    password = options.password if options.password is not None else (DEMO_PASSWORD if not options.email else "")
     if not password:
         connector.notify(ActivityName.ERROR, ErrorCode.BAD_CREDENTIALS, "--password is required with --email")
         return False

@@ -26,9 +26,7 @@ class Transition:
     operations: frozenset[Operation]
 
 
-def _row(
-    source: CallStatus, target: CallStatus, direction: Direction | None = None, *ops: Operation
-) -> Transition:
+def _row(source: CallStatus, target: CallStatus, direction: Direction | None = None, *ops: Operation) -> Transition:
     return Transition(source, target, direction, frozenset(ops))
 
 

@@ -92,9 +92,7 @@ class Call:
     release_at: datetime | None = None
     park_slot: int | None = None
     queue_position: int | None = None
-    also: tuple[
-        str, ...
-    ] = ()  # further lines showing this call: the queue that offers it, its conference room
+    also: tuple[str, ...] = ()  # further lines showing this call: the queue that offers it, its conference room
 
     def evolve(self, **changes: object) -> Call:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

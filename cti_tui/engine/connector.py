@@ -192,9 +192,7 @@ class Connector:
         """Authenticated and ready."""
         return self._ready
 
-    async def login(
-        self, email: str | None = None, password: str | None = None, *, api_key: str | None = None
-    ) -> bool:
+    async def login(self, email: str | None = None, password: str | None = None, *, api_key: str | None = None) -> bool:
         """Email + password, or ``api_key=``. LOGGED_IN then READY, or TWO_FACTOR_AUTH, or ERROR."""
         async with self._lock:
             if self._ready:
@@ -208,9 +206,7 @@ class Connector:
             elif email and password:
                 credentials = cmd.PasswordLogin(email.strip(), password)
             else:
-                return self._error(
-                    ErrorCode.BAD_CREDENTIALS, "email and password (or an API key) are required"
-                )
+                return self._error(ErrorCode.BAD_CREDENTIALS, "email and password (or an API key) are required")
             return await self._finish_auth(await self._guarded(self.backend.login(credentials)))
 
     async def login_vouched(self, identity: Identity) -> bool:
@@ -242,9 +238,7 @@ class Connector:
         match outcome:
             case cmd.NeedsSecondFactor(nonce=nonce):
                 self._nonce = nonce
-                self._activity(
-                    ActivityName.TWO_FACTOR_AUTH, "enter the code from your authenticator app", nonce=nonce
-                )
+                self._activity(ActivityName.TWO_FACTOR_AUTH, "enter the code from your authenticator app", nonce=nonce)
                 return False
             case cmd.AuthFailed(code=code, message=message):
                 return self._error(code, message)
@@ -322,9 +316,7 @@ class Connector:
         if identity is None or capabilities.policies is None:
             return ops
         watched = self._subscriptions.keys()
-        return frozenset(
-            op for op in ops if may_act(dict(capabilities.policies), identity, op, call.line, watched)
-        )
+        return frozenset(op for op in ops if may_act(dict(capabilities.policies), identity, op, call.line, watched))
 
     def _check_ready(self) -> bool:
         if not self._ready:
@@ -347,9 +339,7 @@ class Connector:
             self._info(ErrorCode.CALL_ENDED, f"call {call_id} has already ended", call_id)
             return None
         if operation not in operations_for(call):
-            self._info(
-                ErrorCode.WRONG_STATE, f"cannot {operation.value} a call that is {call.status}", call_id
-            )
+            self._info(ErrorCode.WRONG_STATE, f"cannot {operation.value} a call that is {call.status}", call_id)
             return None
         return call
 
@@ -405,9 +395,7 @@ class Connector:
         number = self._destination(destination)
         return number is not None and (await self._run(cmd.Transfer(call_id, number), call_id)).ok
 
-    async def supervised_transfer(
-        self, call_id: str, destination: str, invite_timeout: float | None = None
-    ) -> bool:
+    async def supervised_transfer(self, call_id: str, destination: str, invite_timeout: float | None = None) -> bool:
         """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s."""
         if self._check_call(call_id, Operation.SUPERVISED_TRANSFER) is None:
             return False
@@ -428,10 +416,7 @@ class Connector:
         """Join two of the agent's calls into one three-way call; ``call_b``'s leg ends."""
         if call_a == call_b:
             return self._info(ErrorCode.BAD_REQUEST, "cannot merge a call with itself", call_a)
-        if (
-            self._check_call(call_a, Operation.MERGE) is None
-            or self._check_call(call_b, Operation.MERGE) is None
-        ):
+        if self._check_call(call_a, Operation.MERGE) is None or self._check_call(call_b, Operation.MERGE) is None:
             return False
         return (await self._run(cmd.Merge(call_a, call_b), call_a)).ok
 

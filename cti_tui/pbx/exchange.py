@@ -203,9 +203,7 @@ class Exchange:
         lines = leg.lines | (before or set())
         self._send(cmd.CallUpdate(leg.to_call()), lambda session: session.watches(lines))
 
-    def _notice(
-        self, extension: str | None, level: ActivityName, code: ErrorCode, message: str, call_id: str
-    ) -> None:
+    def _notice(self, extension: str | None, level: ActivityName, code: ErrorCode, message: str, call_id: str) -> None:
         notice = cmd.Notice(level, code, message, call_id)
         self._send(notice, lambda session: session.identity.extension == extension)
 
@@ -413,9 +411,7 @@ class Exchange:
         if destination.startswith("+"):
             return True
         org = self.org
-        return any(
-            destination == item.extension for item in (*org.users, *org.queues, *org.ivrs, *org.conferences)
-        )
+        return any(destination == item.extension for item in (*org.users, *org.queues, *org.ivrs, *org.conferences))
 
     def _route(self, caller: Leg | Party, destination: str, origin: Leg | None) -> Leg | Party | None:
         """Connect ``caller`` towards ``destination``. ``origin`` is the ringing leg the caller sees
@@ -605,9 +601,7 @@ class Exchange:
             if busy is not None:
                 busy.add(agent)
             self._renumber(queue_id)
-            self.later(
-                queue.offer_timeout, lambda leg=leg, agent=agent: self._offer_timeout(leg, agent, queue)
-            )
+            self.later(queue.offer_timeout, lambda leg=leg, agent=agent: self._offer_timeout(leg, agent, queue))
             if self.world is not None:
                 self.world.leg_ringing(leg)
 
@@ -723,9 +717,7 @@ class Exchange:
         for leg in legs:
             others = [m for m in bridge.members if m is not leg]
             if len(others) == 1:
-                number = (
-                    others[0].number if isinstance(others[0], Party) else self._presented_number(others[0])
-                )
+                number = others[0].number if isinstance(others[0], Party) else self._presented_number(others[0])
                 name = others[0].name if isinstance(others[0], Party) else self._presented_name(others[0])
                 self._repoint(leg, number, name)
         self._settle(bridge)
@@ -733,9 +725,7 @@ class Exchange:
     def _repoint(self, leg: Leg, number: str, name: str) -> None:
         """The far end of ``leg`` changed (a transfer landed on it): show the new party."""
         fields = (
-            ("source", "source_name")
-            if leg.direction is Direction.INBOUND
-            else ("destination", "destination_name")
+            ("source", "source_name") if leg.direction is Direction.INBOUND else ("destination", "destination_name")
         )
         if (getattr(leg, fields[0]), getattr(leg, fields[1])) != (number, name):
             self._move(leg, leg.status, **{fields[0]: number, fields[1]: name})
@@ -750,8 +740,7 @@ class Exchange:
             original.owner,
             ActivityName.INFO,
             ErrorCode.TRANSFER_FAILED,
-            f"transfer to {consult_leg.destination} did not complete ({consult_leg.cause}); "
-            f"call {original.id} is back",
+            f"transfer to {consult_leg.destination} did not complete ({consult_leg.cause}); call {original.id} is back",
             original.id,
         )
 
@@ -959,9 +948,7 @@ class Exchange:
             caller.remote = target
             self._repoint(caller, destination, self.name_of(destination))
 
-    def _supervised(
-        self, session: Session, leg: Leg, destination: str, timeout: float | None
-    ) -> cmd.CommandResult:
+    def _supervised(self, session: Session, leg: Leg, destination: str, timeout: float | None) -> cmd.CommandResult:
         if leg.consult is not None:
             return cmd.CommandResult.info(ErrorCode.WRONG_STATE, "a transfer of this call is already pending")
         if len(self.others(leg)) != 1:
@@ -969,9 +956,7 @@ class Exchange:
         me = session.identity
         if leg.status is S.CONNECTED:
             self._move(leg, S.ON_HOLD)
-        consult = self._new_leg(
-            Direction.OUTBOUND, S.RINGING, me.line, me.extension, destination, me.extension
-        )
+        consult = self._new_leg(Direction.OUTBOUND, S.RINGING, me.line, me.extension, destination, me.extension)
         leg.consult, consult.consult_of = consult, leg
         self._publish(consult)
         self._route(consult, destination, consult)
@@ -989,9 +974,7 @@ class Exchange:
         if consult is not None and consult.owner == session.identity.extension:
             self._end(consult, S.HANGUP, Cause.CANCELLED)
             return cmd.CommandResult.done()
-        return cmd.CommandResult.info(
-            ErrorCode.WRONG_STATE, f"no supervised transfer pending for {call_id!r}"
-        )
+        return cmd.CommandResult.info(ErrorCode.WRONG_STATE, f"no supervised transfer pending for {call_id!r}")
 
     def _merge(self, leg: Leg, other: Leg) -> cmd.CommandResult:
         if leg.owner != other.owner:
@@ -1018,17 +1001,13 @@ class Exchange:
                 return cmd.CommandResult.info(ErrorCode.SLOT_BUSY, "the park lot is full")
             slot = free[0]
         elif not 1 <= slot <= self.org.park_slots:
-            return cmd.CommandResult.error(
-                ErrorCode.BAD_REQUEST, f"park slot must be 1–{self.org.park_slots}"
-            )
+            return cmd.CommandResult.error(ErrorCode.BAD_REQUEST, f"park slot must be 1–{self.org.park_slots}")
         elif slot in self.slots:
             return cmd.CommandResult.info(ErrorCode.SLOT_BUSY, f"park slot {slot} is taken")
         self.slots[slot] = leg
         # the parker keeps seeing its parked call (on its own line too) until someone picks it up
         parker_line = {f"user:{leg.owner}"} if leg.owner else set()
-        self._move(
-            leg, S.PARKED, line="callpark", owner=None, tags=parker_line, park_slot=slot, parked_by=leg.owner
-        )
+        self._move(leg, S.PARKED, line="callpark", owner=None, tags=parker_line, park_slot=slot, parked_by=leg.owner)
         if self.world is not None:
             self.world.leg_parked(leg)
         return cmd.CommandResult.done(str(slot))
@@ -1049,9 +1028,7 @@ class Exchange:
         user = self.org.user_by_extension(extension)
         assert user is not None
         del self.slots[leg.park_slot]  # type: ignore[arg-type]
-        self._move(
-            leg, S.CONNECTED, owner=extension, line=user.line, tags=set(), park_slot=None, parked_by=None
-        )
+        self._move(leg, S.CONNECTED, owner=extension, line=user.line, tags=set(), park_slot=None, parked_by=None)
 
     # --- the scripted outside world ---------------------------------------------------------------
 
@@ -1077,9 +1054,7 @@ class Exchange:
             if isinstance(leg.remote, Party):
                 leg.remote.gone = True
                 leg.remote = None
-                self._end(
-                    leg, S.CANCEL, Cause.CANCELLED if leg.direction is Direction.INBOUND else Cause.BUSY
-                )
+                self._end(leg, S.CANCEL, Cause.CANCELLED if leg.direction is Direction.INBOUND else Cause.BUSY)
                 return True
         return False
 

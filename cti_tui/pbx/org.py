@@ -300,9 +300,7 @@ class _OrgReader:
         return len(self.lines)
 
     def fail(self, path: Path_, problem: str) -> OrgError:
-        dotted = "".join(
-            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(path)
-        )
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(path))
         line = self._line_of(path)
         where = f"{self.source}:{line}" if line else self.source
         return OrgError(f"{where}: {dotted}: {problem}")
@@ -360,9 +358,7 @@ class _OrgReader:
             raise self.fail((*path, key), f"expected {expected} seconds, got {value!r}")
         return value
 
-    def pair(
-        self, table: dict[str, Any], path: Path_, key: str, default: tuple[float, float]
-    ) -> tuple[float, float]:
+    def pair(self, table: dict[str, Any], path: Path_, key: str, default: tuple[float, float]) -> tuple[float, float]:
         value = self.get(table, path, key, list, list(default))
         if len(value) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
             raise self.fail((*path, key), f"expected [low, high] seconds, got {value!r}")
@@ -386,9 +382,7 @@ class _OrgReader:
             raise self.fail(("users",), "an organisation needs at least one [[users]] entry")
         queues = tuple(self.queue(q, ("queues", i)) for i, q in enumerate(self.tables(data, "queues")))
         ivrs = tuple(self.ivr(v, ("ivrs", i)) for i, v in enumerate(self.tables(data, "ivrs")))
-        confs = tuple(
-            self.conference(c, ("conferences", i)) for i, c in enumerate(self.tables(data, "conferences"))
-        )
+        confs = tuple(self.conference(c, ("conferences", i)) for i, c in enumerate(self.tables(data, "conferences")))
         park_slots = self.get(head, ("organisation",), "park_slots", int, 10)
         if not 1 <= park_slots <= 999:
             raise self.fail(("organisation", "park_slots"), f"expected 1–999, got {park_slots}")
@@ -486,9 +480,7 @@ class _OrgReader:
             where = ("world", "numbers", i)
             behaviour = self.text(entry, where, "behaviour", "answer")
             if behaviour not in BEHAVIOURS:
-                raise self.fail(
-                    (*where, "behaviour"), f"expected one of {', '.join(BEHAVIOURS)}, got {behaviour!r}"
-                )
+                raise self.fail((*where, "behaviour"), f"expected one of {', '.join(BEHAVIOURS)}, got {behaviour!r}")
             rings = self.get(entry, where, "rings", int, 2)
             if not 0 <= rings <= 100:
                 raise self.fail((*where, "rings"), f"expected 0–100, got {rings}")
@@ -528,9 +520,7 @@ class _OrgReader:
             if not isinstance(entry, dict):
                 raise self.fail(path, "expected a table")
             watch = self.get(entry, path, "watch", list, list(policies[role].watch))
-            acts = self.get(
-                entry, path, "act_on_watched", list, [o.value for o in policies[role].act_on_watched]
-            )
+            acts = self.get(entry, path, "act_on_watched", list, [o.value for o in policies[role].act_on_watched])
             try:
                 ops = frozenset(Operation(a) for a in acts)
             except ValueError as exc:
@@ -563,9 +553,7 @@ class _OrgReader:
         for i, ivr in enumerate(org.ivrs):
             for digit, target in ivr.options.items():
                 if target not in lines:
-                    raise self.fail(
-                        ("ivrs", i, "options"), f"option {digit!r} goes to unknown line {target!r}"
-                    )
+                    raise self.fail(("ivrs", i, "options"), f"option {digit!r} goes to unknown line {target!r}")
                 if not target.startswith(IVR_TARGETS):  # the exchange routes a menu choice to these only
                     raise self.fail(
                         ("ivrs", i, "options"),

@@ -11,9 +11,7 @@ from cti_tui.pbx.org import Organisation, load_demo, load_org
 from cti_tui.pbx.world import World
 
 
-def load_organisation(
-    path: Path | None = None, *, seed: int | None = None, rate: float | None = None
-) -> Organisation:
+def load_organisation(path: Path | None = None, *, seed: int | None = None, rate: float | None = None) -> Organisation:
     """The demo (or ``path``), with the world's seed and inbound rate overridden when given.
 
     Raises :class:`~cti_tui.pbx.org.OrgError` with the file, line and field for a bad file.

@@ -123,9 +123,7 @@ class World:
     def random_caller(self) -> tuple[str, str]:
         pattern = self.random.choice(NUMBER_PATTERNS)
         number = pattern.format(
-            self.random.randrange(100, 10_000)
-            if "{:04d}" in pattern
-            else self.random.randrange(10_000, 99_999)
+            self.random.randrange(100, 10_000) if "{:04d}" in pattern else self.random.randrange(10_000, 99_999)
         )
         if self.random.random() < 0.1:
             return "anonymous", ""

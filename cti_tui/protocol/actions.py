@@ -96,9 +96,7 @@ def parse_line(line: str | bytes) -> Action:
 
 def parse_action(data: object) -> Action:
     if not isinstance(data, dict):
-        raise ActionError(
-            f'a command is a JSON object like {{"action": "call", ...}}, got {type(data).__name__}'
-        )
+        raise ActionError(f'a command is a JSON object like {{"action": "call", ...}}, got {type(data).__name__}')
     name = data.get("action")
     if not isinstance(name, str):
         raise ActionError('missing "action" (a string)')

@@ -181,9 +181,7 @@ _FTS_COLS = ", ".join(_INDEXED_COLUMNS)
 _FTS_NEW = ", ".join(f"new.{c}" for c in _INDEXED_COLUMNS)
 _FTS_OLD = ", ".join(f"old.{c}" for c in _INDEXED_COLUMNS)
 _FTS_ADD = f"INSERT INTO calls_search (rowid, {_FTS_COLS}) VALUES (new.row_id, {_FTS_NEW});"
-_FTS_REMOVE = (
-    f"INSERT INTO calls_search (calls_search, rowid, {_FTS_COLS}) VALUES ('delete', old.row_id, {_FTS_OLD});"
-)
+_FTS_REMOVE = f"INSERT INTO calls_search (calls_search, rowid, {_FTS_COLS}) VALUES ('delete', old.row_id, {_FTS_OLD});"
 _CREATE_SEARCH = (
     f"""CREATE VIRTUAL TABLE calls_search USING fts5(
         {_FTS_COLS}, content='calls', content_rowid='row_id', tokenize='trigram'
@@ -214,8 +212,7 @@ _CREATE_COUNTS = (
     ) WITHOUT ROWID""",
     f"CREATE TRIGGER call_counts_insert AFTER INSERT ON calls BEGIN {_COUNT_UP} END",
     f"CREATE TRIGGER call_counts_delete AFTER DELETE ON calls BEGIN {_COUNT_DOWN} END",
-    f"CREATE TRIGGER call_counts_update AFTER UPDATE OF {_COUNT_KEY} ON calls "
-    f"BEGIN {_COUNT_DOWN} {_COUNT_UP} END",
+    f"CREATE TRIGGER call_counts_update AFTER UPDATE OF {_COUNT_KEY} ON calls BEGIN {_COUNT_DOWN} {_COUNT_UP} END",
 )
 
 # Steps from version N to N + 1, applied in order inside one transaction when an older file is opened.
@@ -449,9 +446,7 @@ class HistoryStore:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            return sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-            )
+            return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot open call history {self.path}: {exc}", self.path) from exc
 
@@ -680,9 +675,7 @@ class HistoryStore:
                         " WHERE calls_search MATCH :match AND calls_search.rowid = calls.row_id)"
                     )
                 elif plan == "set":
-                    where.append(
-                        "calls.row_id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH :match)"
-                    )
+                    where.append("calls.row_id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH :match)")
                 else:
                     source = "calls_search CROSS JOIN calls ON calls.row_id = calls_search.rowid"
                     where.append("calls_search MATCH :match")

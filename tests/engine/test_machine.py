@@ -167,9 +167,7 @@ def test_is_legal(source: CallStatus, target: CallStatus, direction: Direction) 
 # --- advance ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "direction"), list(itertools.product(CallStatus, Direction)), ids=lambda v: v.value
-)
+@pytest.mark.parametrize(("status", "direction"), list(itertools.product(CallStatus, Direction)), ids=lambda v: v.value)
 def test_first_sighting_is_adopted_in_any_state(status: CallStatus, direction: Direction) -> None:
     update = make_call(status, direction, line="queue:sales")
     assert advance(None, update) is update

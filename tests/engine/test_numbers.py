@@ -43,9 +43,7 @@ def test_e164_numbers_are_accepted_and_normalised(text: str, number: str) -> Non
     assert is_valid_destination(text)
 
 
-@pytest.mark.parametrize(
-    ("text", "number"), [("1002", "1002"), ("7", "7"), ("10 02", "1002"), ("123456", "123456")]
-)
+@pytest.mark.parametrize(("text", "number"), [("1002", "1002"), ("7", "7"), ("10 02", "1002"), ("123456", "123456")])
 def test_extensions_are_accepted(text: str, number: str) -> None:
     assert parse_destination(text) == Destination(number, is_extension=True)
     # a region does not turn a short extension into an outside number

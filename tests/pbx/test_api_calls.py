@@ -88,9 +88,7 @@ async def test_call_returns_the_id_of_the_new_call(pbx: Pbx) -> None:
         ("+12025550103", Cause.NO_ANSWER, 30.0, ["INITIAL", "ACCEPTED", "RINGING", "CANCEL"]),
     ],
 )
-async def test_call_the_world_numbers(
-    pbx: Pbx, number: str, cause: Cause, after: float, names: list[str]
-) -> None:
+async def test_call_the_world_numbers(pbx: Pbx, number: str, cause: Cause, after: float, names: list[str]) -> None:
     agent = await pbx.login()
     await agent.connector.set_auto_answer(True)
     call_id = await agent.connector.call(number)
@@ -538,9 +536,7 @@ async def test_operations_follow_the_state(pbx: Pbx) -> None:
     ringing = await inbound_ringing(pbx, agent)
     assert ops(ringing) == {Operation.ANSWER, Operation.REJECT}
     await agent.connector.answer(ringing)
-    assert {Operation.HOLD, Operation.HANGUP, Operation.TRANSFER, Operation.PARK, Operation.DTMF} <= ops(
-        ringing
-    )
+    assert {Operation.HOLD, Operation.HANGUP, Operation.TRANSFER, Operation.PARK, Operation.DTMF} <= ops(ringing)
     assert Operation.ANSWER not in ops(ringing)
     await agent.connector.hold(ringing)
     assert Operation.RESUME in ops(ringing) and Operation.HOLD not in ops(ringing)

@@ -103,10 +103,7 @@ def test_bad_behaviour_in_a_nested_array_of_tables() -> None:
 
 def test_bad_rings_names_its_own_entry() -> None:
     text = swap(DEMO, "rings = 3", "rings = 300")
-    assert (
-        error_of(text)
-        == f"org.toml:{line_of(text, 'rings = 300')}: world.numbers[0].rings: expected 0–100, got 300"
-    )
+    assert error_of(text) == f"org.toml:{line_of(text, 'rings = 300')}: world.numbers[0].rings: expected 0–100, got 300"
 
 
 def test_duplicate_extension_names_the_second_one() -> None:
@@ -142,9 +139,7 @@ def test_unknown_queue_member() -> None:
 def test_ivr_option_to_an_unknown_line() -> None:
     text = swap(DEMO, '"2" = "queue:support"', '"2" = "queue:nowhere"')
     line = line_of(text, "options = {")
-    assert (
-        error_of(text) == f"org.toml:{line}: ivrs[0].options: option '2' goes to unknown line 'queue:nowhere'"
-    )
+    assert error_of(text) == f"org.toml:{line}: ivrs[0].options: option '2' goes to unknown line 'queue:nowhere'"
 
 
 def test_toml_syntax_error_names_the_line() -> None:
@@ -201,17 +196,12 @@ def test_missing_field_names_its_entry() -> None:
 
 def test_bad_password_hash() -> None:
     text = swap(TINY, f'password_hash = "{HASH}"\nnumber', 'password_hash = "plain"\nnumber')
-    assert error_of(text).startswith(
-        f"org.toml:{line_of(text, 'plain')}: users[0].password_hash: expected pbkdf2"
-    )
+    assert error_of(text).startswith(f"org.toml:{line_of(text, 'plain')}: users[0].password_hash: expected pbkdf2")
 
 
 def test_unknown_role_table() -> None:
     text = TINY + '\n[roles.boss]\nwatch = ["*"]\n'
-    assert (
-        error_of(text)
-        == f"org.toml:{line_of(text, '[roles.boss]')}: roles.boss: roles are agent and supervisor"
-    )
+    assert error_of(text) == f"org.toml:{line_of(text, '[roles.boss]')}: roles.boss: roles are agent and supervisor"
 
 
 def test_unknown_operation_in_a_role() -> None:

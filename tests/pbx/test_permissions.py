@@ -156,9 +156,7 @@ async def test_an_agent_cannot_subscribe_to_an_ivr(pbx: Pbx) -> None:
     assert agent.call_events() == []
 
 
-@pytest.mark.parametrize(
-    "node", ["user:1002", "user:1100", "queue:sales", "queue:support", "callpark", "conf:room1"]
-)
+@pytest.mark.parametrize("node", ["user:1002", "user:1100", "queue:sales", "queue:support", "callpark", "conf:room1"])
 async def test_an_agent_may_watch(pbx: Pbx, node: str) -> None:
     agent = await pbx.login()
     assert await agent.connector.subscribe(node)

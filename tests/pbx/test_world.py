@@ -39,9 +39,7 @@ def assert_consistent(pbx: Pbx, *agents: Agent) -> None:
         assert agent.activities(ActivityName.ERROR) == []
     exchange = pbx.exchange
     for slot, leg in exchange.slots.items():
-        assert (
-            leg.live and leg.status is CallStatus.PARKED and leg.park_slot == slot and leg.line == "callpark"
-        )
+        assert leg.live and leg.status is CallStatus.PARKED and leg.park_slot == slot and leg.line == "callpark"
     for queue_id, waiting in exchange.queues.items():
         for leg in waiting:
             assert leg.live and leg.queue_id == queue_id and leg.status is CallStatus.RINGING

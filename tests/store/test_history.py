@@ -78,9 +78,7 @@ def make_call(
 
 
 @pytest.fixture(params=["fts", "scan"])
-def store(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[HistoryStore]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HistoryStore]:
     """Every test runs with the trigram index and without it (SQLite builds lacking FTS5 scan with LIKE)."""
     if request.param == "scan":
         monkeypatch.setattr(history_module, "_fts5_trigram_available", lambda conn: False)
@@ -303,9 +301,7 @@ def test_a_new_file_is_checked_before_it_is_created(tmp_path: Path) -> None:
         assert store.wait_checked(timeout=0) and store._checker is None
 
 
-def test_nothing_is_written_before_the_background_check_passes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_nothing_is_written_before_the_background_check_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as store:
         store.record(make_call("c1"), OWNER)
@@ -361,9 +357,7 @@ def test_search_index_needs_fts5_to_reopen(tmp_path: Path, monkeypatch: pytest.M
     assert snapshot(tmp_path) == before
 
 
-def test_file_made_without_search_index_keeps_working(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_made_without_search_index_keeps_working(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "history.sqlite3"
     with monkeypatch.context() as patch:
         patch.setattr(history_module, "_fts5_trigram_available", lambda conn: False)
@@ -391,9 +385,7 @@ def test_two_stores_share_one_file(tmp_path: Path) -> None:
 
 def test_record_and_query_roundtrip(store: HistoryStore) -> None:
     inbound = make_call("in-1", minute=0, ringing=4.5, talk=61.25)
-    outbound = make_call(
-        "out-1", minute=5, direction=Direction.OUTBOUND, party="+33142685300", party_name="Bob Durand"
-    )
+    outbound = make_call("out-1", minute=5, direction=Direction.OUTBOUND, party="+33142685300", party_name="Bob Durand")
     store.record(inbound, OWNER)
     store.record(outbound, OWNER)
     page = store.query(OWNER)
@@ -487,15 +479,11 @@ def directory(store: HistoryStore) -> HistoryStore:
     """A small history with numbers in several shapes and names in several cases."""
     calls = [
         make_call("alice", minute=0, party="+12025550143", party_name="Alice Zola"),
-        make_call(
-            "bob", minute=1, party="+33142685300", party_name="Bob Durand", direction=Direction.OUTBOUND
-        ),
+        make_call("bob", minute=1, party="+33142685300", party_name="Bob Durand", direction=Direction.OUTBOUND),
         make_call("formatted", minute=2, party="+1 (202) 555-0188", party_name="Front Desk"),
         make_call("percent", minute=3, party="1002", party_name="100% Sales_Team"),
         make_call("emile", minute=4, party="anonymous", party_name='Émile "Mimi" Dupont'),
-        make_call(
-            "missed", minute=5, party="+12025550100", party_name="Carol", connected=False, cause="no_answer"
-        ),
+        make_call("missed", minute=5, party="+12025550100", party_name="Carol", connected=False, cause="no_answer"),
     ]
     for call in calls:
         store.record(call, OWNER)
@@ -546,9 +534,7 @@ def test_search_treats_like_wildcards_literally(directory: HistoryStore, search:
 def test_filter_by_outcome_and_direction(directory: HistoryStore) -> None:
     directory.record(make_call("gone", minute=9, cause="transferred"), OWNER)
     directory.record(make_call("no", minute=8, cause="rejected", connected=False), OWNER)
-    directory.record(
-        make_call("busy", minute=7, direction=Direction.OUTBOUND, connected=False, cause="busy"), OWNER
-    )
+    directory.record(make_call("busy", minute=7, direction=Direction.OUTBOUND, connected=False, cause="busy"), OWNER)
     assert ids(directory, outcome=Outcome.MISSED) == ["missed"]
     assert ids(directory, outcome=Outcome.TRANSFERRED) == ["gone"]
     assert ids(directory, outcome=Outcome.REJECTED) == ["no"]

@@ -82,7 +82,7 @@ class TwoFactorPrompt(ModalScreen[str | None]):
 
 
 class RememberBox(Checkbox, inherit_bindings=False):
-    """"Remember me": space toggles it, Enter logs in (as in every other field of the form)."""
+    """ "Remember me": space toggles it, Enter logs in (as in every other field of the form)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
 

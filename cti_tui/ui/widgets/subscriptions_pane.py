@@ -190,9 +190,7 @@ class SubscriptionsPane(RowView):
 
     def row_texts(self, node: str, width: int = 90) -> list[str]:
         """The node's rows as plain text (what the screen shows, without colours)."""
-        return [
-            self.render_item_row(node, row, width, Style()).plain.rstrip() for row in range(self.item_height(node))
-        ]
+        return [self.render_item_row(node, row, width, Style()).plain.rstrip() for row in range(self.item_height(node))]
 
     # --- drawing -----------------------------------------------------------------------------------
 
