@@ -4,7 +4,7 @@ supervisor, watching N lines, with a load generator and latency probes running i
 Not meant to be run by hand: ``bench/wall.py`` starts it inside a detached tmux session and reads what it
 writes to ``--run-dir``. Everything it needs from the product is a stable interface or plain screen text:
 
-* the app is :func:`cti_tui.ui.factory.build_app` (the one ``cti-tui`` runs), on a ``RealClock``, with a
+* the app is :func:`cti_tui.assembly.build_app` (the one ``cti-tui`` runs), on a ``RealClock``, with a
   generated organisation (:func:`cti_tui.pbx.bigorg.generate_org`, as ``--demo-org-size``) whose simulated
   world is off, so every call is one this script makes;
 * it logs in through the login form (``#email``, ``#password``, submitted as Enter would) as
@@ -52,12 +52,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from cti_tui.assembly import build_app, wiring_of
 from cti_tui.config import AppConfig
 from cti_tui.core.clock import RealClock
 from cti_tui.core.model import CallEvent
 from cti_tui.credentials import CredentialStore, MemoryKeyring
 from cti_tui.pbx.bigorg import USER_BASE, generate_org
-from cti_tui.ui.factory import build_app
 
 EMAIL = "supervisor@demo.local"
 PASSWORD = "demo"
@@ -350,8 +350,7 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
         email=EMAIL,
         remember_email=False,
     )
-    app.services.prepare()  # the exchange is built once the form is drawn, or when first asked for
-    exchange = app.services.extra["exchange"]
+    exchange = wiring_of(app).exchange  # built once the form is drawn, or when first asked for
     if not args.world:
         # Every call here is the bench's. With the (idle) simulated world attached, each answered outside call
         # would also get a hang-up timer 20-120 s out that keeps the ended call alive in memory that long.

@@ -1,12 +1,14 @@
-"""Command line: ``cti-tui`` (the embedded demo), ``cti-tui events`` (JSON lines), ``cti-tui hash-password``.
+"""Command line: ``cti-tui`` (the app), ``cti-tui events`` (JSON lines), ``cti-tui serve``, ``hash-password``.
 
-Parses arguments, builds the organisation and hands over; heavy imports are deferred so ``--help`` is
-instant. Every expected failure (a bad org file, a bad flag) ends with one clear line, never a traceback.
+Argument parsing only: it checks the flags, loads a user's organisation file, and hands a typed request to
+the composition root (:mod:`cti_tui.assembly`). Heavy imports are deferred so ``--help`` is instant. Every
+expected failure (a bad org file, a bad flag, an unknown backend) ends with one clear line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 from cti_tui import __version__
 
 if TYPE_CHECKING:
+    from cti_tui.backends.registry import BackendOptions
     from cti_tui.pbx.org import Organisation
 
 
@@ -59,6 +62,25 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def _add_backend_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Which world to drive: the embedded demo by default, a CTI server, or a baresip softphone."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--server", metavar="URL", default=default(None), help="log in to a CTI server (cti-tui serve) at URL"
+    )
+    parser.add_argument(
+        "--softphone",
+        metavar="HOST:PORT",
+        nargs="?",
+        const="",
+        default=default(None),
+        help="drive a baresip softphone: attach to its ctrl_tcp at HOST:PORT, or (no value) start one",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cti-tui",
@@ -69,14 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cti-tui {__version__}")
     parser.add_argument("--email", help="prefill the login form's email")
     parser.add_argument("--api-key", help="prefill the login form's API key (or set CTI_TUI_API_KEY)")
-    parser.add_argument("--server", metavar="URL", help="log in to a CTI server (cti-tui serve) at URL")
-    parser.add_argument(
-        "--softphone",
-        metavar="HOST:PORT",
-        nargs="?",
-        const="",
-        help="drive a baresip softphone: attach to its ctrl_tcp at HOST:PORT, or (no value) start one",
-    )
+    _add_backend_options(parser, top=True)
     _add_engine_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -101,12 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="watch a line: user:ID, queue:ID, ivr:ID, conf:ID or callpark (repeatable)",
     )
     events.add_argument("--exit-on-eof", action="store_true", help="stop when stdin ends (default: keep streaming)")
+    _add_backend_options(events, top=False)
     _add_engine_options(events, top=False)
 
     serve = commands.add_parser(
         "serve",
         help="run the CTI server: one PBX for many agents and supervisors",
-        description="Serve the HTTP API and the WebSocket sessions (docs/protocol.md) over the embedded PBX.",
+        description="Serve the HTTP API and the WebSocket sessions (docs/protocol.md) over a PBX: many agents "
+        "and supervisors share one connection to it.",
+    )
+    serve.add_argument(
+        "--pbx",
+        metavar="NAME",
+        default="embedded",
+        help="the PBX to serve, by backend name (default: embedded, the demo PBX)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -190,6 +213,13 @@ def _organisation(args: argparse.Namespace) -> Organisation | None:
         return None
 
 
+def _backend_options(args: argparse.Namespace, org: Organisation | None) -> BackendOptions:
+    from cti_tui.backends.registry import BackendOptions
+    from cti_tui.core.clock import RealClock
+
+    return BackendOptions(clock=RealClock(args.speed), org=org, seed=args.seed, rate=args.demo_rate)
+
+
 def _app(args: argparse.Namespace) -> int:
     # A user's organisation is checked before the screen is taken over (its errors go to stderr); the bundled
     # demo is loaded with the engine, once the login form is drawn (bench/README.md, startup.py).
@@ -203,9 +233,9 @@ def _app(args: argparse.Namespace) -> int:
     from cti_tui.ui.memory import pause_collection
 
     pause_collection()  # until the login form is drawn (cti_tui.ui.memory)
+    from cti_tui.assembly import build_app
     from cti_tui.config import load_config
     from cti_tui.core.clock import RealClock
-    from cti_tui.ui.factory import build_app
 
     app = build_app(
         org=org,
@@ -228,6 +258,9 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from cti_tui.assembly import make_server, open_history, open_pbx
+    from cti_tui.backends.registry import BackendUnavailable
+
     org = _organisation(args)
     if org is None:
         return 2
@@ -241,19 +274,23 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.grace <= 0:
         print("cti-tui: error: --port must be 1–65535 and --grace positive", file=sys.stderr)
         return 2
-    from cti_tui.core.clock import RealClock
-    from cti_tui.server.run import make_server
-    from cti_tui.store.history import HistoryError, HistoryStore
+    options = _backend_options(args, org)
+    try:
+        provider = open_pbx(args.pbx, options)
+    except BackendUnavailable as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return 2
+    from cti_tui.store.history import HistoryError
 
     history = None
     if not args.no_history:
         try:
-            history = HistoryStore()
+            history = open_history()
         except (HistoryError, OSError) as exc:
             print(f"cti-tui: warning: call history is off: {exc}", file=sys.stderr)
     parts = make_server(
-        org,
-        RealClock(args.speed),
+        provider,
+        options.clock,
         host=args.host,
         port=args.port,
         history=history,
@@ -263,7 +300,10 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
     )
     scheme = "https" if args.tls_cert else "http"
-    print(f"cti-tui serve: {scheme}://{args.host}:{args.port}  (log in with the app: cti-tui --server URL)")
+    print(
+        f"cti-tui serve: {scheme}://{args.host}:{args.port} on the {provider.label}  "
+        "(log in with the app: cti-tui --server URL)"
+    )
     try:
         parts.server.run()
     except OSError as exc:
@@ -275,30 +315,66 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _events_backend(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The backend ``cti-tui events`` drives and its address, or None after one clear line on stderr."""
+    server, softphone = getattr(args, "server", None), getattr(args, "softphone", None)
+    if server is not None and softphone is not None:
+        print("cti-tui: error: --server and --softphone cannot be used together", file=sys.stderr)
+        return None
+    if server is not None:
+        return "server", server
+    if softphone is not None:
+        return "softphone", softphone
+    return "embedded", ""
+
+
 def _events(args: argparse.Namespace) -> int:
     import asyncio
     import getpass
 
-    from cti_tui.headless import EventsOptions, run_events
+    from cti_tui.assembly import EventsRequest, run_events, softphone_settings
+    from cti_tui.backends.registry import BackendUnavailable
+    from cti_tui.config import load_config
+    from cti_tui.headless import EventsOptions
 
-    org = _organisation(args)
-    if org is None:
+    chosen = _events_backend(args)
+    if chosen is None:
+        return 2
+    backend, address = chosen
+    org = None
+    if backend == "embedded":
+        org = _organisation(args)
+        if org is None:
+            return 2
+    elif args.org is not None or getattr(args, "demo_org_size", None) is not None:
+        print(f"cti-tui: error: --org and --demo-org-size are for the embedded PBX, not --{backend}", file=sys.stderr)
+        return 2
+    elif not _world_flags_ok(args):
         return 2
     email = getattr(args, "email", None)
     password = getattr(args, "password", None) or os.environ.get("CTI_TUI_PASSWORD")
     if email and password is None and sys.stdin.isatty():
         password = getpass.getpass(f"password for {email}: ")
-    options = EventsOptions(
+    login = EventsOptions(
         email=email,
         password=password,
         api_key=getattr(args, "api_key", None) or os.environ.get("CTI_TUI_API_KEY"),
         otp=getattr(args, "otp", None),
         subscribe=list(getattr(args, "subscribe", [])),
-        speed=args.speed,
-        history=not args.no_history,
         exit_on_eof=getattr(args, "exit_on_eof", False),
     )
-    return asyncio.run(run_events(org, options))
+    options = dataclasses.replace(
+        _backend_options(args, org),
+        address=address,
+        user=(email or "agent").partition("@")[0],
+        softphone=softphone_settings(load_config()),
+    )
+    request = EventsRequest(backend, options, history=not args.no_history)
+    try:
+        return asyncio.run(run_events(request, login))
+    except BackendUnavailable as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -16,20 +16,13 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
-from cti_tui import paths
-from cti_tui.backends.embedded import EmbeddedBackend
-from cti_tui.core.clock import RealClock
 from cti_tui.core.model import ActivityName, ErrorCode, Event
 from cti_tui.engine.actions import perform
 from cti_tui.engine.connector import Connector
-from cti_tui.pbx.org import Organisation
-from cti_tui.pbx.runtime import start_exchange
 from cti_tui.protocol.actions import QUERIES, ActionError, parse_line
 from cti_tui.protocol.events import event_to_wire
-from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore
 
 DEMO_EMAIL = "agent@demo.local"
 DEMO_PASSWORD = "demo"
@@ -37,15 +30,13 @@ DEMO_PASSWORD = "demo"
 
 @dataclass
 class EventsOptions:
+    """How ``cti-tui events`` logs in and what it watches; which backend it runs on is the assembly's."""
+
     email: str | None = None
     password: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
     otp: str | None = field(default=None, repr=False)
     subscribe: list[str] = field(default_factory=list)
-    speed: float = 1.0
-    traffic: bool = True
-    history: bool = True
-    history_path: Path | None = None
     exit_on_eof: bool = False
 
 
@@ -99,23 +90,35 @@ def _start_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.Queue[byt
     return queue
 
 
-async def run_events(
-    org: Organisation, options: EventsOptions, stdin_fd: int | None = None, stdout: TextIO | None = None
+async def run_headless(
+    connector: Connector,
+    options: EventsOptions,
+    *,
+    start: Callable[[], None] = lambda: None,
+    record: Callable[[Callable[[Exception], None]], None] | None = None,
+    history_problem: str | None = None,
+    stdin_fd: int | None = None,
+    stdout: TextIO | None = None,
 ) -> int:
-    """Log in, stream events, obey commands until ``quit``, a signal, or (optionally) end of input."""
+    """Log in on ``connector`` (any backend), stream events, obey commands until ``quit``, a signal, or
+    (optionally) end of input. ``start`` begins the backend's live activity on this loop; ``record`` attaches
+    the call history, reporting its failures through the given callback."""
     out = _Output(stdout or sys.stdout)
     loop = asyncio.get_running_loop()
-    exchange = start_exchange(org, RealClock(options.speed), traffic=options.traffic)
-    connector = Connector(EmbeddedBackend(exchange), default_region=None)
     connector.add_listener(out.event)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    start()
+    if history_problem is not None:
+        connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, history_problem)
+    if record is not None:
 
-    history = _open_history(connector, options)
-    if history is not None:
-        connector.add_listener(_recorder(history, connector))
+        def failed(exc: Exception) -> None:
+            connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"call history: {exc}")
+
+        record(failed)
 
     try:
         if not await _login(connector, options) and connector.pending_nonce is None:
@@ -127,23 +130,6 @@ async def run_events(
     finally:
         if connector.identity is not None:
             await connector.logout()
-        if history is not None:
-            history.close()
-
-
-def _recorder(history: HistoryStore, connector: Connector) -> Callable[[Event], None]:
-    """Every call that ends on the logged-in user's own line goes into the history (whoever logs in)."""
-    recorders: dict[str, HistoryRecorder] = {}
-
-    def failed(exc: HistoryError) -> None:
-        connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"call history: {exc}")
-
-    def record(event: Event) -> None:
-        if connector.identity is not None:
-            line = connector.identity.line
-            recorders.setdefault(line, HistoryRecorder(history, line, on_error=failed))(event)
-
-    return record
 
 
 async def _login(connector: Connector, options: EventsOptions) -> bool:
@@ -158,16 +144,6 @@ async def _login(connector: Connector, options: EventsOptions) -> bool:
     if not ok and options.otp and connector.pending_nonce is not None:
         ok = await connector.two_factor_auth(options.otp)
     return ok
-
-
-def _open_history(connector: Connector, options: EventsOptions) -> HistoryStore | None:
-    if not options.history:
-        return None
-    try:
-        return HistoryStore(options.history_path or paths.history_path())
-    except (HistoryError, OSError) as exc:
-        connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"call history is off: {exc}")
-        return None
 
 
 async def _serve(

@@ -95,9 +95,9 @@ from cti_tui.ui.scenes import settle, type_login  # noqa: E402, F401 - settle is
 @pytest.fixture
 def make_app(tmp_path):
     """Build the real app on virtual time: quiet demo org, temp history, in-memory keyring, no bell."""
+    from cti_tui.assembly import build_app
     from cti_tui.config import AppConfig
     from cti_tui.credentials import CredentialStore
-    from cti_tui.ui.factory import build_app
 
     def make(
         *,
@@ -144,7 +144,7 @@ class RunningServer:
 
     @property
     def exchange(self) -> Exchange:
-        return self.parts.hub.exchange  # type: ignore[attr-defined]
+        return self.parts.exchange  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -152,14 +152,17 @@ async def cti_server(tmp_path):
     """`cti-tui serve` in-process on 127.0.0.1 (a free port), quiet demo org, real time x20, history on."""
     import asyncio
 
+    from cti_tui.assembly import make_server, open_pbx
+    from cti_tui.backends.registry import BackendOptions
     from cti_tui.core.clock import RealClock
-    from cti_tui.server.run import bound_socket, make_server
+    from cti_tui.server.run import bound_socket
     from cti_tui.store.history import HistoryStore
 
     async def start(grace_seconds: float = 300.0, speed: float = 20.0, **world: object) -> RunningServer:
         clock = RealClock(speed=speed)
         history = HistoryStore(tmp_path / f"server-history-{len(started)}.sqlite3")
-        parts = make_server(quiet_demo(**world), clock, history=history, traffic=False, grace_seconds=grace_seconds)
+        pbx = open_pbx("embedded", BackendOptions(clock=clock, org=quiet_demo(**world), traffic=False))
+        parts = make_server(pbx, clock, history=history, grace_seconds=grace_seconds)
         sock = bound_socket()
         task = asyncio.create_task(parts.server.serve(sockets=[sock]))
         for _ in range(500):

@@ -6,10 +6,17 @@ is how tests put an agent and a supervisor on the same PBX, and how the server h
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from cti_tui.backends.registry import BackendOptions
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import ALL_OPERATIONS, Capabilities, ReportSink
 from cti_tui.core.model import DirectoryEntry, ErrorCode
 from cti_tui.pbx.exchange import Exchange, Session
+
+if TYPE_CHECKING:
+    from cti_tui.core.backend import Authenticator
 
 
 class EmbeddedBackend:
@@ -52,3 +59,41 @@ class EmbeddedBackend:
         if self._session is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")
         return self.exchange.execute(self._session, command)
+
+
+class EmbeddedProvider:
+    """The demo PBX in this process, built on first need: every session's backend shares one exchange."""
+
+    name = "embedded"
+    label = "Embedded demo PBX"
+
+    def __init__(self, options: BackendOptions) -> None:
+        self.options = options
+        self._exchange: Exchange | None = None
+
+    @property
+    def exchange(self) -> Exchange:
+        if self._exchange is None:
+            from cti_tui.pbx.runtime import load_organisation, start_exchange
+
+            org = self.options.org or load_organisation(seed=self.options.seed, rate=self.options.rate)
+            self._exchange = start_exchange(org, self.options.clock, traffic=False)
+        return self._exchange
+
+    @property
+    def authenticator(self) -> Authenticator:
+        return self.exchange
+
+    def prepare(self) -> None:
+        _ = self.exchange
+
+    def new_backend(self) -> EmbeddedBackend:
+        return EmbeddedBackend(self.exchange)
+
+    def start(self) -> None:
+        world = self.exchange.world
+        if self.options.traffic and world is not None:
+            world.start()
+
+    def now(self) -> datetime:
+        return self.options.clock.now()

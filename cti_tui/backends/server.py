@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from cti_tui.backends.registry import BackendOptions, BackendUnavailable
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import ALL_OPERATIONS, Capabilities, ReportSink
 from cti_tui.core.model import (
@@ -365,3 +366,30 @@ class ServerBackend:
         self._fail_pending("closed")
         await self._http.aclose()
         self._socket = None
+
+
+class ServerProvider:
+    """A CTI server at a URL: each session is a client of its own, and the server checks the credentials."""
+
+    name = "server"
+    label = "CTI server"
+    authenticator = None
+
+    def __init__(self, options: BackendOptions) -> None:
+        url = options.address.strip()
+        if not url.lower().startswith(("http://", "https://")):
+            raise BackendUnavailable(f"a CTI server's address is an http:// or https:// URL, not {url!r}")
+        self.url = url
+        self.label = f"CTI server {url.rstrip('/')}"
+
+    def prepare(self) -> None:
+        pass
+
+    def new_backend(self) -> ServerBackend:
+        return ServerBackend(self.url)
+
+    def start(self) -> None:
+        pass
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -31,8 +31,11 @@ import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from cti_tui import paths
+from cti_tui.backends.registry import BackendOptions, BackendUnavailable
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Capabilities, ReportSink
 from cti_tui.core.model import (
@@ -741,3 +744,45 @@ class SoftphoneBackend:
                     for report in book.set_hold(call_id, False):
                         self._report(report)
         self._report(cmd.Notice(ActivityName.INFO, ErrorCode.TRANSFER_FAILED, f"supervised transfer: {why}", call_id))
+
+
+class SoftphoneProvider:
+    """One baresip: attached at its ctrl_tcp ``host:port``, or started by cti-tui with the configured
+    interface and ports (its SIP user is the login's local part). One user: the phone's own."""
+
+    name = "softphone"
+    label = "baresip"
+    authenticator = None
+
+    def __init__(self, options: BackendOptions) -> None:
+        self.options = options
+        self.control: tuple[str, int] | None = None
+        if options.address:
+            host, _, port = options.address.strip().rpartition(":")
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise BackendUnavailable(f"baresip's control address is HOST:PORT, not {options.address!r}")
+            self.control = (host.strip("[]") or "127.0.0.1", int(port))
+
+    def prepare(self) -> None:
+        pass
+
+    def new_backend(self) -> SoftphoneBackend:
+        if self.control is not None:
+            return SoftphoneBackend(self.control)
+        settings = self.options.softphone
+        user = self.options.user if re.fullmatch(r"[A-Za-z0-9._+-]{1,64}", self.options.user) else "agent"
+        managed = ManagedBaresip(
+            settings.folder or paths.data_dir() / "baresip",
+            sip_port=settings.sip_port,
+            ctrl_port=settings.ctrl_port,
+            user=user,
+            display_name=settings.display_name or user,
+            host=settings.interface,
+        )
+        return SoftphoneBackend(managed=managed)
+
+    def start(self) -> None:
+        pass
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -59,3 +59,15 @@ class Backend(Protocol):
     async def directory(self) -> list[DirectoryEntry]:
         """Who and what can be dialled or watched (empty when the backend has no directory)."""
         ...
+
+
+class Authenticator(Protocol):
+    """Who may log in: checks credentials for a host that serves many users (``cti-tui serve``).
+
+    A backend that can vouch for many users (a PBX: the embedded one, Asterisk) has one; a client of one
+    user's world (the CTI server's client, a softphone) authenticates inside its own ``login``.
+    """
+
+    def authenticate(self, credentials: Credentials) -> AuthOutcome: ...
+
+    def two_factor_auth(self, nonce: str, code: str) -> AuthOutcome: ...

@@ -100,7 +100,7 @@ def build_server_app(
 
     async def directory(request: Request) -> dict[str, Any]:
         hub.identity_for(_bearer(request))
-        entries = hub.exchange.directory()
+        entries = await hub.service.directory()
         return {
             "entries": [
                 {

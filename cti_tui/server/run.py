@@ -1,44 +1,31 @@
-"""Run the server: the exchange, the hub, the ASGI app and uvicorn, wired together."""
+"""Serve a :class:`SessionHub` over HTTP and WebSockets with uvicorn (the hub is assembled elsewhere)."""
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
-from cti_tui.core.clock import Clock
-from cti_tui.pbx.org import Organisation
-from cti_tui.pbx.runtime import start_exchange
 from cti_tui.server.app import build_server_app
 from cti_tui.server.sessions import SessionHub
 from cti_tui.store.history import HistoryStore
 
 
-@dataclass
-class ServerParts:
-    hub: SessionHub
-    server: uvicorn.Server
-
-
-def make_server(
-    org: Organisation,
-    clock: Clock,
+def build_uvicorn(
+    hub: SessionHub,
+    history: HistoryStore | None,
     *,
+    on_start: Callable[[], None] = lambda: None,
     host: str = "127.0.0.1",
     port: int = 8765,
-    history: HistoryStore | None = None,
-    traffic: bool = True,
-    grace_seconds: float = 300.0,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
-) -> ServerParts:
-    exchange = start_exchange(org, clock, traffic=False)
-    hub = SessionHub(exchange, clock, grace_seconds=grace_seconds)
-    world = exchange.world
-    app = build_server_app(hub, history, on_start=world.start if traffic and world is not None else lambda: None)
+) -> uvicorn.Server:
+    """The ASGI app for ``hub`` on uvicorn; ``on_start`` runs once the server's loop runs."""
+    app = build_server_app(hub, history, on_start=on_start)
     config = uvicorn.Config(
         app,
         host=host,
@@ -49,7 +36,7 @@ def make_server(
         ssl_keyfile=str(tls_key) if tls_key else None,
         lifespan="on",
     )
-    return ServerParts(hub, uvicorn.Server(config))
+    return uvicorn.Server(config)
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

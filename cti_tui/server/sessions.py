@@ -1,11 +1,12 @@
 """Sessions of ``cti-tui serve`` (Keyyo semantics, SPEC §4): tokens, sessions, replay, grace, rate limits.
 
-A login gives a short-lived token; a token opens a session; the session hosts one Connector on the shared
-exchange and keeps its subscriptions and a log of its events with their sequence numbers. Connections come
-and go: when the last one closes, a grace timer starts; restoring before it expires replays every event
-after the client's last one; after it, the session is gone. Transport lives in :mod:`cti_tui.server.app`;
-this module keeps the state behind a small interface (so several servers could later share it through an
-existing store such as Redis, not a home-made one).
+A login gives a short-lived token; a token opens a session; the session hosts one Connector on a backend of
+the PBX the server fronts (given as a backend factory and an authenticator, never the PBX object itself, so
+any backend that can vouch for many users will do) and keeps its subscriptions and a log of its events with
+their sequence numbers. Connections come and go: when the last one closes, a grace timer starts; restoring
+before it expires replays every event after the client's last one; after it, the session is gone. Transport
+lives in :mod:`cti_tui.server.app`; this module keeps the state behind a small interface (so several servers
+could later share it through an existing store such as Redis, not a home-made one).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cti_tui.backends.embedded import EmbeddedBackend
 from cti_tui.core import commands as cmd
+from cti_tui.core.backend import Authenticator, Backend
 from cti_tui.core.clock import Clock, Timer
 from cti_tui.core.model import ActivityEvent, Event, Identity
 from cti_tui.engine.connector import Connector
-from cti_tui.pbx.exchange import Exchange
 from cti_tui.protocol.events import call_to_wire, event_to_wire
 
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -118,8 +118,9 @@ class Connection:
 class Session:
     """A logged-in user on the server: its connector, event log, live connections and grace timer."""
 
-    def __init__(self, session_id: str, identity: Identity, connector: Connector) -> None:
+    def __init__(self, session_id: str, identity: Identity, connector: Connector, clock: Clock) -> None:
         self.id = session_id
+        self.clock = clock
         self.identity = identity
         self.connector = connector
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
@@ -150,9 +151,7 @@ class Session:
         }
 
     def connector_now(self) -> str:
-        backend = self.connector.backend
-        clock = getattr(getattr(backend, "exchange", None), "clock", None)
-        return (clock.now() if clock is not None else datetime.now(UTC)).isoformat()
+        return self.clock.now().isoformat()
 
     def replay_after(self, last_seq: int) -> list[dict[str, Any]] | None:
         """Every logged event after ``last_seq``, or None when the log no longer reaches back that far (or
@@ -167,11 +166,13 @@ class Session:
 
 
 class SessionHub:
-    """All sessions of one server over one exchange."""
+    """All sessions of one server over one PBX: ``backends`` makes one backend per session, ``authenticator``
+    checks logins; ``clock`` is the PBX's time (tokens, grace, the snapshot's ``now``)."""
 
     def __init__(
         self,
-        exchange: Exchange,
+        backends: Callable[[], Backend],
+        authenticator: Authenticator,
         clock: Clock,
         *,
         grace_seconds: float = GRACE_SECONDS,
@@ -181,7 +182,12 @@ class SessionHub:
         attempt_window: float = 60.0,
         queue_limit: int = QUEUE_LIMIT,
     ) -> None:
-        self.exchange = exchange
+        self.backends = backends
+        self.authenticator = authenticator
+        # one backend of the hub's own, never logged in: the directory, and the park slots and role policies
+        # told at login
+        self.service = backends()
+        self.capabilities = self.service.capabilities
         self.clock = clock
         self.grace_seconds = grace_seconds
         self.token_lifetime = token_lifetime
@@ -214,7 +220,7 @@ class SessionHub:
         else:
             self._limit(email.strip().lower(), address)
             credentials = cmd.PasswordLogin(email, password)
-        return self._outcome(self.exchange.authenticate(credentials))
+        return self._outcome(self.authenticator.authenticate(credentials))
 
     def two_factor(self, body: dict[str, Any], address: str) -> dict[str, Any]:
         nonce, code = body.get("nonce"), body.get("code")
@@ -223,7 +229,7 @@ class SessionHub:
         if not isinstance(nonce, str) or not isinstance(code, str):
             raise ApiError(400, "invalid_params", '"nonce" and "code" must be strings')
         self._limit(f"nonce:{nonce}", address)
-        return self._outcome(self.exchange.two_factor_auth(nonce, code))
+        return self._outcome(self.authenticator.two_factor_auth(nonce, code))
 
     def _outcome(self, outcome: cmd.AuthOutcome) -> dict[str, Any]:
         match outcome:
@@ -239,13 +245,13 @@ class SessionHub:
                     "token": token.value,
                     "expiresIn": int(self.token_lifetime.total_seconds()),
                     "identity": identity_to_wire(identity),
-                    "parkSlots": self.exchange.org.park_slots,
+                    "parkSlots": self.capabilities.park_slots,
                     "policies": {
                         role.value: {
                             "watch": list(p.watch),
                             "actOnWatched": sorted(op.value for op in p.act_on_watched),
                         }
-                        for role, p in self.exchange.org.policies.items()
+                        for role, p in (self.capabilities.policies or {}).items()
                     },
                 }
         raise AssertionError(outcome)  # pragma: no cover
@@ -266,8 +272,8 @@ class SessionHub:
 
     async def create_session(self, token: str) -> Session:
         identity = self.identity_for(token)
-        connector = Connector(EmbeddedBackend(self.exchange))
-        session = Session(secrets.token_urlsafe(18), identity, connector)
+        connector = Connector(self.backends())
+        session = Session(secrets.token_urlsafe(18), identity, connector, self.clock)
         connector.add_listener(session.on_event)
         if not await connector.login_vouched(identity):
             raise ApiError(400, "invalid_token", "could not open a session for this token")

@@ -128,20 +128,13 @@ class CtiApp(App[None]):
         )
 
     def _logged_in(self, connector: Connector, remember: bool) -> None:
-        from cti_tui.store.history import HistoryRecorder
-
         self.connector = connector
         identity = connector.identity
         assert identity is not None
         self.services.prepare()  # a quick login may come before the form's preparation ran
-        if self.services.history is not None:
-            connector.add_listener(
-                HistoryRecorder(
-                    self.services.history,
-                    identity.line,
-                    on_error=lambda exc: self.notify(str(exc), title="History", severity="error"),
-                )
-            )
+        self.services.record_history(
+            connector, lambda exc: self.notify(str(exc), title="History", severity="error", markup=False)
+        )
         if remember or self.prefill_email != identity.email:
             problem = self.services.save_email(identity.email)
             if problem:

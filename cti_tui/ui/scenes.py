@@ -19,6 +19,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
+from cti_tui.assembly import build_app, wiring_of
 from cti_tui.backends.embedded import EmbeddedBackend
 from cti_tui.config import AppConfig
 from cti_tui.core.clock import VirtualClock
@@ -27,7 +28,6 @@ from cti_tui.engine.connector import Connector
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import load_demo
 from cti_tui.ui.app import CtiApp
-from cti_tui.ui.factory import build_app
 
 SECURE_TOTP = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
 
@@ -48,8 +48,7 @@ def scene_app(history_dir: Path | None = None) -> CtiApp:
 
 
 def exchange_of(app: CtiApp) -> Exchange:
-    app.services.prepare()  # the exchange is built once the form is drawn, or when first asked for
-    exchange = app.services.extra["exchange"]
+    exchange = wiring_of(app).exchange  # built once the form is drawn, or when first asked for
     assert isinstance(exchange, Exchange)
     return exchange
 

@@ -1,10 +1,11 @@
 """What the app needs from the outside world, gathered in one place so tests and screenshots can build
-the very same app on virtual time with an in-memory keyring (see :mod:`cti_tui.ui.factory`)."""
+the very same app on virtual time with an in-memory keyring. Filled in by the composition root
+(:mod:`cti_tui.assembly`); the UI never builds a backend, a PBX or a history store itself."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cti_tui.core.clock import Clock
@@ -13,6 +14,10 @@ from cti_tui.credentials import CredentialStore
 if TYPE_CHECKING:
     from cti_tui.engine.connector import Connector
     from cti_tui.store.history import HistoryStore
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -29,10 +34,11 @@ class Services:
     softphone_address: str = ""
     demo_hint: str = ""
     # What only a session needs (the engine, the demo PBX, the history file) is built by ``prepare``, not
-    # before the login form: the app runs it once the form is drawn, having imported ``preload`` on a thread
-    # (the form keeps taking keys meanwhile); whatever needs it sooner calls it. It must be idempotent.
-    prepare: Callable[[], None] = lambda: None
+    # before the login form: the app runs it once the form is drawn, having imported ``preload`` a module per
+    # turn (the form keeps taking keys meanwhile); whatever needs it sooner calls it. It must be idempotent.
+    prepare: Callable[[], None] = _nothing
     preload: tuple[str, ...] = ()
-    start_world: Callable[[], None] = lambda: None
+    start_world: Callable[[], None] = _nothing
     save_email: Callable[[str], str | None] = lambda email: None
-    extra: dict[str, object] = field(default_factory=dict)
+    # attach the call history to a logged-in connector; failures go to the callback
+    record_history: Callable[[Connector, Callable[[Exception], None]], None] = lambda connector, on_error: None

@@ -16,9 +16,9 @@ import pytest
 from textual import constants, events
 from textual.app import App
 
+from cti_tui.assembly import build_app
 from cti_tui.config import AppConfig
 from cti_tui.ui.driver import LoopWriter, PromptLinuxDriver
-from cti_tui.ui.factory import build_app
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the Linux terminal driver")
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from textual import events
 from textual.widgets import Input, Label, OptionList
 
+from cti_tui.assembly import wiring_of
 from cti_tui.backends.embedded import EmbeddedBackend
 from cti_tui.config import AppConfig
 from cti_tui.core.model import CallStatus, Direction
@@ -44,8 +45,7 @@ S = CallStatus
 
 
 def exchange_of(app: CtiApp) -> Exchange:
-    app.services.prepare()  # the exchange is built once the form is drawn, or when first asked for
-    exchange = app.services.extra["exchange"]
+    exchange = wiring_of(app).exchange  # built once the form is drawn, or when first asked for
     assert isinstance(exchange, Exchange)
     return exchange
 

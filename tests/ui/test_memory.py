@@ -38,7 +38,7 @@ import asyncio, gc, tempfile
 from pathlib import Path
 from cti_tui.credentials import CredentialStore, MemoryKeyring
 from cti_tui.core.clock import VirtualClock
-from cti_tui.ui.factory import build_app
+from cti_tui.assembly import build_app, wiring_of
 from cti_tui.ui.memory import pause_collection
 
 {before}
@@ -51,9 +51,9 @@ async def main():
         paused = not gc.isenabled()
         for _ in range(200):
             await pilot.pause()
-            if "exchange" in app.services.extra and not app.workers:
+            if wiring_of(app).prepared and not app.workers:
                 break
-        print(paused, gc.isenabled(), "exchange" in app.services.extra)
+        print(paused, gc.isenabled(), wiring_of(app).prepared)
 
 asyncio.run(main())
 """
