@@ -1,4 +1,4 @@
-"""Regenerate screenshots/ from the app itself: every scene of cti_tui.ui.scenes, the very states the
+"""Regenerate screenshots/ from the app itself: every scene of tests/scenes.py, the very states the
 snapshot tests assert (virtual time, fixed seed, no random callers).
 
     python3 screenshots/generate.py            # all scenes
@@ -14,9 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cti_tui.ui.scenes import SCENES, Scene, scene_app
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the scenes are test fixtures, shared with the snapshot tests
+
+from scenes import SCENES, Scene, scene_app  # noqa: E402
 
 
 async def shoot(scene: Scene) -> Path:

@@ -88,8 +88,9 @@ def pbx(pbx_factory: Callable[..., Pbx]) -> Pbx:
 
 # --- the app ------------------------------------------------------------------------------------------------
 
+from scenes import settle, type_login  # noqa: E402, F401 - settle is shared with the tests
+
 from cti_tui.credentials import MemoryKeyring  # noqa: E402
-from cti_tui.ui.scenes import settle, type_login  # noqa: E402, F401 - settle is shared with the tests
 
 
 @pytest.fixture
@@ -158,10 +159,14 @@ async def cti_server(tmp_path):
     from cti_tui.server.run import bound_socket
     from cti_tui.store.history import HistoryStore
 
-    async def start(grace_seconds: float = 300.0, speed: float = 20.0, **world: object) -> RunningServer:
+    async def start(
+        grace_seconds: float = 300.0, speed: float = 20.0, pbx: object = None, **world: object
+    ) -> RunningServer:
+        """``pbx``: a provider to serve (its clock real time x ``speed``); default the quiet demo by name."""
         clock = RealClock(speed=speed)
         history = HistoryStore(tmp_path / f"server-history-{len(started)}.sqlite3")
-        pbx = open_pbx("embedded", BackendOptions(clock=clock, org=quiet_demo(**world), traffic=False))
+        if pbx is None:
+            pbx = open_pbx("embedded", BackendOptions(clock=clock, org=quiet_demo(**world), traffic=False))
         parts = make_server(pbx, clock, history=history, grace_seconds=grace_seconds)
         sock = bound_socket()
         task = asyncio.create_task(parts.server.serve(sockets=[sock]))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import until
+from scenes import open_options
 from sipp_scenarios import uac
 from softphone_lab import Lab, lab_fixture, sipp_exit  # noqa: F401 - lab_fixture provides `lab`
 from textual.widgets import Input
 
 from cti_tui.core.model import CallStatus
-from cti_tui.ui.scenes import open_options
 from cti_tui.ui.screens.dashboard import Dashboard
 
 

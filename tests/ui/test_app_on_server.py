@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from conftest import settle, until
+from scenes import open_options
 from textual.widgets import Input, Label
 
 from cti_tui.core.model import CallStatus
-from cti_tui.ui.scenes import open_options
 from cti_tui.ui.screens.dashboard import Dashboard
 
 

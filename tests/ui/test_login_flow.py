@@ -12,12 +12,12 @@ from pathlib import Path
 import keyring.backend
 import pyotp
 import pytest
+from scenes import login_form, open_options
 from textual import events
 from textual.widgets import Checkbox, Input, Label
 
 from cti_tui.credentials import SERVICE, MemoryKeyring
 from cti_tui.ui.app import CtiApp
-from cti_tui.ui.scenes import login_form, open_options
 from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.login import LoginScreen, SubmitLink, TwoFactorPrompt
 from tests.conftest import log_in, settle

@@ -1,4 +1,4 @@
-"""Snapshots of every main state of the app (always asserted). The states come from cti_tui.ui.scenes, the
+"""Snapshots of every main state of the app (always asserted). The states come from tests/scenes.py, the
 same module screenshots/generate.py draws from. Update deliberately with `pytest --snapshot-update`."""
 
 from __future__ import annotations
@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from cti_tui.ui.scenes import SCENES, scene, scene_app
+from scenes import SCENES, scene, scene_app
 
 
 @pytest.mark.parametrize("name", [s.name for s in SCENES])
