@@ -65,13 +65,13 @@ async def test_the_cursor_follows_its_item_when_rows_come_and_go_above_it() -> N
         view.focus()
         await pilot.press("down", "down")
         assert view.cursor_key == "c:1"
-        view.remove("a:1")
+        view.discard("a:1")
         await pilot.pause()
         assert (view.cursor_key, view.cursor_row) == ("c:1", 1)
         view.set_keys(["z:2", "b:1", "c:1"])
         await pilot.pause()
         assert view.cursor_key == "c:1"
-        view.remove("c:1")  # the cursor's own item leaves: the item now at its place (or the last) takes it
+        view.discard("c:1")  # the cursor's own item leaves: the item now at its place (or the last) takes it
         await pilot.pause()
         assert view.cursor_key == "b:1"
         view.set_keys([])
@@ -218,7 +218,7 @@ async def test_rows_moved_restyled_and_a_scroll_bar_kept_quiet_paint_what_a_fres
             view.add(f"k{index}")
             if index % 7 == 0:
                 await checkpoint(pilot)
-        view.remove("k0")  # a row above the cursor leaves
+        view.discard("k0")  # a row above the cursor leaves
         await checkpoint(pilot)
         view.scroll_to(y=40, animate=False, immediate=True)
         await checkpoint(pilot)

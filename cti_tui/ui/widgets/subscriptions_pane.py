@@ -157,7 +157,7 @@ class SubscriptionsPane(RowView):
             return
         self._board.unwatch(node)
         self._summaries.pop(node, None)  # unwatched, its calls change unseen
-        self.remove(node)
+        self.discard(node)
         self._count_changed()
 
     def _count_changed(self) -> None:
