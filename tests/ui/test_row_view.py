@@ -120,7 +120,7 @@ async def test_a_wall_of_ten_thousand_lines_shows_changes_where_they_happen() ->
     async with app.run_test(size=(80, 12)) as pilot:
         pane = app.query_one(SubscriptionsPane)
         for index in range(10_000):
-            pane.watch(f"user:{100000 + index}")
+            pane.add_line(f"user:{100000 + index}")
         await pilot.pause()
         assert pane.border_title == "Lines (10000)"
         top = ringing("top", "user:100001", "+12025550143")
@@ -139,7 +139,7 @@ async def test_a_wall_of_ten_thousand_lines_shows_changes_where_they_happen() ->
         await pilot.press("end")
         await pilot.pause()
         assert screen(pane)[-1].startswith("● user:109999")
-        pane.unwatch("user:109999")
+        pane.discard_line("user:109999")
         await pilot.pause()
         assert pane.border_title == "Lines (9999)" and pane.highlighted_node == "user:109998"
         assert pane.summary("user:109000").waiting == 0 and len(pane.summary("user:109000").calls) == 1
@@ -241,7 +241,7 @@ async def test_rows_are_as_wide_as_the_room_the_scroll_bar_leaves() -> None:
     async with app.run_test(size=(48, 12)) as pilot:
         pane = app.query_one(SubscriptionsPane)
         for index in range(3):
-            pane.watch(f"user:{100000 + index}")
+            pane.add_line(f"user:{100000 + index}")
         for index in range(12):
             pane.show(ringing(f"c{index}", "user:100001", "+12025550143"))
         await pilot.pause()

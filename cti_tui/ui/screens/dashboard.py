@@ -253,10 +253,10 @@ class Dashboard(Screen[None]):
             case ActivityName.LOGGED_OUT:
                 self.status.state = "logged out"
             case ActivityName.SUBSCRIBED if event.node:  # the line's present calls follow as call events
-                self.lines.watch(event.node)
+                self.lines.add_line(event.node)
                 self.status.notice = event.message
             case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
-                self.lines.unwatch(event.node)
+                self.lines.discard_line(event.node)
                 self.calls.replace(self.connector.active_calls())
                 self.status.notice = event.message
 
