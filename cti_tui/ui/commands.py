@@ -20,11 +20,11 @@ class CtiCommands(Provider):
             return []
         commands: list[tuple[str, object, str]] = []
         call = dashboard.selected()
-        for binding in dashboard.BINDINGS:
-            action = binding.action  # type: ignore[union-attr]
+        for binding in dashboard.KEYS:
+            action = binding.action
             if action in CALL_ACTIONS and call is not None and dashboard.check_action(action, ()):
-                label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"  # type: ignore[union-attr]
-                commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))  # type: ignore[union-attr]
+                label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"
+                commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))
         for entry in dashboard.directory:
             if entry.kind is not EntryKind.PARK:
                 commands.append((f"Dial {entry.name} ({entry.number})", partial(dashboard.dial, entry.number), "Call"))

@@ -79,7 +79,9 @@ class Dashboard(Screen[None]):
     # the focus. Otherwise, on a busy wall (keys queue up behind a frame), "/" then "ax" would hand "a" and "x"
     # to the calls pane before the search box had the focus — answer, hang up — and "d" then a number would
     # lose the number. While a text field has the focus, check_action turns them all off: they are its text.
-    BINDINGS: ClassVar[list[BindingType]] = [
+    # As Bindings (what BINDINGS holds may also be tuples) for whoever reads their actions: KEY_ACTIONS, the
+    # key bar's check, the command palette.
+    KEYS: ClassVar[tuple[Binding, ...]] = (
         Binding("d", "dial", "Dial", id="cti.dial", priority=True),
         Binding("a", "answer", "Answer", id="cti.answer", priority=True),
         Binding("r", "reject", "Reject", id="cti.reject", priority=True),
@@ -94,8 +96,9 @@ class Dashboard(Screen[None]):
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
-    ]
-    KEY_ACTIONS: ClassVar[frozenset[str]] = frozenset(binding.action for binding in BINDINGS)
+    )
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+    KEY_ACTIONS: ClassVar[frozenset[str]] = frozenset(binding.action for binding in KEYS)
 
     def __init__(
         self,
@@ -231,7 +234,7 @@ class Dashboard(Screen[None]):
     def _check_keys(self) -> None:
         self._keys_due = None
         self._keys_checked = time.monotonic()
-        available = tuple(self.check_action(binding.action, ()) for binding in self.BINDINGS)
+        available = tuple(self.check_action(binding.action, ()) for binding in self.KEYS)
         if available != self._available:
             self._available = available
             self.refresh_bindings()
