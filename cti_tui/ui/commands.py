@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -14,11 +15,11 @@ class CtiCommands(Provider):
     def _dashboard(self) -> Dashboard | None:
         return next((s for s in reversed(self.app.screen_stack) if isinstance(s, Dashboard)), None)
 
-    def _commands(self) -> list[tuple[str, object, str]]:
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         dashboard = self._dashboard()
         if dashboard is None:
             return []
-        commands: list[tuple[str, object, str]] = []
+        commands: list[tuple[str, Callable[[], object], str]] = []
         call = dashboard.selected()
         for binding in dashboard.KEYS:
             action = binding.action
@@ -44,11 +45,11 @@ class CtiCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+            yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
