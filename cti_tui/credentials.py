@@ -81,11 +81,11 @@ def _memory_keyring() -> type[Any]:
     class MemoryKeyring(keyring.backend.KeyringBackend):
         """A keyring in a dict: remember-me for tests, demos and screenshots without the machine's keyring."""
 
-        priority = 1  # type: ignore[assignment]
+        priority = 1
         viable = False  # only where it is passed in: never the system keyring keyring picks by itself
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]  # (keyring leaves KeyringBackend.__init__ unannotated)
             self.secrets: dict[tuple[str, str], str] = {}
 
         def get_password(self, service: str, username: str) -> str | None:

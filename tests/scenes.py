@@ -83,7 +83,7 @@ async def _until(pilot: Pilot[None], condition: Callable[[], object], turns: int
         await pilot.pause()
 
 
-async def login_form(pilot: Pilot[None]) -> Screen:
+async def login_form(pilot: Pilot[None]) -> Screen[object]:
     """The login screen, once the app has shown it (it is pushed as the app's first turn, after Textual's own
     start-up: a pilot starts before that)."""
     await _until(pilot, lambda: pilot.app.screen.query("#email"))

@@ -129,10 +129,11 @@ class ControlLink:
 
     async def connect(self, timeout: float = COMMAND_TIMEOUT) -> None:
         try:
-            self._reader, self._writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), timeout)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), timeout)
         except (OSError, TimeoutError) as exc:
             raise BaresipError(f"cannot reach baresip ctrl_tcp at {self.host}:{self.port}: {exc}") from None
-        self._sock = self._writer.get_extra_info("socket")
+        self._reader, self._writer = reader, writer
+        self._sock = writer.get_extra_info("socket")
         _tune(self._sock)
         self.closed.clear()
         self._task = asyncio.create_task(self._read())
@@ -165,7 +166,7 @@ class ControlLink:
             self.closed.set()
 
     def _dispatch(self, message: dict[str, object]) -> None:
-        parsed = parse_message(message)  # type: ignore[arg-type]
+        parsed = parse_message(message)
         if isinstance(parsed, Response):
             future = self._pending.pop(parsed.token or "", None)
             if future is not None and not future.done():

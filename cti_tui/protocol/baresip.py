@@ -383,29 +383,22 @@ class CallBook:
     def _new(self, call_id: str, direction: Direction, status: CallStatus, uri: str, name: str) -> Call:
         party = number_of(uri)
         now = self.now()
-        if direction is Direction.INBOUND:
-            ends = {
-                "source": party,
-                "source_name": name,
-                "destination": self.own_number,
-                "destination_name": self.own_name,
-            }
-        else:
-            ends = {
-                "source": self.own_number,
-                "source_name": self.own_name,
-                "destination": party,
-                "destination_name": name,
-            }
+        ours, theirs = (self.own_number, self.own_name), (party, name)
+        (source, source_name), (destination, destination_name) = (
+            (theirs, ours) if direction is Direction.INBOUND else (ours, theirs)
+        )
         return Call(
             id=call_id,
             cid=call_id,
             direction=direction,
             status=status,
             line=self.line,
+            source=source,
+            destination=destination,
+            source_name=source_name,
+            destination_name=destination_name,
             setup_at=now,
             connect_at=now if status in (CallStatus.CONNECTED, CallStatus.ON_HOLD) else None,
-            **ends,
         )
 
     def _put(self, call: Call) -> list[cmd.Report]:

@@ -280,9 +280,9 @@ class SocketHandler:
                 session = hub.restore_session(request.args["token"], request.args["session_id"])
                 self._attach(session, request.request_id, request.args["last_seq"])
                 return
-        session = self.session
-        if session is None:
+        if self.session is None:
             raise ApiError(401, "invalid_session_id", "create or restore a session first")
+        session = self.session
         if request.action == "destroy_session":
             self._reply(protocol.ok_reply(request.request_id, True))
             await hub.destroy(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -14,17 +15,17 @@ class CtiCommands(Provider):
     def _dashboard(self) -> Dashboard | None:
         return next((s for s in reversed(self.app.screen_stack) if isinstance(s, Dashboard)), None)
 
-    def _commands(self) -> list[tuple[str, object, str]]:
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         dashboard = self._dashboard()
         if dashboard is None:
             return []
-        commands: list[tuple[str, object, str]] = []
+        commands: list[tuple[str, Callable[[], object], str]] = []
         call = dashboard.selected()
-        for binding in dashboard.BINDINGS:
-            action = binding.action  # type: ignore[union-attr]
+        for binding in dashboard.KEYS:
+            action = binding.action
             if action in CALL_ACTIONS and call is not None and dashboard.check_action(action, ()):
-                label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"  # type: ignore[union-attr]
-                commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))  # type: ignore[union-attr]
+                label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"
+                commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))
         for entry in dashboard.directory:
             if entry.kind is not EntryKind.PARK:
                 commands.append((f"Dial {entry.name} ({entry.number})", partial(dashboard.dial, entry.number), "Call"))
@@ -44,11 +45,11 @@ class CtiCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+            yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

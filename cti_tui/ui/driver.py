@@ -145,11 +145,13 @@ class PromptLinuxDriver(LinuxDriver):
         self._wanted = True
         self._loop_thread = threading.get_ident()  # (called on the loop's thread)
         self._writer = self._open_writer()
-        super().start_application_mode()
+        super().start_application_mode()  # type: ignore[no-untyped-call]  # (Textual leaves it unannotated)
 
     def _open_writer(self) -> LoopWriter | None:
         """The terminal opened again, non-blocking: a descriptor of our own, so the flag is not shared with the
         shell's. None (Textual's writer thread) when the output is not a terminal we can open."""
+        if self._file is None:  # (sys.__stderr__: None when Python started with no descriptor 2)
+            return None
         try:
             output = self._file.fileno()
             fd = os.open(os.ttyname(output), os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -120,7 +120,7 @@ async def test_every_row_sent_is_the_row_textuals_compositor_sends() -> None:
         await same()
         await pilot.press("down", "down", "down")
         await same()
-        view.remove("k0")
+        view.discard("k0")
         await same()
         app.screen.query_one("#beside", Static).update("other\n" * 30)
         await same()

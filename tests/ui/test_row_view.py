@@ -65,13 +65,13 @@ async def test_the_cursor_follows_its_item_when_rows_come_and_go_above_it() -> N
         view.focus()
         await pilot.press("down", "down")
         assert view.cursor_key == "c:1"
-        view.remove("a:1")
+        view.discard("a:1")
         await pilot.pause()
         assert (view.cursor_key, view.cursor_row) == ("c:1", 1)
         view.set_keys(["z:2", "b:1", "c:1"])
         await pilot.pause()
         assert view.cursor_key == "c:1"
-        view.remove("c:1")  # the cursor's own item leaves: the item now at its place (or the last) takes it
+        view.discard("c:1")  # the cursor's own item leaves: the item now at its place (or the last) takes it
         await pilot.pause()
         assert view.cursor_key == "b:1"
         view.set_keys([])
@@ -120,7 +120,7 @@ async def test_a_wall_of_ten_thousand_lines_shows_changes_where_they_happen() ->
     async with app.run_test(size=(80, 12)) as pilot:
         pane = app.query_one(SubscriptionsPane)
         for index in range(10_000):
-            pane.watch(f"user:{100000 + index}")
+            pane.add_line(f"user:{100000 + index}")
         await pilot.pause()
         assert pane.border_title == "Lines (10000)"
         top = ringing("top", "user:100001", "+12025550143")
@@ -139,7 +139,7 @@ async def test_a_wall_of_ten_thousand_lines_shows_changes_where_they_happen() ->
         await pilot.press("end")
         await pilot.pause()
         assert screen(pane)[-1].startswith("● user:109999")
-        pane.unwatch("user:109999")
+        pane.discard_line("user:109999")
         await pilot.pause()
         assert pane.border_title == "Lines (9999)" and pane.highlighted_node == "user:109998"
         assert pane.summary("user:109000").waiting == 0 and len(pane.summary("user:109000").calls) == 1
@@ -218,7 +218,7 @@ async def test_rows_moved_restyled_and_a_scroll_bar_kept_quiet_paint_what_a_fres
             view.add(f"k{index}")
             if index % 7 == 0:
                 await checkpoint(pilot)
-        view.remove("k0")  # a row above the cursor leaves
+        view.discard("k0")  # a row above the cursor leaves
         await checkpoint(pilot)
         view.scroll_to(y=40, animate=False, immediate=True)
         await checkpoint(pilot)
@@ -241,7 +241,7 @@ async def test_rows_are_as_wide_as_the_room_the_scroll_bar_leaves() -> None:
     async with app.run_test(size=(48, 12)) as pilot:
         pane = app.query_one(SubscriptionsPane)
         for index in range(3):
-            pane.watch(f"user:{100000 + index}")
+            pane.add_line(f"user:{100000 + index}")
         for index in range(12):
             pane.show(ringing(f"c{index}", "user:100001", "+12025550143"))
         await pilot.pause()

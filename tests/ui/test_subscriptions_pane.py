@@ -361,13 +361,13 @@ async def test_a_line_watched_again_shows_what_changed_while_it_was_not() -> Non
     app = PaneApp()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.pane
-        pane.watch("queue:sales")  # the cursor stays here throughout
-        pane.watch("user:1001")
+        pane.add_line("queue:sales")  # the cursor stays here throughout
+        pane.add_line("user:1001")
         await pilot.pause()
         assert prompt(pane, "user:1001") == "● user:1001  Alice Agent  idle"
-        pane.unwatch("user:1001")
+        pane.discard_line("user:1001")
         pane.show(make_call("r", CallStatus.RINGING, "user:1001"))  # known, but not shown: not watched now
-        pane.watch("user:1001")
+        pane.add_line("user:1001")
         await pilot.pause()
         rows = prompt(pane, "user:1001").splitlines()
         assert rows[0] == "● user:1001  Alice Agent  1 call"

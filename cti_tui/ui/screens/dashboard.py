@@ -79,7 +79,9 @@ class Dashboard(Screen[None]):
     # the focus. Otherwise, on a busy wall (keys queue up behind a frame), "/" then "ax" would hand "a" and "x"
     # to the calls pane before the search box had the focus — answer, hang up — and "d" then a number would
     # lose the number. While a text field has the focus, check_action turns them all off: they are its text.
-    BINDINGS: ClassVar[list[BindingType]] = [
+    # As Bindings (what BINDINGS holds may also be tuples) for whoever reads their actions: KEY_ACTIONS, the
+    # key bar's check, the command palette.
+    KEYS: ClassVar[tuple[Binding, ...]] = (
         Binding("d", "dial", "Dial", id="cti.dial", priority=True),
         Binding("a", "answer", "Answer", id="cti.answer", priority=True),
         Binding("r", "reject", "Reject", id="cti.reject", priority=True),
@@ -94,8 +96,9 @@ class Dashboard(Screen[None]):
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
-    ]
-    KEY_ACTIONS: ClassVar[frozenset[str]] = frozenset(binding.action for binding in BINDINGS)
+    )
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+    KEY_ACTIONS: ClassVar[frozenset[str]] = frozenset(binding.action for binding in KEYS)
 
     def __init__(
         self,
@@ -231,7 +234,7 @@ class Dashboard(Screen[None]):
     def _check_keys(self) -> None:
         self._keys_due = None
         self._keys_checked = time.monotonic()
-        available = tuple(self.check_action(binding.action, ()) for binding in self.BINDINGS)
+        available = tuple(self.check_action(binding.action, ()) for binding in self.KEYS)
         if available != self._available:
             self._available = available
             self.refresh_bindings()
@@ -253,10 +256,10 @@ class Dashboard(Screen[None]):
             case ActivityName.LOGGED_OUT:
                 self.status.state = "logged out"
             case ActivityName.SUBSCRIBED if event.node:  # the line's present calls follow as call events
-                self.lines.watch(event.node)
+                self.lines.add_line(event.node)
                 self.status.notice = event.message
             case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
-                self.lines.unwatch(event.node)
+                self.lines.discard_line(event.node)
                 self.calls.replace(self.connector.active_calls())
                 self.status.notice = event.message
 

@@ -139,7 +139,7 @@ class ActiveCalls(RowView):
     def drop(self, call_id: str) -> None:
         if self._calls.pop(call_id, None) is not None:
             self._parked.pop(call_id, None)
-            self.remove(call_id)
+            self.discard(call_id)
 
     def replace(self, calls: Iterable[Call]) -> None:
         """Show exactly ``calls`` (a snapshot after login, reconnect or restore)."""

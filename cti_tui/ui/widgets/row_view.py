@@ -107,7 +107,7 @@ class _StyledRowCache(StylesCache):
         self._styled.clear()
         self._frames.clear()
 
-    def render_line(  # type: ignore[override]
+    def render_line(
         self,
         styles: Any,
         y: int,
@@ -197,6 +197,7 @@ class RowView(ScrollView, can_focus=True):
     }
     """
     header_rows: ClassVar[int] = 0
+    _styles_cache: _StyledRowCache  # (Widget's StylesCache, replaced in __init__ by ours)
 
     class Highlighted(Message):
         """The cursor moved to another item (``key`` is None when the list is empty); posted once per turn of
@@ -302,7 +303,9 @@ class RowView(ScrollView, can_focus=True):
         if self._cursor_key is None:
             self.move_to(key)
 
-    def remove(self, key: str) -> None:
+    def discard(self, key: str) -> None:
+        """Take ``key`` out (nothing happens if it is not there); the cursor on it moves to the item now in
+        its place, or the last. (Not ``remove``: that is Textual's, for taking the widget itself away.)"""
         if key not in self._items:
             return
         position = self._items.position(key)

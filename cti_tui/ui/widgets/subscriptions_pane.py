@@ -144,7 +144,9 @@ class SubscriptionsPane(RowView):
         self.set_keys(nodes)
         self._count_changed()
 
-    def watch(self, node: str) -> None:
+    # (Not watch/unwatch: DOMNode.watch is Textual's, which data_bind calls; and watch_* names read as the
+    # watchers Textual calls for reactives.)
+    def add_line(self, node: str) -> None:
         """Watch ``node`` too, at the bottom (O(1): a wall adds thousands one by one)."""
         if self._board.watches(node):
             return
@@ -152,12 +154,13 @@ class SubscriptionsPane(RowView):
         self.add(node)
         self._count_changed()
 
-    def unwatch(self, node: str) -> None:
+    def discard_line(self, node: str) -> None:
+        """Stop showing ``node`` (nothing happens if it is not shown)."""
         if not self._board.watches(node):
             return
         self._board.unwatch(node)
         self._summaries.pop(node, None)  # unwatched, its calls change unseen
-        self.remove(node)
+        self.discard(node)
         self._count_changed()
 
     def _count_changed(self) -> None:
