@@ -315,7 +315,7 @@ async def run_events(
     provider.prepare()
     connector = Connector(provider.new_backend(), default_region=None)
 
-    history = None
+    history: HistoryStore | None = None
     problem = None
     if request.history:
         from cti_tui.store.history import HistoryError
@@ -324,16 +324,17 @@ async def run_events(
             history = open_history(request.history_path)
         except (HistoryError, OSError) as exc:
             problem = f"call history is off: {exc}"
+
+    def record(on_error: Callable[[Exception], None]) -> None:
+        if history is not None:
+            connector.add_listener(history_listener(history, connector, on_error))
+
     try:
         return await run_headless(
             connector,
             login,
             start=provider.start,
-            record=(
-                (lambda on_error: connector.add_listener(history_listener(history, connector, on_error)))
-                if history is not None
-                else None
-            ),
+            record=record,
             history_problem=problem,
             stdin_fd=stdin_fd,
             stdout=stdout,
