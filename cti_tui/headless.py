@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from cti_tui.core.model import ActivityName, ErrorCode, Event
 from cti_tui.engine.actions import perform
 from cti_tui.engine.connector import Connector
-from cti_tui.protocol.actions import QUERIES, ActionError, parse_line
+from cti_tui.protocol.actions import MAX_LINE_BYTES, QUERIES, ActionError, parse_line
 from cti_tui.protocol.events import event_to_wire
 
 DEMO_EMAIL = "agent@demo.local"
@@ -41,48 +41,85 @@ class EventsOptions:
 
 
 class _Output:
-    """Writes one compact JSON object per line; a closed stdout ends the run quietly."""
+    """Writes one compact JSON object per line. A closed stdout (the reader went away) ends the run quietly;
+    any other write failure ends it with ``failure`` set, so the exit code says so."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
         self.closed = asyncio.Event()
+        self.failure: str | None = None
 
     def write(self, obj: dict[str, Any]) -> None:
         if self.closed.is_set():
             return
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
         try:
-            self.stream.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+            text.encode(self.encoding)
+        except UnicodeError:  # a lone surrogate, or a name the terminal's encoding cannot carry: escape it
+            text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+        try:
+            self.stream.write(text + "\n")
             self.stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
+        except BrokenPipeError:
+            self.closed.set()
+        except (OSError, ValueError) as exc:  # ValueError: the stream was closed under us
+            self.failure = f"cannot write to stdout: {exc}"
             self.closed.set()
 
     def event(self, event: Event) -> None:
         self.write(event_to_wire(event))
 
 
-def _start_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.Queue[bytes | None]:
+@dataclass(frozen=True, slots=True)
+class LineTooLong:
+    """A stdin line over the limit: skipped, not buffered (only its length is kept, for the error)."""
+
+    size: int
+
+
+def _start_reader(
+    loop: asyncio.AbstractEventLoop, fd: int, limit: int = MAX_LINE_BYTES
+) -> asyncio.Queue[bytes | LineTooLong | None]:
     """Read stdin lines in a daemon thread: works for ttys, pipes and regular files alike.
 
     It reads the raw descriptor with ``os.read``: a thread blocked inside a buffered ``readline`` holds
-    the buffer's lock, and the interpreter aborts at exit when it cannot take that lock.
+    the buffer's lock, and the interpreter aborts at exit when it cannot take that lock. A line longer than
+    ``limit`` is dropped as it streams in (memory stays bounded however long it is, newline or not) and
+    delivered as :class:`LineTooLong`.
     """
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    queue: asyncio.Queue[bytes | LineTooLong | None] = asyncio.Queue()
 
-    def deliver(item: bytes | None) -> None:
+    def deliver(item: bytes | LineTooLong | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop may already be closed at exit
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def pump() -> None:
         pending = b""
+        skipped = 0  # bytes of an over-long line dropped so far
         try:
             while chunk := os.read(fd, 65536):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
+                *lines, rest = chunk.split(b"\n")
                 for line in lines:
-                    deliver(line)
+                    if skipped:
+                        deliver(LineTooLong(skipped + len(line)))
+                        skipped = 0
+                    elif len(pending) + len(line) > limit:
+                        deliver(LineTooLong(len(pending) + len(line)))
+                    else:
+                        deliver(pending + line)
+                    pending = b""
+                if skipped:
+                    skipped += len(rest)
+                elif len(pending) + len(rest) > limit:
+                    skipped, pending = len(pending) + len(rest), b""
+                else:
+                    pending += rest
         except OSError:
             pass
-        if pending:
+        if skipped:
+            deliver(LineTooLong(skipped))
+        elif pending:
             deliver(pending)
         deliver(None)
 
@@ -126,7 +163,11 @@ async def run_headless(
         for node in options.subscribe:
             await connector.subscribe(node)
         commands = _start_reader(loop, sys.stdin.fileno() if stdin_fd is None else stdin_fd)
-        return await _serve(connector, commands, out, stop, options.exit_on_eof)
+        code = await _serve(connector, commands, out, stop, options.exit_on_eof)
+        if out.failure is not None:
+            print(f"cti-tui: error: {out.failure}", file=sys.stderr)
+            return 1
+        return code
     finally:
         if connector.identity is not None:
             await connector.logout()
@@ -148,7 +189,7 @@ async def _login(connector: Connector, options: EventsOptions) -> bool:
 
 async def _serve(
     connector: Connector,
-    commands: asyncio.Queue[bytes | None],
+    commands: asyncio.Queue[bytes | LineTooLong | None],
     out: _Output,
     stop: asyncio.Event,
     exit_on_eof: bool,
@@ -170,6 +211,10 @@ async def _serve(
                 await asyncio.wait({stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
                 return 0
             line_number += 1
+            if isinstance(line, LineTooLong):
+                message = f"line {line_number}: command too long ({line.size} bytes; limit {MAX_LINE_BYTES}); skipped"
+                connector.notify(ActivityName.ERROR, ErrorCode.BAD_REQUEST, message)
+                continue
             if not line.strip():
                 continue
             if await _handle(connector, line, line_number, out):
@@ -188,7 +233,11 @@ async def _handle(connector: Connector, line: bytes, line_number: int, out: _Out
         return False
     if action.name == "quit":
         return True
-    result = await perform(connector, action)
+    try:
+        result = await perform(connector, action)
+    except Exception as exc:  # a bug must cost one command, not the stream: say so and go on
+        connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"line {line_number}: failed: {exc!r}")
+        return False
     if action.name in QUERIES:
         reply: dict[str, Any] = {"reply": action.name, "result": result}
         if action.request_id is not None:

@@ -89,7 +89,9 @@ def parse_line(line: str | bytes) -> Action:
         raise ActionError(f"command too long ({len(line)} bytes; limit {MAX_LINE_BYTES})")
     try:
         data = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise ActionError("not JSON: nested too deeply") from None
+    except ValueError as exc:  # JSON and UTF-8 errors, and integers over Python's digit limit
         raise ActionError(f"not JSON: {exc}") from None
     return parse_action(data)
 
