@@ -7,6 +7,10 @@ Secrets are never read from here: a ``password`` or ``api_key`` key is ignored a
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +42,9 @@ def config_path() -> Path:
 def load_config(path: Path | None = None) -> AppConfig:
     path = path or config_path()
     config = AppConfig()
+    if path.exists() and not path.is_file():  # a FIFO or a device would block the start on read
+        config.problems.append(f"{path}: not a regular file; using defaults")
+        return config
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -84,16 +91,45 @@ def _take(config: AppConfig, data: dict[str, object], path: Path, key: str, kind
 
 
 def save_email(email: str, path: Path | None = None) -> str | None:
-    """Remember the last email (not a secret) for the login form; returns a problem or None."""
+    """Remember the last email (not a secret) for the login form; returns a problem or None.
+
+    The file is replaced atomically (a temporary file beside it, flushed to disk, then renamed over it): a full
+    disk or a crash mid-write leaves the previous file whole, never a truncated one that loses the keymap.
+    """
     path = path or config_path()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-        kept = [line for line in lines if not line.strip().startswith("email")]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join([f"email = {_toml_string(email)}", *kept]) + "\n", encoding="utf-8")
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+        kept = [line for i, line in enumerate(lines) if i >= first_table or not _EMAIL_KEY.match(line)]
+        write_atomically(path, "\n".join([f"email = {_toml_string(email)}", *kept]) + "\n")
     except OSError as exc:
         return f"could not save the email to {path}: {exc}"
     return None
+
+
+_EMAIL_KEY = re.compile(r"\s*email\s*=")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` all or nothing, readable by its owner only (0600; a new folder 0700)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself reaches the disk with the folder's entry
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 def _toml_string(text: str) -> str:

@@ -79,3 +79,45 @@ def test_no_usable_keyring_says_so_and_remembers_nothing() -> None:
     assert store.save(account, "k") == reason
     assert store.load(account) is None
     store.forget(account)  # no error
+
+
+def test_a_full_disk_leaves_the_config_whole(tmp_path: Path, monkeypatch) -> None:
+    """Issue 15 #6: saving the email used to truncate config.toml and then fail, losing the keymap."""
+    import errno
+    import os
+
+    from cti_tui import config as config_module
+
+    path = tmp_path / "config.toml"
+    original = 'email = "old@x.y"\nbell = false\n[keymap]\n"cti.dial" = "D"\n'
+    path.write_text(original)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(config_module.os, "fsync", full)  # the data reaches the disk here, or fails
+    problem = save_email("new@x.y", path)
+    assert problem is not None and "No space left" in problem
+    assert path.read_text() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary file left behind
+    monkeypatch.undo()
+    assert save_email("new@x.y", path) is None
+    config = load_config(path)
+    assert (config.email, config.bell, config.keymap) == ("new@x.y", False, {"cti.dial": "D"})
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_a_fifo_as_config_file_does_not_block_the_start(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "config.toml"
+    os.mkfifo(path)
+    config = load_config(path)
+    assert config == AppConfig(problems=config.problems) and "not a regular file" in config.problems[0]
+
+
+def test_only_the_top_level_email_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('email = "a@b.c"\nemails_seen = 3\n[keymap]\n"email" = "e"\n')
+    assert save_email("z@b.c", path) is None
+    assert path.read_text() == 'email = "z@b.c"\nemails_seen = 3\n[keymap]\n"email" = "e"\n'
