@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from cti_tui import __version__
 
+MAX_SPEED = 10_000.0  # simulated time past this overflows the clock's date arithmetic within the run
+
 if TYPE_CHECKING:
     from cti_tui.backends.registry import BackendOptions
     from cti_tui.pbx.org import Organisation
@@ -179,8 +181,8 @@ def _hash_password(iterations: int) -> int:
 
 
 def _world_flags_ok(args: argparse.Namespace) -> bool:
-    if not (args.speed > 0 and args.speed != float("inf")):
-        print("cti-tui: error: --speed must be a positive number", file=sys.stderr)
+    if not 0 < args.speed <= MAX_SPEED:  # NaN fails this too
+        print(f"cti-tui: error: --speed must be a positive number up to {MAX_SPEED:g}", file=sys.stderr)
         return False
     if args.demo_rate is not None and args.demo_rate < 0:
         print("cti-tui: error: --demo-rate must not be negative", file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import Any
 from cti_tui.core import commands as cmd
 
 MAX_LINE_BYTES = 64 * 1024
+SECRET_FIELDS = frozenset({"password", "apiKey", "code"})  # never echoed back in an error, whatever was sent
 
 
 class ActionError(ValueError):
@@ -123,7 +124,8 @@ def parse_action(data: object) -> Action:
         kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             expected = " or ".join(k.__name__ for k in kinds)
-            raise ActionError(f'{name}: "{field.wire}" must be {expected}, got {json.dumps(value)[:40]}')
+            got = type(value).__name__ if field.wire in SECRET_FIELDS else json.dumps(value)[:40]
+            raise ActionError(f'{name}: "{field.wire}" must be {expected}, got {got}')
         args[field.python] = value
     if name == "login" and "api_key" not in args and not ("email" in args and "password" in args):
         raise ActionError('login: give "email" and "password", or "apiKey"')

@@ -158,3 +158,18 @@ def test_stdin_end_with_exit_on_eof(run) -> None:
     events.proc.stdin.close()
     events.expect_event("LOGGED_OUT")
     assert events.finish() == 0
+
+
+def test_secrets_of_the_wrong_type_are_not_echoed_and_speed_is_bounded(run) -> None:
+    events = run(*QUIET, "--no-history")
+    events.expect_event("READY")
+    events.send({"action": "login", "email": "a@b.c", "password": 123456789})
+    events.send({"action": "two_factor_auth", "code": 424242})
+    for field in ("password", "code"):
+        message = events.expect_event("ERROR", code="bad_request")["message"]
+        assert f'"{field}" must be str, got int' in message and "123456789" not in message and "424242" not in message
+    events.send({"action": "quit"})
+    assert events.finish() == 0
+    for speed in ("1e308", "nan", "0"):
+        bad = run("--speed", speed, "--no-history")
+        assert bad.finish() == 2 and "--speed must be a positive number" in bad.stderr()
