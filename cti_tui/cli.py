@@ -256,7 +256,7 @@ def _app(args: argparse.Namespace) -> int:
     finally:
         if app.services.history is not None:
             app.services.history.close()  # a clean close checkpoints and removes the WAL
-    return 0
+    return app.return_code or 0  # 143 / 129 after SIGTERM / SIGHUP, the terminal restored
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import signal
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
@@ -79,6 +81,7 @@ class CtiApp(App[None]):
         self.connector: Connector | None = None
 
     def on_mount(self) -> None:
+        self._handle_termination_signals()
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         for problem in self.config.problems:
@@ -169,6 +172,15 @@ class CtiApp(App[None]):
             await self.connector.logout()
             self.connector = None
         self.switch_screen(self._login_screen())
+
+    def _handle_termination_signals(self) -> None:
+        """SIGTERM and SIGHUP end the app as ctrl+q does: logged out, the terminal restored (Textual restores it
+        only on its own exit; killed by the default handler, the shell was left in the alternate screen with
+        mouse reporting on). The exit code is the shell's usual 128 + the signal's number."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread: tests
+                loop.add_signal_handler(signum, self.exit, None, 128 + signum)
 
     async def on_unmount(self) -> None:
         if self.connector is not None and self.connector.identity is not None:
