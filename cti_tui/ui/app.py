@@ -88,7 +88,7 @@ class CtiApp(App[None]):
             self.set_keymap(keymap)
             problems += refused
         for problem in problems:
-            self.notify(problem, title="Config", severity="warning", timeout=10)
+            self.notify(problem, title="Config", severity="warning", timeout=10, markup=False)
         self.call_later(self._show_login)
 
     def _checked_keymap(self, keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -128,7 +128,7 @@ class CtiApp(App[None]):
         finally:
             resume_collection()  # paused by `cti-tui` for the start-up (cti_tui.ui.memory)
         if self.services.history_problem:
-            self.notify(self.services.history_problem, title="History", severity="error", timeout=10)
+            self.notify(self.services.history_problem, title="History", severity="error", timeout=10, markup=False)
         self.services.start_world()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -162,7 +162,7 @@ class CtiApp(App[None]):
         if remember or self.prefill_email != identity.email:
             problem = self.services.save_email(identity.email)
             if problem:
-                self.notify(problem, severity="warning")
+                self.notify(problem, severity="warning", markup=False)
         self.prefill_email = identity.email  # after logging out, the form shows who was logged in
         from cti_tui.ui.screens.dashboard import Dashboard
 

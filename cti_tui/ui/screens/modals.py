@@ -1,5 +1,9 @@
 """The dashboard's dialogs. Each returns its answer with ``dismiss`` (None when cancelled) and validates
-what it can before anything is sent: a destination is checked with the engine's number rules."""
+what it can before anything is sent: a destination is checked with the engine's number rules.
+
+Every string shown here may come from a user or a backend (a typed number, a caller's name): it is plain text,
+never markup (``[/x]`` typed into the dial dialog crashed the app).
+"""
 
 from __future__ import annotations
 
@@ -46,9 +50,9 @@ class DestinationModal(_Modal):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(self.title_text, classes="title", markup=False)
             yield Input(placeholder="+1 202 555 0143, an extension, or a name", id="destination")
-            yield Label("", id="error", classes="error")
+            yield Label("", id="error", classes="error", markup=False)
             yield OptionList(*self._options(""), id="directory")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
@@ -103,11 +107,14 @@ class ChoiceModal(_Modal):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(self.title_text, classes="title", markup=False)
             if self.options:
-                yield OptionList(*[Option(label, id=key) for key, label in self.options], id="choices")
+                yield OptionList(
+                    *[Option(Text(label) if isinstance(label, str) else label, id=key) for key, label in self.options],
+                    id="choices",
+                )
             else:
-                yield Label(self.empty, classes="error")
+                yield Label(self.empty, classes="error", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel")
 
@@ -127,7 +134,7 @@ class DigitsModal(_Modal):
         with Vertical():
             yield Label("Send tones (0-9 * # A-D)", classes="title")
             yield Input(placeholder="e.g. 1234#", id="digits", restrict=r"[0-9*#A-Da-d]*", max_length=32)
-            yield Label("", id="error", classes="error")
+            yield Label("", id="error", classes="error", markup=False)
 
     @on(Input.Submitted, "#digits")
     def _submit(self, event: Input.Submitted) -> None:
@@ -145,7 +152,7 @@ class ConfirmModal(_Modal):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, classes="title")
+            yield Label(self.question, classes="title", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self.yes, id="yes", variant="error")
