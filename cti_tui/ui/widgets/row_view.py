@@ -33,7 +33,7 @@ from textual.widget import Widget
 
 from cti_tui.ui.recent import recall, remember
 from cti_tui.ui.row_index import RowIndex
-from cti_tui.ui.soon import soon
+from cti_tui.ui.textual_ext.soon import soon
 
 # Rendered rows kept, least recently drawn out first: a few screenfuls. Every cached strip is a dozen objects
 # the cycle collector walks (Textual's Strip carries seven caches), and on a busy wall nearly all of them are
