@@ -10,6 +10,8 @@ one folder to read before upgrading Textual.
 - :mod:`.compositor`: ``DirtyRowsCompositor``, partial updates that ask widgets only for the rows they repaint
   (``textual._compositor.Compositor``, ``ChopsUpdate``, ``_render_chops``, ``_regions_to_spans``,
   ``_dirty_regions``).
+- :mod:`.styles_cache`: ``StyledRowCache``, the row views' styles cache that reuses the lines it framed
+  (``textual._styles_cache.StylesCache`` and its ``render_line``; ``Widget._styles_cache``, replaced).
 - :mod:`.soon`: ``soon``, a cheap ``call_next`` (``App._handle_exception``).
 - :mod:`.memory`: the cycle collector kept off the frames (CPython's ``gc``, no Textual names; here because it
   tunes the runtime under Textual, as the others do).
