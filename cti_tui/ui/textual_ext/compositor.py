@@ -11,18 +11,27 @@ them).
 
 Built on Textual's private ``Compositor`` internals (Textual is pinned in pyproject.toml);
 ``tests/ui/test_compositor.py`` checks that every update sends the terminal exactly what Textual's own
-compositor sends.
+compositor sends. :func:`use_dirty_rows_compositor` puts one in place of a screen's own (``Screen._compositor``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
-from typing import cast
+from typing import Any, cast
 
 from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.strip import Strip
+
+
+def use_dirty_rows_compositor(screen: Screen[Any]) -> DirtyRowsCompositor:
+    """Give ``screen`` a :class:`DirtyRowsCompositor` instead of Textual's (call it from the screen's
+    ``__init__``, before anything is laid out) and return it."""
+    compositor = DirtyRowsCompositor()
+    screen._compositor = compositor
+    return compositor
 
 
 class DirtyRowsCompositor(Compositor):
