@@ -364,11 +364,11 @@ class RowView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles_changed()
 
-    def _on_focus(self, event: events.Focus) -> None:
+    def on_focus(self, event: events.Focus) -> None:
         self._styles_changed()  # the cursor row has a brighter style while focused
         self.refresh()
 
-    def _on_blur(self, event: events.Blur) -> None:
+    def on_blur(self, event: events.Blur) -> None:
         self._styles_changed()
         self.refresh()
 
