@@ -9,7 +9,7 @@ which a changed span crosses a piece of it that no widget in front covers, and c
 the terminal is sent is the same: pieces outside the changed spans were never sent (``ChopsUpdate`` skips
 them).
 
-Built on Textual's private ``Compositor`` internals (Textual is pinned in pyproject.toml);
+Built on Textual's private ``Compositor`` internals (listed in ``TEXTUAL_INTERNALS``, in this package's ``__init__``);
 ``tests/ui/test_compositor.py`` checks that every update sends the terminal exactly what Textual's own
 compositor sends. :func:`use_dirty_rows_compositor` puts one in place of a screen's own (``Screen._compositor``).
 """

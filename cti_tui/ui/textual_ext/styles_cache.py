@@ -2,7 +2,8 @@
 
 Textual gives every widget a ``textual._styles_cache.StylesCache`` (``Widget._styles_cache``), which puts border,
 padding and colours around each content line a refresh marks dirty. :class:`StyledRowCache` subclasses it and
-overrides ``render_line``, whose positional arguments it passes on (and reads ``opacity`` from).
+overrides ``render_line``, whose positional arguments it passes on (and reads ``opacity`` from): its parameters
+are listed in ``TEXTUAL_INTERNALS`` (this package's ``__init__``) and checked by ``tests/ui/test_textual_ext.py``.
 :func:`use_styled_row_cache` puts one in place of a widget's own.
 bench/README.md, wall.py ("Styled rows reused").
 """
