@@ -232,9 +232,9 @@ def _app(args: argparse.Namespace) -> int:
             return 2
     elif not _world_flags_ok(args):
         return 2
-    from cti_tui.ui.memory import pause_collection
+    from cti_tui.ui.textual_ext.memory import pause_collection
 
-    pause_collection()  # until the login form is drawn (cti_tui.ui.memory)
+    pause_collection()  # until the login form is drawn (cti_tui.ui.textual_ext.memory)
     from cti_tui.assembly import build_app
     from cti_tui.config import load_config
     from cti_tui.core.clock import RealClock

@@ -15,9 +15,9 @@ from textual.command import Provider
 from textual.widgets import Input
 
 from cti_tui.config import AppConfig
-from cti_tui.ui.memory import resume_collection
 from cti_tui.ui.screens.login import LoginScreen
 from cti_tui.ui.services import Services
+from cti_tui.ui.textual_ext.memory import resume_collection
 
 if TYPE_CHECKING:
     from textual.driver import Driver
@@ -57,10 +57,10 @@ class CtiApp(App[None]):
     ]
 
     def get_driver_class(self) -> type[Driver]:
-        """Textual's choice, but on Linux a driver that hands keys over sooner (cti_tui/ui/driver.py)."""
+        """Textual's choice, but on Linux a driver that hands keys over sooner (ui/textual_ext/driver.py)."""
         chosen = super().get_driver_class()
         if chosen.__name__ == "LinuxDriver" and chosen.__module__ == "textual.drivers.linux_driver":
-            from cti_tui.ui.driver import PromptLinuxDriver
+            from cti_tui.ui.textual_ext.driver import PromptLinuxDriver
 
             return PromptLinuxDriver
         return chosen
@@ -126,7 +126,7 @@ class CtiApp(App[None]):
                 await asyncio.sleep(0)
             self.services.prepare()
         finally:
-            resume_collection()  # paused by `cti-tui` for the start-up (cti_tui.ui.memory)
+            resume_collection()  # paused by `cti-tui` for the start-up (cti_tui.ui.textual_ext.memory)
         if self.services.history_problem:
             self.notify(self.services.history_problem, title="History", severity="error", timeout=10, markup=False)
         self.services.start_world()

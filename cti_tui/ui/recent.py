@@ -2,7 +2,7 @@
 
 The row views and the calls pane keep what they drew this way. Not Textual's ``LRUCache``: it links its
 entries in lists that point at each other, which the cycle collector must walk (what the wall's caches are
-kept small for, ``cti_tui/ui/memory.py``), and it does not replace a stale value on ``set``.
+kept small for, ``cti_tui/ui/textual_ext/memory.py``), and it does not replace a stale value on ``set``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets import Static
 
-from cti_tui.ui.compositor import DirtyRowsCompositor
+from cti_tui.ui.textual_ext.compositor import DirtyRowsCompositor
 from cti_tui.ui.widgets.row_view import RowView
 
 CONSOLE = Console(width=40, color_system="truecolor", force_terminal=True, legacy_windows=False)

@@ -18,7 +18,7 @@ from textual.app import App
 
 from cti_tui.assembly import build_app
 from cti_tui.config import AppConfig
-from cti_tui.ui.driver import LoopWriter, PromptLinuxDriver
+from cti_tui.ui.textual_ext.driver import LoopWriter, PromptLinuxDriver
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the Linux terminal driver")
 

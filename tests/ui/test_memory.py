@@ -7,7 +7,7 @@ import sys
 
 SCRIPT = """
 import gc
-from cti_tui.ui.memory import YOUNG_THRESHOLD, settle_long_lived
+from cti_tui.ui.textual_ext.memory import YOUNG_THRESHOLD, settle_long_lived
 gc.set_threshold({young}, 10, 10)
 kept = [[n] for n in range(1000)]  # alive now: frozen
 settle_long_lived()
@@ -39,7 +39,7 @@ from pathlib import Path
 from cti_tui.credentials import CredentialStore, MemoryKeyring
 from cti_tui.core.clock import VirtualClock
 from cti_tui.assembly import build_app, wiring_of
-from cti_tui.ui.memory import pause_collection
+from cti_tui.ui.textual_ext.memory import pause_collection
 
 {before}
 pause_collection()

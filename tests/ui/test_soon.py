@@ -7,7 +7,7 @@ from textual import active_app
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from cti_tui.ui.soon import soon
+from cti_tui.ui.textual_ext.soon import soon
 
 
 class Host(App[None]):

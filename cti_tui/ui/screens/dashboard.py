@@ -37,8 +37,6 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.engine.connector import Connector
 from cti_tui.store.history import HistoryStore
-from cti_tui.ui.compositor import DirtyRowsCompositor
-from cti_tui.ui.memory import settle_long_lived
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -48,7 +46,9 @@ from cti_tui.ui.screens.modals import (
     park_options,
     parked_options,
 )
-from cti_tui.ui.soon import soon
+from cti_tui.ui.textual_ext.compositor import use_dirty_rows_compositor
+from cti_tui.ui.textual_ext.memory import settle_long_lived
+from cti_tui.ui.textual_ext.soon import soon
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
@@ -124,7 +124,7 @@ class Dashboard(Screen[None]):
         self._keys_due: Timer | None = None
         assert connector.identity is not None
         self.identity = connector.identity
-        self._compositor = DirtyRowsCompositor()  # rows repainted, not whole widgets: see ui/compositor.py
+        use_dirty_rows_compositor(self)  # rows repainted, not whole widgets: see textual_ext/compositor.py
 
     # --- layout -----------------------------------------------------------------------------------
 

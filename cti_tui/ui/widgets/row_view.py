@@ -12,17 +12,16 @@ and the cache. The cursor follows a key, not an index: rows appearing or leaving
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
 from math import ceil
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual._styles_cache import StylesCache
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -33,7 +32,8 @@ from textual.widget import Widget
 
 from cti_tui.ui.recent import recall, remember
 from cti_tui.ui.row_index import RowIndex
-from cti_tui.ui.soon import soon
+from cti_tui.ui.textual_ext.soon import soon
+from cti_tui.ui.textual_ext.styles_cache import use_styled_row_cache
 
 # Rendered rows kept, least recently drawn out first: a few screenfuls. Every cached strip is a dozen objects
 # the cycle collector walks (Textual's Strip carries seven caches), and on a busy wall nearly all of them are
@@ -82,84 +82,6 @@ def _thumb(bar: ScrollBar, virtual: int) -> tuple[int, int] | None:
     return start, start + ceil(thumb * eighths)
 
 
-class _StyledRowCache(StylesCache):
-    """Textual's per-widget styles cache, plus one thing: a content row whose strip is the very object it
-    styled before (a row view hands out cached strips) gets the styled strip it made then. Textual styles
-    again every line a refresh marks dirty (border, padding, colours: ~0.15 ms a line), and rows that only
-    moved — a call added above them — are most of what a busy wall repaints. The row view ``forget``s them on
-    every style change (``notify_style_update``, focus, blur): identical content is not enough, Textual hands
-    out one shared strip for every blank row, and a frame drawn between a blur and its new styles must not
-    keep the old border. Size and colours are checked on every use too. (Textual clears this cache on every
-    full refresh; the styled rows are kept across those on purpose.)"""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.max_styled = MIN_CACHED_ROWS  # set by the row view from its height; least recently used go first
-        self._styled: dict[int, tuple[Strip, tuple[Any, ...], Strip]] = {}
-        # Once Textual's styling of a row is seen to be exactly "left edge + the row's own segments (+ the
-        # blank it pads a row narrower than the content area with: the scroll bar's columns) + right edge",
-        # with no padding, tint, hatch or opacity to apply, other rows as wide under the same styles are
-        # framed the same way without asking it again. Keyed by how much narrower than the area a row is.
-        self._frames: dict[int, tuple[Segment, Segment | None, Segment]] = {}
-        self._frames_context: tuple[Any, ...] | None = None
-
-    def forget(self) -> None:
-        self._styled.clear()
-        self._frames.clear()
-
-    def render_line(
-        self,
-        styles: Any,
-        y: int,
-        size: Size,
-        content_size: Size,
-        padding: Any,
-        base_background: Any,
-        background: Any,
-        render_content_line: Callable[[int], Strip],
-        *rest: Any,
-    ) -> Strip:
-        gutter = styles.gutter
-        content_y = y - gutter.top
-        if not (0 < y < size.height - 1 and 0 <= content_y < content_size.height and y < size.height - gutter.bottom):
-            return super().render_line(
-                styles, y, size, content_size, padding, base_background, background, render_content_line, *rest
-            )
-        content = render_content_line(content_y)
-        context = (size, content_size, base_background, background, rest[-3])  # rest[-3]: opacity
-        known = recall(self._styled, id(content))
-        if known is not None and known[0] is content and known[1] == context:
-            return known[2]
-        if context != self._frames_context:
-            self._frames.clear()
-            self._frames_context = context
-        short_by = content_size.width - content.cell_length
-        frame = self._frames.get(short_by)
-        if frame is not None:
-            left, blank, right = frame
-            styled = Strip([left, *content, blank, right] if blank else [left, *content, right], size.width)
-        else:
-            styled = super().render_line(
-                styles, y, size, content_size, padding, base_background, background, lambda _y: content, *rest
-            )
-            if short_by >= 0:
-                self._learn_frame(short_by, content, styled)
-        remember(self._styled, id(content), (content, context, styled), self.max_styled)
-        return styled
-
-    def _learn_frame(self, short_by: int, content: Strip, styled: Strip) -> None:
-        inner = list(content)
-        outer = list(styled)
-        extra = 1 if short_by else 0
-        if len(outer) != len(inner) + 2 + extra or outer[1 : 1 + len(inner)] != inner:
-            return
-        left, right = outer[0], outer[-1]
-        blank = outer[-2] if extra else None
-        if left.control or right.control or (blank is not None and blank.text != " " * short_by):
-            return
-        self._frames[short_by] = (left, blank, right)
-
-
 class RowView(ScrollView, can_focus=True):
     """Keyed items of one or more rows each, with a cursor on one item and an optional fixed header."""
 
@@ -197,7 +119,6 @@ class RowView(ScrollView, can_focus=True):
     }
     """
     header_rows: ClassVar[int] = 0
-    _styles_cache: _StyledRowCache  # (Widget's StylesCache, replaced in __init__ by ours)
 
     class Highlighted(Message):
         """The cursor moved to another item (``key`` is None when the list is empty); posted once per turn of
@@ -214,7 +135,7 @@ class RowView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._styles_cache = _StyledRowCache()
+        self._styled_rows = use_styled_row_cache(self, MIN_CACHED_ROWS)  # (textual_ext/styles_cache.py)
         self._items = RowIndex()
         self._versions: dict[str, int] = {}
         self._cache: dict[tuple[str, int], tuple[tuple[bool, int], Strip]] = {}
@@ -437,17 +358,17 @@ class RowView(ScrollView, can_focus=True):
         """Drop everything drawn with the old styles: rendered rows, looked-up styles, styled lines."""
         self._cache.clear()
         self._styles_now.clear()
-        self._styles_cache.forget()
+        self._styled_rows.forget()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles_changed()
 
-    def _on_focus(self, event: events.Focus) -> None:
+    def on_focus(self, event: events.Focus) -> None:
         self._styles_changed()  # the cursor row has a brighter style while focused
         self.refresh()
 
-    def _on_blur(self, event: events.Blur) -> None:
+    def on_blur(self, event: events.Blur) -> None:
         self._styles_changed()
         self.refresh()
 
@@ -548,6 +469,6 @@ class RowView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._view_height = self.size.height
         self._cache_cap = max(MIN_CACHED_ROWS, SCREENFULS_CACHED * self.size.height)
-        self._styles_cache.max_styled = self._cache_cap
+        self._styled_rows.max_styled = self._cache_cap
         self.virtual_size = self._content_size()
         self._scroll_to_cursor()

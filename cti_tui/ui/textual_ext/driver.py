@@ -240,7 +240,7 @@ class PromptLinuxDriver(LinuxDriver):
             self._app.call_later(self._app.panic, rich.traceback.Traceback())
             return
         # The parser holds an incomplete sequence (an Escape, so far): look again once the delay has passed.
-        # (_timeout_time is the parser's own deadline for it; Textual is pinned in pyproject.toml.)
+        # (_timeout_time is the parser's own deadline for it: listed in textual_ext's TEXTUAL_INTERNALS.)
         if self._parser._timeout_time is not None and self._tick_due is None and self._reading:
             self._tick_due = self._loop.call_later(constants.ESCAPE_DELAY, self._tick)
 

@@ -9,20 +9,29 @@ which a changed span crosses a piece of it that no widget in front covers, and c
 the terminal is sent is the same: pieces outside the changed spans were never sent (``ChopsUpdate`` skips
 them).
 
-Built on Textual's private ``Compositor`` internals (Textual is pinned in pyproject.toml);
+Built on Textual's private ``Compositor`` internals (listed in ``TEXTUAL_INTERNALS``, in this package's ``__init__``);
 ``tests/ui/test_compositor.py`` checks that every update sends the terminal exactly what Textual's own
-compositor sends.
+compositor sends. :func:`use_dirty_rows_compositor` puts one in place of a screen's own (``Screen._compositor``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
-from typing import cast
+from typing import Any, cast
 
 from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.strip import Strip
+
+
+def use_dirty_rows_compositor(screen: Screen[Any]) -> DirtyRowsCompositor:
+    """Give ``screen`` a :class:`DirtyRowsCompositor` instead of Textual's (call it from the screen's
+    ``__init__``, before anything is laid out) and return it."""
+    compositor = DirtyRowsCompositor()
+    screen._compositor = compositor
+    return compositor
 
 
 class DirtyRowsCompositor(Compositor):
