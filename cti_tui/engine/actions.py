@@ -11,10 +11,9 @@ from cti_tui.protocol.events import call_to_wire
 
 
 async def perform(connector: Connector, action: Action) -> Any:
-    """Run ``action`` on ``connector``. Returns the wire form of a query's answer, else the method's result.
-
-    Outcomes of commands arrive as the connector's events; only queries have a meaningful return value.
-    """
+    """Run ``action`` on ``connector``. A query returns its answer in wire form (what ``cti-tui events``
+    prints and the server replies); a command returns its :class:`~cti_tui.core.results.Done` or
+    :class:`~cti_tui.core.results.Refused`, whose refusal the connector has also emitted as an event."""
     method: Callable[..., Any] = getattr(connector, action.name)
     result = method(**action.args)
     if isinstance(result, Awaitable):

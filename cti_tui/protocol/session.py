@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cti_tui.core.results import Done, Refused
 from cti_tui.protocol.actions import ActionError, parse_action
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -152,6 +153,15 @@ def error_reply(
 
 def protocol_error(error: ProtocolError) -> dict[str, Any]:
     return error_reply(error.request_id, error.status, error.code, error.message)
+
+
+def result_reply(request_id: str | int | None, outcome: Done[Any] | Refused) -> dict[str, Any]:
+    """The reply to a connector command, straight from what the command returned: ``true`` (or the value
+    it made: ``call`` → the new call's id), or the refusal with its level, code and status."""
+    if isinstance(outcome, Refused):
+        level = outcome.level.value
+        return error_reply(request_id, status_for(outcome.code, level), outcome.code.value, outcome.message, level)
+    return ok_reply(request_id, True if outcome.value is None else outcome.value)
 
 
 # engine refusal codes -> the status a client can switch on
