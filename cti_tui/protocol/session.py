@@ -12,8 +12,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cti_tui.core.model import ActivityEvent, Event
 from cti_tui.core.results import Done, Refused
 from cti_tui.protocol.actions import ActionError, parse_action
+from cti_tui.protocol.events import event_to_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
@@ -172,3 +174,11 @@ def status_for(code: str | None, level: str) -> int:
     if code in ENGINE_STATUS:
         return ENGINE_STATUS[code]
     return 200 if level == "INFO" else 400
+
+
+def event_message(event: Event, in_reply_to: str | int | None = None) -> dict[str, Any]:
+    """An event of the session; an activity event caused by a command names it (``inReplyTo``)."""
+    message = {"type": "event", **event_to_wire(event)}
+    if in_reply_to is not None and isinstance(event, ActivityEvent):
+        message["inReplyTo"] = in_reply_to
+    return message

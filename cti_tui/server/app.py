@@ -307,13 +307,10 @@ class SocketHandler:
         self.hub.attach(session, self.connection)
 
     async def _perform(self, session: Session, request: protocol.Request) -> None:
-        """Run a connector action and reply from what it returned: a query's answer, or the command's
-        Done/Refused. (Not from the session's event log: every connection of the session shares it.)"""
-        session.replying_to = request.request_id
-        try:
+        """Run a connector action and reply from what it returned (a query's answer, or the command's
+        Done/Refused), never from the session's event log, which every connection of the session shares."""
+        with session.replying_to(request.request_id):
             outcome = await perform(session.connector, Action(request.action, request.args, request.request_id))
-        finally:
-            session.replying_to = None
         if request.action in QUERIES:
             self._reply(protocol.ok_reply(request.request_id, outcome))
         else:
