@@ -66,7 +66,8 @@ class Connector:
         self._visible: tuple[str | None, frozenset[str]] | None = None  # (own line, own + watched) cache
         self._auto_answer = False
         self._lock = asyncio.Lock()
-        self._deferred: list[cmd.Report] | None = None
+        self._holding = 0  # commands under way whose reports must wait for their own event (READY, SUBSCRIBED)
+        self._held: list[cmd.Report] = []
         self._trim_at = 2 * MAX_ENDED_CALLS
 
     # --- events ------------------------------------------------------------------------------------
@@ -127,9 +128,26 @@ class Connector:
 
     # --- reports from the backend -------------------------------------------------------------------
 
+    def _hold(self) -> None:
+        """Keep reports back until :meth:`_release`: a backend sends the present (calls of a session being
+        opened, of a line being subscribed) as it accepts, and they belong after READY or SUBSCRIBED."""
+        self._holding += 1
+
+    def _release(self, *, drop: bool = False) -> None:
+        """End one hold; once none is left, pass on what was held, in order. Holds may overlap (two
+        subscribes in flight): each one's reports then wait for the other's event too, never come before
+        their own."""
+        self._holding -= 1
+        if drop:
+            self._held.clear()
+        if self._holding == 0:
+            held, self._held = self._held, []
+            for report in held:
+                self._on_report(report)
+
     def _on_report(self, report: cmd.Report) -> None:
-        if self._deferred is not None:
-            self._deferred.append(report)
+        if self._holding:
+            self._held.append(report)
             return
         match report:
             case cmd.CallUpdate(call=call):
@@ -258,18 +276,18 @@ class Connector:
                 self._identity = identity
                 self._activity(ActivityName.LOGGED_IN, f"logged in as {identity.email} ({identity.role})")
                 # the backend sends the present (a snapshot) as it opens: hold it until READY is out
-                self._deferred = []
+                self._hold()
                 try:
                     await self.backend.open(self._on_report)
-                except (OSError, ConnectionError, TimeoutError) as exc:
-                    self._deferred = None
+                except BaseException as exc:  # (cancelled too: a hold left behind would hold every report)
+                    self._release(drop=True)
+                    if not isinstance(exc, OSError | ConnectionError | TimeoutError):
+                        raise
                     self._identity = None
                     return self._error(ErrorCode.BACKEND_FAILURE, f"could not open the session: {exc}")
-                deferred, self._deferred = self._deferred, None
                 self._ready = True
                 self._activity(ActivityName.READY, f"connected to {self.backend.name}; line {identity.line}")
-                for report in deferred:
-                    self._on_report(report)
+                self._release()
                 return DONE
         raise AssertionError(outcome)  # pragma: no cover
 
@@ -493,17 +511,15 @@ class Connector:
         if node in self._subscriptions:
             return self._info(ErrorCode.BAD_REQUEST, f"already subscribed to {node}")
         # the backend sends the line's present calls as it accepts: hold them until SUBSCRIBED is out
-        self._deferred = []
+        self._hold()
         try:
             outcome = await self._run_plain(cmd.Subscribe(node))
+            if outcome:
+                self._subscriptions[node] = None
+                self._visible = None
+                self._activity(ActivityName.SUBSCRIBED, f"subscribed to {node}", node=node)
         finally:
-            deferred, self._deferred = self._deferred, None
-        if outcome:
-            self._subscriptions[node] = None
-            self._visible = None
-            self._activity(ActivityName.SUBSCRIBED, f"subscribed to {node}", node=node)
-        for report in deferred:
-            self._on_report(report)
+            self._release()
         return outcome
 
     async def unsubscribe(self, node: str) -> Result:
