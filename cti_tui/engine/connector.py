@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
+from typing import assert_never
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Backend
@@ -494,6 +495,45 @@ class Connector:
         if not digits or not set(digits) <= DTMF_DIGITS:
             return self._error(ErrorCode.BAD_REQUEST, f"DTMF digits are 0-9 * # A-D, got {digits!r}", call_id)
         return await self._run_plain(cmd.SendDtmf(call_id, digits), call_id)
+
+    async def perform(self, command: cmd.Command) -> Done[str] | Result:
+        """Run a command given as data (a key's intent, a JSON line, a server frame) through its method,
+        with the same checks, events and result. One explicit match: a new Command type that is not
+        handled here is a type error (``assert_never``), not a silent ``getattr`` miss."""
+        match command:
+            case cmd.Dial(destination=destination):
+                return await self.call(destination)
+            case cmd.Answer(call_id=call_id):
+                return await self.answer(call_id)
+            case cmd.Reject(call_id=call_id):
+                return await self.reject(call_id)
+            case cmd.Hangup(call_id=call_id):
+                return await self.terminate(call_id)
+            case cmd.Hold(call_id=call_id):
+                return await self.hold(call_id)
+            case cmd.Resume(call_id=call_id):
+                return await self.resume(call_id)
+            case cmd.Transfer(call_id=call_id, destination=destination):
+                return await self.transfer(call_id, destination)
+            case cmd.SupervisedTransfer(call_id=call_id, destination=destination, invite_timeout=timeout):
+                return await self.supervised_transfer(call_id, destination, timeout)
+            case cmd.CancelSupervisedTransfer(call_id=call_id):
+                return await self.cancel_supervised_transfer(call_id)
+            case cmd.Merge(call_id=call_id, other_call_id=other_call_id):
+                return await self.merge(call_id, other_call_id)
+            case cmd.Park(call_id=call_id, slot=slot):
+                return await self.park(call_id, slot)
+            case cmd.Unpark(slot=slot):
+                return await self.unpark(slot)
+            case cmd.SendDtmf(call_id=call_id, digits=digits):
+                return await self.send_dtmf(call_id, digits)
+            case cmd.Subscribe(node=node):
+                return await self.subscribe(node)
+            case cmd.Unsubscribe(node=node):
+                return await self.unsubscribe(node)
+            case cmd.SetAutoAnswer(enabled=enabled):
+                return await self.set_auto_answer(enabled)
+        assert_never(command)
 
     # --- subscriptions and settings -----------------------------------------------------------------
 
