@@ -225,13 +225,13 @@ class ServerBackend:
                 assert socket is not None
                 async for raw in socket:
                     try:
-                        items = self.client.receive(raw)
-                    except MessageError as exc:  # one bad message must not end the session
+                        for item in self.client.receive(raw):
+                            self._take(item)
+                    except (KeyError, TypeError, ValueError) as exc:  # one bad message must not end the session
+                        # (MessageError is a ValueError; the others would be a bug past the parser, and the
+                        # reader must outlive it: a silent dead reader would freeze the screen on a stale view)
                         problem = f"bad message from the server: {exc}"
                         self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, problem))
-                        continue
-                    for item in items:
-                        self._take(item)
             except (websockets.WebSocketException, OSError):
                 pass
             if self._closing:
