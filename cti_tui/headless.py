@@ -174,17 +174,18 @@ async def run_headless(
 
 
 async def _login(connector: Connector, options: EventsOptions) -> bool:
+    """Whether the login is complete (a pending second factor is not: the caller checks the nonce)."""
     if options.api_key:
-        return await connector.login(api_key=options.api_key)
+        return bool(await connector.login(api_key=options.api_key))
     email = options.email or DEMO_EMAIL
     password = options.password if options.password is not None else (DEMO_PASSWORD if not options.email else "")
     if not password:
         connector.notify(ActivityName.ERROR, ErrorCode.BAD_CREDENTIALS, "--password is required with --email")
         return False
-    ok = await connector.login(email, password)
-    if not ok and options.otp and connector.pending_nonce is not None:
-        ok = await connector.two_factor_auth(options.otp)
-    return ok
+    result = await connector.login(email, password)
+    if not result and options.otp and connector.pending_nonce is not None:
+        result = await connector.two_factor_auth(options.otp)
+    return bool(result)
 
 
 async def _serve(

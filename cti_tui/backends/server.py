@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import itertools
-import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +31,14 @@ from cti_tui.core.model import (
     Role,
 )
 from cti_tui.core.permissions import RolePolicy
-from cti_tui.protocol.actions import command_frame
-from cti_tui.protocol.events import call_from_wire
+from cti_tui.protocol.session import (
+    Answer,
+    ClientSession,
+    MessageError,
+    OpenFailed,
+    Received,
+    ServerTime,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -76,13 +80,6 @@ def _policies(data: object) -> dict[Role, RolePolicy] | None:
         return None
 
 
-def _code(value: object, default: ErrorCode) -> ErrorCode:
-    try:
-        return ErrorCode(str(value))
-    except ValueError:
-        return default
-
-
 class ServerBackend:
     name = "CTI server"
 
@@ -100,13 +97,10 @@ class ServerBackend:
         self._httpx = httpx
         self._http: httpx.AsyncClient = httpx.AsyncClient(base_url=self.base, timeout=HTTP_TIMEOUT)
         self._login_token: str | None = None
-        self._session_token: str | None = None
-        self.session_id: str | None = None
-        self.last_seq = 0
+        self.client = ClientSession()
         self._socket: ClientConnection | None = None
         self._sink: ReportSink | None = None
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[cmd.CommandResult]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         self.identity: Identity | None = None
@@ -161,7 +155,7 @@ class ServerBackend:
         return self._auth(status, data, ErrorCode.BAD_OTP)
 
     async def directory(self) -> list[DirectoryEntry]:
-        token = self._session_token or self._login_token
+        token = self.client.token or self._login_token
         try:
             response = await self._http.get("/api/directory", headers={"Authorization": f"Bearer {token}"})
             entries = response.json().get("entries", []) if response.status_code == 200 else []
@@ -173,60 +167,57 @@ class ServerBackend:
         ]
 
     # --- the session socket ------------------------------------------------------------------------
+    # The protocol (frames, replies, the present, sequence numbers) is protocol.session.ClientSession's;
+    # this is only its I/O: one socket at a time, a reader task, futures for the replies, and backoff.
+
+    @property
+    def session_id(self) -> str | None:
+        return self.client.session_id
+
+    @property
+    def last_seq(self) -> int:
+        """The last event sequence number seen: a restore asks for everything after it."""
+        return self.client.last_seq
 
     async def open(self, sink: ReportSink) -> None:
         if self._login_token is None:
             raise ConnectionError("not authenticated")
         self._sink = sink
         self._closing = False
-        await self._connect({"action": "create_session", "token": self._login_token})
+        await self._connect(self.client.create(self._login_token))
         self._reader = asyncio.create_task(self._read_forever())
 
-    async def _connect(self, first: dict[str, Any]) -> None:
-        """Open the socket, create or restore the session, and take the present (snapshot or replay)."""
+    async def _connect(self, first: str) -> None:
+        """Open a socket, send ``first`` (create or restore) and take the present (snapshot or replay)
+        before anything else can act on the session; only then do commands use the new socket."""
         try:
             socket = await websockets.connect(self.ws_url, open_timeout=HTTP_TIMEOUT, max_size=2**22)
         except (OSError, websockets.WebSocketException, TimeoutError) as exc:
             raise ConnectionError(f"cannot open the session socket: {exc}") from None
+        try:
+            try:
+                await socket.send(first)
+            except (websockets.WebSocketException, OSError) as exc:
+                raise ConnectionError(f"session socket: {exc}") from None
+            while not self.client.live:
+                for item in self.client.receive(await self._receive(socket)):
+                    if isinstance(item, OpenFailed):
+                        raise (SessionGone if item.session_gone else ConnectionError)(item.message)
+                    self._take(item)
+        except BaseException as exc:  # refused, malformed, dropped or cancelled: this socket is done
+            self.client.lost()
+            with contextlib.suppress(Exception):
+                await socket.close()
+            if isinstance(exc, MessageError):
+                raise ConnectionError(f"the server sent a malformed message: {exc}") from None
+            raise
         self._socket = socket
-        request_id = next(self._ids)
-        await socket.send(json.dumps({"id": request_id, **first}))
-        while True:  # the reply comes first; then the snapshot or the replayed events
-            message = await self._receive(socket)
-            if message.get("type") == "reply" and message.get("id") == request_id:
-                break
-        if not message.get("ok"):
-            await socket.close()
-            if message.get("code") in ("invalid_session_id", "invalid_token"):
-                raise SessionGone(str(message.get("message")))
-            raise ConnectionError(str(message.get("message")))
-        result = message.get("result") or {}
-        self.session_id = result.get("sessionId")
-        self._session_token = result.get("token") or self._session_token
-        # the present follows the reply: take all of it before anything else can act on the session
-        try:
-            if result.get("present") == "replay":
-                for _ in range(int(result.get("replayCount", 0))):
-                    self._dispatch(await self._receive(socket))
-            else:
-                snapshot = await self._receive(socket)
-                if snapshot.get("type") != "snapshot":
-                    raise ConnectionError("the server sent no snapshot after the session reply")
-                self._take_snapshot(snapshot)
-        except (KeyError, TypeError, ValueError) as exc:
-            await socket.close()
-            raise ConnectionError(f"the server sent a malformed message: {exc!r}") from None
 
-    async def _receive(self, socket: ClientConnection) -> dict[str, Any]:
+    async def _receive(self, socket: ClientConnection) -> str | bytes:
         try:
-            raw = await asyncio.wait_for(socket.recv(), timeout=REPLY_TIMEOUT)
+            return await asyncio.wait_for(socket.recv(), timeout=REPLY_TIMEOUT)
         except (websockets.WebSocketException, TimeoutError, OSError) as exc:
             raise ConnectionError(f"session socket: {exc}") from None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ConnectionError("the server sent something that is not JSON") from None
-        return data if isinstance(data, dict) else {}
 
     async def _read_forever(self) -> None:
         while not self._closing:
@@ -235,16 +226,18 @@ class ServerBackend:
                 assert socket is not None
                 async for raw in socket:
                     try:
-                        data = json.loads(raw)
-                        if isinstance(data, dict):
-                            self._dispatch(data)
+                        for item in self.client.receive(raw):
+                            self._take(item)
                     except (KeyError, TypeError, ValueError) as exc:  # one bad message must not end the session
-                        problem = f"bad message from the server: {exc!r}"
+                        # (MessageError is a ValueError; the others would be a bug past the parser, and the
+                        # reader must outlive it: a silent dead reader would freeze the screen on a stale view)
+                        problem = f"bad message from the server: {exc}"
                         self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, problem))
             except (websockets.WebSocketException, OSError):
                 pass
             if self._closing:
                 return
+            self.client.lost()
             self._fail_pending("the session socket closed")
             if not self.reconnect:
                 self._report(cmd.LinkDown("connection to the server lost", retrying=False))
@@ -257,14 +250,7 @@ class ServerBackend:
         delay = 0.2
         while not self._closing:
             try:
-                await self._connect(
-                    {
-                        "action": "restore_session",
-                        "token": self._session_token,
-                        "sessionId": self.session_id,
-                        "lastSeq": self.last_seq,
-                    }
-                )
+                await self._connect(self.client.restore())
             except SessionGone as exc:
                 self._report(cmd.LinkDown(f"the session has expired ({exc}); log in again", retrying=False))
                 return False
@@ -280,49 +266,23 @@ class ServerBackend:
         if self._sink is not None:
             self._sink(report)
 
-    def _dispatch(self, data: dict[str, Any]) -> None:
-        kind = data.get("type")
-        if kind == "reply":
-            future = self._pending.pop(data.get("id"), None)  # type: ignore[arg-type]
-            if future is not None and not future.done():
-                future.set_result(data)
-            return
-        if kind == "snapshot":
-            self._take_snapshot(data)
-            return
-        if kind == "overflow":
-            return  # the server closes next; the reader reconnects and restores
-        if kind != "event":
-            return
-        seq = data.get("seq")
-        if isinstance(seq, int):
-            if seq <= self.last_seq:
-                return  # already seen (a replay overlapping what arrived live)
-            self.last_seq = seq
-        if "call" in data:
-            self._report(cmd.CallUpdate(call_from_wire(data["call"])))
-        elif data.get("name") in ("INFO", "ERROR") and "inReplyTo" not in data:
-            self._report(
-                cmd.Notice(
-                    ActivityName(data["name"]),
-                    _code(data.get("code"), ErrorCode.BACKEND_FAILURE),
-                    str(data.get("message", "")),
-                    data.get("callId"),
-                )
-            )
+    def _take(self, item: Received) -> None:
+        """Act on one thing the protocol made of a server message (the session's own steps are its state)."""
+        match item:
+            case Answer(request_id=request_id, result=result):
+                future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+                if future is not None and not future.done():
+                    future.set_result(result)
+            case ServerTime(now=now):
+                self._skew = now - datetime.now(UTC)
+            case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice():
+                self._report(item)
+            case _:  # Opened, Live: the session's state is the protocol's. Overflow: the server closes
+                pass  # the socket next, and the reader restores from the last sequence number
 
     def now(self) -> datetime:
         """The server's time as best known here: durations are differences of the server's timestamps."""
         return datetime.now(UTC) + self._skew
-
-    def _take_snapshot(self, data: dict[str, Any]) -> None:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            self._skew = datetime.fromisoformat(str(data["now"])) - datetime.now(UTC)
-        seq = data.get("seq")
-        if isinstance(seq, int):
-            self.last_seq = seq
-        calls = tuple(call_from_wire(c) for c in data.get("calls", []))
-        self._report(cmd.Snapshot(calls, tuple(data.get("subscriptions", []))))
 
     def _fail_pending(self, reason: str) -> None:
         for future in self._pending.values():
@@ -334,29 +294,22 @@ class ServerBackend:
         socket = self._socket
         if socket is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not connected to the server")
-        request_id = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        request_id, frame = self.client.command(command)
+        future: asyncio.Future[cmd.CommandResult] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            await socket.send(json.dumps({"id": request_id, **command_frame(command)}))
-            reply = await asyncio.wait_for(future, timeout=REPLY_TIMEOUT)
+            await socket.send(frame)
+            return await asyncio.wait_for(future, timeout=REPLY_TIMEOUT)
         except (websockets.WebSocketException, OSError, TimeoutError, ConnectionError) as exc:
             self._pending.pop(request_id, None)
             return cmd.CommandResult.error(ErrorCode.BACKEND_FAILURE, f"the server did not answer: {exc}")
-        if reply.get("ok"):
-            result = reply.get("result")
-            return cmd.CommandResult.done(result if isinstance(result, str) else None)
-        level = ActivityName.INFO if reply.get("level") == "INFO" else ActivityName.ERROR
-        code = _code(reply.get("code"), ErrorCode.BAD_REQUEST)
-        return cmd.CommandResult(False, level, code, str(reply.get("message", "")))
 
     async def close(self) -> None:
         self._closing = True
         socket = self._socket
         if socket is not None:
             with contextlib.suppress(Exception):
-                request_id = next(self._ids)
-                await socket.send(json.dumps({"id": request_id, "action": "destroy_session"}))
+                await socket.send(self.client.destroy())
             with contextlib.suppress(Exception):
                 await socket.close()
         if self._reader is not None:
@@ -366,6 +319,7 @@ class ServerBackend:
         self._fail_pending("closed")
         await self._http.aclose()
         self._socket = None
+        self.client.lost()
 
 
 class ServerProvider:

@@ -5,6 +5,10 @@ It owns the session's view of calls and its event sequence. Every API call is ch
 backend gets only commands that make sense; the backend then answers for what only it can know
 (permissions, busy slots). Reports from the backend pass through the transition table: an illegal move
 is refused with INFO and the view stays as it was.
+
+Each command returns :class:`~cti_tui.core.results.Done` or :class:`~cti_tui.core.results.Refused` to its
+caller, and a refusal is also an INFO/ERROR event for everyone watching the session (same level, code and
+message), so a caller never has to pick its own refusal out of a shared event stream.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
+from typing import assert_never
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Backend
@@ -29,6 +34,7 @@ from cti_tui.core.model import (
 )
 from cti_tui.core.numbers import InvalidNumber, parse_destination
 from cti_tui.core.permissions import may_act
+from cti_tui.core.results import DONE, CallResult, Done, LoginResult, Refused, Result, TwoFactorRequired
 
 Listener = Callable[[Event], None]
 
@@ -61,7 +67,8 @@ class Connector:
         self._visible: tuple[str | None, frozenset[str]] | None = None  # (own line, own + watched) cache
         self._auto_answer = False
         self._lock = asyncio.Lock()
-        self._deferred: list[cmd.Report] | None = None
+        self._holding = 0  # commands under way whose reports must wait for their own event (READY, SUBSCRIBED)
+        self._held: list[cmd.Report] = []
         self._trim_at = 2 * MAX_ENDED_CALLS
 
     # --- events ------------------------------------------------------------------------------------
@@ -109,19 +116,39 @@ class Connector:
         """Emit INFO/ERROR in this session's sequence for a problem outside the API (a malformed command)."""
         self._activity(name, message, code)
 
-    def _info(self, code: ErrorCode, message: str, call_id: str | None = None) -> bool:
-        self._activity(ActivityName.INFO, message, code, call_id=call_id)
-        return False
+    def _refuse(self, refusal: Refused) -> Refused:
+        """Tell the session (an INFO/ERROR event) and return the refusal to the caller that asked."""
+        self._activity(refusal.level, refusal.message, refusal.code, call_id=refusal.call_id)
+        return refusal
 
-    def _error(self, code: ErrorCode, message: str, call_id: str | None = None) -> bool:
-        self._activity(ActivityName.ERROR, message, code, call_id=call_id)
-        return False
+    def _info(self, code: ErrorCode, message: str, call_id: str | None = None) -> Refused:
+        return self._refuse(Refused(ActivityName.INFO, code, message, call_id))
+
+    def _error(self, code: ErrorCode, message: str, call_id: str | None = None) -> Refused:
+        return self._refuse(Refused(ActivityName.ERROR, code, message, call_id))
 
     # --- reports from the backend -------------------------------------------------------------------
 
+    def _hold(self) -> None:
+        """Keep reports back until :meth:`_release`: a backend sends the present (calls of a session being
+        opened, of a line being subscribed) as it accepts, and they belong after READY or SUBSCRIBED."""
+        self._holding += 1
+
+    def _release(self, *, drop: bool = False) -> None:
+        """End one hold; once none is left, pass on what was held, in order. Holds may overlap (two
+        subscribes in flight): each one's reports then wait for the other's event too, never come before
+        their own."""
+        self._holding -= 1
+        if drop:
+            self._held.clear()
+        if self._holding == 0:
+            held, self._held = self._held, []
+            for report in held:
+                self._on_report(report)
+
     def _on_report(self, report: cmd.Report) -> None:
-        if self._deferred is not None:
-            self._deferred.append(report)
+        if self._holding:
+            self._held.append(report)
             return
         match report:
             case cmd.CallUpdate(call=call):
@@ -192,8 +219,11 @@ class Connector:
         """Authenticated and ready."""
         return self._ready
 
-    async def login(self, email: str | None = None, password: str | None = None, *, api_key: str | None = None) -> bool:
-        """Email + password, or ``api_key=``. LOGGED_IN then READY, or TWO_FACTOR_AUTH, or ERROR."""
+    async def login(
+        self, email: str | None = None, password: str | None = None, *, api_key: str | None = None
+    ) -> LoginResult:
+        """Email + password, or ``api_key=``. LOGGED_IN then READY (Done), or TWO_FACTOR_AUTH
+        (:class:`TwoFactorRequired`: send the code with :meth:`two_factor_auth`), or ERROR (Refused)."""
         async with self._lock:
             if self._ready:
                 return self._info(ErrorCode.BAD_REQUEST, "already logged in; log out first")
@@ -209,7 +239,7 @@ class Connector:
                 return self._error(ErrorCode.BAD_CREDENTIALS, "email and password (or an API key) are required")
             return await self._finish_auth(await self._guarded(self.backend.login(credentials)))
 
-    async def login_vouched(self, identity: Identity) -> bool:
+    async def login_vouched(self, identity: Identity) -> LoginResult:
         """Open a session for an identity the host has already authenticated (the CTI server does this
         after checking a session token). LOGGED_IN then READY, like any login."""
         async with self._lock:
@@ -217,7 +247,7 @@ class Connector:
                 return self._info(ErrorCode.BAD_REQUEST, "already logged in; log out first")
             return await self._finish_auth(await self._guarded(self.backend.login(cmd.Vouched(identity))))
 
-    async def two_factor_auth(self, code: str, nonce: str | None = None) -> bool:
+    async def two_factor_auth(self, code: str, nonce: str | None = None) -> LoginResult:
         """Finish a 2FA login with the TOTP ``code`` (``nonce`` defaults to the one last sent)."""
         async with self._lock:
             nonce = nonce or self._nonce
@@ -234,12 +264,12 @@ class Connector:
         except (OSError, ConnectionError, TimeoutError) as exc:
             return cmd.AuthFailed(ErrorCode.BACKEND_FAILURE, f"{self.backend.name} unreachable: {exc}")
 
-    async def _finish_auth(self, outcome: cmd.AuthOutcome) -> bool:
+    async def _finish_auth(self, outcome: cmd.AuthOutcome) -> LoginResult:
         match outcome:
             case cmd.NeedsSecondFactor(nonce=nonce):
                 self._nonce = nonce
                 self._activity(ActivityName.TWO_FACTOR_AUTH, "enter the code from your authenticator app", nonce=nonce)
-                return False
+                return TwoFactorRequired(nonce)
             case cmd.AuthFailed(code=code, message=message):
                 return self._error(code, message)
             case cmd.LoggedIn(identity=identity):
@@ -247,22 +277,22 @@ class Connector:
                 self._identity = identity
                 self._activity(ActivityName.LOGGED_IN, f"logged in as {identity.email} ({identity.role})")
                 # the backend sends the present (a snapshot) as it opens: hold it until READY is out
-                self._deferred = []
+                self._hold()
                 try:
                     await self.backend.open(self._on_report)
-                except (OSError, ConnectionError, TimeoutError) as exc:
-                    self._deferred = None
+                except BaseException as exc:  # (cancelled too: a hold left behind would hold every report)
+                    self._release(drop=True)
+                    if not isinstance(exc, OSError | ConnectionError | TimeoutError):
+                        raise
                     self._identity = None
                     return self._error(ErrorCode.BACKEND_FAILURE, f"could not open the session: {exc}")
-                deferred, self._deferred = self._deferred, None
                 self._ready = True
                 self._activity(ActivityName.READY, f"connected to {self.backend.name}; line {identity.line}")
-                for report in deferred:
-                    self._on_report(report)
-                return True
+                self._release()
+                return DONE
         raise AssertionError(outcome)  # pragma: no cover
 
-    async def logout(self) -> bool:
+    async def logout(self) -> Result:
         async with self._lock:
             if self._identity is None:
                 return self._info(ErrorCode.NOT_CONNECTED, "not logged in")
@@ -274,7 +304,7 @@ class Connector:
                 self._set_subscriptions(())
                 self._calls.clear()
                 self._activity(ActivityName.LOGGED_OUT, "logged out")
-            return True
+            return DONE
 
     # --- calls --------------------------------------------------------------------------------------
 
@@ -318,147 +348,199 @@ class Connector:
         watched = self._subscriptions.keys()
         return frozenset(op for op in ops if may_act(dict(capabilities.policies), identity, op, call.line, watched))
 
-    def _check_ready(self) -> bool:
-        if not self._ready:
-            self._error(ErrorCode.NOT_CONNECTED, "not logged in")
-            return False
-        return True
+    def _not_ready(self) -> Refused | None:
+        """ERROR ``not_connected`` unless logged in and ready."""
+        return None if self._ready else self._error(ErrorCode.NOT_CONNECTED, "not logged in")
 
-    def _check_call(self, call_id: str, operation: Operation) -> Call | None:
-        """The call if ``operation`` may be tried on it now; otherwise INFO (or ERROR) and None."""
-        if not self._check_ready():
-            return None
+    def _check_call(self, call_id: str, operation: Operation) -> Call | Refused:
+        """The call if ``operation`` may be tried on it now; otherwise the INFO (or ERROR) refusal."""
+        if (refused := self._not_ready()) is not None:
+            return refused
         if not self.backend.capabilities.supports(operation):
-            self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot {operation.value}", call_id)
-            return None
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot {operation.value}", call_id)
         call = self._calls.get(call_id) if isinstance(call_id, str) else None
         if call is None:
-            self._info(ErrorCode.UNKNOWN_CALL, f"no call {call_id!r}", str(call_id))
-            return None
+            return self._info(ErrorCode.UNKNOWN_CALL, f"no call {call_id!r}", str(call_id))
         if call.ended:
-            self._info(ErrorCode.CALL_ENDED, f"call {call_id} has already ended", call_id)
-            return None
+            return self._info(ErrorCode.CALL_ENDED, f"call {call_id} has already ended", call_id)
         if operation not in operations_for(call):
-            self._info(ErrorCode.WRONG_STATE, f"cannot {operation.value} a call that is {call.status}", call_id)
-            return None
+            return self._info(ErrorCode.WRONG_STATE, f"cannot {operation.value} a call that is {call.status}", call_id)
         return call
 
-    def _destination(self, text: str) -> str | None:
+    def _destination(self, text: str) -> str | Refused:
         try:
             return parse_destination(text, self.default_region).number
         except InvalidNumber as exc:
-            self._error(ErrorCode.BAD_NUMBER, str(exc))
-            return None
+            return self._error(ErrorCode.BAD_NUMBER, str(exc))
 
-    async def _run(self, command: cmd.Command, call_id: str | None = None) -> cmd.CommandResult:
+    async def _run(self, command: cmd.Command, call_id: str | None = None) -> Done[str | None] | Refused:
+        """Hand ``command`` to the backend; its refusal (or failure) becomes the session's INFO/ERROR."""
         try:
             result = await self.backend.execute(command)
         except (OSError, ConnectionError, TimeoutError) as exc:
             result = cmd.CommandResult.error(ErrorCode.BACKEND_FAILURE, f"{self.backend.name}: {exc}")
-        if not result.ok:
-            self._activity(result.level or ActivityName.ERROR, result.message, result.code, call_id=call_id)
-        return result
+        if result.ok:
+            return Done(result.value)
+        level = result.level if result.level in (ActivityName.INFO, ActivityName.ERROR) else ActivityName.ERROR
+        return self._refuse(Refused(level, result.code or ErrorCode.BACKEND_FAILURE, result.message, call_id))
 
-    async def _call_op(self, operation: Operation, call_id: str, command: cmd.Command) -> bool:
-        if self._check_call(call_id, operation) is None:
-            return False
-        return (await self._run(command, call_id)).ok
+    async def _run_plain(self, command: cmd.Command, call_id: str | None = None) -> Result:
+        """:meth:`_run` for the commands whose caller gets no value back (only ``call`` returns one)."""
+        outcome = await self._run(command, call_id)
+        return DONE if isinstance(outcome, Done) else outcome
 
-    async def call(self, destination: str) -> str | None:
-        """Place a call. Returns the new call's id (its events follow), or None if nothing was dialled."""
-        if not self._check_ready():
-            return None
+    async def _call_op(self, operation: Operation, call_id: str, command: cmd.Command) -> Result:
+        checked = self._check_call(call_id, operation)
+        if isinstance(checked, Refused):
+            return checked
+        return await self._run_plain(command, call_id)
+
+    async def call(self, destination: str) -> CallResult:
+        """Place a call: Done with the new call's id (its events follow), or Refused when nothing was dialled."""
+        if (refused := self._not_ready()) is not None:
+            return refused
         number = self._destination(destination)
-        if number is None:
-            return None
-        result = await self._run(cmd.Dial(number))
-        return result.value if result.ok else None
+        if isinstance(number, Refused):
+            return number
+        outcome = await self._run(cmd.Dial(number))
+        if isinstance(outcome, Refused):
+            return outcome
+        if outcome.value is None:  # a backend that dialled must say what it dialled: without an id, no control
+            return self._error(ErrorCode.BACKEND_FAILURE, f"{self.backend.name} placed a call but gave no call id")
+        return Done(outcome.value)
 
-    async def answer(self, call_id: str) -> bool:
+    async def answer(self, call_id: str) -> Result:
         return await self._call_op(Operation.ANSWER, call_id, cmd.Answer(call_id))
 
-    async def reject(self, call_id: str) -> bool:
+    async def reject(self, call_id: str) -> Result:
         return await self._call_op(Operation.REJECT, call_id, cmd.Reject(call_id))
 
-    async def terminate(self, call_id: str) -> bool:
+    async def terminate(self, call_id: str) -> Result:
         return await self._call_op(Operation.HANGUP, call_id, cmd.Hangup(call_id))
 
-    async def hold(self, call_id: str) -> bool:
+    async def hold(self, call_id: str) -> Result:
         return await self._call_op(Operation.HOLD, call_id, cmd.Hold(call_id))
 
-    async def resume(self, call_id: str) -> bool:
+    async def resume(self, call_id: str) -> Result:
         return await self._call_op(Operation.RESUME, call_id, cmd.Resume(call_id))
 
-    async def transfer(self, call_id: str, destination: str) -> bool:
-        if self._check_call(call_id, Operation.TRANSFER) is None:
-            return False
+    async def transfer(self, call_id: str, destination: str) -> Result:
+        checked = self._check_call(call_id, Operation.TRANSFER)
+        if isinstance(checked, Refused):
+            return checked
         number = self._destination(destination)
-        return number is not None and (await self._run(cmd.Transfer(call_id, number), call_id)).ok
+        if isinstance(number, Refused):
+            return number
+        return await self._run_plain(cmd.Transfer(call_id, number), call_id)
 
-    async def supervised_transfer(self, call_id: str, destination: str, invite_timeout: float | None = None) -> bool:
+    async def supervised_transfer(self, call_id: str, destination: str, invite_timeout: float | None = None) -> Result:
         """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s."""
-        if self._check_call(call_id, Operation.SUPERVISED_TRANSFER) is None:
-            return False
+        checked = self._check_call(call_id, Operation.SUPERVISED_TRANSFER)
+        if isinstance(checked, Refused):
+            return checked
         if invite_timeout is not None and invite_timeout <= 0:
             return self._error(ErrorCode.BAD_REQUEST, "invite_timeout must be positive seconds")
         number = self._destination(destination)
-        if number is None:
-            return False
-        return (await self._run(cmd.SupervisedTransfer(call_id, number, invite_timeout), call_id)).ok
+        if isinstance(number, Refused):
+            return number
+        return await self._run_plain(cmd.SupervisedTransfer(call_id, number, invite_timeout), call_id)
 
-    async def cancel_supervised_transfer(self, call_id: str) -> bool:
+    async def cancel_supervised_transfer(self, call_id: str) -> Result:
         """Abandon a pending supervised transfer (by the original or the consult call's id)."""
-        if not self._check_ready():
-            return False
-        return (await self._run(cmd.CancelSupervisedTransfer(call_id), call_id)).ok
+        if (refused := self._not_ready()) is not None:
+            return refused
+        return await self._run_plain(cmd.CancelSupervisedTransfer(call_id), call_id)
 
-    async def merge(self, call_a: str, call_b: str) -> bool:
+    async def merge(self, call_a: str, call_b: str) -> Result:
         """Join two of the agent's calls into one three-way call; ``call_b``'s leg ends."""
         if call_a == call_b:
             return self._info(ErrorCode.BAD_REQUEST, "cannot merge a call with itself", call_a)
-        if self._check_call(call_a, Operation.MERGE) is None or self._check_call(call_b, Operation.MERGE) is None:
-            return False
-        return (await self._run(cmd.Merge(call_a, call_b), call_a)).ok
+        for call_id in (call_a, call_b):
+            checked = self._check_call(call_id, Operation.MERGE)
+            if isinstance(checked, Refused):
+                return checked
+        return await self._run_plain(cmd.Merge(call_a, call_b), call_a)
 
-    async def park(self, call_id: str, slot: int | None = None) -> bool:
+    async def park(self, call_id: str, slot: int | None = None) -> Result:
         """Park in ``slot``, or in the first free slot when None."""
-        if self._check_call(call_id, Operation.PARK) is None:
-            return False
-        if slot is not None and not self._slot_ok(slot):
-            return False
-        return (await self._run(cmd.Park(call_id, slot), call_id)).ok
+        checked = self._check_call(call_id, Operation.PARK)
+        if isinstance(checked, Refused):
+            return checked
+        if slot is not None and (refused := self._bad_slot(slot)) is not None:
+            return refused
+        return await self._run_plain(cmd.Park(call_id, slot), call_id)
 
-    async def unpark(self, slot: int) -> bool:
+    async def unpark(self, slot: int) -> Result:
         """Pick up the call parked in ``slot`` onto this user's line."""
-        if not self._check_ready():
-            return False
+        if (refused := self._not_ready()) is not None:
+            return refused
         if not self.backend.capabilities.supports(Operation.UNPARK):
             return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no call park")
-        if not self._slot_ok(slot):
-            return False
-        return (await self._run(cmd.Unpark(slot))).ok
+        if (refused := self._bad_slot(slot)) is not None:
+            return refused
+        return await self._run_plain(cmd.Unpark(slot))
 
-    def _slot_ok(self, slot: object) -> bool:
+    def _bad_slot(self, slot: object) -> Refused | None:
         slots = self.backend.capabilities.park_slots
         if not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot <= slots:
             return self._error(ErrorCode.BAD_REQUEST, f"park slot must be 1–{slots}, got {slot!r}")
-        return True
+        return None
 
-    async def send_dtmf(self, call_id: str, digits: str) -> bool:
+    async def send_dtmf(self, call_id: str, digits: str) -> Result:
         """Send tones ``0-9 * # A-D``."""
-        if self._check_call(call_id, Operation.DTMF) is None:
-            return False
+        checked = self._check_call(call_id, Operation.DTMF)
+        if isinstance(checked, Refused):
+            return checked
         digits = (digits or "").upper()
         if not digits or not set(digits) <= DTMF_DIGITS:
             return self._error(ErrorCode.BAD_REQUEST, f"DTMF digits are 0-9 * # A-D, got {digits!r}", call_id)
-        return (await self._run(cmd.SendDtmf(call_id, digits), call_id)).ok
+        return await self._run_plain(cmd.SendDtmf(call_id, digits), call_id)
+
+    async def perform(self, command: cmd.Command) -> Done[str] | Result:
+        """Run a command given as data (a key's intent, a JSON line, a server frame) through its method,
+        with the same checks, events and result. One explicit match: a new Command type that is not
+        handled here is a type error (``assert_never``), not a silent ``getattr`` miss."""
+        match command:
+            case cmd.Dial(destination=destination):
+                return await self.call(destination)
+            case cmd.Answer(call_id=call_id):
+                return await self.answer(call_id)
+            case cmd.Reject(call_id=call_id):
+                return await self.reject(call_id)
+            case cmd.Hangup(call_id=call_id):
+                return await self.terminate(call_id)
+            case cmd.Hold(call_id=call_id):
+                return await self.hold(call_id)
+            case cmd.Resume(call_id=call_id):
+                return await self.resume(call_id)
+            case cmd.Transfer(call_id=call_id, destination=destination):
+                return await self.transfer(call_id, destination)
+            case cmd.SupervisedTransfer(call_id=call_id, destination=destination, invite_timeout=timeout):
+                return await self.supervised_transfer(call_id, destination, timeout)
+            case cmd.CancelSupervisedTransfer(call_id=call_id):
+                return await self.cancel_supervised_transfer(call_id)
+            case cmd.Merge(call_id=call_id, other_call_id=other_call_id):
+                return await self.merge(call_id, other_call_id)
+            case cmd.Park(call_id=call_id, slot=slot):
+                return await self.park(call_id, slot)
+            case cmd.Unpark(slot=slot):
+                return await self.unpark(slot)
+            case cmd.SendDtmf(call_id=call_id, digits=digits):
+                return await self.send_dtmf(call_id, digits)
+            case cmd.Subscribe(node=node):
+                return await self.subscribe(node)
+            case cmd.Unsubscribe(node=node):
+                return await self.unsubscribe(node)
+            case cmd.SetAutoAnswer(enabled=enabled):
+                return await self.set_auto_answer(enabled)
+        assert_never(command)
 
     # --- subscriptions and settings -----------------------------------------------------------------
 
-    async def subscribe(self, node: str) -> bool:
+    async def subscribe(self, node: str) -> Result:
         """Watch a line: ``user:ID``, ``queue:ID``, ``ivr:ID``, ``conf:ID`` or ``callpark``."""
-        if not self._check_ready():
-            return False
+        if (refused := self._not_ready()) is not None:
+            return refused
         if not self.backend.capabilities.subscribe:
             return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot watch other lines")
         if not isinstance(node, str) or not is_valid_node(node):
@@ -469,34 +551,32 @@ class Connector:
         if node in self._subscriptions:
             return self._info(ErrorCode.BAD_REQUEST, f"already subscribed to {node}")
         # the backend sends the line's present calls as it accepts: hold them until SUBSCRIBED is out
-        self._deferred = []
+        self._hold()
         try:
-            result = await self._run(cmd.Subscribe(node))
+            outcome = await self._run_plain(cmd.Subscribe(node))
+            if outcome:
+                self._subscriptions[node] = None
+                self._visible = None
+                self._activity(ActivityName.SUBSCRIBED, f"subscribed to {node}", node=node)
         finally:
-            deferred, self._deferred = self._deferred, None
-        if result.ok:
-            self._subscriptions[node] = None
-            self._visible = None
-            self._activity(ActivityName.SUBSCRIBED, f"subscribed to {node}", node=node)
-        for report in deferred:
-            self._on_report(report)
-        return result.ok
+            self._release()
+        return outcome
 
-    async def unsubscribe(self, node: str) -> bool:
-        if not self._check_ready():
-            return False
+    async def unsubscribe(self, node: str) -> Result:
+        if (refused := self._not_ready()) is not None:
+            return refused
         if node not in self._subscriptions:
             return self._info(ErrorCode.BAD_REQUEST, f"not subscribed to {node!r}")
-        result = await self._run(cmd.Unsubscribe(node))
-        if not result.ok:
-            return False
+        outcome = await self._run_plain(cmd.Unsubscribe(node))
+        if not outcome:
+            return outcome
         del self._subscriptions[node]
         self._visible = None
         lines = self.visible_lines()
         for call_id in [cid for cid, c in self._calls.items() if not c.seen_on(lines)]:
             del self._calls[call_id]
         self._activity(ActivityName.UNSUBSCRIBED, f"unsubscribed from {node}", node=node)
-        return True
+        return DONE
 
     async def directory(self) -> list[DirectoryEntry]:
         """Who and what this backend can dial or watch; empty if it has no directory or fails."""
@@ -509,16 +589,16 @@ class Connector:
         """The nodes this session watches (getSubscriptionURIs)."""
         return list(self._subscriptions)
 
-    async def set_auto_answer(self, enabled: bool) -> bool:
+    async def set_auto_answer(self, enabled: bool) -> Result:
         """Auto-answer of the agent's own phone (click-to-call skips the pick-up wait)."""
-        if not self._check_ready():
-            return False
+        if (refused := self._not_ready()) is not None:
+            return refused
         if not self.backend.capabilities.auto_answer:
             return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no auto-answer")
-        result = await self._run(cmd.SetAutoAnswer(bool(enabled)))
-        if result.ok:
+        outcome = await self._run_plain(cmd.SetAutoAnswer(bool(enabled)))
+        if outcome:
             self._auto_answer = bool(enabled)
-        return result.ok
+        return outcome
 
     def auto_answer(self) -> bool:
         return self._auto_answer

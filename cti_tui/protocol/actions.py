@@ -2,17 +2,18 @@
 
 The one place that knows the command vocabulary of SPEC §3 on the wire, shared by ``cti-tui events``
 (JSON lines on stdin) and the CTI server (WebSocket frames). Parsing is pure and strict: a wrong type or a
-missing field is an :class:`ActionError` whose message names the field, never a crash.
+missing field is an :class:`ActionError` whose message names the field, never a crash. Which action is
+which Command is :data:`cti_tui.core.verbs.VERBS`'s to say; this module knows only each action's fields.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.verbs import BY_ACTION, BY_COMMAND
 
 MAX_LINE_BYTES = 64 * 1024
 SECRET_FIELDS = frozenset({"password", "apiKey", "code"})  # never echoed back in an error, whatever was sent
@@ -28,17 +29,32 @@ class Action:
     args: dict[str, Any]
     request_id: str | int | None = None
 
+    def command(self) -> cmd.Command | None:
+        """The Command this action asks for, or None for a query or a session action (login, logout…)."""
+        verb = BY_ACTION.get(self.name)
+        if verb is None:
+            return None
+        fields = {f.attribute: self.args[f.python] for f in SCHEMA[self.name] if f.python in self.args}
+        return verb.command(**fields)
+
 
 @dataclass(frozen=True, slots=True)
 class _Field:
-    wire: str
-    python: str
+    wire: str  # the JSON field
+    python: str  # the Connector method's parameter
     kind: type | tuple[type, ...]
     required: bool = True
+    command_field: str | None = None  # the Command dataclass's field, when not named as the parameter
+
+    @property
+    def attribute(self) -> str:
+        return self.command_field or self.python
 
 
-def _f(wire: str, python: str, kind: type | tuple[type, ...], required: bool = True) -> _Field:
-    return _Field(wire, python, kind, required)
+def _f(
+    wire: str, python: str, kind: type | tuple[type, ...], required: bool = True, command_field: str | None = None
+) -> _Field:
+    return _Field(wire, python, kind, required, command_field)
 
 
 _CALL_ID = _f("callId", "call_id", str)
@@ -67,7 +83,10 @@ SCHEMA: dict[str, tuple[_Field, ...]] = {
         _f("inviteTimeout", "invite_timeout", (int, float), False),
     ),
     "cancel_supervised_transfer": (_CALL_ID,),
-    "merge": (_f("callId", "call_a", str), _f("otherCallId", "call_b", str)),
+    "merge": (
+        _f("callId", "call_a", str, command_field="call_id"),
+        _f("otherCallId", "call_b", str, command_field="other_call_id"),
+    ),
     "park": (_CALL_ID, _f("slot", "slot", int, False)),
     "unpark": (_f("slot", "slot", int),),
     "send_dtmf": (_CALL_ID, _f("digits", "digits", str)),
@@ -134,34 +153,11 @@ def parse_action(data: object) -> Action:
 
 def command_frame(command: cmd.Command) -> dict[str, Any]:
     """The JSON command a remote connector (the CTI server) runs for ``command`` — the inverse of
-    :func:`parse_action` over :data:`SCHEMA`, so both ends share one vocabulary."""
-    name = _COMMAND_ACTIONS[type(command)]
+    :meth:`Action.command` over :data:`SCHEMA`, so both ends share one vocabulary."""
+    name = BY_COMMAND[type(command)].action
     frame: dict[str, Any] = {"action": name}
-    python_names = {f.name for f in dataclasses.fields(command)}
     for field in SCHEMA[name]:
-        attribute = {"call_a": "call_id", "call_b": "other_call_id"}.get(field.python, field.python)
-        if attribute in python_names:
-            value = getattr(command, attribute)
-            if value is not None:
-                frame[field.wire] = value
+        value = getattr(command, field.attribute)
+        if value is not None:
+            frame[field.wire] = value
     return frame
-
-
-_COMMAND_ACTIONS: dict[type, str] = {
-    cmd.Dial: "call",
-    cmd.Answer: "answer",
-    cmd.Reject: "reject",
-    cmd.Hangup: "terminate",
-    cmd.Hold: "hold",
-    cmd.Resume: "resume",
-    cmd.Transfer: "transfer",
-    cmd.SupervisedTransfer: "supervised_transfer",
-    cmd.CancelSupervisedTransfer: "cancel_supervised_transfer",
-    cmd.Merge: "merge",
-    cmd.Park: "park",
-    cmd.Unpark: "unpark",
-    cmd.SendDtmf: "send_dtmf",
-    cmd.Subscribe: "subscribe",
-    cmd.Unsubscribe: "unsubscribe",
-    cmd.SetAutoAnswer: "set_auto_answer",
-}

@@ -1,18 +1,28 @@
-"""The WebSocket session protocol of ``cti-tui serve``: frames in, requests out, and the messages back.
+"""The WebSocket session protocol of ``cti-tui serve``, both roles, sans-I/O: text in, values out.
 
-Pure functions over text (sans-I/O): the server and its tests, and the fuzzers, feed frames in and get
-either a :class:`Request` or a :class:`ProtocolError` carrying one of the SPEC §4 codes. Nothing here
-can raise anything else, whatever the bytes. See docs/protocol.md for every message with examples.
+Server role: :func:`parse_frame` turns a client frame into a :class:`Request` or a :class:`ProtocolError`
+carrying one of the SPEC §4 codes, and the ``*_reply``/``*_message`` functions build what goes back.
+Client role: :class:`ClientSession` builds the client's frames and turns the server's messages into
+reports, command answers and session steps, keeping the sequence number a restore starts from; a message
+it cannot use is a :class:`MessageError`. Nothing here raises anything else, whatever the bytes (both
+parsers are fuzzed), and nothing here touches a socket. See docs/protocol.md for every message.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
-from cti_tui.protocol.actions import ActionError, parse_action
+from cti_tui.core import commands as cmd
+from cti_tui.core.model import ActivityEvent, ActivityName, Call, ErrorCode, Event
+from cti_tui.core.results import Done, Refused
+from cti_tui.protocol.actions import ActionError, command_frame, parse_action
+from cti_tui.protocol.events import call_from_wire, event_to_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
@@ -56,6 +66,12 @@ def _text(data: dict[str, Any], key: str, request_id: str | int | None, *, requi
     return value
 
 
+def _loads(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no float that overflows to inf. Raises ValueError or RecursionError
+    (ValueError also covers ints over Python's digit limit)."""
+    return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -86,11 +102,10 @@ def parse_frame(frame: str | bytes) -> Request:
     if _too_large(frame):
         raise ProtocolError(400, "invalid_params", f"frame too large (limit {MAX_FRAME_BYTES} bytes)")
     try:
-        # strict JSON: no NaN/Infinity, no float that overflows to inf
-        data = json.loads(frame, parse_float=_finite, parse_constant=_no_constant)
+        data = _loads(frame)
     except ProtocolError:
         raise
-    except (ValueError, RecursionError) as exc:  # ValueError also covers ints over Python's digit limit
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError(400, "invalid_params", f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(400, "invalid_params", "a frame is a JSON object")
@@ -154,6 +169,23 @@ def protocol_error(error: ProtocolError) -> dict[str, Any]:
     return error_reply(error.request_id, error.status, error.code, error.message)
 
 
+def result_reply(request_id: str | int | None, outcome: Done[Any] | Refused) -> dict[str, Any]:
+    """The reply to a connector command, straight from what the command returned: ``true`` (or the value
+    it made: ``call`` → the new call's id), or the refusal with its level, code and status."""
+    if isinstance(outcome, Refused):
+        level = outcome.level.value
+        return error_reply(request_id, status_for(outcome.code, level), outcome.code.value, outcome.message, level)
+    return ok_reply(request_id, True if outcome.value is None else outcome.value)
+
+
+def event_message(event: Event, in_reply_to: str | int | None = None) -> dict[str, Any]:
+    """An event of the session; an activity event caused by a command names it (``inReplyTo``)."""
+    message = {"type": "event", **event_to_wire(event)}
+    if in_reply_to is not None and isinstance(event, ActivityEvent):
+        message["inReplyTo"] = in_reply_to
+    return message
+
+
 # engine refusal codes -> the status a client can switch on
 ENGINE_STATUS = {"not_permitted": 403, "bad_request": 400, "bad_number": 400, "unknown_node": 400}
 
@@ -162,3 +194,303 @@ def status_for(code: str | None, level: str) -> int:
     if code in ENGINE_STATUS:
         return ENGINE_STATUS[code]
     return 200 if level == "INFO" else 400
+
+
+# --- the client role ------------------------------------------------------------------------------------
+
+SESSION_GONE_CODES = frozenset({"invalid_session_id", "invalid_token"})
+
+
+class MessageError(ValueError):
+    """A server message the client cannot use (not JSON, a wrong type, an event without its sequence
+    number…). The :class:`ClientSession` is left exactly as it was before the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The server created or restored the session; its present follows: a snapshot, or
+    ``replay_count`` events the client missed (``present`` is ``"snapshot"`` or ``"replay"``)."""
+
+    session_id: str
+    present: str
+    replay_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFailed:
+    """The server would not create or restore the session."""
+
+    status: int
+    code: str
+    message: str
+
+    @property
+    def session_gone(self) -> bool:
+        """The session (or its token) is no more: only a fresh login helps, not a retry."""
+        return self.code in SESSION_GONE_CODES
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """The present is complete (the snapshot, or the last replayed event): what follows is live."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The reply to the command sent with ``request_id``."""
+
+    request_id: str | int | None
+    result: cmd.CommandResult
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTime:
+    """The server's clock when it took the snapshot: durations are differences of its timestamps."""
+
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """The client fell behind; the server closes the socket next, and a restore replays what was missed."""
+
+
+Received = cmd.CallUpdate | cmd.Snapshot | cmd.Notice | Opened | OpenFailed | Live | Answer | ServerTime | Overflow
+
+
+class Phase(Enum):
+    IDLE = "idle"  # no socket: before the first session, or after one dropped
+    OPENING = "opening"  # create/restore sent; waiting for its reply
+    PRESENT = "present"  # taking the snapshot or the replayed events
+    LIVE = "live"
+
+
+class ClientSession:
+    """The client's side of one server session, across as many sockets as it takes (sans-I/O).
+
+    It numbers the requests, remembers the session id, its token and the last event sequence number (what
+    a restore asks to be replayed after), drops events it has already seen, and turns each server message
+    into what the client acts on (:data:`Received`). The I/O shell sends the frames it builds and feeds it
+    every message it receives; a message it cannot use raises :class:`MessageError` and changes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.phase = Phase.IDLE
+        self.session_id: str | None = None
+        self.token: str | None = None  # the session token: restores the session, and is a bearer token
+        self.last_seq = 0
+        self._opening: int | None = None  # the id of the create/restore request awaiting its reply
+        self._replay_left: int | None = None  # replayed events still to come; None: a snapshot is
+
+    @property
+    def live(self) -> bool:
+        return self.phase is Phase.LIVE
+
+    # --- frames to the server ---------------------------------------------------------------------------
+
+    def _frame(self, action: str, **fields: Any) -> tuple[int, str]:
+        request_id = next(self._ids)
+        return request_id, encode({"id": request_id, "action": action, **fields})
+
+    def create(self, login_token: str) -> str:
+        """The first frame of a new session (its sequence starts again)."""
+        self._opening, frame = self._frame("create_session", token=login_token)
+        self.phase, self.session_id, self.token, self.last_seq = Phase.OPENING, None, None, 0
+        return frame
+
+    def restore(self) -> str:
+        """The first frame on a new socket for the session this client had: replay after :attr:`last_seq`."""
+        if self.session_id is None or self.token is None:
+            raise RuntimeError("no session to restore")
+        self._opening, frame = self._frame(
+            "restore_session", token=self.token, sessionId=self.session_id, lastSeq=self.last_seq
+        )
+        self.phase = Phase.OPENING
+        return frame
+
+    def command(self, command: cmd.Command) -> tuple[int, str]:
+        """A connector command as a frame, and the id its :class:`Answer` will carry."""
+        request_id = next(self._ids)
+        return request_id, encode({"id": request_id, **command_frame(command)})
+
+    def destroy(self) -> str:
+        """End the session for every connection (logging out)."""
+        return self._frame("destroy_session")[1]
+
+    def lost(self) -> None:
+        """The socket is gone; the session (id, token, last seq) is kept for a restore."""
+        self.phase, self._opening, self._replay_left = Phase.IDLE, None, None
+
+    # --- messages from the server -----------------------------------------------------------------------
+
+    def receive(self, frame: str | bytes) -> list[Received]:
+        """What one server message means to the client, in order; :class:`MessageError` if it is unusable."""
+        message = _decode(frame)
+        kind = message.get("type")
+        if kind == "reply":
+            return self._reply(message)
+        if self.phase is Phase.OPENING:
+            return []  # nothing counts before the session's reply
+        if self.phase is Phase.PRESENT and self._replay_left is None and kind != "snapshot":
+            raise MessageError(f"expected the snapshot after the session reply, got {str(kind)[:40]!r}")
+        if kind == "event":
+            return self._event(message)
+        if kind == "snapshot":
+            return self._snapshot(message)
+        if kind == "overflow":
+            return [Overflow()]
+        if not isinstance(kind, str):
+            raise MessageError('a message has a "type"')
+        return []  # a kind of message this client does not know (a newer server): not an error
+
+    def _reply(self, message: dict[str, Any]) -> list[Received]:
+        request_id = message.get("id")
+        if request_id is not None and (isinstance(request_id, bool) or not isinstance(request_id, str | int)):
+            raise MessageError('a reply\'s "id" is a string, an integer or null')
+        ok = message.get("ok")
+        if not isinstance(ok, bool):
+            raise MessageError('a reply has "ok": true or false')
+        if self.phase is Phase.OPENING and request_id == self._opening:
+            return self._opened(message) if ok else self._open_failed(message)
+        if ok:
+            value = message.get("result")
+            return [Answer(request_id, cmd.CommandResult.done(value if isinstance(value, str) else None))]
+        level = ActivityName.INFO if message.get("level") == "INFO" else ActivityName.ERROR
+        code = _error_code(message.get("code"), ErrorCode.BAD_REQUEST)
+        return [Answer(request_id, cmd.CommandResult(False, level, code, _string(message, "message")))]
+
+    def _opened(self, message: dict[str, Any]) -> list[Received]:
+        result = message.get("result")
+        if not isinstance(result, dict):
+            raise MessageError("the session reply has no result")
+        session_id, token, present = result.get("sessionId"), result.get("token", self.token), result.get("present")
+        if not isinstance(session_id, str) or not session_id:
+            raise MessageError('the session reply has no "sessionId"')
+        if not isinstance(token, str) or not token:
+            raise MessageError('the session reply has no "token"')
+        if present not in ("snapshot", "replay"):
+            raise MessageError(f'"present" is "snapshot" or "replay", not {str(present)[:40]!r}')
+        count = result.get("replayCount", 0) if present == "replay" else 0
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise MessageError('"replayCount" is a non-negative integer')
+        self.session_id, self.token, self._opening = session_id, token, None
+        self._replay_left = count if present == "replay" else None
+        self.phase = Phase.LIVE if count == 0 and present == "replay" else Phase.PRESENT
+        opened = Opened(session_id, present, count)
+        return [opened, Live()] if self.live else [opened]
+
+    def _open_failed(self, message: dict[str, Any]) -> list[Received]:
+        status = message.get("status")
+        failed = OpenFailed(
+            status if isinstance(status, int) and not isinstance(status, bool) else 0,
+            _string(message, "code"),
+            _string(message, "message") or "the server refused the session",
+        )
+        self.phase, self._opening = Phase.IDLE, None
+        return [failed]
+
+    def _event(self, message: dict[str, Any]) -> list[Received]:
+        seq = _seq(message)
+        out: list[Received] = []
+        if seq > self.last_seq:  # else already seen: a replay overlapping what arrived live
+            out.extend(_event_reports(message))
+            self.last_seq = seq
+        if self.phase is Phase.PRESENT and self._replay_left is not None:
+            self._replay_left -= 1
+            if self._replay_left <= 0:
+                self.phase, self._replay_left = Phase.LIVE, None
+                out.append(Live())
+        return out
+
+    def _snapshot(self, message: dict[str, Any]) -> list[Received]:
+        seq = _seq(message)
+        calls, subscriptions = message.get("calls", []), message.get("subscriptions", [])
+        if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+            raise MessageError('a snapshot\'s "calls" is a list of call objects')
+        if not isinstance(subscriptions, list) or not all(isinstance(n, str) for n in subscriptions):
+            raise MessageError('a snapshot\'s "subscriptions" is a list of nodes')
+        snapshot = cmd.Snapshot(tuple(_call(c) for c in calls), tuple(subscriptions))
+        now = _aware_time(message.get("now"))
+        self.last_seq = seq
+        out: list[Received] = [] if now is None else [ServerTime(now)]
+        out.append(snapshot)
+        if self.phase is Phase.PRESENT and self._replay_left is None:
+            self.phase = Phase.LIVE
+            out.append(Live())
+        return out
+
+
+def _decode(frame: str | bytes) -> dict[str, Any]:
+    if isinstance(frame, bytes):
+        try:
+            frame = frame.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MessageError("messages are UTF-8 JSON text") from None
+    try:
+        data = _loads(frame)
+    except (ValueError, RecursionError) as exc:
+        raise MessageError(f"not JSON: {str(exc)[:80]}") from None
+    if not isinstance(data, dict):
+        raise MessageError("a message is a JSON object")
+    return data
+
+
+def _seq(message: dict[str, Any]) -> int:
+    seq = message.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise MessageError(f'"seq" is a non-negative integer, not {str(seq)[:40]!r}')
+    return seq
+
+
+def _string(message: dict[str, Any], key: str) -> str:
+    value = message.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _error_code(value: object, default: ErrorCode) -> ErrorCode:
+    """The engine's code; a code this client does not know (the server's own, a newer one) is ``default``."""
+    try:
+        return ErrorCode(value) if isinstance(value, str) else default
+    except ValueError:
+        return default
+
+
+def _call(data: object) -> Call:
+    if not isinstance(data, dict):
+        raise MessageError("a call is a JSON object")
+    try:
+        return call_from_wire(data)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise MessageError(f"bad call object: {exc!r}"[:200]) from None
+
+
+def _aware_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _event_reports(message: dict[str, Any]) -> list[Received]:
+    """A call event is the call's new state; an INFO/ERROR the user should hear of is a notice. One that
+    names a command (``inReplyTo``) is left out: its command's reply tells the connector that sent it."""
+    if "call" in message:
+        return [cmd.CallUpdate(_call(message["call"]))]
+    name = message.get("name")
+    if not isinstance(name, str):
+        raise MessageError('an event has a "name"')
+    if name not in (ActivityName.INFO, ActivityName.ERROR) or "inReplyTo" in message:
+        return []
+    call_id = message.get("callId")
+    if call_id is not None and not isinstance(call_id, str):
+        raise MessageError('"callId" is a string')
+    level = ActivityName(name)
+    return [
+        cmd.Notice(
+            level, _error_code(message.get("code"), ErrorCode.BACKEND_FAILURE), _string(message, "message"), call_id
+        )
+    ]

@@ -307,30 +307,11 @@ class SocketHandler:
         self.hub.attach(session, self.connection)
 
     async def _perform(self, session: Session, request: protocol.Request) -> None:
-        before = session.connector.last_seq
-        session.replying_to = request.request_id
-        try:
-            result = await perform(session.connector, Action(request.action, request.args, request.request_id))
-        finally:
-            session.replying_to = None
-        if request.action in QUERIES or (result is not False and result is not None):
-            self._reply(protocol.ok_reply(request.request_id, result))
-            return
-        refusal = next(
-            (
-                m
-                for m in reversed(session.log)
-                if m["seq"] > before and m.get("inReplyTo") == request.request_id and m["name"] in ("INFO", "ERROR")
-            ),
-            None,
-        )
-        if refusal is None:
-            self._reply(protocol.error_reply(request.request_id, 400, "invalid_params", "the action was refused"))
-            return
-        level = refusal["name"]
-        code = refusal.get("code")
-        self._reply(
-            protocol.error_reply(
-                request.request_id, protocol.status_for(code, level), code or "", refusal["message"], level
-            )
-        )
+        """Run a connector action and reply from what it returned (a query's answer, or the command's
+        Done/Refused), never from the session's event log, which every connection of the session shares."""
+        with session.replying_to(request.request_id):
+            outcome = await perform(session.connector, Action(request.action, request.args, request.request_id))
+        if request.action in QUERIES:
+            self._reply(protocol.ok_reply(request.request_id, outcome))
+        else:
+            self._reply(protocol.result_reply(request.request_id, outcome))

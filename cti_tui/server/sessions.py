@@ -12,9 +12,11 @@ could later share it through an existing store such as Redis, not a home-made on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +24,10 @@ from typing import Any
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Authenticator, Backend
 from cti_tui.core.clock import Clock, Timer
-from cti_tui.core.model import ActivityEvent, Event, Identity
+from cti_tui.core.model import Event, Identity
 from cti_tui.engine.connector import Connector
-from cti_tui.protocol.events import call_to_wire, event_to_wire
+from cti_tui.protocol import session as protocol
+from cti_tui.protocol.events import call_to_wire
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 GRACE_SECONDS = 300.0
@@ -115,6 +118,21 @@ class Connection:
         return message
 
 
+@dataclass(eq=False)
+class _Reply:
+    """A command of ``session`` in progress: the activity events it causes name ``request_id``."""
+
+    session: Session
+    request_id: str | int | None
+    open: bool = True
+
+
+# Per task (each connection's frames run in its own task), so two connections' commands on one session,
+# in flight together, each tag only their own events. Callbacks scheduled while a command runs inherit the
+# value, but find it closed once the command has returned: a transfer failing later names no command.
+_replying: ContextVar[_Reply | None] = ContextVar("cti_tui_replying", default=None)
+
+
 class Session:
     """A logged-in user on the server: its connector, event log, live connections and grace timer."""
 
@@ -126,15 +144,25 @@ class Session:
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.connections: set[Connection] = set()
         self.grace: Timer | None = None
-        self.replying_to: str | int | None = None
         self.closed = False
         # the session's own token: restores it (and calls the HTTP API) for as long as the session lives
         self.resume_token = secrets.token_urlsafe(24)
 
+    @contextlib.contextmanager
+    def replying_to(self, request_id: str | int | None) -> Iterator[None]:
+        """While the command ``request_id`` runs in this task, its activity events carry ``inReplyTo``."""
+        reply = _Reply(self, request_id)
+        token = _replying.set(reply)
+        try:
+            yield
+        finally:
+            reply.open = False
+            _replying.reset(token)
+
     def on_event(self, event: Event) -> None:
-        message = {"type": "event", **event_to_wire(event)}
-        if isinstance(event, ActivityEvent) and self.replying_to is not None:
-            message["inReplyTo"] = self.replying_to
+        reply = _replying.get()
+        in_reply_to = reply.request_id if reply is not None and reply.open and reply.session is self else None
+        message = protocol.event_message(event, in_reply_to)
         self.log.append(message)
         for connection in list(self.connections):
             connection.push(message)

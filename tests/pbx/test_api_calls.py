@@ -13,7 +13,7 @@ CALLER = "+12025550199"
 
 
 async def outbound_connected(pbx: Pbx, agent: Agent, number: str = ACME) -> str:
-    call_id = await agent.connector.call(number)
+    call_id = (await agent.connector.call(number)).value
     assert call_id is not None
     pbx.advance(7)
     assert agent.last(call_id).status is CallStatus.CONNECTED
@@ -50,7 +50,7 @@ def only_activity(agent: Agent, since: int) -> tuple[ActivityName, ErrorCode | N
 async def test_call_bad_number_is_error_and_nothing_is_dialled(pbx: Pbx, number: str) -> None:
     agent = await pbx.login()
     mark = len(agent.events)
-    assert await agent.connector.call(number) is None
+    assert (await agent.connector.call(number)).value is None
     name, code, _ = only_activity(agent, mark)
     assert (name, code) == (ActivityName.ERROR, ErrorCode.BAD_NUMBER)
     pbx.advance(60)
@@ -65,7 +65,7 @@ async def test_call_bad_number_is_error_and_nothing_is_dialled(pbx: Pbx, number:
 )
 async def test_call_normalises_what_was_typed(pbx: Pbx, typed: str, dialled: str) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(typed)
+    call_id = (await agent.connector.call(typed)).value
     assert call_id is not None
     assert agent.last(call_id).destination == dialled
     assert pbx.exchange.legs[call_id].destination == dialled
@@ -73,8 +73,8 @@ async def test_call_normalises_what_was_typed(pbx: Pbx, typed: str, dialled: str
 
 async def test_call_returns_the_id_of_the_new_call(pbx: Pbx) -> None:
     agent = await pbx.login()
-    first = await agent.connector.call(ACME)
-    second = await agent.connector.call("+12025550105")
+    first = (await agent.connector.call(ACME)).value
+    second = (await agent.connector.call("+12025550105")).value
     assert first and second and first != second
     assert {c.id for c in agent.connector.calls()} == {first, second}
     assert agent.connector.get_call(first).destination == ACME
@@ -91,7 +91,7 @@ async def test_call_returns_the_id_of_the_new_call(pbx: Pbx) -> None:
 async def test_call_the_world_numbers(pbx: Pbx, number: str, cause: Cause, after: float, names: list[str]) -> None:
     agent = await pbx.login()
     await agent.connector.set_auto_answer(True)
-    call_id = await agent.connector.call(number)
+    call_id = (await agent.connector.call(number)).value
     pbx.advance(after - 0.01)
     assert not agent.last(call_id).ended
     pbx.advance(0.01)
@@ -106,7 +106,7 @@ async def test_call_the_world_numbers(pbx: Pbx, number: str, cause: Cause, after
 async def test_an_unlisted_outside_number_answers_after_the_default_two_rings(pbx: Pbx) -> None:
     agent = await pbx.login()
     await agent.connector.set_auto_answer(True)
-    call_id = await agent.connector.call("+12025550177")
+    call_id = (await agent.connector.call("+12025550177")).value
     pbx.advance(3.99)
     assert agent.last(call_id).status is CallStatus.RINGING
     pbx.advance(0.01)
@@ -115,7 +115,7 @@ async def test_an_unlisted_outside_number_answers_after_the_default_two_rings(pb
 
 async def test_hang_up_before_the_agent_phone_picks_up(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     assert await agent.connector.terminate(call_id)
     assert agent.names(call_id) == ["INITIAL", "HANGUP"]
     pbx.advance(60)
@@ -124,7 +124,7 @@ async def test_hang_up_before_the_agent_phone_picks_up(pbx: Pbx) -> None:
 
 async def test_hang_up_while_the_far_end_rings(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     pbx.advance(2)
     assert await agent.connector.terminate(call_id)
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING", "HANGUP"]
@@ -153,7 +153,7 @@ async def test_answer_ended_call_is_info(pbx: Pbx) -> None:
 
 async def test_answer_an_outbound_call_is_wrong_state(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     pbx.advance(2)
     assert agent.last(call_id).status is CallStatus.RINGING
     mark = len(agent.events)
@@ -190,7 +190,7 @@ async def test_reject_a_connected_call_is_wrong_state(pbx: Pbx) -> None:
 
 async def test_reject_an_outbound_call_is_wrong_state(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     mark = len(agent.events)
     assert not await agent.connector.reject(call_id)
     assert only_activity(agent, mark) == (ActivityName.INFO, ErrorCode.WRONG_STATE, call_id)
@@ -486,7 +486,7 @@ async def test_auto_answer_setting(pbx: Pbx) -> None:
     assert pbx.exchange.sessions[0].auto_answer is True
     assert await agent.connector.set_auto_answer(False)
     assert agent.connector.auto_answer() is False
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     assert agent.names(call_id) == ["INITIAL"]  # the pick-up wait is back
     pbx.advance(1)
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING"]
@@ -497,7 +497,7 @@ async def test_auto_answer_is_per_session(pbx: Pbx) -> None:
     bruno = await pbx.login("bruno@demo.local")
     await agent.connector.set_auto_answer(True)
     assert bruno.connector.auto_answer() is False
-    call_id = await bruno.connector.call(ACME)
+    call_id = (await bruno.connector.call(ACME)).value
     assert bruno.names(call_id) == ["INITIAL"]
 
 
@@ -523,7 +523,7 @@ async def test_calls_keep_made_received_and_missed_calls(pbx: Pbx) -> None:
 
 async def test_get_call_matches_the_last_event(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     for step in (0.5, 0.5, 3, 3, 10):
         pbx.advance(step)
         assert agent.connector.get_call(call_id) == agent.last(call_id)

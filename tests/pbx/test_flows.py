@@ -34,7 +34,7 @@ async def test_login_flow_is_logged_in_then_ready(pbx: Pbx) -> None:
 
 async def test_outbound_flow_initial_accepted_ringing_connected_hangup(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     assert call_id is not None
     assert agent.names(call_id) == ["INITIAL"]
     first = agent.last(call_id)
@@ -79,7 +79,7 @@ async def test_outbound_flow_initial_accepted_ringing_connected_hangup(pbx: Pbx)
 async def test_outbound_flow_with_auto_answer_skips_the_pickup_wait(pbx: Pbx) -> None:
     agent = await pbx.login()
     assert await agent.connector.set_auto_answer(True)
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     assert call_id is not None
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING"]
     pbx.advance(5.99)
@@ -91,7 +91,7 @@ async def test_outbound_flow_with_auto_answer_skips_the_pickup_wait(pbx: Pbx) ->
 
 async def test_outbound_call_the_far_end_hangs_up(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call(ACME)
+    call_id = (await agent.connector.call(ACME)).value
     pbx.advance(10)
     assert pbx.exchange.remote_hangup(call_id)
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED", "HANGUP"]
@@ -185,7 +185,7 @@ async def test_two_factor_login_flow(pbx: Pbx) -> None:
 async def test_sequence_numbers_are_per_session(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     ringing = bruno.ringing()
     assert len(ringing) == 1
@@ -204,7 +204,7 @@ async def test_sequence_numbers_are_per_session(pbx: Pbx) -> None:
 async def test_internal_call_both_sides(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     assert offered.direction is Direction.INBOUND
@@ -226,7 +226,7 @@ async def test_internal_call_both_sides(pbx: Pbx) -> None:
 async def test_internal_call_not_answered_cancels_both_legs(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     pbx.advance(30)
@@ -238,7 +238,7 @@ async def test_internal_call_not_answered_cancels_both_legs(pbx: Pbx) -> None:
 
 async def test_call_to_an_unknown_extension_is_unreachable(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call("4242")
+    call_id = (await agent.connector.call("4242")).value
     pbx.advance(1)
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED"]
     pbx.advance(0.5)
@@ -249,7 +249,7 @@ async def test_call_to_an_unknown_extension_is_unreachable(pbx: Pbx) -> None:
 async def test_internal_call_rejected_gives_caller_busy(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     assert await bruno.connector.reject(offered.id)
@@ -262,7 +262,7 @@ async def test_internal_call_rejected_gives_caller_busy(pbx: Pbx) -> None:
 async def test_caller_hangs_up_while_internal_target_rings(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     assert await agent.connector.terminate(call_id)

@@ -283,7 +283,7 @@ async def test_two_sessions_of_the_same_user_both_hear_everything(pbx: Pbx) -> N
     connector, events = pbx.connector()
     assert await connector.login(api_key="demo-api-key")
     second = Agent(connector, events)
-    call_id = await first.connector.call("+12025550101")
+    call_id = (await first.connector.call("+12025550101")).value
     pbx.advance(10)
     assert first.names(call_id) == second.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
     assert await second.connector.terminate(call_id)

@@ -318,19 +318,19 @@ async def test_a_custom_org_loads_and_works(tmp_path: Path, pbx_factory) -> None
     ben = await pbx.login("ben@tiny.test", "pw")
     assert ben.connector.identity.role is Role.SUPERVISOR
     # an internal call
-    call_id = await ann.connector.call("11")
+    call_id = (await ann.connector.call("11")).value
     pbx.advance(1)
     (offered,) = ben.ringing()
     await ben.connector.answer(offered.id)
     assert ann.last(call_id).status is CallStatus.CONNECTED
     await ann.connector.terminate(call_id)
     # the world file's own numbers behave as written
-    busy = await ann.connector.call("+12025550499")
+    busy = (await ann.connector.call("+12025550499")).value
     pbx.advance(2)
     assert (ann.last(busy).status, ann.last(busy).cause) == (CallStatus.CANCEL, Cause.BUSY)
     # an unlisted number answers after the default 2 rings of 1 s
     await ann.connector.set_auto_answer(True)
-    other = await ann.connector.call("+12025550477")
+    other = (await ann.connector.call("+12025550477")).value
     pbx.advance(1.99)
     assert ann.last(other).status is CallStatus.RINGING
     pbx.advance(0.01)

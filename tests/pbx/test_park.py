@@ -194,7 +194,7 @@ async def test_an_agent_may_not_hang_up_a_parked_call_but_a_supervisor_may(pbx: 
 async def test_parked_internal_call_keeps_the_other_side_connected(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     await bruno.connector.answer(offered.id)

@@ -102,7 +102,7 @@ async def test_distribution_to_the_longest_idle_member(pbx: Pbx) -> None:
 async def test_a_member_on_a_call_is_skipped(pbx: Pbx) -> None:
     alice = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    own = await alice.connector.call("+12025550101")
+    own = (await alice.connector.call("+12025550101")).value
     pbx.advance(7)
     assert alice.last(own).status is CallStatus.CONNECTED
     leg = pbx.exchange.inbound_call("+12025551001", SALES)
@@ -195,7 +195,7 @@ async def test_rejecting_a_queue_offer_sends_the_caller_to_voicemail(pbx: Pbx) -
 async def test_an_internal_caller_reaches_a_queue(pbx: Pbx) -> None:
     elena = await pbx.login("elena@demo.local")  # 1005, not in sales
     alice = await pbx.login()
-    call_id = await elena.connector.call("6001")
+    call_id = (await elena.connector.call("6001")).value
     pbx.advance(1)
     assert elena.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING"]
     (offered,) = alice.ringing()
@@ -209,7 +209,7 @@ async def test_an_internal_caller_reaches_a_queue(pbx: Pbx) -> None:
 async def test_an_internal_caller_hangs_up_while_queued(pbx: Pbx) -> None:
     boss = await watcher(pbx)
     elena = await pbx.login("elena@demo.local")
-    call_id = await elena.connector.call("6001")
+    call_id = (await elena.connector.call("6001")).value
     pbx.advance(1)
     (queued,) = boss.connector.active_calls()
     assert queued.queue_position == 1

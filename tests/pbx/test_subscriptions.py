@@ -53,7 +53,7 @@ async def test_user_line_follows_a_colleagues_whole_call(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
     await agent.connector.subscribe("user:1002")
-    call_id = await bruno.connector.call("+12025550101")
+    call_id = (await bruno.connector.call("+12025550101")).value
     pbx.advance(10)
     await bruno.connector.hold(call_id)
     await bruno.connector.resume(call_id)
@@ -146,11 +146,11 @@ async def test_conference_line_sees_participants(pbx: Pbx) -> None:
     bruno = await pbx.login("bruno@demo.local")
     await agent.connector.set_auto_answer(True)
     await bruno.connector.set_auto_answer(True)
-    first = await agent.connector.call("7000")
+    first = (await agent.connector.call("7000")).value
     assert agent.names(first) == ["INITIAL", "ACCEPTED", "RINGING"]
     pbx.advance(1)
     assert agent.names(first) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
-    second = await bruno.connector.call("7000")
+    second = (await bruno.connector.call("7000")).value
     pbx.advance(1)
     assert watcher.names(first) == ["CONNECTED"]
     assert watcher.names(second) == ["CONNECTED"]
@@ -162,14 +162,14 @@ async def test_conference_line_sees_participants(pbx: Pbx) -> None:
     # the room outlives a member: the other stays connected
     pbx.advance(60)
     assert bruno.last(second).status is CallStatus.CONNECTED
-    unrelated = await agent.connector.call("+12025550101")
+    unrelated = (await agent.connector.call("+12025550101")).value
     pbx.advance(10)
     assert unrelated not in call_ids(watcher)
 
 
 async def test_a_lone_conference_member_stays_connected(pbx: Pbx) -> None:
     agent = await pbx.login()
-    call_id = await agent.connector.call("7000")
+    call_id = (await agent.connector.call("7000")).value
     pbx.advance(2)
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
     pbx.advance(600)
@@ -297,7 +297,7 @@ async def test_subscribe_twice_is_info_and_changes_nothing(pbx: Pbx) -> None:
 async def test_subscribing_to_own_line_delivers_each_event_once(pbx: Pbx) -> None:
     agent = await pbx.login()
     assert await agent.connector.subscribe("user:1001")
-    call_id = await agent.connector.call("+12025550101")
+    call_id = (await agent.connector.call("+12025550101")).value
     pbx.advance(10)
     assert agent.names(call_id) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
 

@@ -367,7 +367,7 @@ async def test_blind_transfer_of_an_internal_call(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
     chloe = await pbx.login("chloe@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     await bruno.connector.answer(offered.id)
@@ -387,7 +387,7 @@ async def test_blind_transfer_of_an_internal_call(pbx: Pbx) -> None:
 async def test_blind_transfer_of_a_three_way_call_is_wrong_state(pbx: Pbx) -> None:
     agent = await pbx.login()
     first = await answered(pbx, agent)
-    second = await agent.connector.call(ACME)
+    second = (await agent.connector.call(ACME)).value
     pbx.advance(7)
     assert await agent.connector.merge(first, second)
     mark = len(agent.events)
@@ -403,7 +403,7 @@ async def test_merge_two_calls(pbx: Pbx) -> None:
     agent = await pbx.login()
     first = await answered(pbx, agent)
     await agent.connector.hold(first)
-    second = await agent.connector.call(ACME)
+    second = (await agent.connector.call(ACME)).value
     pbx.advance(7)
     assert agent.last(second).status is CallStatus.CONNECTED
     assert await agent.connector.merge(first, second)
@@ -423,9 +423,9 @@ async def test_merge_two_calls(pbx: Pbx) -> None:
 
 async def test_merge_two_connected_calls_keeps_the_first_connected(pbx: Pbx) -> None:
     agent = await pbx.login()
-    first = await agent.connector.call(ACME)
+    first = (await agent.connector.call(ACME)).value
     pbx.advance(7)
-    second = await agent.connector.call("+12025550177")
+    second = (await agent.connector.call("+12025550177")).value
     pbx.advance(5)
     mark = len(agent.events)
     assert await agent.connector.merge(first, second)
@@ -439,7 +439,7 @@ async def test_merge_with_a_colleague_then_leave(pbx: Pbx) -> None:
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
     first = await answered(pbx, agent)
-    internal = await agent.connector.call("1002")
+    internal = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     await bruno.connector.answer(offered.id)
@@ -473,7 +473,7 @@ async def test_supervised_transfer_of_an_internal_call_to_a_colleague(pbx: Pbx) 
     bruno = await pbx.login("bruno@demo.local")
     chloe = await pbx.login("chloe@demo.local")
     # bruno calls the agent; the agent hands bruno over to chloe after asking her first
-    from_bruno = await bruno.connector.call("1001")
+    from_bruno = (await bruno.connector.call("1001")).value
     pbx.advance(1)
     (mine,) = agent.ringing()
     await agent.connector.answer(mine.id)

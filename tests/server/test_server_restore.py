@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import socket
 from typing import Any
 
@@ -195,25 +196,20 @@ class Recorder:
         self.connector = Connector(self.backend)
         self.events: list[Event] = []
         self.connector.add_listener(self.events.append)
-        self.received: list[int] = []
-        dispatch = self.backend._dispatch
+        self.received: list[int] = []  # the seq of every event message the backend receives
+        self.restores: list[dict[str, Any]] = []  # the results of the session replies
+        receive = self.backend.client.receive
 
-        def recording(data: dict[str, Any]) -> None:
-            if data.get("type") == "event":
-                self.received.append(data["seq"])
-            dispatch(data)
+        def recording(frame: str | bytes) -> list[Any]:
+            message = json.loads(frame)
+            if message.get("type") == "event":
+                self.received.append(message["seq"])
+            result = message.get("result") if message.get("type") == "reply" else None
+            if isinstance(result, dict) and "present" in result:
+                self.restores.append(result)
+            return receive(frame)
 
-        self.backend._dispatch = recording  # type: ignore[method-assign]
-        self.restores: list[dict[str, Any]] = []  # the results of the restore replies
-        receive = self.backend._receive
-
-        async def receiving(socket: Any) -> dict[str, Any]:
-            message = await receive(socket)
-            if message.get("type") == "reply" and "present" in (message.get("result") or {}):
-                self.restores.append(message["result"])
-            return message
-
-        self.backend._receive = receiving  # type: ignore[method-assign]
+        self.backend.client.receive = recording  # type: ignore[method-assign]
 
     def activities(self) -> list[tuple[ActivityName, ErrorCode | None]]:
         return [(e.name, e.code) for e in self.events if isinstance(e, ActivityEvent)]

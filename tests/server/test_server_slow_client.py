@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import socket
 from typing import Any
 
@@ -129,14 +130,15 @@ async def test_the_app_client_that_overflows_restores_by_itself_and_misses_nothi
     events: list[Event] = []
     connector.add_listener(events.append)
     received: list[int] = []
-    dispatch = backend._dispatch
+    receive = backend.client.receive
 
-    def recording(data: dict[str, Any]) -> None:
-        if data.get("type") == "event":
-            received.append(data["seq"])
-        dispatch(data)
+    def recording(frame: str | bytes) -> list[Any]:
+        message = json.loads(frame)
+        if message.get("type") == "event":
+            received.append(message["seq"])
+        return receive(frame)
 
-    backend._dispatch = recording  # type: ignore[method-assign]
+    backend.client.receive = recording  # type: ignore[method-assign]
     assert await connector.login("agent@demo.local", "demo")
     session = server.hub.sessions[backend.session_id]
     start = backend.last_seq

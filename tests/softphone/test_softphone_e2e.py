@@ -137,7 +137,7 @@ async def test_outbound_to_sipp_uas_and_hang_up(lab: Lab) -> None:
     store = with_history(agent, lab)
     await asyncio.sleep(0.2)  # sipp binds its port right after exec; nothing to await on
 
-    call_id = await agent.connector.call("5555")
+    call_id = (await agent.connector.call("5555")).value
     assert call_id
     call = await agent.call_reaches(call_id, "CONNECTED")
     assert (call.direction, call.destination, call.source) == (Direction.OUTBOUND, "5555", "1001")
@@ -158,7 +158,7 @@ async def test_blind_transfer_and_dtmf_between_baresips(lab: Lab) -> None:
     customer = await lab.agent(b)
     expert = await lab.agent(c)
 
-    call_id = await agent.connector.call("1003")
+    call_id = (await agent.connector.call("1003")).value
     assert call_id
     await agent.call_reaches(call_id, "CONNECTED")
     far = await customer.call_in("CONNECTED")
@@ -188,7 +188,7 @@ async def test_supervised_transfer_completes(lab: Lab) -> None:
     agent = await lab.agent(a, dial_domain=f"127.0.0.1:{b.sip_port}")
     await lab.agent(b)
     expert = await lab.agent(c)
-    call_id = await agent.connector.call("1003")
+    call_id = (await agent.connector.call("1003")).value
     assert call_id
     await agent.call_reaches(call_id, "CONNECTED")
 
@@ -209,7 +209,7 @@ async def test_supervised_transfer_fails_when_target_does_not_answer(lab: Lab) -
     agent = await lab.agent(a, dial_domain=f"127.0.0.1:{b.sip_port}")
     await lab.agent(b)
     expert = await lab.agent(c)
-    call_id = await agent.connector.call("1003")
+    call_id = (await agent.connector.call("1003")).value
     assert call_id
     await agent.call_reaches(call_id, "CONNECTED")
 

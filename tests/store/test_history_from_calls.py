@@ -30,7 +30,7 @@ async def test_each_outcome_from_real_calls(pbx: Pbx, tmp_path: Path) -> None:
         rejected = pbx.exchange.inbound_call("+12025550190", "1001", "Re Jected")
         await agent.connector.reject(rejected.id)
 
-        cancelled = await agent.connector.call("+12025550102")  # busy
+        cancelled = (await agent.connector.call("+12025550102")).value  # busy
         pbx.advance(2)
 
         transferred = pbx.exchange.inbound_call("+12025550191", "1001", "Trans Ferred")

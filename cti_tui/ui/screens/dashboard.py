@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Select
 
+from cti_tui.core import commands as cmd
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
@@ -35,6 +36,7 @@ from cti_tui.core.model import (
     Operation,
 )
 from cti_tui.core.numbers import format_for_display
+from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
 from cti_tui.store.history import HistoryStore
 from cti_tui.ui.screens.modals import (
@@ -56,18 +58,8 @@ from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 
-# action -> the engine operation that must be available on the selected call for the key to show
-CALL_ACTIONS: dict[str, tuple[Operation, ...]] = {
-    "answer": (Operation.ANSWER,),
-    "reject": (Operation.REJECT,),
-    "hangup": (Operation.HANGUP,),
-    "hold": (Operation.HOLD, Operation.RESUME),
-    "transfer": (Operation.TRANSFER,),
-    "supervised_transfer": (Operation.SUPERVISED_TRANSFER,),
-    "park": (Operation.PARK,),
-    "merge": (Operation.MERGE,),
-    "dtmf": (Operation.DTMF,),
-}
+# action -> the engine operations on the selected call, one of which must be available for the key to show
+CALL_ACTIONS: dict[str, tuple[Operation, ...]] = call_intents()
 
 
 KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
@@ -322,41 +314,41 @@ class Dashboard(Screen[None]):
     # --- actions ----------------------------------------------------------------------------------------
 
     @work(group="intents")
-    async def _run(self, name: str, *args: object) -> None:
-        """Run one connector call; its outcome arrives as events (INFO/ERROR become notifications)."""
-        await getattr(self.connector, name)(*args)
+    async def _run(self, command: cmd.Command) -> None:
+        """Run one command on the connector; its outcome arrives as events (INFO/ERROR become notifications)."""
+        await self.connector.perform(command)
 
-    def _with_selected(self, name: str, *args: object) -> None:
+    def _with_selected(self, command: Callable[[str], cmd.Command]) -> None:
         call = self.selected()
         if call is not None:
-            self._run(name, call.id, *args)
+            self._run(command(call.id))
 
     def action_dial(self) -> None:
-        self._ask_destination("Dial", lambda number: self._run("call", number))
+        self._ask_destination("Dial", lambda number: self._run(cmd.Dial(number)))
 
     def dial(self, number: str) -> None:
-        self._run("call", number)
+        self._run(cmd.Dial(number))
 
     def action_answer(self) -> None:
-        self._with_selected("answer")
+        self._with_selected(cmd.Answer)
 
     def action_reject(self) -> None:
-        self._with_selected("reject")
+        self._with_selected(cmd.Reject)
 
     def action_hangup(self) -> None:
-        self._with_selected("terminate")
+        self._with_selected(cmd.Hangup)
 
     def action_hold(self) -> None:
         call = self.selected()
         if call is not None:
-            self._run("resume" if call.status is CallStatus.ON_HOLD else "hold", call.id)
+            self._run(cmd.Resume(call.id) if call.status is CallStatus.ON_HOLD else cmd.Hold(call.id))
 
     def action_transfer(self) -> None:
         call = self.selected()
         if call is not None:
             self._ask_destination(
                 f"Transfer {format_for_display(call.party)} to",
-                lambda number: self._run("transfer", call.id, number),
+                lambda number: self._run(cmd.Transfer(call.id, number)),
             )
 
     def action_supervised_transfer(self) -> None:
@@ -364,7 +356,7 @@ class Dashboard(Screen[None]):
         if call is not None:
             self._ask_destination(
                 f"Supervised transfer of {format_for_display(call.party)} to",
-                lambda number: self._run("supervised_transfer", call.id, number),
+                lambda number: self._run(cmd.SupervisedTransfer(call.id, number)),
             )
 
     def action_park(self) -> None:
@@ -376,7 +368,7 @@ class Dashboard(Screen[None]):
 
         def chosen(answer: object) -> None:
             if answer is not None:
-                self._run("park", call.id, None if answer == "first" else int(str(answer)))
+                self._run(cmd.Park(call.id, None if answer == "first" else int(str(answer))))
 
         self.app.push_screen(ChoiceModal("Park in", park_options(slots, parked)), chosen)
 
@@ -385,7 +377,7 @@ class Dashboard(Screen[None]):
 
         def chosen(answer: object) -> None:
             if answer is not None:
-                self._run("unpark", int(str(answer)))
+                self._run(cmd.Unpark(int(str(answer))))
 
         self.app.push_screen(
             ChoiceModal(
@@ -403,7 +395,7 @@ class Dashboard(Screen[None]):
 
         def chosen(answer: object) -> None:
             if answer is not None:
-                self._run("merge", call.id, str(answer))
+                self._run(cmd.Merge(call.id, str(answer)))
 
         self.app.push_screen(ChoiceModal("Merge with", call_options(self._merge_partners(call))), chosen)
 
@@ -414,7 +406,7 @@ class Dashboard(Screen[None]):
 
         def chosen(answer: object) -> None:
             if answer:
-                self._run("send_dtmf", call.id, str(answer))
+                self._run(cmd.SendDtmf(call.id, str(answer)))
 
         self.app.push_screen(DigitsModal(), chosen)
 
@@ -428,20 +420,20 @@ class Dashboard(Screen[None]):
 
         def chosen(answer: object) -> None:
             if answer:
-                self._run("subscribe", str(answer))
+                self._run(cmd.Subscribe(str(answer)))
 
         self.app.push_screen(ChoiceModal("Watch a line", options, empty="every line is watched"), chosen)
 
     def subscribe(self, node: str) -> None:
-        self._run("subscribe", node)
+        self._run(cmd.Subscribe(node))
 
     @on(SubscriptionsPane.Unsubscribe)
     def _unsubscribe(self, message: SubscriptionsPane.Unsubscribe) -> None:
-        self._run("unsubscribe", message.node)
+        self._run(cmd.Unsubscribe(message.node))
 
     @on(HistoryPane.CallBack)
     def _call_back(self, message: HistoryPane.CallBack) -> None:
-        self._run("call", message.number)
+        self._run(cmd.Dial(message.number))
 
     def action_search(self) -> None:
         self.history_pane.focus_search()

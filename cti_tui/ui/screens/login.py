@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Stati
 from cti_tui.credentials import CredentialStore
 
 if TYPE_CHECKING:  # the engine is imported once the form is drawn (cti_tui.ui.app)
-    from cti_tui.core.model import ActivityEvent, Event
+    from cti_tui.core.results import LoginResult
     from cti_tui.engine.connector import Connector
 
 
@@ -173,8 +173,6 @@ class LoginScreen(Screen[None]):
         self.initial_api_key = api_key
         self.demo_hint = demo_hint
         self.connector: Connector | None = None
-        self.last_activity: ActivityEvent | None = None  # what the engine last said about this attempt
-        self._stop_listening: Callable[[], None] = lambda: None
         self.prompt: TwoFactorPrompt | None = None
 
     def compose(self) -> ComposeResult:
@@ -374,31 +372,28 @@ class LoginScreen(Screen[None]):
         kind = self.backend
         address = self._address(kind)
         connector = self.connector = self.make_connector(kind, address, self.query_one("#email", Input).value.strip())
-        self._stop_listening()
-        self.last_activity = None
-        self._stop_listening = connector.add_listener(self._heard)
         email = self.query_one("#email", Input).value.strip()
         if self.use_api_key:
-            ok = await connector.login(api_key=self.query_one("#api-key", Input).value)
+            result = await connector.login(api_key=self.query_one("#api-key", Input).value)
         else:
-            ok = await connector.login(email, self.query_one("#password", Input).value)
-        self._after_attempt(ok)
+            result = await connector.login(email, self.query_one("#password", Input).value)
+        self._after_attempt(result)
 
-    def _after_attempt(self, ok: bool) -> None:
-        from cti_tui.core.model import ActivityName, ErrorCode
+    def _after_attempt(self, result: LoginResult) -> None:
+        """Done: on to the dashboard; a challenge: ask for the code; refused: say why, by the field to fix."""
+        from cti_tui.core.model import ErrorCode
+        from cti_tui.core.results import Done, TwoFactorRequired
 
         assert self.connector is not None
-        if ok:
+        if isinstance(result, Done):
             self._succeeded()
             return
-        last = self.last_activity
-        if last is not None and last.name is ActivityName.TWO_FACTOR_AUTH:
+        if isinstance(result, TwoFactorRequired):
             if self.prompt is None:
                 self.prompt = TwoFactorPrompt(self._submit_code)
                 self.app.push_screen(self.prompt, self._prompt_closed)
             return
-        message = last.message if last is not None else "login failed"
-        code = last.code if last is not None else None
+        message, code = result.message, result.code
         if self.prompt is not None and code is ErrorCode.BAD_OTP and self.connector.pending_nonce:
             self.prompt.show_error(message)
             return
@@ -415,26 +410,15 @@ class LoginScreen(Screen[None]):
     @work(exclusive=True, group="login")
     async def _verify(self, code: str) -> None:
         assert self.connector is not None
-        ok = await self.connector.two_factor_auth(code)
-        self._after_attempt(ok)
+        self._after_attempt(await self.connector.two_factor_auth(code))
 
     def _prompt_closed(self, _: str | None) -> None:
         self.prompt = None
         if not (self.connector and self.connector.is_connected()):
             self.query_one("#login", SubmitLink).set_busy(False)
 
-    def _heard(self, event: Event) -> None:
-        """Only the latest activity matters to the form (and nothing is kept once logged in: a wall's
-        session brings a thousand events a second)."""
-        from cti_tui.core.model import ActivityEvent
-
-        if isinstance(event, ActivityEvent):
-            self.last_activity = event
-
     def _succeeded(self) -> None:
         assert self.connector is not None
-        self._stop_listening()
-        self._stop_listening = lambda: None
         remember = self.query_one("#remember", Checkbox).value
         email = self.query_one("#email", Input).value.strip()
         if self.use_api_key and self.connector.identity is not None:
