@@ -9,7 +9,19 @@ surrogates with a ``\\xNN`` / ``\\uNNNN`` escape. Pure and cheap: text with noth
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any, TypeVar
+
+from cti_tui.core.model import Call, DirectoryEntry, Identity
+
+_Shown = TypeVar("_Shown", Call, DirectoryEntry, Identity)
+# the fields a person reads; ids and line names are keys the backend matched on, and stay as sent
+_SHOWN_FIELDS = {
+    Call: ("source", "destination", "source_name", "destination_name", "cause"),
+    DirectoryEntry: ("name", "number", "outside_number"),
+    Identity: ("email", "name", "extension"),
+}
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
@@ -34,3 +46,13 @@ def visible(text: str) -> str:
 def is_visible(text: str) -> bool:
     """Whether ``text`` is already safe to show (what every string past the engine's boundary must be)."""
     return _UNSAFE.search(text) is None
+
+
+def shown(item: _Shown) -> _Shown:
+    """``item`` with every field a person reads made :func:`visible` (the same object when nothing changes)."""
+    changes: dict[str, Any] = {}
+    for name in _SHOWN_FIELDS[type(item)]:
+        value = getattr(item, name)
+        if isinstance(value, str) and _UNSAFE.search(value):
+            changes[name] = visible(value)
+    return dataclasses.replace(item, **changes) if changes else item

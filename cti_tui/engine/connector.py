@@ -35,6 +35,7 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import InvalidNumber, parse_destination
 from cti_tui.core.permissions import may_act
 from cti_tui.core.results import DONE, CallResult, Done, LoginResult, Refused, Result, TwoFactorRequired
+from cti_tui.core.text import shown, visible
 
 Listener = Callable[[Event], None]
 
@@ -110,7 +111,8 @@ class Connector:
         node: str | None = None,
         call_id: str | None = None,
     ) -> None:
-        self._emit(ActivityEvent(self._next_seq(), name, message, code, nonce, node, call_id))
+        # every message may carry outside text (a name, a typed number, a server's words): shown, never obeyed
+        self._emit(ActivityEvent(self._next_seq(), name, visible(message), code, nonce, node, call_id))
 
     def notify(self, name: ActivityName, code: ErrorCode, message: str) -> None:
         """Emit INFO/ERROR in this session's sequence for a problem outside the API (a malformed command)."""
@@ -151,10 +153,10 @@ class Connector:
             self._held.append(report)
             return
         match report:
-            case cmd.CallUpdate(call=call):
-                self._apply(call)
+            case cmd.CallUpdate(call=call):  # the boundary where outside text enters: made visible here
+                self._apply(shown(call))
             case cmd.Snapshot(calls=calls, subscriptions=subscriptions):
-                self._replace(calls, subscriptions)
+                self._replace(tuple(shown(c) for c in calls), subscriptions)
             case cmd.Notice(level=level, code=code, message=message, call_id=call_id):
                 self._activity(level, message, code, call_id=call_id)
             case cmd.LinkDown(message=message, retrying=retrying):
@@ -274,7 +276,7 @@ class Connector:
                 return self._error(code, message)
             case cmd.LoggedIn(identity=identity):
                 self._nonce = None
-                self._identity = identity
+                self._identity = identity = shown(identity)
                 self._activity(ActivityName.LOGGED_IN, f"logged in as {identity.email} ({identity.role})")
                 # the backend sends the present (a snapshot) as it opens: hold it until READY is out
                 self._hold()
@@ -581,7 +583,7 @@ class Connector:
     async def directory(self) -> list[DirectoryEntry]:
         """Who and what this backend can dial or watch; empty if it has no directory or fails."""
         try:
-            return await self.backend.directory()
+            return [shown(entry) for entry in await self.backend.directory()]
         except (OSError, ConnectionError, TimeoutError):
             return []
 

@@ -70,3 +70,29 @@ async def test_a_callers_name_with_markup_reaches_the_screen_as_text(make_app) -
         await pilot.press("escape")
         await settle(pilot)
         assert "[/x][red]Eve[/red]" in app.export_screenshot()
+
+
+ATTACK = "\x1b]2;PWNED\x07Eve\x1b[5;41mZ"
+
+
+async def test_a_callers_escape_sequences_are_shown_not_obeyed(make_app) -> None:
+    """Issue 14 #1: the name reached the terminal raw (title changed, blinking red row)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await as_agent(pilot)
+        await answered_call(pilot, number="+12025550143", name=ATTACK)
+        screen = app.export_screenshot()
+        assert "␛]2;PWNED␇Eve␛[5;41mZ" in screen
+        assert "\x1b" not in screen and "\x07" not in screen
+        calls = app.connector.active_calls()
+        assert [c.source_name for c in calls] == ["␛]2;PWNED␇Eve␛[5;41mZ"]
+
+
+async def test_the_engine_boundary_makes_every_backends_text_visible(pbx) -> None:
+    agent = await pbx.login()
+    leg = pbx.exchange.inbound_call("+12025550143", "1001", ATTACK + "\u202e\x9b")
+    assert leg is not None
+    (call,) = agent.connector.active_calls()
+    assert call.source_name == "␛]2;PWNED␇Eve␛[5;41mZ\\u202e\\x9b"
+    assert call.id == leg.id  # ids are keys, kept as the backend sent them
+    assert await agent.connector.answer(call.id), agent.events
