@@ -126,8 +126,11 @@ ReportSink = Callable[[cmd.Report], None]
 
 
 @dataclass(eq=False)
-class Session:
-    """One logged-in connection: who it is, what it watches, where its reports go."""
+class ExchangeSession:
+    """One logged-in connection to the exchange: who it is, what it watches, where its reports go.
+
+    Not the server's session (tokens, replay): a server session owns one of these through its backend.
+    """
 
     identity: Identity
     sink: ReportSink
@@ -158,7 +161,7 @@ class Exchange:
         self.legs: dict[str, Leg] = {}
         self._live_legs: dict[str, Leg] = {}  # the live ones among ``legs``, in the same order
         self._ended: deque[str] = deque()
-        self.sessions: list[Session] = []
+        self.sessions: list[ExchangeSession] = []
         self.slots: dict[int, Leg] = {}
         self.queues: dict[str, list[Leg]] = {q.id: [] for q in org.queues}
         self._queues_of: dict[str, list[str]] = {}  # member extension -> the queues it answers
@@ -168,9 +171,9 @@ class Exchange:
         self.rooms: dict[str, Bridge] = {c.id: Bridge(persistent=True) for c in org.conferences}
         self.idle_since: dict[str, datetime] = {u.extension: clock.now() for u in org.users}
         self._pending_2fa: dict[str, _Pending2FA] = {}
-        self._outbox: list[tuple[cmd.Report, Callable[[Session], bool]]] = []
+        self._outbox: list[tuple[cmd.Report, Callable[[ExchangeSession], bool]]] = []
         self._depth = 0
-        self.world = None  # set by World when simulated traffic runs
+        self.world = None  # set by SimulatedWorld when simulated traffic runs
 
     # --- delivery --------------------------------------------------------------------------------
 
@@ -193,7 +196,7 @@ class Exchange:
                     if wants(session):
                         session.sink(report)
 
-    def _send(self, report: cmd.Report, wants: Callable[[Session], bool]) -> None:
+    def _send(self, report: cmd.Report, wants: Callable[[ExchangeSession], bool]) -> None:
         self._outbox.append((report, wants))
         if self._depth == 0:
             self._flush()
@@ -785,8 +788,8 @@ class Exchange:
     def identity_of(user: User) -> Identity:
         return Identity(user.email, user.email, user.name, user.role, user.extension)
 
-    def open_session(self, identity: Identity, sink: ReportSink) -> Session:
-        session = Session(identity, sink)
+    def open_session(self, identity: Identity, sink: ReportSink) -> ExchangeSession:
+        session = ExchangeSession(identity, sink)
         self.sessions.append(session)
         sink(cmd.Snapshot(tuple(self.calls_on({identity.line})), ()))
         with self._batch():
@@ -794,7 +797,7 @@ class Exchange:
                 self._distribute(queue_id)
         return session
 
-    def close_session(self, session: Session) -> None:
+    def close_session(self, session: ExchangeSession) -> None:
         if session in self.sessions:
             self.sessions.remove(session)
 
@@ -803,11 +806,11 @@ class Exchange:
 
     # --- commands --------------------------------------------------------------------------------
 
-    def execute(self, session: Session, command: cmd.Command) -> cmd.CommandResult:
+    def execute(self, session: ExchangeSession, command: cmd.Command) -> cmd.CommandResult:
         with self._batch():
             return self._execute(session, command)
 
-    def _execute(self, session: Session, command: cmd.Command) -> cmd.CommandResult:
+    def _execute(self, session: ExchangeSession, command: cmd.Command) -> cmd.CommandResult:
         me = session.identity
         match command:
             case cmd.Dial(destination=destination):
@@ -863,7 +866,7 @@ class Exchange:
                 leg.dtmf += digits
         return cmd.CommandResult.done()
 
-    def _leg_for(self, session: Session, call_id: str, operation: Operation) -> Leg | cmd.CommandResult:
+    def _leg_for(self, session: ExchangeSession, call_id: str, operation: Operation) -> Leg | cmd.CommandResult:
         leg = self.legs.get(call_id)
         me = session.identity
         if leg is None or not (session.watches(leg.lines) or leg.owner == me.extension):
@@ -881,7 +884,7 @@ class Exchange:
             )
         return leg
 
-    def _dial(self, session: Session, destination: str) -> cmd.CommandResult:
+    def _dial(self, session: ExchangeSession, destination: str) -> cmd.CommandResult:
         me = session.identity
         leg = self._new_leg(Direction.OUTBOUND, S.INITIAL, me.line, me.extension, destination, me.extension)
         self._publish(leg)
@@ -948,7 +951,9 @@ class Exchange:
             caller.remote = target
             self._repoint(caller, destination, self.name_of(destination))
 
-    def _supervised(self, session: Session, leg: Leg, destination: str, timeout: float | None) -> cmd.CommandResult:
+    def _supervised(
+        self, session: ExchangeSession, leg: Leg, destination: str, timeout: float | None
+    ) -> cmd.CommandResult:
         if leg.consult is not None:
             return cmd.CommandResult.info(ErrorCode.WRONG_STATE, "a transfer of this call is already pending")
         if len(self.others(leg)) != 1:
@@ -968,7 +973,7 @@ class Exchange:
         if consult.live and consult.connect_at is None:
             self._end(consult, S.CANCEL, Cause.NO_ANSWER)
 
-    def _cancel_consult(self, session: Session, call_id: str) -> cmd.CommandResult:
+    def _cancel_consult(self, session: ExchangeSession, call_id: str) -> cmd.CommandResult:
         leg = self.legs.get(call_id)
         consult = leg and (leg.consult or (leg if leg.consult_of else None))
         if consult is not None and consult.owner == session.identity.extension:
@@ -1012,7 +1017,7 @@ class Exchange:
             self.world.leg_parked(leg)
         return cmd.CommandResult.done(str(slot))
 
-    def _unpark(self, session: Session, slot: int) -> cmd.CommandResult:
+    def _unpark(self, session: ExchangeSession, slot: int) -> cmd.CommandResult:
         me = session.identity
         leg = self.slots.get(slot)
         if leg is None:

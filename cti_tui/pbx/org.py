@@ -104,8 +104,9 @@ class WorldNumber:
 
 
 @dataclass(frozen=True, slots=True)
-class World:
-    """The simulated outside world and colleagues; every random choice comes from ``seed``."""
+class WorldSettings:
+    """How the simulated outside world and colleagues behave (the ``[world]`` table); the world itself is
+    :class:`~cti_tui.pbx.world.SimulatedWorld`. Every random choice comes from ``seed``."""
 
     seed: int = 7
     inbound_per_minute: float = 4.0
@@ -135,7 +136,7 @@ class Organisation:
     conferences: tuple[Conference, ...] = ()
     park_slots: int = 10
     park_extension: str = "700"
-    world: World = World()
+    world: WorldSettings = WorldSettings()
     policies: dict[Role, RolePolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     # lookup tables built on first use (the organisation never changes; ``dataclasses.replace`` gives a
     # new, empty one), so the exchange's hot paths stay O(1) in an organisation of thousands of users
@@ -473,7 +474,7 @@ class _OrgReader:
             number=self.number(table, path),
         )
 
-    def world(self, table: dict[str, Any]) -> World:
+    def world(self, table: dict[str, Any]) -> WorldSettings:
         path: Path_ = ("world",)
         numbers = []
         for i, entry in enumerate(self.tables(table, "numbers")):
@@ -495,7 +496,7 @@ class _OrgReader:
         rate = self.get(table, path, "inbound_per_minute", float, 4.0)
         if rate < 0:
             raise self.fail((*path, "inbound_per_minute"), "must not be negative")
-        return World(
+        return WorldSettings(
             seed=self.get(table, path, "seed", int, 7),
             inbound_per_minute=rate,
             ring_seconds=self.seconds(table, path, "ring_seconds", 2.0),

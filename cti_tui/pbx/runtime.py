@@ -8,7 +8,7 @@ from pathlib import Path
 from cti_tui.core.clock import Clock
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import Organisation, load_demo, load_org
-from cti_tui.pbx.world import World
+from cti_tui.pbx.world import SimulatedWorld
 
 
 def load_organisation(path: Path | None = None, *, seed: int | None = None, rate: float | None = None) -> Organisation:
@@ -28,7 +28,7 @@ def load_organisation(path: Path | None = None, *, seed: int | None = None, rate
 def start_exchange(org: Organisation, clock: Clock, *, traffic: bool = True) -> Exchange:
     """An exchange with its world attached; ``traffic`` starts the random outside callers."""
     exchange = Exchange(org, clock)
-    world = World(exchange)
+    world = SimulatedWorld(exchange)
     if traffic:
         world.start()
     return exchange

@@ -62,7 +62,7 @@ LAST_NAMES = (
 NUMBER_PATTERNS = ("+1202555{:04d}", "+44207946{:04d}", "+331990{:05d}")
 
 
-class World:
+class SimulatedWorld:
     """Drives an :class:`Exchange` with seeded traffic. ``start()`` begins random inbound calls."""
 
     def __init__(self, exchange: Exchange) -> None:

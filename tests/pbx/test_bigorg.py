@@ -16,7 +16,7 @@ from conftest import Pbx
 from cti_tui.core.model import ActivityName, ErrorCode
 from cti_tui.pbx.bigorg import generate_org
 from cti_tui.pbx.org import load_demo
-from cti_tui.pbx.world import World
+from cti_tui.pbx.world import SimulatedWorld
 
 SECURE_TOTP = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
 
@@ -99,7 +99,7 @@ async def test_demo_accounts_still_log_in(pbx_factory) -> None:
 
 async def test_two_thousand_agents_carry_traffic_on_virtual_time(pbx_factory) -> None:
     pbx: Pbx = pbx_factory(generate_org(2_000, rate=240, seed=11))
-    World(pbx.exchange).start()
+    SimulatedWorld(pbx.exchange).start()
     boss = await pbx.login("supervisor@demo.local")
     for queue in pbx.exchange.org.queues[:20]:
         assert await boss.connector.subscribe(queue.line)

@@ -11,7 +11,7 @@ from conftest import Agent, Pbx, quiet_demo
 from cti_tui.core.clock import VirtualClock
 from cti_tui.core.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.pbx.exchange import Exchange
-from cti_tui.pbx.world import World
+from cti_tui.pbx.world import SimulatedWorld
 from cti_tui.protocol.events import event_to_wire
 
 WATCHED = ("queue:sales", "queue:support", "ivr:main", "callpark", "conf:room1")
@@ -19,7 +19,7 @@ WATCHED = ("queue:sales", "queue:support", "ivr:main", "callpark", "conf:room1")
 
 def busy_pbx(pbx_factory: Callable[..., Pbx], seed: int = 7, rate: float = 6.0) -> Pbx:
     pbx = pbx_factory(colleagues=True, inbound_per_minute=rate, seed=seed)
-    World(pbx.exchange).start()
+    SimulatedWorld(pbx.exchange).start()
     return pbx
 
 
@@ -100,7 +100,7 @@ async def test_a_logged_in_agent_takes_a_call_and_the_caller_hangs_up_in_time(pb
 
 async def test_simulated_colleagues_answer_their_phones(pbx_factory) -> None:
     pbx = pbx_factory(colleagues=True, inbound_per_minute=0.0)
-    World(pbx.exchange)  # hooks only: no random callers
+    SimulatedWorld(pbx.exchange)  # hooks only: no random callers
     boss = await pbx.login("supervisor@demo.local")
     await boss.connector.subscribe("user:1002")
     legs = [pbx.exchange.inbound_call(f"+1202555100{n}", "+12025550112", "Caller") for n in range(5)]
@@ -115,7 +115,7 @@ async def test_simulated_colleagues_answer_their_phones(pbx_factory) -> None:
 
 async def test_with_colleagues_on_queue_calls_reach_absent_members(pbx_factory) -> None:
     pbx = pbx_factory(colleagues=True, inbound_per_minute=0.0)
-    World(pbx.exchange)
+    SimulatedWorld(pbx.exchange)
     leg = pbx.exchange.inbound_call("+12025551001", "+12025550120")
     assert leg is not None
     assert leg.owner == "1001"  # longest idle (a tie broken by extension), logged in or not
@@ -123,7 +123,7 @@ async def test_with_colleagues_on_queue_calls_reach_absent_members(pbx_factory) 
 
 
 async def test_the_quiet_demo_stays_quiet(pbx: Pbx) -> None:
-    World(pbx.exchange).start()  # rate 0: start() does nothing
+    SimulatedWorld(pbx.exchange).start()  # rate 0: start() does nothing
     boss = await watch_everything(pbx)
     pbx.advance(3600)
     assert pbx.exchange.legs == {}
@@ -141,7 +141,7 @@ async def test_stop_ends_the_arrivals(pbx_factory) -> None:
         return inbound_call(*args, **kwargs)
 
     pbx.exchange.inbound_call = counting  # type: ignore[method-assign]
-    world = World(pbx.exchange)
+    world = SimulatedWorld(pbx.exchange)
     world.start()
     world.start()  # a second start does not double the rate
     pbx.advance(300)
@@ -182,7 +182,7 @@ async def test_an_exchange_seed_overrides_the_world_seed() -> None:
     for seed in (None, 7, 8):
         clock = VirtualClock()
         exchange = Exchange(org, clock, seed=seed)
-        World(exchange).start()
+        SimulatedWorld(exchange).start()
         clock.advance(300)
         days.append([(leg.source, leg.destination, leg.status) for leg in exchange.legs.values()])
     assert days[0] == days[1]
