@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import ALL_OPERATIONS, Capabilities, ReportSink
-from cti_tui.core.model import DirectoryEntry, ErrorCode
+from cti_tui.core.model import DirectoryEntry, ErrorCode, Identity
 from cti_tui.pbx.exchange import Exchange, ExchangeSession
 
 
@@ -20,7 +20,7 @@ class EmbeddedBackend:
         self.capabilities = Capabilities(
             operations=ALL_OPERATIONS, park_slots=exchange.org.park_slots, policies=exchange.org.policies
         )
-        self._identity = None
+        self._identity: Identity | None = None
         self._session: ExchangeSession | None = None
 
     async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:

@@ -12,6 +12,7 @@ parties once they are connected.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import secrets
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import pyotp
 
@@ -39,7 +41,7 @@ from cti_tui.core.model import (
     Operation,
 )
 from cti_tui.core.permissions import may_act, may_watch
-from cti_tui.pbx.org import Organisation, Queue, User
+from cti_tui.pbx.org import Dialable, Organisation, Queue, User
 
 S = CallStatus
 NONCE_LIFETIME = timedelta(minutes=5)
@@ -125,6 +127,20 @@ class Leg:
 ReportSink = Callable[[cmd.Report], None]
 
 
+class WorldHooks(Protocol):
+    """What the simulated world (:class:`~cti_tui.pbx.world.SimulatedWorld`) wants to hear about."""
+
+    def leg_ringing(self, leg: Leg) -> None: ...
+
+    def caller_waiting(self, leg: Leg) -> None: ...
+
+    def party_connected(self, party: Party, leg: Leg) -> None: ...
+
+    def leg_connected(self, leg: Leg) -> None: ...
+
+    def leg_parked(self, leg: Leg) -> None: ...
+
+
 @dataclass(eq=False)
 class ExchangeSession:
     """One logged-in connection to the exchange: who it is, what it watches, where its reports go.
@@ -173,7 +189,7 @@ class Exchange:
         self._pending_2fa: dict[str, _Pending2FA] = {}
         self._outbox: list[tuple[cmd.Report, Callable[[ExchangeSession], bool]]] = []
         self._depth = 0
-        self.world = None  # set by SimulatedWorld when simulated traffic runs
+        self.world: WorldHooks | None = None  # set by SimulatedWorld when simulated traffic runs
 
     # --- delivery --------------------------------------------------------------------------------
 
@@ -235,7 +251,8 @@ class Exchange:
         user = self.org.user_by_extension(number)
         if user:
             return user.name
-        for item in (*self.org.queues, *self.org.ivrs, *self.org.conferences):
+        services: tuple[Dialable, ...] = (*self.org.queues, *self.org.ivrs, *self.org.conferences)
+        for item in services:
             if number in (item.extension, item.number):
                 return item.name
         return self.org.world.behaviour_of(number).name
@@ -414,7 +431,8 @@ class Exchange:
         if destination.startswith("+"):
             return True
         org = self.org
-        return any(destination == item.extension for item in (*org.users, *org.queues, *org.ivrs, *org.conferences))
+        dialable: tuple[Dialable, ...] = (*org.users, *org.queues, *org.ivrs, *org.conferences)
+        return any(destination == item.extension for item in dialable)
 
     def _route(self, caller: Leg | Party, destination: str, origin: Leg | None) -> Leg | Party | None:
         """Connect ``caller`` towards ``destination``. ``origin`` is the ringing leg the caller sees
@@ -604,7 +622,7 @@ class Exchange:
             if busy is not None:
                 busy.add(agent)
             self._renumber(queue_id)
-            self.later(queue.offer_timeout, lambda leg=leg, agent=agent: self._offer_timeout(leg, agent, queue))
+            self.later(queue.offer_timeout, functools.partial(self._offer_timeout, leg, agent, queue))
             if self.world is not None:
                 self.world.leg_ringing(leg)
 
@@ -860,8 +878,8 @@ class Exchange:
                 if isinstance(other, cmd.CommandResult):
                     return other
                 return self._merge(leg, other)
-            case cmd.Park(slot=slot):
-                return self.park(leg, slot)
+            case cmd.Park(slot=park_slot):
+                return self.park(leg, park_slot)
             case cmd.SendDtmf(digits=digits):
                 leg.dtmf += digits
         return cmd.CommandResult.done()
@@ -1032,7 +1050,9 @@ class Exchange:
     def unpark_to(self, leg: Leg, extension: str) -> None:
         user = self.org.user_by_extension(extension)
         assert user is not None
-        del self.slots[leg.park_slot]  # type: ignore[arg-type]
+        slot = leg.park_slot
+        assert slot is not None, "only a parked leg is unparked"
+        del self.slots[slot]
         self._move(leg, S.CONNECTED, owner=extension, line=user.line, tags=set(), park_slot=None, parked_by=None)
 
     # --- the scripted outside world ---------------------------------------------------------------

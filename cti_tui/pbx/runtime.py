@@ -17,12 +17,12 @@ def load_organisation(path: Path | None = None, *, seed: int | None = None, rate
     Raises :class:`~cti_tui.pbx.org.OrgError` with the file, line and field for a bad file.
     """
     org = load_org(path) if path else load_demo()
-    changes: dict[str, object] = {}
+    world = org.world
     if seed is not None:
-        changes["seed"] = seed
+        world = dataclasses.replace(world, seed=seed)
     if rate is not None:
-        changes["inbound_per_minute"] = rate
-    return dataclasses.replace(org, world=dataclasses.replace(org.world, **changes)) if changes else org
+        world = dataclasses.replace(world, inbound_per_minute=rate)
+    return org if world is org.world else dataclasses.replace(org, world=world)
 
 
 def start_exchange(org: Organisation, clock: Clock, *, traffic: bool = True) -> Exchange:
