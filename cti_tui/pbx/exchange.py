@@ -509,7 +509,12 @@ class Exchange:
         queue_position: int | None = None,
     ) -> Leg:
         """A call waiting in an IVR or a queue: no one's phone, seen on that node's line."""
-        if isinstance(caller, Leg) and caller.direction is Direction.INBOUND and caller.owner is None:
+        if (
+            isinstance(caller, Leg)
+            and caller.direction is Direction.INBOUND
+            and caller.owner is None
+            and caller.status is S.RINGING  # waiting in an IVR or a queue, not parked
+        ):
             leg = caller  # an outside call moving on (IVR -> queue) keeps its id
             self._move(leg, S.RINGING, line=line, tags=set(), queue_position=queue_position)
             return leg
