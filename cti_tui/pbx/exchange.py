@@ -41,87 +41,13 @@ from cti_tui.core.model import (
     Operation,
 )
 from cti_tui.core.permissions import may_act, may_watch
+from cti_tui.pbx.legs import Bridge, Leg, Party
 from cti_tui.pbx.org import Dialable, Organisation, Queue, User
 
 S = CallStatus
 NONCE_LIFETIME = timedelta(minutes=5)
 KEEP_ENDED_LEGS = 2000  # ended legs still answer "already ended"; older ones are forgotten
 MAX_OTP_ATTEMPTS = 5
-
-
-@dataclass(eq=False)
-class Party:
-    """A simulated outside number: a caller who dialled in or a callee an agent dialled."""
-
-    number: str
-    name: str
-    gone: bool = False
-
-
-@dataclass(eq=False)
-class Bridge:
-    """A conversation. ``persistent`` bridges (conference rooms) outlive their members."""
-
-    members: list[Leg | Party] = field(default_factory=list)
-    persistent: bool = False
-
-
-@dataclass(eq=False)
-class Leg:
-    id: str
-    cid: str
-    direction: Direction
-    status: CallStatus
-    line: str
-    source: str
-    destination: str
-    source_name: str = ""
-    destination_name: str = ""
-    owner: str | None = None  # extension whose phone this is; None while in an IVR, queue or the park lot
-    tags: set[str] = field(default_factory=set)  # further lines that watch this leg (its queue, its room)
-    cause: str = ""
-    setup_at: datetime | None = None
-    connect_at: datetime | None = None
-    release_at: datetime | None = None
-    park_slot: int | None = None
-    queue_position: int | None = None
-    queue_id: str | None = None
-    parked_by: str | None = None
-    remote: Leg | Party | None = None  # the other end while not yet connected
-    bridge: Bridge | None = None
-    consult: Leg | None = None  # on a held original: the consult leg of its pending supervised transfer
-    consult_of: Leg | None = None  # on a consult leg: the original it would hand over
-    skipped_agents: set[str] = field(default_factory=set)
-    dtmf: str = ""
-    ring_timer: Timer | None = field(default=None, repr=False, compare=False)  # its no-answer timeout
-
-    @property
-    def live(self) -> bool:
-        return not self.status.ended
-
-    @property
-    def lines(self) -> set[str]:
-        return {self.line} | self.tags
-
-    def to_call(self) -> Call:
-        return Call(
-            id=self.id,
-            cid=self.cid,
-            direction=self.direction,
-            status=self.status,
-            line=self.line,
-            source=self.source,
-            destination=self.destination,
-            source_name=self.source_name,
-            destination_name=self.destination_name,
-            cause=self.cause,
-            setup_at=self.setup_at,
-            connect_at=self.connect_at,
-            release_at=self.release_at,
-            park_slot=self.park_slot,
-            queue_position=self.queue_position,
-            also=tuple(sorted(self.tags)),
-        )
 
 
 ReportSink = Callable[[cmd.Report], None]
@@ -296,9 +222,10 @@ class Exchange:
         owner: str | None,
         source_name: str = "",
         destination_name: str = "",
+        queue_position: int | None = None,
     ) -> Leg:
         n = next(self._ids)
-        leg = Leg(
+        call = Call(
             id=f"{self._id_prefix}{n:06d}",
             cid=str(n),
             direction=direction,
@@ -308,25 +235,27 @@ class Exchange:
             destination=destination,
             source_name=source_name or self.name_of(source),
             destination_name=destination_name or self.name_of(destination),
-            owner=owner,
             setup_at=self.clock.now(),
+            queue_position=queue_position,
         )
+        leg = Leg(call, owner)
         self.legs[leg.id] = leg
         self._live_legs[leg.id] = leg
         return leg
 
     def _move(self, leg: Leg, status: CallStatus, **changes: object) -> None:
-        """Change a leg and tell everyone watching where it was and where it is now."""
+        """Move a leg (through the state machine) and tell everyone watching where it was and where it is.
+
+        ``changes`` are fields of its :class:`Call`; whose phone it is (``leg.owner``) the caller sets first.
+        """
         before = leg.lines
-        leg.status = status
+        if status is S.CONNECTED and leg.call.connect_at is None:
+            changes["connect_at"] = self.clock.now()
+        leg.advance(status, **changes)
         if status is not S.RINGING:
             self._stop_ringing(leg)
         if status.ended:
             self._live_legs.pop(leg.id, None)
-        for name, value in changes.items():
-            setattr(leg, name, value)
-        if status is S.CONNECTED and leg.connect_at is None:
-            leg.connect_at = self.clock.now()
         self._publish(leg, before)
 
     def _end(self, leg: Leg, status: CallStatus, cause: Cause | str, *, cascade: bool = True) -> None:
@@ -334,21 +263,18 @@ class Exchange:
         if not leg.live:
             return
         before = leg.lines
-        leg.status = status
+        leg.advance(status, cause=str(cause), release_at=self.clock.now(), queue_position=None, also=())
         self._stop_ringing(leg)
         self._live_legs.pop(leg.id, None)
-        leg.cause = str(cause)
-        leg.release_at = self.clock.now()
-        leg.queue_position = None
-        if leg.park_slot is not None and self.slots.get(leg.park_slot) is leg:
-            del self.slots[leg.park_slot]
+        slot = leg.call.park_slot
+        if slot is not None and self.slots.get(slot) is leg:
+            del self.slots[slot]
         left_queue = None
         if leg.queue_id and leg in self.queues.get(leg.queue_id, []):
             self.queues[leg.queue_id].remove(leg)
             left_queue = leg.queue_id
         if leg.owner:
             self.idle_since[leg.owner] = self.clock.now()
-        leg.tags.clear()
         self._publish(leg, before)
         self._forget_old(leg)
         if left_queue is not None:  # the others move up after, not before, this one is seen leaving
@@ -356,7 +282,7 @@ class Exchange:
         if leg.consult is not None:  # the held original ended: the consult has nothing left to transfer
             consult, leg.consult = leg.consult, None
             consult.consult_of = None
-            self._end(consult, S.HANGUP if consult.connect_at else S.CANCEL, Cause.CANCELLED)
+            self._end(consult, S.HANGUP if consult.call.connect_at else S.CANCEL, Cause.CANCELLED)
         if leg.consult_of is not None:  # the consult ended before it was answered: the transfer failed
             original, leg.consult_of = leg.consult_of, None
             original.consult = None
@@ -371,9 +297,9 @@ class Exchange:
             if isinstance(remote, Leg) and remote.live and remote.remote is leg:
                 remote.remote = None
                 remote_cause = {Cause.REJECTED: Cause.BUSY, Cause.NO_ANSWER: Cause.NO_ANSWER}.get(
-                    Cause(leg.cause), Cause.CANCELLED
+                    Cause(leg.call.cause), Cause.CANCELLED
                 )
-                self._end(remote, S.CANCEL if remote.connect_at is None else S.HANGUP, remote_cause)
+                self._end(remote, S.CANCEL if remote.call.connect_at is None else S.HANGUP, remote_cause)
             elif isinstance(remote, Party):
                 remote.gone = True
         if leg.owner:  # a member is free again: only the queues it serves can offer it a waiting call
@@ -413,10 +339,10 @@ class Exchange:
 
     def _presented_number(self, leg: Leg) -> str:
         """The number a leg shows whoever it talks to: its owner's extension, or its outside caller's."""
-        return leg.owner or leg.source
+        return leg.owner or leg.call.source
 
     def _presented_name(self, leg: Leg) -> str:
-        return self.name_of(leg.owner) if leg.owner else leg.source_name
+        return self.name_of(leg.owner) if leg.owner else leg.call.source_name
 
     def others(self, leg: Leg) -> list[Leg | Party]:
         """Who ``leg`` is talking to."""
@@ -516,12 +442,14 @@ class Exchange:
             and caller.status is S.RINGING  # waiting in an IVR or a queue, not parked
         ):
             leg = caller  # an outside call moving on (IVR -> queue) keeps its id
-            self._move(leg, S.RINGING, line=line, tags=set(), queue_position=queue_position)
+            self._move(leg, S.RINGING, line=line, also=(), queue_position=queue_position)
             return leg
         source = caller.number if isinstance(caller, Party) else self._presented_number(caller)
         source_name = caller.name if isinstance(caller, Party) else self._presented_name(caller)
-        leg = self._new_leg(Direction.INBOUND, S.RINGING, line, source, destination, None, source_name)
-        leg.queue_position = queue_position  # a queued call is seen with its place from its first event
+        # a queued call is seen with its place from its first event
+        leg = self._new_leg(
+            Direction.INBOUND, S.RINGING, line, source, destination, None, source_name, "", queue_position
+        )
         leg.remote = origin if origin is not None else caller
         if origin is not None:
             origin.remote = leg
@@ -543,7 +471,8 @@ class Exchange:
         if kind == "queue" and (queue := self.org.queue(ident)):
             self._enqueue(queue, leg)
         elif kind == "user" and (user := self.org.user_by_extension(ident)):
-            self._move(leg, S.RINGING, owner=user.extension, line=user.line, tags={leg.line})
+            leg.owner = user.extension
+            self._move(leg, S.RINGING, line=user.line, also=(leg.line,))
             self._ring_timers(leg)
         else:
             self._end(leg, S.HANGUP, Cause.NORMAL)
@@ -564,17 +493,10 @@ class Exchange:
     def _show_waiting(self, leg: Leg, queue: Queue) -> None:
         """Put ``leg`` on the queue's line at its place among the waiting calls (one event, if any)."""
         position = self._waiting_position(queue.id, leg)
-        shown = (leg.line, leg.owner, leg.queue_position, leg.destination_name)
+        shown = (leg.line, leg.owner, leg.call.queue_position, leg.call.destination_name)
         if shown != (queue.line, None, position, queue.name):
-            self._move(
-                leg,
-                S.RINGING,
-                owner=None,
-                line=queue.line,
-                tags=set(),
-                queue_position=position,
-                destination_name=queue.name,
-            )
+            leg.owner = None
+            self._move(leg, S.RINGING, line=queue.line, also=(), queue_position=position, destination_name=queue.name)
 
     def _waiting_position(self, queue_id: str, leg: Leg | None) -> int:
         """The place ``leg`` has (or, not yet queued, will have at the back) among the waiting calls."""
@@ -585,7 +507,7 @@ class Exchange:
     def _renumber(self, queue_id: str) -> None:
         waiting_legs = [leg for leg in self.queues[queue_id] if leg.owner is None]
         for position, waiting in enumerate(waiting_legs, start=1):
-            if waiting.queue_position != position:
+            if waiting.call.queue_position != position:
                 self._move(waiting, S.RINGING, queue_position=position)
 
     def _distribute(self, queue_id: str) -> None:
@@ -615,12 +537,12 @@ class Exchange:
             agent = min(candidates, key=lambda m: (self.idle_since[m], m))
             user = self.org.user_by_extension(agent)
             assert user is not None
+            leg.owner = agent
             self._move(
                 leg,
                 S.RINGING,
-                owner=agent,
                 line=user.line,
-                tags={queue.line},
+                also=(queue.line,),
                 queue_position=None,
                 destination_name=f"{queue.name} → {user.name}",
             )
@@ -645,7 +567,7 @@ class Exchange:
         room.members.append(leg)
         leg.bridge = room
         leg.remote = None
-        self._move(leg, S.CONNECTED, tags={line})
+        self._move(leg, S.CONNECTED, also=(line,))
 
     def _ring_outside(self, number: str, origin: Leg | None) -> Party | None:
         """An agent (or a transfer) dialled an outside number: it behaves as the world file says."""
@@ -671,7 +593,7 @@ class Exchange:
             self._move(origin, S.RINGING)
 
     def _fail(self, origin: Leg, cause: Cause, party: Party | None = None) -> None:
-        if origin.live and origin.connect_at is None and (party is None or origin.remote is party):
+        if origin.live and origin.call.connect_at is None and (party is None or origin.remote is party):
             origin.remote = None
             self._end(origin, S.CANCEL, cause)
 
@@ -691,14 +613,10 @@ class Exchange:
         if leg.queue_id and leg in self.queues.get(leg.queue_id, []):
             self.queues[leg.queue_id].remove(leg)
             self._renumber(leg.queue_id)
-        before = leg.lines
         leg.queue_id = None
         if isinstance(caller, Leg) and caller.live:
             self._connect(leg, caller)
-            leg.status = S.CONNECTED
-            leg.connect_at = self.clock.now()
-            leg.tags.clear()  # answered: no longer the queue's; its watchers see it leave
-            self._publish(leg, before)
+            self._move(leg, S.CONNECTED, also=())  # answered: no longer the queue's; its watchers see it leave
             if caller.status is not S.CONNECTED:
                 self._move(caller, S.CONNECTED)
             if self.world is not None:
@@ -706,10 +624,7 @@ class Exchange:
             self._consult_answered(caller)
         elif isinstance(caller, Party) and not caller.gone:
             self._connect(leg, caller)
-            leg.status = S.CONNECTED
-            leg.connect_at = self.clock.now()
-            leg.tags.clear()  # answered: no longer the queue's; its watchers see it leave
-            self._publish(leg, before)
+            self._move(leg, S.CONNECTED, also=())  # answered: no longer the queue's; its watchers see it leave
             if self.world is not None:
                 self.world.party_connected(caller, leg)
                 self.world.leg_connected(leg)
@@ -749,12 +664,17 @@ class Exchange:
         self._settle(bridge)
 
     def _repoint(self, leg: Leg, number: str, name: str) -> None:
-        """The far end of ``leg`` changed (a transfer landed on it): show the new party."""
+        """The far end of ``leg`` changed (a transfer landed on it): show the new party.
+
+        Not a move: the leg keeps its status, whatever it is; only the party its watchers see changes.
+        """
         fields = (
             ("source", "source_name") if leg.direction is Direction.INBOUND else ("destination", "destination_name")
         )
-        if (getattr(leg, fields[0]), getattr(leg, fields[1])) != (number, name):
-            self._move(leg, leg.status, **{fields[0]: number, fields[1]: name})
+        if (getattr(leg.call, fields[0]), getattr(leg.call, fields[1])) != (number, name):
+            before = leg.lines
+            leg.revise(**{fields[0]: number, fields[1]: name})
+            self._publish(leg, before)
 
     def _consult_failed(self, original: Leg, consult_leg: Leg) -> None:
         """The target did not answer (busy, unreachable, timeout, cancelled): the held call comes back."""
@@ -766,7 +686,8 @@ class Exchange:
             original.owner,
             ActivityName.INFO,
             ErrorCode.TRANSFER_FAILED,
-            f"transfer to {consult_leg.destination} did not complete ({consult_leg.cause}); call {original.id} is back",
+            f"transfer to {consult_leg.call.destination} did not complete ({consult_leg.call.cause}); "
+            f"call {original.id} is back",
             original.id,
         )
 
@@ -993,7 +914,7 @@ class Exchange:
         return cmd.CommandResult.done(consult.id)
 
     def _consult_timeout(self, consult: Leg) -> None:
-        if consult.live and consult.connect_at is None:
+        if consult.live and consult.call.connect_at is None:
             self._end(consult, S.CANCEL, Cause.NO_ANSWER)
 
     def _cancel_consult(self, session: ExchangeSession, call_id: str) -> cmd.CommandResult:
@@ -1035,7 +956,8 @@ class Exchange:
         self.slots[slot] = leg
         # the parker keeps seeing its parked call (on its own line too) until someone picks it up
         parker_line = {f"user:{leg.owner}"} if leg.owner else set()
-        self._move(leg, S.PARKED, line="callpark", owner=None, tags=parker_line, park_slot=slot, parked_by=leg.owner)
+        leg.parked_by, leg.owner = leg.owner, None
+        self._move(leg, S.PARKED, line="callpark", also=tuple(parker_line), park_slot=slot)
         if self.world is not None:
             self.world.leg_parked(leg)
         return cmd.CommandResult.done(str(slot))
@@ -1055,10 +977,11 @@ class Exchange:
     def unpark_to(self, leg: Leg, extension: str) -> None:
         user = self.org.user_by_extension(extension)
         assert user is not None
-        slot = leg.park_slot
+        slot = leg.call.park_slot
         assert slot is not None, "only a parked leg is unparked"
         del self.slots[slot]
-        self._move(leg, S.CONNECTED, owner=extension, line=user.line, tags=set(), park_slot=None, parked_by=None)
+        leg.owner, leg.parked_by = extension, None
+        self._move(leg, S.CONNECTED, line=user.line, also=(), park_slot=None)
 
     # --- the scripted outside world ---------------------------------------------------------------
 

@@ -10,7 +10,8 @@ virtual time replays the same day.
 from __future__ import annotations
 
 from cti_tui.core.model import CallStatus
-from cti_tui.pbx.exchange import Exchange, Leg, Party
+from cti_tui.pbx.exchange import Exchange
+from cti_tui.pbx.legs import Leg, Party
 
 S = CallStatus
 
@@ -146,7 +147,7 @@ class SimulatedWorld:
         patience = self.random.uniform(*self.settings.caller_patience_seconds)
 
         def give_up() -> None:
-            if leg.live and leg.connect_at is None and isinstance(leg.remote, Party):
+            if leg.live and leg.call.connect_at is None and isinstance(leg.remote, Party):
                 self.exchange.remote_hangup(leg.id)
 
         self.exchange.later(patience, give_up)

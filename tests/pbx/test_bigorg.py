@@ -109,7 +109,7 @@ async def test_two_thousand_agents_carry_traffic_on_virtual_time(pbx_factory) ->
     elapsed = time.perf_counter() - started
     legs = pbx.exchange.legs.values()
     assert len(legs) > 1_000  # a couple of thousand calls happened
-    assert any(leg.connect_at is not None and leg.owner and int(leg.owner) >= 100_000 for leg in legs)
+    assert any(leg.call.connect_at is not None and leg.owner and int(leg.owner) >= 100_000 for leg in legs)
     assert [e.seq for e in boss.events] == list(range(1, len(boss.events) + 1))
     assert not [e for e in boss.activities(ActivityName.INFO) if e.code is ErrorCode.WRONG_STATE]
     assert boss.activities(ActivityName.ERROR) == []

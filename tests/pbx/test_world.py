@@ -39,19 +39,19 @@ def assert_consistent(pbx: Pbx, *agents: Agent) -> None:
         assert agent.activities(ActivityName.ERROR) == []
     exchange = pbx.exchange
     for slot, leg in exchange.slots.items():
-        assert leg.live and leg.status is CallStatus.PARKED and leg.park_slot == slot and leg.line == "callpark"
+        assert leg.live and leg.status is CallStatus.PARKED and leg.call.park_slot == slot and leg.line == "callpark"
     for queue_id, waiting in exchange.queues.items():
         for leg in waiting:
             assert leg.live and leg.queue_id == queue_id and leg.status is CallStatus.RINGING
             if leg.owner is None:
                 assert leg.line == f"queue:{queue_id}"
-        numbers = [leg.queue_position for leg in waiting if leg.owner is None]
+        numbers = [leg.call.queue_position for leg in waiting if leg.owner is None]
         assert numbers == list(range(1, len(numbers) + 1))
     for leg in exchange.legs.values():
         if leg.live and leg.owner is not None:
             assert leg.line == f"user:{leg.owner}"
         if not leg.live:
-            assert leg.release_at is not None and leg.cause
+            assert leg.call.release_at is not None and leg.call.cause
 
 
 async def test_ten_minutes_of_traffic(pbx_factory) -> None:
@@ -109,7 +109,9 @@ async def test_simulated_colleagues_answer_their_phones(pbx_factory) -> None:
     answered = [leg for leg in legs if leg.status is CallStatus.CONNECTED]
     assert answered
     for leg in answered:
-        assert 2 <= (leg.connect_at - leg.setup_at).total_seconds() <= 8
+        call = leg.call
+        assert call.connect_at is not None and call.setup_at is not None
+        assert 2 <= (call.connect_at - call.setup_at).total_seconds() <= 8
     assert_consistent(pbx, boss)
 
 
@@ -184,6 +186,6 @@ async def test_an_exchange_seed_overrides_the_world_seed() -> None:
         exchange = Exchange(org, clock, seed=seed)
         SimulatedWorld(exchange).start()
         clock.advance(300)
-        days.append([(leg.source, leg.destination, leg.status) for leg in exchange.legs.values()])
+        days.append([(leg.call.source, leg.call.destination, leg.status) for leg in exchange.legs.values()])
     assert days[0] == days[1]
     assert days[1] != days[2]

@@ -1,0 +1,128 @@
+"""Legs, outside parties and bridges: what the exchange moves around.
+
+A *leg* is one call as one line sees it: the :class:`~cti_tui.core.model.Call` its watchers are shown, plus
+what only the exchange needs (whose phone it is, who it talks to, its timers). The leg holds that ``Call``
+rather than copying its fields, so a field added to ``Call`` reaches every watcher without a change here.
+Its status changes only in :meth:`Leg.advance`, through the call state machine, as on the client side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cti_tui.core.clock import Timer
+from cti_tui.core.machine import Refusal, advance
+from cti_tui.core.model import Call, CallStatus, Direction
+
+
+class IllegalMove(RuntimeError):
+    """The exchange tried a move the call state machine refuses: a bug here, never a user's mistake
+    (what a user may do is checked against the machine before anything moves)."""
+
+
+@dataclass(eq=False)
+class Party:
+    """A simulated outside number: a caller who dialled in or a callee an agent dialled."""
+
+    number: str
+    name: str
+    gone: bool = False
+
+
+@dataclass(eq=False)
+class Bridge:
+    """A conversation. ``persistent`` bridges (conference rooms) outlive their members."""
+
+    members: list[Leg | Party] = field(default_factory=list)
+    persistent: bool = False
+
+
+class Leg:
+    """One call as one line sees it: the :class:`Call` shown to its watchers and the exchange's own links."""
+
+    __slots__ = (
+        "_call",
+        "bridge",
+        "consult",
+        "consult_of",
+        "dtmf",
+        "owner",
+        "parked_by",
+        "queue_id",
+        "remote",
+        "ring_timer",
+        "skipped_agents",
+    )
+
+    def __init__(self, call: Call, owner: str | None) -> None:
+        self._call = call
+        self.owner = owner  # extension whose phone this is; None while in an IVR, queue or the park lot
+        self.queue_id: str | None = None
+        self.parked_by: str | None = None
+        self.remote: Leg | Party | None = None  # the other end while not yet connected
+        self.bridge: Bridge | None = None
+        self.consult: Leg | None = None  # on a held original: the consult leg of its pending supervised transfer
+        self.consult_of: Leg | None = None  # on a consult leg: the original it would hand over
+        self.skipped_agents: set[str] = set()
+        self.dtmf = ""
+        self.ring_timer: Timer | None = None  # its no-answer timeout
+
+    def __repr__(self) -> str:
+        return f"Leg({self._call!r}, owner={self.owner!r})"
+
+    # --- the call its watchers see ------------------------------------------------------------------
+
+    @property
+    def call(self) -> Call:
+        return self._call
+
+    def to_call(self) -> Call:
+        return self._call
+
+    def advance(self, status: CallStatus, **changes: object) -> None:
+        """Move the leg to ``status`` (with other changes to its call), as the state machine allows.
+
+        The only place a leg's status changes. A refused move raises :class:`IllegalMove` and leaves the
+        leg as it was.
+        """
+        moved = advance(self._call, self._call.evolve(status=status, **changes))
+        if isinstance(moved, Refusal):
+            raise IllegalMove(moved.reason)
+        self._call = moved
+
+    def revise(self, **changes: object) -> None:
+        """Change what watchers see of the call without moving it (its far end, its place in a queue)."""
+        if "status" in changes:
+            raise IllegalMove(f"call {self._call.id}: a status changes through advance(), not revise()")
+        self._call = self._call.evolve(**changes)
+
+    # what the exchange reads all the time; anything else of the call is read as ``leg.call.<field>``
+    @property
+    def id(self) -> str:
+        return self._call.id
+
+    @property
+    def status(self) -> CallStatus:
+        return self._call.status
+
+    @property
+    def direction(self) -> Direction:
+        return self._call.direction
+
+    @property
+    def line(self) -> str:
+        return self._call.line
+
+    @property
+    def live(self) -> bool:
+        return not self._call.status.ended
+
+    @property
+    def lines(self) -> set[str]:
+        return {self._call.line, *self._call.also}
+
+    def others(self) -> list[Leg | Party]:
+        """Who this leg is talking to."""
+        if self.bridge is None:
+            return []
+        return [m for m in self.bridge.members if m is not self]
