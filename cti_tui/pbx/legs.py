@@ -1,4 +1,4 @@
-"""Legs, outside parties and bridges: what the exchange moves around.
+"""Legs, outside parties and bridges, and the book that keeps the legs.
 
 A *leg* is one call as one line sees it: the :class:`~cti_tui.core.model.Call` its watchers are shown, plus
 what only the exchange needs (whose phone it is, who it talks to, its timers). The leg holds that ``Call``
@@ -8,11 +8,15 @@ Its status changes only in :meth:`Leg.advance`, through the call state machine, 
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from dataclasses import dataclass, field
 
 from cti_tui.core.clock import Timer
 from cti_tui.core.machine import Refusal, advance
 from cti_tui.core.model import Call, CallStatus, Direction
+
+KEEP_ENDED_LEGS = 2000  # ended legs still answer "already ended"; older ones are forgotten
 
 
 class IllegalMove(RuntimeError):
@@ -126,3 +130,49 @@ class Leg:
         if self.bridge is None:
             return []
         return [m for m in self.bridge.members if m is not self]
+
+
+class LegBook:
+    """Every leg by id (the newest ended ones too, to answer "already ended") and, apart, the live ones."""
+
+    def __init__(self, id_prefix: str) -> None:
+        self._ids = itertools.count(1)
+        self._id_prefix = id_prefix
+        self.all: dict[str, Leg] = {}
+        self._live: dict[str, Leg] = {}  # the live ones among ``all``, in the same order
+        self._ended: deque[str] = deque()
+
+    def next_ids(self) -> tuple[str, str]:
+        """A new leg's ``(id, cid)``: ids sort in creation order and never repeat within a run."""
+        n = next(self._ids)
+        return f"{self._id_prefix}{n:06d}", str(n)
+
+    def add(self, leg: Leg) -> None:
+        self.all[leg.id] = leg
+        self._live[leg.id] = leg
+
+    def get(self, call_id: str) -> Leg | None:
+        return self.all.get(call_id)
+
+    def ended(self, leg: Leg) -> None:
+        """A leg ended: it is no longer among the live ones."""
+        self._live.pop(leg.id, None)
+
+    def retire(self, leg: Leg) -> None:
+        """An ended leg was published: keep it to answer "already ended" while it is among the newest
+        (a PBX that runs all day would otherwise keep every call it ever carried)."""
+        self._ended.append(leg.id)
+        while len(self._ended) > KEEP_ENDED_LEGS:
+            self.all.pop(self._ended.popleft(), None)
+
+    def on_phone(self, extension: str) -> list[Leg]:
+        """The live legs on ``extension``'s phone."""
+        return [leg for leg in self._live.values() if leg.owner == extension and leg.live]
+
+    def busy_extensions(self) -> set[str]:
+        """Every extension with a live call on its phone (one pass over the live legs only)."""
+        return {leg.owner for leg in self._live.values() if leg.owner is not None and leg.live}
+
+    def calls_on(self, lines: set[str]) -> list[Call]:
+        """The live calls shown on any of ``lines``."""
+        return [leg.call for leg in self._live.values() if not lines.isdisjoint(leg.lines)]
