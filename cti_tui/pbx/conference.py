@@ -32,6 +32,11 @@ class Conferences:
         """The agent's ``other`` call ends and whoever was on it joins ``leg``'s conversation."""
         if leg.owner != other.owner:
             return cmd.CommandResult.error(ErrorCode.NOT_PERMITTED, "only your own two calls can be merged")
+        if other is leg or other.consult is leg:  # ending ``other`` would end ``leg`` too
+            return cmd.CommandResult.info(
+                ErrorCode.WRONG_STATE,
+                "cannot merge a call with itself, nor a held call into its consult call (merge the consult into it)",
+            )
         joining = other.others()
         bridge = leg.bridge
         if bridge is None or not joining:
