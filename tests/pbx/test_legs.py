@@ -97,3 +97,14 @@ async def test_every_status_change_a_watcher_sees_was_checked_by_the_machine(
             changes += 1
         last[call.id] = call.status
     assert changes > 500
+
+
+def test_a_move_changes_what_it_names_and_keeps_every_other_field() -> None:
+    """Legs rebuild their Call positionally, from dataclasses.fields(Call): a new field is carried too."""
+    values = {f.name: f"value of {f.name}" for f in dataclasses.fields(Call)}
+    call = Call(**values | {"direction": Direction.OUTBOUND, "status": S.RINGING})  # type: ignore[arg-type]
+    leg = Leg(call, None)
+    leg.revise(source_name="Zed", park_slot=4)
+    assert leg.call == dataclasses.replace(call, source_name="Zed", park_slot=4)
+    leg.advance(S.CONNECTED, line="user:1002")
+    assert leg.call == dataclasses.replace(call, source_name="Zed", park_slot=4, status=S.CONNECTED, line="user:1002")
