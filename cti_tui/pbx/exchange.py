@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.clock import Clock, Timer
@@ -37,7 +38,7 @@ from cti_tui.core.model import Call, DirectoryEntry, EntryKind, Identity
 from cti_tui.pbx.auth import Authenticator
 from cti_tui.pbx.calls import Calls
 from cti_tui.pbx.conference import Conferences
-from cti_tui.pbx.context import Context, WorldHooks
+from cti_tui.pbx.context import Context
 from cti_tui.pbx.dispatch import Dispatcher
 from cti_tui.pbx.legs import Leg, LegBook, Party
 from cti_tui.pbx.org import Organisation
@@ -46,6 +47,9 @@ from cti_tui.pbx.queues import QueueDesk
 from cti_tui.pbx.routing import Router
 from cti_tui.pbx.sessions import ExchangeSession, ReportSink, SessionRegistry
 from cti_tui.pbx.transfers import Transfers
+
+if TYPE_CHECKING:  # the simulated world drives an exchange: it imports this module
+    from cti_tui.pbx.world import SimulatedWorld
 
 __all__ = ["Exchange", "ExchangeSession", "ReportSink"]
 
@@ -56,6 +60,7 @@ class Exchange:
 
     def __init__(self, org: Organisation, clock: Clock, *, seed: int | None = None) -> None:
         self.context = Context(org, clock, random.Random(org.world.seed if seed is None else seed))
+        self._world: SimulatedWorld | None = None
         context = self.context
         self.auth = Authenticator(org, clock)
         self.book = LegBook(clock.now().strftime("%Y%m%d%H%M%S%f")[:-3])
@@ -96,12 +101,14 @@ class Exchange:
         return self.context.random
 
     @property
-    def world(self) -> WorldHooks | None:
+    def world(self) -> SimulatedWorld | None:
         """The simulated world driving this exchange (set by it when attached), or None."""
-        return self.context.world
+        return self._world
 
     @world.setter
-    def world(self, world: WorldHooks | None) -> None:
+    def world(self, world: SimulatedWorld | None) -> None:
+        """Attach (or, with None, detach) the world; the parts tell it what happens through its hooks."""
+        self._world = world
         self.context.world = world
 
     # views tests and the demo look at
