@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from cti_tui.backends.registry import BackendOptions
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import ALL_OPERATIONS, Capabilities, ReportSink
-from cti_tui.core.model import DirectoryEntry, ErrorCode
-from cti_tui.pbx.exchange import Exchange, Session
+from cti_tui.core.model import DirectoryEntry, ErrorCode, Identity
+from cti_tui.pbx.exchange import Exchange, ExchangeSession
 
 if TYPE_CHECKING:
     from cti_tui.core.backend import Authenticator
@@ -27,8 +27,8 @@ class EmbeddedBackend:
         self.capabilities = Capabilities(
             operations=ALL_OPERATIONS, park_slots=exchange.org.park_slots, policies=exchange.org.policies
         )
-        self._identity = None
-        self._session: Session | None = None
+        self._identity: Identity | None = None
+        self._session: ExchangeSession | None = None
 
     async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
         return self._remember(self.exchange.authenticate(credentials))

@@ -62,7 +62,9 @@ def generate_org(size: int, *, rate: float | None = None, seed: int = 7) -> Orga
                 number=f"+1202556{j:04d}" if j < 10_000 else None,
             )
         )
-    world = dataclasses.replace(demo.world, seed=seed, **({} if rate is None else {"inbound_per_minute": float(rate)}))
+    world = dataclasses.replace(demo.world, seed=seed)
+    if rate is not None:
+        world = dataclasses.replace(world, inbound_per_minute=float(rate))
     return dataclasses.replace(
         demo,
         name=f"{demo.name} + {size} agents",

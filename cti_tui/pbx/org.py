@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cti_tui.core.model import Operation, Role
 from cti_tui.core.numbers import InvalidNumber, parse_destination
@@ -28,6 +28,19 @@ _HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z_]")
 
 class OrgError(ValueError):
     """An organisation file is unusable; the message says where and why."""
+
+
+class Dialable(Protocol):
+    """Whatever has an extension of its own: a user, a queue, an IVR, a conference room."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def extension(self) -> str: ...
+
+    @property
+    def number(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +117,9 @@ class WorldNumber:
 
 
 @dataclass(frozen=True, slots=True)
-class World:
-    """The simulated outside world and colleagues; every random choice comes from ``seed``."""
+class WorldSettings:
+    """How the simulated outside world and colleagues behave (the ``[world]`` table); the world itself is
+    :class:`~cti_tui.pbx.world.SimulatedWorld`. Every random choice comes from ``seed``."""
 
     seed: int = 7
     inbound_per_minute: float = 4.0
@@ -135,7 +149,7 @@ class Organisation:
     conferences: tuple[Conference, ...] = ()
     park_slots: int = 10
     park_extension: str = "700"
-    world: World = World()
+    world: WorldSettings = WorldSettings()
     policies: dict[Role, RolePolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     # lookup tables built on first use (the organisation never changes; ``dataclasses.replace`` gives a
     # new, empty one), so the exchange's hot paths stay O(1) in an organisation of thousands of users
@@ -259,12 +273,12 @@ class _OrgReader:
         header = ""
         block: int | None = None  # the header line of the innermost table found so far
         keys = list(path)
-        while keys and isinstance(keys[0], str) and (len(keys) > 1):
-            name = keys.pop(0)
+        while len(keys) > 1 and isinstance(name := keys[0], str):
+            del keys[0]
             header = f"{header}.{name}" if header else name
             # a sub-table's header ([[world.numbers]]) follows its parent's block, not inside it
-            if keys and isinstance(keys[0], int):
-                index = keys.pop(0)
+            if keys and isinstance(index := keys[0], int):
+                del keys[0]
                 found = self._nth_header(f"[[{header}]]", index, start, len(self.lines))
             else:
                 found = self._nth_header(f"[{header}]", 0, start, len(self.lines))
@@ -473,7 +487,7 @@ class _OrgReader:
             number=self.number(table, path),
         )
 
-    def world(self, table: dict[str, Any]) -> World:
+    def world(self, table: dict[str, Any]) -> WorldSettings:
         path: Path_ = ("world",)
         numbers = []
         for i, entry in enumerate(self.tables(table, "numbers")):
@@ -495,7 +509,7 @@ class _OrgReader:
         rate = self.get(table, path, "inbound_per_minute", float, 4.0)
         if rate < 0:
             raise self.fail((*path, "inbound_per_minute"), "must not be negative")
-        return World(
+        return WorldSettings(
             seed=self.get(table, path, "seed", int, 7),
             inbound_per_minute=rate,
             ring_seconds=self.seconds(table, path, "ring_seconds", 2.0),
@@ -530,12 +544,13 @@ class _OrgReader:
 
     def check_references(self, org: Organisation) -> None:
         seen: dict[str, Path_] = {}
-        for kind, items in (
+        sections: tuple[tuple[str, tuple[Dialable, ...]], ...] = (
             ("users", org.users),
             ("queues", org.queues),
             ("ivrs", org.ivrs),
             ("conferences", org.conferences),
-        ):
+        )
+        for kind, items in sections:
             for i, item in enumerate(items):
                 if item.extension in seen or item.extension == org.park_extension:
                     raise self.fail((kind, i, "extension"), f"extension {item.extension} is used twice")

@@ -8,7 +8,7 @@ from pathlib import Path
 from cti_tui.core.clock import Clock
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import Organisation, load_demo, load_org
-from cti_tui.pbx.world import World
+from cti_tui.pbx.world import SimulatedWorld
 
 
 def load_organisation(path: Path | None = None, *, seed: int | None = None, rate: float | None = None) -> Organisation:
@@ -17,18 +17,18 @@ def load_organisation(path: Path | None = None, *, seed: int | None = None, rate
     Raises :class:`~cti_tui.pbx.org.OrgError` with the file, line and field for a bad file.
     """
     org = load_org(path) if path else load_demo()
-    changes: dict[str, object] = {}
+    world = org.world
     if seed is not None:
-        changes["seed"] = seed
+        world = dataclasses.replace(world, seed=seed)
     if rate is not None:
-        changes["inbound_per_minute"] = rate
-    return dataclasses.replace(org, world=dataclasses.replace(org.world, **changes)) if changes else org
+        world = dataclasses.replace(world, inbound_per_minute=rate)
+    return org if world is org.world else dataclasses.replace(org, world=world)
 
 
 def start_exchange(org: Organisation, clock: Clock, *, traffic: bool = True) -> Exchange:
     """An exchange with its world attached; ``traffic`` starts the random outside callers."""
     exchange = Exchange(org, clock)
-    world = World(exchange)
+    world = SimulatedWorld(exchange)
     if traffic:
         world.start()
     return exchange

@@ -10,7 +10,8 @@ virtual time replays the same day.
 from __future__ import annotations
 
 from cti_tui.core.model import CallStatus
-from cti_tui.pbx.exchange import Exchange, Leg, Party
+from cti_tui.pbx.exchange import Exchange
+from cti_tui.pbx.legs import Leg, Party
 
 S = CallStatus
 
@@ -62,7 +63,7 @@ LAST_NAMES = (
 NUMBER_PATTERNS = ("+1202555{:04d}", "+44207946{:04d}", "+331990{:05d}")
 
 
-class World:
+class SimulatedWorld:
     """Drives an :class:`Exchange` with seeded traffic. ``start()`` begins random inbound calls."""
 
     def __init__(self, exchange: Exchange) -> None:
@@ -146,7 +147,7 @@ class World:
         patience = self.random.uniform(*self.settings.caller_patience_seconds)
 
         def give_up() -> None:
-            if leg.live and leg.connect_at is None and isinstance(leg.remote, Party):
+            if leg.live and leg.call.connect_at is None and isinstance(leg.remote, Party):
                 self.exchange.remote_hangup(leg.id)
 
         self.exchange.later(patience, give_up)

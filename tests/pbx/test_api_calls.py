@@ -68,7 +68,7 @@ async def test_call_normalises_what_was_typed(pbx: Pbx, typed: str, dialled: str
     call_id = (await agent.connector.call(typed)).value
     assert call_id is not None
     assert agent.last(call_id).destination == dialled
-    assert pbx.exchange.legs[call_id].destination == dialled
+    assert pbx.exchange.legs[call_id].call.destination == dialled
 
 
 async def test_call_returns_the_id_of_the_new_call(pbx: Pbx) -> None:

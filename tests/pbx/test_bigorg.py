@@ -16,7 +16,7 @@ from conftest import Pbx
 from cti_tui.core.model import ActivityName, ErrorCode
 from cti_tui.pbx.bigorg import generate_org
 from cti_tui.pbx.org import load_demo
-from cti_tui.pbx.world import World
+from cti_tui.pbx.world import SimulatedWorld
 
 SECURE_TOTP = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
 
@@ -99,7 +99,7 @@ async def test_demo_accounts_still_log_in(pbx_factory) -> None:
 
 async def test_two_thousand_agents_carry_traffic_on_virtual_time(pbx_factory) -> None:
     pbx: Pbx = pbx_factory(generate_org(2_000, rate=240, seed=11))
-    World(pbx.exchange).start()
+    SimulatedWorld(pbx.exchange).start()
     boss = await pbx.login("supervisor@demo.local")
     for queue in pbx.exchange.org.queues[:20]:
         assert await boss.connector.subscribe(queue.line)
@@ -109,7 +109,7 @@ async def test_two_thousand_agents_carry_traffic_on_virtual_time(pbx_factory) ->
     elapsed = time.perf_counter() - started
     legs = pbx.exchange.legs.values()
     assert len(legs) > 1_000  # a couple of thousand calls happened
-    assert any(leg.connect_at is not None and leg.owner and int(leg.owner) >= 100_000 for leg in legs)
+    assert any(leg.call.connect_at is not None and leg.owner and int(leg.owner) >= 100_000 for leg in legs)
     assert [e.seq for e in boss.events] == list(range(1, len(boss.events) + 1))
     assert not [e for e in boss.activities(ActivityName.INFO) if e.code is ErrorCode.WRONG_STATE]
     assert boss.activities(ActivityName.ERROR) == []

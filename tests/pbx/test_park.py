@@ -205,3 +205,20 @@ async def test_parked_internal_call_keeps_the_other_side_connected(pbx: Pbx) -> 
     assert chloe.last(offered.id).line == "user:1003"
     await agent.connector.terminate(call_id)  # the caller hangs up: chloe's leg ends too
     assert chloe.names(offered.id) == ["CONNECTED", "HANGUP"]
+
+
+async def test_a_call_transferred_while_its_far_end_is_parked_stays_parked(pbx: Pbx) -> None:
+    """Only a call waiting in an IVR or a queue moves on as it is; a parked one keeps its slot and status
+    (it jumped back to ringing in the queue, a move the state machine refuses) and the queue gets a call."""
+    agent = await pbx.login()
+    bruno = await pbx.login("bruno@demo.local")
+    call_id = await agent.connector.call("1002")
+    pbx.advance(1)
+    (offered,) = bruno.ringing()
+    await bruno.connector.answer(offered.id)
+    await bruno.connector.park(offered.id, 9)
+    assert await agent.connector.transfer(call_id, "6001")  # the sales queue
+    parked = pbx.exchange.slots[9]
+    assert (parked.id, parked.status, parked.line) == (offered.id, CallStatus.PARKED, "callpark")
+    (waiting,) = pbx.exchange.queues["sales"]
+    assert waiting.id != offered.id and waiting.status is CallStatus.RINGING

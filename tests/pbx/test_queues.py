@@ -96,7 +96,7 @@ async def test_distribution_to_the_longest_idle_member(pbx: Pbx) -> None:
     assert [c.id for c in chloe.ringing()] == [third.id]
     fourth = pbx.exchange.inbound_call("+12025551004", SALES)
     assert pbx.exchange.legs[fourth.id].line == "queue:sales"  # 1004 is not logged in: it waits
-    assert pbx.exchange.legs[fourth.id].queue_position == 1
+    assert pbx.exchange.legs[fourth.id].call.queue_position == 1
 
 
 async def test_a_member_on_a_call_is_skipped(pbx: Pbx) -> None:

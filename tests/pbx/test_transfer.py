@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import Agent, Pbx
 
+from cti_tui.core import commands as cmd
 from cti_tui.core.model import ActivityName, CallStatus, Cause, Direction, ErrorCode
 
 CALLER = "+12025550199"
@@ -519,3 +520,21 @@ async def test_blind_transfer_to_an_extension_that_does_not_exist_keeps_the_call
     assert "4999" in info[0].message
     assert agent.call_events() == []
     assert agent.connector.get_call(call_id).status is CallStatus.CONNECTED
+
+
+async def test_merge_a_call_with_itself_or_into_its_own_consult_is_wrong_state(pbx: Pbx) -> None:
+    """Either would end the call it merges into (and raised, leaving the exchange half-way)."""
+    agent = await pbx.login()
+    (session,) = pbx.exchange.sessions
+    first = await answered(pbx, agent)
+    result = pbx.exchange.execute(session, cmd.Merge(first, first))
+    assert (result.ok, result.code) == (False, ErrorCode.WRONG_STATE)
+    assert agent.last(first).status is CallStatus.CONNECTED
+    # a consult to the conference room connects there and stays pending with its held original
+    assert await agent.connector.supervised_transfer(first, "7000")
+    consult = consult_id(agent, first)
+    pbx.advance(1)
+    assert (agent.last(consult).status, agent.last(first).status) == (CallStatus.CONNECTED, CallStatus.ON_HOLD)
+    result = pbx.exchange.execute(session, cmd.Merge(consult, first))
+    assert (result.ok, result.code) == (False, ErrorCode.WRONG_STATE)
+    assert (agent.last(consult).status, agent.last(first).status) == (CallStatus.CONNECTED, CallStatus.ON_HOLD)

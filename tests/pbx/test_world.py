@@ -11,7 +11,7 @@ from conftest import Agent, Pbx, quiet_demo
 from cti_tui.core.clock import VirtualClock
 from cti_tui.core.model import ActivityName, CallStatus, Direction, ErrorCode
 from cti_tui.pbx.exchange import Exchange
-from cti_tui.pbx.world import World
+from cti_tui.pbx.world import SimulatedWorld
 from cti_tui.protocol.events import event_to_wire
 
 WATCHED = ("queue:sales", "queue:support", "ivr:main", "callpark", "conf:room1")
@@ -19,7 +19,7 @@ WATCHED = ("queue:sales", "queue:support", "ivr:main", "callpark", "conf:room1")
 
 def busy_pbx(pbx_factory: Callable[..., Pbx], seed: int = 7, rate: float = 6.0) -> Pbx:
     pbx = pbx_factory(colleagues=True, inbound_per_minute=rate, seed=seed)
-    World(pbx.exchange).start()
+    SimulatedWorld(pbx.exchange).start()
     return pbx
 
 
@@ -39,19 +39,19 @@ def assert_consistent(pbx: Pbx, *agents: Agent) -> None:
         assert agent.activities(ActivityName.ERROR) == []
     exchange = pbx.exchange
     for slot, leg in exchange.slots.items():
-        assert leg.live and leg.status is CallStatus.PARKED and leg.park_slot == slot and leg.line == "callpark"
+        assert leg.live and leg.status is CallStatus.PARKED and leg.call.park_slot == slot and leg.line == "callpark"
     for queue_id, waiting in exchange.queues.items():
         for leg in waiting:
             assert leg.live and leg.queue_id == queue_id and leg.status is CallStatus.RINGING
             if leg.owner is None:
                 assert leg.line == f"queue:{queue_id}"
-        numbers = [leg.queue_position for leg in waiting if leg.owner is None]
+        numbers = [leg.call.queue_position for leg in waiting if leg.owner is None]
         assert numbers == list(range(1, len(numbers) + 1))
     for leg in exchange.legs.values():
         if leg.live and leg.owner is not None:
             assert leg.line == f"user:{leg.owner}"
         if not leg.live:
-            assert leg.release_at is not None and leg.cause
+            assert leg.call.release_at is not None and leg.call.cause
 
 
 async def test_ten_minutes_of_traffic(pbx_factory) -> None:
@@ -100,7 +100,7 @@ async def test_a_logged_in_agent_takes_a_call_and_the_caller_hangs_up_in_time(pb
 
 async def test_simulated_colleagues_answer_their_phones(pbx_factory) -> None:
     pbx = pbx_factory(colleagues=True, inbound_per_minute=0.0)
-    World(pbx.exchange)  # hooks only: no random callers
+    SimulatedWorld(pbx.exchange)  # hooks only: no random callers
     boss = await pbx.login("supervisor@demo.local")
     await boss.connector.subscribe("user:1002")
     legs = [pbx.exchange.inbound_call(f"+1202555100{n}", "+12025550112", "Caller") for n in range(5)]
@@ -109,13 +109,15 @@ async def test_simulated_colleagues_answer_their_phones(pbx_factory) -> None:
     answered = [leg for leg in legs if leg.status is CallStatus.CONNECTED]
     assert answered
     for leg in answered:
-        assert 2 <= (leg.connect_at - leg.setup_at).total_seconds() <= 8
+        call = leg.call
+        assert call.connect_at is not None and call.setup_at is not None
+        assert 2 <= (call.connect_at - call.setup_at).total_seconds() <= 8
     assert_consistent(pbx, boss)
 
 
 async def test_with_colleagues_on_queue_calls_reach_absent_members(pbx_factory) -> None:
     pbx = pbx_factory(colleagues=True, inbound_per_minute=0.0)
-    World(pbx.exchange)
+    SimulatedWorld(pbx.exchange)
     leg = pbx.exchange.inbound_call("+12025551001", "+12025550120")
     assert leg is not None
     assert leg.owner == "1001"  # longest idle (a tie broken by extension), logged in or not
@@ -123,7 +125,7 @@ async def test_with_colleagues_on_queue_calls_reach_absent_members(pbx_factory) 
 
 
 async def test_the_quiet_demo_stays_quiet(pbx: Pbx) -> None:
-    World(pbx.exchange).start()  # rate 0: start() does nothing
+    SimulatedWorld(pbx.exchange).start()  # rate 0: start() does nothing
     boss = await watch_everything(pbx)
     pbx.advance(3600)
     assert pbx.exchange.legs == {}
@@ -141,7 +143,7 @@ async def test_stop_ends_the_arrivals(pbx_factory) -> None:
         return inbound_call(*args, **kwargs)
 
     pbx.exchange.inbound_call = counting  # type: ignore[method-assign]
-    world = World(pbx.exchange)
+    world = SimulatedWorld(pbx.exchange)
     world.start()
     world.start()  # a second start does not double the rate
     pbx.advance(300)
@@ -182,8 +184,8 @@ async def test_an_exchange_seed_overrides_the_world_seed() -> None:
     for seed in (None, 7, 8):
         clock = VirtualClock()
         exchange = Exchange(org, clock, seed=seed)
-        World(exchange).start()
+        SimulatedWorld(exchange).start()
         clock.advance(300)
-        days.append([(leg.source, leg.destination, leg.status) for leg in exchange.legs.values()])
+        days.append([(leg.call.source, leg.call.destination, leg.status) for leg in exchange.legs.values()])
     assert days[0] == days[1]
     assert days[1] != days[2]

@@ -17,7 +17,8 @@ from ws_helpers import open_session
 
 from cti_tui.core.model import CallStatus, Operation, Role
 from cti_tui.core.permissions import DEFAULT_POLICIES, RolePolicy
-from cti_tui.pbx.exchange import Exchange, Leg
+from cti_tui.pbx.exchange import Exchange
+from cti_tui.pbx.legs import Leg
 
 numbers = (f"+1303555{n:04d}" for n in itertools.count(1000))
 S = CallStatus
@@ -25,11 +26,11 @@ S = CallStatus
 # action -> (state the call must be in, extra fields, what the PBX shows after it was done)
 ACTIONS: dict[str, tuple[str, dict, Callable[[Leg], bool]]] = {
     "answer": ("ringing", {}, lambda leg: leg.status is S.CONNECTED),
-    "reject": ("ringing", {}, lambda leg: leg.status is S.CANCEL and leg.cause == "rejected"),
+    "reject": ("ringing", {}, lambda leg: leg.status is S.CANCEL and leg.call.cause == "rejected"),
     "terminate": ("connected", {}, lambda leg: leg.status is S.HANGUP),
     "hold": ("connected", {}, lambda leg: leg.status is S.ON_HOLD),
     "resume": ("held", {}, lambda leg: leg.status is S.CONNECTED),
-    "transfer": ("connected", {"destination": "1003"}, lambda leg: leg.cause == "transferred"),
+    "transfer": ("connected", {"destination": "1003"}, lambda leg: leg.call.cause == "transferred"),
     "supervised_transfer": ("connected", {"destination": "1004"}, lambda leg: leg.consult is not None),
     "park": ("connected", {}, lambda leg: leg.status is S.PARKED),
     "send_dtmf": ("connected", {"digits": "12#"}, lambda leg: leg.dtmf.endswith("12#")),
@@ -153,7 +154,7 @@ async def test_unpark_follows_the_role_policy(cti_server) -> None:
         # by default anybody may pick up a parked call, parked by anybody
         parked = ring(exchange, "1002", "connected")
         exchange.park(parked, None)
-        reply = await alice.request("unpark", slot=parked.park_slot or 1)
+        reply = await alice.request("unpark", slot=parked.call.park_slot or 1)
         assert reply["ok"] and parked.owner == "1001" and parked.status is S.CONNECTED, reply
         # an organisation whose agents may not: refused for a colleague's call, allowed for one's own
         agents = dataclasses.replace(DEFAULT_POLICIES[Role.AGENT], act_on_watched=frozenset())
