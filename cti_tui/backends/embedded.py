@@ -82,7 +82,7 @@ class EmbeddedProvider:
 
     @property
     def authenticator(self) -> Authenticator:
-        return self.exchange
+        return self.exchange.auth  # the PBX's own login checks, usable without the exchange
 
     def prepare(self) -> None:
         _ = self.exchange

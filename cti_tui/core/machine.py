@@ -65,6 +65,7 @@ def _applies(row: Transition, direction: Direction) -> bool:
     return row.direction is None or row.direction is direction
 
 
+@cache  # 3 small enums: a few hundred answers at most; the PBX and every connector ask on every move
 def is_legal(source: CallStatus, target: CallStatus, direction: Direction) -> bool:
     """May a call of this direction move from ``source`` to ``target``?"""
     return any(r.source is source and r.target is target and _applies(r, direction) for r in TABLE)

@@ -212,7 +212,7 @@ async def test_a_call_transferred_while_its_far_end_is_parked_stays_parked(pbx: 
     (it jumped back to ringing in the queue, a move the state machine refuses) and the queue gets a call."""
     agent = await pbx.login()
     bruno = await pbx.login("bruno@demo.local")
-    call_id = await agent.connector.call("1002")
+    call_id = (await agent.connector.call("1002")).value
     pbx.advance(1)
     (offered,) = bruno.ringing()
     await bruno.connector.answer(offered.id)
