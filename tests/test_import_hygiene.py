@@ -15,7 +15,7 @@ from pathlib import Path
 
 FORBIDDEN = ("textual", "rich")
 PACKAGES = tuple(f"cti_tui.{name}" for name in ("core", "protocol", "engine", "backends", "pbx", "store"))
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = """
 import importlib, json, pkgutil, sys
