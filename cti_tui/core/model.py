@@ -159,6 +159,7 @@ class ErrorCode(StrEnum):
     SLOT_EMPTY = "slot_empty"
     TRANSFER_FAILED = "transfer_failed"
     BACKEND_FAILURE = "backend_failure"
+    SESSION_LOST = "session_lost"  # the backend's session is gone for good (server restarted, phone died)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,21 @@ message), so a caller never has to pick its own refusal out of a shared event st
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
 from typing import assert_never
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Backend
-from cti_tui.core.machine import Refusal, advance, operations_for
+from cti_tui.core.machine import Refusal, advance, is_legal, operations_for
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
     Call,
     CallEvent,
+    CallStatus,
     DirectoryEntry,
     ErrorCode,
     Event,
@@ -164,10 +167,23 @@ class Connector:
                     self._activity(ActivityName.INFO, message, ErrorCode.RECONNECTING)
                 else:
                     self._ready = False
-                    self._activity(ActivityName.ERROR, message, ErrorCode.BACKEND_FAILURE)
+                    self._interrupt_live_calls()
+                    self._activity(ActivityName.ERROR, message, ErrorCode.SESSION_LOST)
             case cmd.LinkUp(message=message):
                 self._ready = True
                 self._activity(ActivityName.READY, message)
+
+    def _interrupt_live_calls(self) -> None:
+        """The link is gone for good: calls this session can no longer control end here, cause
+        ``interrupted``, so the screen (and the history) never shows a ghost call ticking on."""
+        now = self._now()
+        for call in [c for c in self._calls.values() if not c.ended]:
+            end = CallStatus.HANGUP if is_legal(call.status, CallStatus.HANGUP, call.direction) else CallStatus.CANCEL
+            self._apply(dataclasses.replace(call, status=end, cause="interrupted", release_at=now))
+
+    def _now(self) -> datetime:
+        now = getattr(self.backend, "now", None)
+        return now() if callable(now) else datetime.now(UTC)
 
     def _apply(self, update: Call) -> None:
         current = self._calls.get(update.id)

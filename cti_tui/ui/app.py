@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from textual.driver import Driver
 
     from cti_tui.engine.connector import Connector
+    from cti_tui.ui.screens.dashboard import Dashboard
 
 # The first screen is the login form: the engine, the dashboard, its panes and the modals are imported once
 # it is drawn, a module per turn of the loop, so keys typed meanwhile wait one module at most (bench/README.md,
@@ -187,6 +188,10 @@ class CtiApp(App[None]):
             self.exit()
         else:
             dashboard.action_quit()
+
+    async def on_dashboard_session_lost(self, message: Dashboard.SessionLost) -> None:
+        """Back to the login form, the email filled in; the dashboard has said why."""
+        await self.action_logout()
 
     async def action_logout(self) -> None:
         if self.connector is not None:

@@ -297,7 +297,7 @@ async def test_the_client_after_grace_expiry_reports_it_and_logs_in_again(cti_se
         await wait_for(lambda: old_id not in server.hub.sessions, "the grace period ends")
         leg = server.exchange.inbound_call(next(numbers), "1001", "Missed")  # ...for longer than the grace
         alice.backend.ws_url = real_url
-        await wait_for(lambda: (ActivityName.ERROR, ErrorCode.BACKEND_FAILURE) in alice.activities(), "told")
+        await wait_for(lambda: (ActivityName.ERROR, ErrorCode.SESSION_LOST) in alice.activities(), "told")
         assert (ActivityName.INFO, ErrorCode.RECONNECTING) in alice.activities()
         assert not alice.connector.is_connected()
         error = [e for e in alice.events if isinstance(e, ActivityEvent) and e.name is ActivityName.ERROR][-1]

@@ -70,3 +70,33 @@ async def test_a_malformed_server_url_is_refused_before_anything_is_sent(make_ap
         assert "server URL" in str(app.screen.query_one("#login-error", Label).render())
         assert app.focused is app.screen.query_one("#server-url", Input)
         assert app.connector is None
+
+
+async def test_a_session_the_server_lost_ends_the_calls_and_returns_to_the_login_form(make_app, cti_server) -> None:
+    """Issue 14 #5: after a server restart the app stayed on RECONNECTING with a ghost call ticking."""
+    from cti_tui.ui.screens.login import LoginScreen
+
+    server = await cti_server()
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await server_login(pilot, server.url)
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        leg = server.exchange.inbound_call("+12025550143", "1001", "Ada Lovelace")
+        assert leg is not None
+        await until(pilot, lambda: app.connector.get_call(leg.id) is not None, "the ringing call")
+        await pilot.press("a")
+        await until(pilot, lambda: app.connector.get_call(leg.id).status is CallStatus.CONNECTED, "answered")
+        seen: list = []
+        app.connector.add_listener(seen.append)
+        (session,) = server.hub.sessions.values()
+        await server.hub.destroy(session)  # what a restart does to it: the client cannot restore it
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LoginScreen) and app.screen.query("#email"),
+            "back on the login form",
+        )
+        assert app.screen.query_one("#email", Input).value == "agent@demo.local"
+        ended = [e.call for e in seen if getattr(e, "call", None) is not None and e.call.id == leg.id]
+        assert ended and ended[-1].status is CallStatus.HANGUP and ended[-1].cause == "interrupted"
+        messages = [str(n.message) for n in app._notifications]
+        assert any("interrupted" in m for m in messages), messages

@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Select
@@ -66,6 +67,10 @@ KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown la
 
 
 class Dashboard(Screen[None]):
+    class SessionLost(Message):
+        """The backend's session is gone for good (the server restarted without it, the phone died): the app
+        takes the user back to the login form."""
+
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     # Priority: a key runs its action where it arrives, before the keys behind it are handed to whoever has
     # the focus. Otherwise, on a busy wall (keys queue up behind a frame), "/" then "ax" would hand "a" and "x"
@@ -238,10 +243,20 @@ class Dashboard(Screen[None]):
                 self.status.notice = event.message
             case ActivityName.INFO:
                 self.status.notice = event.message
-                self.notify(event.message, title="Info", severity="warning", timeout=4)
+                self.notify(event.message, title="Info", severity="warning", timeout=4, markup=False)
+            case ActivityName.ERROR if event.code is ErrorCode.SESSION_LOST:  # nothing here can act any more
+                self.status.state = "session lost"
+                self.app.notify(
+                    f"{event.message}. Calls in progress were interrupted; log in again.",
+                    title="Session lost",
+                    severity="error",
+                    timeout=20,
+                    markup=False,
+                )
+                self.post_message(self.SessionLost())
             case ActivityName.ERROR:
                 self.status.notice = event.message
-                self.notify(event.message, title="Error", severity="error", timeout=6)
+                self.notify(event.message, title="Error", severity="error", timeout=6, markup=False)
             case ActivityName.READY:  # (re)connected: the engine's view is the truth, show exactly it
                 self.status.state = "ready"
                 self._show_engine_view()
