@@ -1,21 +1,24 @@
-"""The key bar at the bottom of the dashboard: the keys that can act now, drawn as one line.
+"""The key bar at the bottom of the dashboard: the keys that can act now, on as many lines as they need.
 
 Why not Textual's Footer: it is a container of one widget per key and rebuilds them all (a recompose, then a
 layout of the whole screen) each time the keys change. On a supervisor wall the selected call changes state
 several times a second, so the footer was rebuilt every half second: 15-30 ms frames, and a stream of short-
 lived widgets that lived just long enough to reach the cycle collector's oldest generation and make its
 passes long. This bar draws the same line (key, description, the command palette on the right) from the
-screen's active bindings and repaints it only when that line changes; a click on a key presses it.
+screen's active bindings and repaints it only when that line changes; a click on a key presses it. Keys that
+do not fit the width wrap onto another line (cut at the edge, they were controls nobody could see).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, NamedTuple
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -32,7 +35,7 @@ class KeyBar(Widget, can_focus=False):
     DEFAULT_CSS = """
     KeyBar {
         dock: bottom;
-        height: 1;
+        height: auto;
         color: $footer-foreground;
         background: $footer-background;
     }
@@ -54,7 +57,7 @@ class KeyBar(Widget, can_focus=False):
         super().__init__(id=id)
         self._keys: tuple[Shown, ...] = ()
         self._palette: Shown | None = None
-        self._spans: list[tuple[int, int, Shown]] = []  # where each key was drawn, for clicks
+        self._spans: list[tuple[int, int, int, Shown]] = []  # where each key was drawn (line, x, x), for clicks
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -65,8 +68,9 @@ class KeyBar(Widget, can_focus=False):
             return
         keys, palette = self._shown(screen)
         if (keys, palette) != (self._keys, self._palette):
+            lines = len(self._rows(self.size.width))
             self._keys, self._palette = keys, palette
-            self.refresh()
+            self.refresh(layout=len(self._rows(self.size.width)) != lines)  # a layout only when lines change
 
     def _shown(self, screen: Screen[object]) -> tuple[tuple[Shown, ...], Shown | None]:
         """What Textual's Footer shows: each action's first shown binding, and the palette key apart."""
@@ -91,39 +95,65 @@ class KeyBar(Widget, can_focus=False):
         """The keys on the bar as "key description" (what a user reads)."""
         return [f"{entry.display} {entry.description}".strip() for entry in self._keys]
 
+    def _rows(self, width: int) -> list[list[Shown]]:
+        """The keys in reading order, a new line whenever the next key would pass the edge (the first line
+        keeps room for the palette on the right)."""
+        reserve = cell_len(self._palette.display) + cell_len(self._palette.description) + 3 if self._palette else 0
+        rows: list[list[Shown]] = [[]]
+        used = 0
+        for entry in self._keys:
+            cells = _cell_width(entry)
+            room = width - (reserve if len(rows) == 1 else 0)
+            if rows[-1] and used + cells > room:
+                rows.append([])
+                used = 0
+            rows[-1].append(entry)
+            used += cells
+        return rows
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._rows(width))
+
     def render(self) -> Text:
         width = self.size.width
         base = self.rich_style
         key_style = self.get_component_rich_style("key-bar--key")
         description_style = self.get_component_rich_style("key-bar--description")
-        line = Text(style=base, no_wrap=True, overflow="crop")
-        spans: list[tuple[int, int, Shown]] = []
-        for entry in self._keys:
-            start = line.cell_len
-            dim = Style(dim=True) if not entry.enabled else Style()
-            line.append(f" {entry.display} ", key_style + dim)
-            line.append(f"{entry.description} " if entry.description else "", description_style + dim)
-            spans.append((start, line.cell_len, entry))
-        if self._palette is not None:
-            tail = Text.assemble(
-                ("▏", self.get_component_rich_style("key-bar--palette-edge")),
-                (self._palette.display, key_style),
-                (f" {self._palette.description}", description_style),
-                (" ", base),
-            )
-            start = max(0, width - tail.cell_len)  # always on the right edge, over keys that do not fit
-            line.truncate(start, pad=True)
-            line.append_text(tail)
-            spans = [(first, min(last, start), entry) for first, last, entry in spans if first < start]
-            spans.append((start + 1, start + tail.cell_len, self._palette))
+        spans: list[tuple[int, int, int, Shown]] = []
+        lines: list[Text] = []
+        for y, row in enumerate(self._rows(width)):
+            line = Text(style=base, no_wrap=True, overflow="crop")
+            for entry in row:
+                start = line.cell_len
+                dim = Style(dim=True) if not entry.enabled else Style()
+                line.append(f" {entry.display} ", key_style + dim)
+                line.append(f"{entry.description} " if entry.description else "", description_style + dim)
+                spans.append((y, start, line.cell_len, entry))
+            if y == 0 and self._palette is not None:
+                tail = Text.assemble(
+                    ("▏", self.get_component_rich_style("key-bar--palette-edge")),
+                    (self._palette.display, key_style),
+                    (f" {self._palette.description}", description_style),
+                    (" ", base),
+                )
+                start = max(0, width - tail.cell_len)  # always on the right edge
+                line.truncate(start, pad=True)
+                line.append_text(tail)
+                spans = [(0, first, min(last, start), entry) for _, first, last, entry in spans if first < start]
+                spans.append((0, start + 1, start + tail.cell_len, self._palette))
+            lines.append(line)
         self._spans = spans
-        return line
+        return Text("\n", style=base).join(lines)
 
     def on_click(self, event: events.Click) -> None:
-        for start, end, entry in self._spans:
-            if start <= event.x < end:
+        for y, start, end, entry in self._spans:
+            if y == event.y and start <= event.x < end:
                 if entry.enabled:
                     self.app.simulate_key(entry.key)
                 else:
                     self.app.bell()
                 return
+
+
+def _cell_width(entry: Shown) -> int:
+    return cell_len(entry.display) + 2 + (cell_len(entry.description) + 1 if entry.description else 0)
