@@ -830,8 +830,8 @@ async def test_the_key_bar_shows_what_the_keys_can_do_and_a_click_presses_one(ma
         assert await wait_until(pilot, lambda: "a Answer" in bar.shown)
         assert "r Reject" in bar.shown and "h Hold/Resume" not in bar.shown
         await settle(pilot)  # (drawn once the keys changed)
-        start = next(start for start, _end, entry in bar._spans if entry.key == "a")
-        await pilot.click(KeyBar, offset=(start + 1, 0))
+        line, start = next((y, start) for y, start, _end, entry in bar._spans if entry.key == "a")
+        await pilot.click(KeyBar, offset=(start + 1, line))
         assert await wait_until(pilot, lambda: status(app, call_id) is S.CONNECTED)
         assert await wait_until(pilot, lambda: "h Hold/Resume" in bar.shown)
         assert "a Answer" not in bar.shown and "x Hang up" in bar.shown
