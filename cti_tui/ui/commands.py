@@ -6,6 +6,8 @@ from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from cti_tui.core.model import EntryKind
 from cti_tui.ui.screens.dashboard import CALL_ACTIONS, Dashboard
@@ -40,16 +42,27 @@ class CtiCommands(Provider):
                     )
                 )
         commands.append(("Export call history to CSV", dashboard.export_history, "Write the history to a CSV file"))
-        commands.append(("Log out", self.app.action_logout, "End the session and return to the login screen"))  # type: ignore[attr-defined]
+        commands.append(("Log out", dashboard.log_out, "End the session and return to the login screen"))
         return commands
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, _highlight(matcher, name), callback, help=help_text)
+
+
+def _highlight(matcher: Matcher, name: str) -> Content:
+    """The name with the matched letters styled, as Textual's ``Matcher.highlight`` does, but as plain text:
+    names come from the backend's directory, and Textual's own reads them as markup (``[/x]`` would crash)."""
+    content = Content(name)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, name)
+    for offset in offsets:
+        if not name[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

@@ -7,6 +7,7 @@ engine now holds (``app.connector.get_call(id).status``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -939,6 +940,50 @@ async def test_command_palette_dials_a_colleague_by_name(make_app) -> None:
         assert call is not None and call.direction is Direction.OUTBOUND and call.destination == "1002"
         await advance(pilot, 1)
         assert status(app, call_id) is S.RINGING  # Bruno's phone rings
+
+
+async def test_log_out_from_the_palette_asks_while_a_call_is_live(make_app) -> None:
+    """Issue 17 #9: the palette's Log out dropped a live call without a word; q asked."""
+    from textual.command import CommandPalette
+
+    from cti_tui.ui.screens.login import LoginScreen
+    from cti_tui.ui.screens.modals import ConfirmModal
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        await connected_call(pilot)
+        await pilot.press("ctrl+p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Log out")
+        palette = app.screen
+        assert await wait_until(pilot, lambda: palette.query_one(OptionList).option_count > 0)
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "Log out anyway?" in str(app.screen.query_one(Label).render())
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, Dashboard))
+        assert app.connector is not None and app.connector.active_calls()
+        dashboard(app).log_out()
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal) and app.screen.query("#yes"))
+        await pilot.click("#yes")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen))
+
+
+async def test_a_directory_name_with_markup_is_plain_text_in_the_palette(make_app) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        dashboard(app).directory[0] = dataclasses.replace(dashboard(app).directory[0], name="[/x]Bruno[b")
+        await pilot.press("ctrl+p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Bruno")
+        palette = app.screen
+        assert await wait_until(pilot, lambda: palette.query_one(OptionList).option_count > 0)
+        prompts = [str(palette.query_one(OptionList).get_option_at_index(i).prompt) for i in range(2)]
+        assert any("[/x]Bruno[b" in p for p in prompts), prompts
 
 
 async def test_keymap_moves_dial_to_another_key(make_app) -> None:

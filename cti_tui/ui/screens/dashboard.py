@@ -463,18 +463,25 @@ class Dashboard(Screen[None]):
         self.notify(f"{count} calls exported to {target}", title="History")
 
     def action_quit(self) -> None:
+        self._unless_calls_are_live("Quit", self.app.exit)
+
+    def log_out(self) -> None:
+        """The palette's Log out: asks first while calls are live, as quitting does."""
+        self._unless_calls_are_live("Log out", lambda: self.app.call_later(self.app.run_action, "logout"))
+
+    def _unless_calls_are_live(self, verb: str, then: Callable[[], object]) -> None:
         live = [c for c in self.calls.calls() if c.line == self.identity.line]
         if not live:
-            self.app.exit()
+            then()
             return
 
         def chosen(answer: object) -> None:
             if answer:
-                self.app.exit()
+                then()
 
         count = len(live)
         self.app.push_screen(
-            ConfirmModal(f"{count} call{'s' if count > 1 else ''} still active. Quit anyway?", yes="Quit"),
+            ConfirmModal(f"{count} call{'s' if count > 1 else ''} still active. {verb} anyway?", yes=verb),
             chosen,
         )
 
