@@ -53,6 +53,9 @@ class User:
     number: str | None = None
     api_key_sha256: tuple[str, ...] = field(default=(), repr=False)
     totp_secret: str | None = field(default=None, repr=False)
+    # whether the simulated world plays this user while nobody is logged in as them (the demo's own
+    # accounts are not played: logging in must never find calls someone else took on your line)
+    simulated: bool = True
 
     @property
     def line(self) -> str:
@@ -448,6 +451,7 @@ class _OrgReader:
             number=self.number(table, path),
             api_key_sha256=tuple(keys),
             totp_secret=totp,
+            simulated=self.get(table, path, "simulated", bool, True),
         )
 
     def queue(self, table: dict[str, Any], path: Path_) -> Queue:

@@ -61,10 +61,13 @@ class SessionRegistry:
 
     def is_simulated(self, extension: str | None) -> bool:
         """A colleague nobody is logged in as acts on its own when the world's colleagues are on."""
-        return extension is not None and not self.is_human(extension) and self.context.org.world.colleagues
+        if extension is None or self.is_human(extension) or not self.context.org.world.colleagues:
+            return False
+        user = self.context.org.user_by_extension(extension)
+        return user is None or user.simulated
 
     def is_present(self, extension: str) -> bool:
-        return self.is_human(extension) or self.context.org.world.colleagues
+        return self.is_human(extension) or self.is_simulated(extension)
 
     # --- delivery -----------------------------------------------------------------------------------
 

@@ -120,8 +120,22 @@ async def test_with_colleagues_on_queue_calls_reach_absent_members(pbx_factory) 
     SimulatedWorld(pbx.exchange)
     leg = pbx.exchange.inbound_call("+12025551001", "+12025550120")
     assert leg is not None
-    assert leg.owner == "1001"  # longest idle (a tie broken by extension), logged in or not
-    assert leg.line == "user:1001"
+    # longest idle (a tie broken by extension), logged in or simulated: 1001, the demo's own agent, is not
+    # simulated (nobody takes its calls before someone logs in as it), so the call goes to 1002
+    assert leg.owner == "1002"
+    assert leg.line == "user:1002"
+
+
+async def test_nobody_works_the_demo_agents_line_before_they_log_in(pbx_factory) -> None:
+    """Issue 17 #3: wait on the login form, log in, and find a call a simulated colleague took as you."""
+    pbx = pbx_factory(colleagues=True, inbound_per_minute=0.0)
+    SimulatedWorld(pbx.exchange)
+    leg = pbx.exchange.inbound_call("+12025551001", "+12025550111")  # the agent's own number
+    assert leg is not None and leg.owner == "1001"
+    pbx.advance(60)
+    assert leg.call.connect_at is None  # rang, unanswered: nobody played the agent
+    agent = await pbx.login()
+    assert all(c.connect_at is None for c in agent.connector.active_calls())
 
 
 async def test_the_quiet_demo_stays_quiet(pbx: Pbx) -> None:
