@@ -341,6 +341,7 @@ async def test_dial_busy_number_is_cancelled(make_app) -> None:
         assert call is not None and call.status is S.CANCEL and call.cause == "busy"
         assert await wait_until(pilot, lambda: rows(app) == {})
         assert await wait_until(pilot, lambda: outcomes(app) == [Outcome.CANCELLED])
+        assert "Busy Bee Ltd: busy" in notifications(app)  # issue 17 #4: the row no longer just vanishes
 
 
 async def test_dial_unanswered_number_gives_up_after_30_seconds(make_app) -> None:

@@ -31,6 +31,7 @@ from cti_tui.core.model import (
     Call,
     CallEvent,
     CallStatus,
+    Direction,
     DirectoryEntry,
     ErrorCode,
     Event,
@@ -64,6 +65,15 @@ CALL_ACTIONS: dict[str, tuple[Operation, ...]] = call_intents()
 
 
 KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
+
+
+# the causes that tell a user why a call never connected (docs/events.md), as they read in a notice
+FAILURE_REASONS = {
+    "busy": "busy",
+    "no_answer": "no answer",
+    "unreachable": "unreachable",
+    "rejected": "rejected",
+}
 
 
 class Dashboard(Screen[None]):
@@ -212,8 +222,18 @@ class Dashboard(Screen[None]):
             if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
                 self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
         else:
+            if was_shown and call.ended and call.line == self.identity.line:
+                self._say_why_it_failed(call)
             self.calls.drop(call.id)
         self.lines.show(call)
+
+    def _say_why_it_failed(self, call: Call) -> None:
+        """A call the user placed that ends without a conversation says why (it used to just vanish)."""
+        reason = FAILURE_REASONS.get(call.cause)
+        if reason is None or call.connect_at is not None or call.direction is not Direction.OUTBOUND:
+            return
+        party = call.party_name or format_for_display(call.party)
+        self.notify(f"{party}: {reason}", title="Call failed", severity="warning", timeout=8, markup=False)
 
     def _refresh_bindings_if_changed(self) -> None:
         """The key bar is redrawn only when what the keys can do changed, and on a busy wall (where the
