@@ -397,7 +397,7 @@ def app_command(args: argparse.Namespace, run_dir: Path, history: Path | None) -
             command += ["--real-args", args.real_args]
     elif history is not None:
         command += ["--history", str(history)]
-    for flag in ("profile", "bell", "no_flash", "world", "tracemalloc", "trace_frames"):  # passed on as given
+    for flag in ("profile", "bell", "no_flash", "world", "tracemalloc", "trace_frames", "object_counts"):
         if getattr(args, flag):
             command.append("--" + flag.replace("_", "-"))
     if args.gc_threshold:
@@ -985,6 +985,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--tracemalloc", action="store_true", help="where the app's memory grew over the window (slow)")
     p.add_argument("--gc-threshold", default="", help="try other cycle-collector thresholds: a,b,c (gc.set_threshold)")
+    p.add_argument("--object-counts", action="store_true", help="objects by type at the window's start and end")
     p.add_argument(
         "--trace-frames",
         action="store_true",

@@ -255,6 +255,29 @@ async def until(condition: Callable[[], bool], timeout: float, step: float = 0.0
     return condition()
 
 
+def object_counts(exchange: Any) -> dict[str, int]:
+    """Objects the cycle collector tracks, by type (not the ones ``gc.freeze`` put aside when the dashboard
+    came up), plus a few counts read from private attributes, for this diagnosis only."""
+    import gc
+
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    counts["(gc.get_freeze_count)"] = gc.get_freeze_count()
+    counts["(sys.getallocatedblocks)"] = sys.getallocatedblocks()
+    counts["(exchange.legs)"] = len(exchange.legs)
+    counts["(asyncio timers pending)"] = len(getattr(asyncio.get_running_loop(), "_scheduled", ()))
+    return counts
+
+
+def write_object_counts(path: Path, start: dict[str, int], end: dict[str, int]) -> None:
+    rows = sorted(end, key=lambda name: -abs(end[name] - start.get(name, 0)))
+    lines = [f"{'start':>10} {'end':>10} {'change':>10}  type"]
+    lines += [f"{start.get(n, 0):10,} {end[n]:10,} {end[n] - start.get(n, 0):+10,}  {n}" for n in rows[:50]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def wrap_key_actions(widget: Any, log: JsonLog) -> list[str]:
     """Log when the focused widget's cursor actions start (instance attributes shadow the class's)."""
     wrapped = []
@@ -314,6 +337,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--world", action="store_true", help="keep the simulated world attached to the exchange")
     p.add_argument("--tracemalloc", action="store_true", help="where memory grew over the window (slow)")
     p.add_argument("--trace-frames", action="store_true", help="slow callbacks, refreshes, lines per widget")
+    p.add_argument("--object-counts", action="store_true", help="objects by type at the window's start and end")
     p.add_argument("--gc-threshold", default="", help="gc.set_threshold(a, b, c) once the dashboard is up: a,b,c")
     p.add_argument(
         "--real",
@@ -632,16 +656,21 @@ async def drive(
                 lines = [str(stat) for stat in growth[:40]]
                 (args.run_dir / "tracemalloc.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
                 tracemalloc.stop()
+            if counts_start:
+                write_object_counts(args.run_dir / "objects.txt", counts_start[0], object_counts(exchange))
         except Exception as exc:  # a signal may land in the middle of a log write
             print(f"window_closed: {exc!r}", file=sys.stderr)
 
     memory_start: list[tracemalloc.Snapshot] = []
+    counts_start: list[dict[str, int]] = []
     signal.signal(signal.SIGUSR1, close_window)
     tasks = [asyncio.create_task(generate()), asyncio.create_task(probe())]
     try:
         log.write("warmup")
         await asyncio.sleep(args.warmup)
         probes.phase = "measure"
+        if args.object_counts:
+            counts_start.append(object_counts(exchange))
         if args.tracemalloc:
             tracemalloc.start()
             memory_start.append(tracemalloc.take_snapshot())
