@@ -316,6 +316,8 @@ class Exchange:
         before = leg.lines
         leg.status = status
         self._stop_ringing(leg)
+        if self.world is not None:
+            self.world.leg_ended(leg)  # its simulated callers and colleagues stop waiting on it
         self._live_legs.pop(leg.id, None)
         leg.cause = str(cause)
         leg.release_at = self.clock.now()
