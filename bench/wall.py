@@ -121,37 +121,39 @@ def proc_mem(pid: int) -> dict[str, float]:
 def memory_map(pid: int) -> dict[str, Any]:
     """Where the process's resident memory is, from ``/proc/<pid>/smaps``, in MiB: file-backed (code and
     shared libraries), the main malloc heap (``[heap]``), other threads' malloc arenas (glibc reserves each
-    one as a 64 MiB-aligned region: anonymous mappings inside such a region that start at its boundary),
-    the rest of the anonymous memory (pymalloc's 1 MiB arenas, mmap'd large blocks, thread stacks), and the
-    thread count."""
+    one as a 64 MiB-aligned region: a read-write anonymous mapping that starts on a 64 MiB boundary and,
+    unless full, is followed by the rest of the region mapped without access), the rest of the anonymous
+    memory (pymalloc's 1 MiB arenas, mmap'd large blocks, thread stacks), and the thread count."""
     out: dict[str, Any] = {}
     try:
         text = Path(f"/proc/{pid}/smaps").read_text()
         out["threads"] = int(re.search(r"^Threads:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))
     except (OSError, AttributeError):
         return out
-    kinds = {"file": 0, "heap": 0, "thread_arenas": 0, "other_anon": 0}
-    arena = 64 << 20
-    arena_regions: set[int] = set()  # a thread arena's heap starts on a 64 MiB boundary
-    kind = "other_anon"
+    maps: list[list[Any]] = []  # [start, end, perms, name, rss kB]
     for line in text.splitlines():
         head = line.split()
-        if not head:
-            continue
-        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
-            start = int(head[0].split("-")[0], 16)
-            name = head[5] if len(head) > 5 else ""
-            if name == "[heap]":
-                kind = "heap"
-            elif name.startswith("/"):
-                kind = "file"
-            elif not name and (start % arena == 0 or start - start % arena in arena_regions):
-                arena_regions.add(start - start % arena)
-                kind = "thread_arenas"
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            low, high = (int(part, 16) for part in head[0].split("-"))
+            maps.append([low, high, head[1], head[5] if len(head) > 5 else "", 0])
+        elif head and head[0] == "Rss:" and maps:
+            maps[-1][4] = int(head[1])
+    arena = 64 << 20
+    kinds = {"file": 0, "heap": 0, "thread_arenas": 0, "other_anon": 0}
+    for i, (low, high, perms, name, rss) in enumerate(maps):
+        if name == "[heap]":
+            kinds["heap"] += rss
+        elif name.startswith("/"):
+            kinds["file"] += rss
+        elif not name and perms.startswith("rw") and low % arena == 0:
+            after = maps[i + 1] if i + 1 < len(maps) else None
+            reserved = after is not None and not after[3] and after[2].startswith("---") and after[0] == high
+            if high - low == arena or (reserved and after is not None and after[1] == low + arena):
+                kinds["thread_arenas"] += rss
             else:
-                kind = "other_anon"
-        elif head[0] == "Rss:":
-            kinds[kind] += int(head[1])
+                kinds["other_anon"] += rss
+        else:
+            kinds["other_anon"] += rss
     out.update({k: round(v / 1024, 1) for k, v in kinds.items()})
     return out
 
@@ -981,7 +983,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--world",
         action="store_true",
-        help="keep the (idle) simulated world attached: it adds a 20-120 s hang-up timer per answered call",
+        help="keep the (idle) simulated world attached: it schedules a pick-up, a next move and a hang-up per call",
     )
     p.add_argument("--tracemalloc", action="store_true", help="where the app's memory grew over the window (slow)")
     p.add_argument("--gc-threshold", default="", help="try other cycle-collector thresholds: a,b,c (gc.set_threshold)")

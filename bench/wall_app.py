@@ -389,8 +389,8 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
     )
     exchange = wiring_of(app).exchange  # built once the form is drawn, or when first asked for
     if not args.world:
-        # Every call here is the bench's. With the (idle) simulated world attached, each answered outside call
-        # would also get a hang-up timer 20-120 s out that keeps the ended call alive in memory that long.
+        # Every call here is the bench's: with the (idle) simulated world attached, it schedules a colleague's
+        # pick-up and next move and the caller's hang-up for each of them (cancelled when the call ends).
         exchange.world = None
     log.write("built", org_users=len(org.users), org_queues=len(org.queues), ms=(now_ns() - t0) / 1e6)
     app.run(auto_pilot=instrument(app, args, log, nodes, frames))
