@@ -10,8 +10,10 @@ subscribed) runs in a detached 120×40 tmux session on a private tmux server, wi
 probes inside its event loop. This process polls the pane with ``capture-pane`` over a tmux control-mode
 client and takes the time a probe's marker first shows; in another 120×40 session a plain program prints a
 marker when told to (the baseline, measured the same way in the same run). Keys go in with ``send-keys``.
-CPU and memory come from ``/proc/<app pid>``. Every wait is bounded; the tmux server (and with it the app and
-the baseline program) is killed in ``finally``. See bench/README.md for what each figure means.
+CPU and memory come from ``/proc/<app pid>``. With ``--real`` the app is ``cti-tui`` as its command line starts it
+(config, keyring, history folder, simulated world) under the same load. Every wait is bounded; the tmux server
+(and with it the app and the baseline program) is killed in ``finally``. See bench/README.md for what each
+figure means.
 """
 
 from __future__ import annotations
@@ -113,6 +115,46 @@ def proc_mem(pid: int) -> dict[str, float]:
                 out[key] = int(value.split()[0]) / 1024  # MiB
     except OSError:
         pass
+    return out
+
+
+def memory_map(pid: int) -> dict[str, Any]:
+    """Where the process's resident memory is, from ``/proc/<pid>/smaps``, in MiB: file-backed (code and
+    shared libraries), the main malloc heap (``[heap]``), other threads' malloc arenas (glibc reserves each
+    one as a 64 MiB-aligned region: a read-write anonymous mapping that starts on a 64 MiB boundary and,
+    unless full, is followed by the rest of the region mapped without access), the rest of the anonymous
+    memory (pymalloc's 1 MiB arenas, mmap'd large blocks, thread stacks), and the thread count."""
+    out: dict[str, Any] = {}
+    try:
+        text = Path(f"/proc/{pid}/smaps").read_text()
+        out["threads"] = int(re.search(r"^Threads:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))
+    except (OSError, AttributeError):
+        return out
+    maps: list[list[Any]] = []  # [start, end, perms, name, rss kB]
+    for line in text.splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            low, high = (int(part, 16) for part in head[0].split("-"))
+            maps.append([low, high, head[1], head[5] if len(head) > 5 else "", 0])
+        elif head and head[0] == "Rss:" and maps:
+            maps[-1][4] = int(head[1])
+    arena = 64 << 20
+    kinds = {"file": 0, "heap": 0, "thread_arenas": 0, "other_anon": 0}
+    for i, (low, high, perms, name, rss) in enumerate(maps):
+        if name == "[heap]":
+            kinds["heap"] += rss
+        elif name.startswith("/"):
+            kinds["file"] += rss
+        elif not name and perms.startswith("rw") and low % arena == 0:
+            after = maps[i + 1] if i + 1 < len(maps) else None
+            reserved = after is not None and not after[3] and after[2].startswith("---") and after[0] == high
+            if high - low == arena or (reserved and after is not None and after[1] == low + arena):
+                kinds["thread_arenas"] += rss
+            else:
+                kinds["other_anon"] += rss
+        else:
+            kinds["other_anon"] += rss
+    out.update({k: round(v / 1024, 1) for k, v in kinds.items()})
     return out
 
 
@@ -280,6 +322,7 @@ class Run:
     polls: list[tuple[int, int]] = field(default_factory=list)  # (request ns, answer ns) of app captures
     samples: list[dict[str, Any]] = field(default_factory=list)  # once a second: cpu, rss of app and tmux
     captures: dict[str, list[str]] = field(default_factory=dict)
+    memory: dict[str, dict[str, Any]] = field(default_factory=dict)  # memory_map() when ready and at the end
     notes: list[str] = field(default_factory=list)
     pid: int | None = None
 
@@ -350,9 +393,13 @@ def app_command(args: argparse.Namespace, run_dir: Path, history: Path | None) -
         "--subscribe-budget", str(args.subscribe_budget),
         "--setup-budget", str(args.setup_budget),
     ]  # fmt: skip
-    if history is not None:
+    if args.real:  # the history is where `cti-tui` looks for it: CTI_TUI_DATA_DIR (main() put it there)
+        command.append("--real")
+        if args.real_args:
+            command += ["--real-args", args.real_args]
+    elif history is not None:
         command += ["--history", str(history)]
-    for flag in ("profile", "bell", "no_flash", "world", "tracemalloc", "trace_frames"):  # passed on as given
+    for flag in ("profile", "bell", "no_flash", "world", "tracemalloc", "trace_frames", "object_counts"):
         if getattr(args, flag):
             command.append("--" + flag.replace("_", "-"))
     if args.gc_threshold:
@@ -450,6 +497,8 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
             nonlocal measuring, deadline
             measuring = False
             sample("measure_end")
+            if run.pid is not None:
+                run.memory["end"] = memory_map(run.pid)
             if run.pid is not None and alive(run.pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(run.pid, signal.SIGUSR1)  # the app logs its totals (and dumps the profile) now
@@ -505,6 +554,8 @@ def measure(args: argparse.Namespace, run_dir: Path, history: Path | None) -> Ru
                     run.pid = record["pid"]
                     sample("start")
                 elif kind == "ready":
+                    if run.pid is not None:
+                        run.memory["ready"] = memory_map(run.pid)
                     seen_fd = open_fifo_writer(run_dir / "seen.fifo", 10)
                     deadline = time.monotonic() + args.warmup + args.seconds + args.drain + 60
                 elif kind == "measure_start":
@@ -769,6 +820,10 @@ def analyse(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             if x["cpu"] is not None and y["cpu"] is not None and y["t"] - x["t"] > 0.5e9:  # CPU ticks are 10 ms
                 per_s.append(100 * (y["cpu"] - x["cpu"]) / ((y["t"] - x["t"]) / 1e9))
         resources["app_cpu_pct_per_s_min_max"] = [round(min(per_s)), round(max(per_s))] if per_s else None
+        ready = [s["VmRSS"] for s in run.samples if "VmRSS" in s and s["t"] <= a["t"]]
+        if ready:
+            resources["rss_mib_before_load"] = ready[-1]  # the last sample before the window (after the warm-up)
+        resources["memory_map"] = run.memory
         out["resources"] = resources
     out["verdict"] = verdict(args, out)
     return out
@@ -826,7 +881,8 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
     add(f"calibration (a fixed Python loop, the VM's speed): {info['calibration_ms_before']} ms before, "
         f"{info.get('calibration_ms_after', '?')} ms after")  # fmt: skip
     s = out["setup"]
-    add(f"app: {s.get('package')}")
+    command = " ".join(["cti-tui", *args.real_args.split()])
+    add(f"app: {s.get('package')}" + (f" — `{command}` itself (--real)" if args.real else ""))
     if "build_org_and_app_ms" in s:
         add(f"setup: org + app built in {s['build_org_and_app_ms']:.0f} ms")
     if "login_to_dashboard_drained_ms" in s:
@@ -883,6 +939,11 @@ def report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) 
             trend = ", ".join(f"{t} s: {m}" for t, m in r.get("rss_mib_trend", []))
             slope = (c - a) / r["window_s"] * 60 if r["window_s"] else 0.0
             add(f"   RSS (MiB) over the window: {trend} ({slope:+.0f} MiB a minute)")
+        for when, m in r.get("memory_map", {}).items():
+            if m:
+                add(f"   resident at {when} (MiB, /proc/PID/smaps): files {m['file']}, malloc heap {m['heap']}, "
+                    f"threads' malloc arenas {m['thread_arenas']}, other anonymous {m['other_anon']} "
+                    f"(pymalloc arenas, large blocks, stacks); {m['threads']} threads")  # fmt: skip
     v = out["verdict"]
     add("kept up" if v["kept_up"] else "DID NOT KEEP UP: " + "; ".join(v["did_not_keep_up_because"]))
     add(GOALS[args.mode])
@@ -922,15 +983,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--world",
         action="store_true",
-        help="keep the (idle) simulated world attached: it adds a 20-120 s hang-up timer per answered call",
+        help="keep the (idle) simulated world attached: it schedules a pick-up, a next move and a hang-up per call",
     )
     p.add_argument("--tracemalloc", action="store_true", help="where the app's memory grew over the window (slow)")
     p.add_argument("--gc-threshold", default="", help="try other cycle-collector thresholds: a,b,c (gc.set_threshold)")
+    p.add_argument("--object-counts", action="store_true", help="objects by type at the window's start and end")
     p.add_argument(
         "--trace-frames",
         action="store_true",
         help="slow event-loop callbacks, refresh times and lines drawn per widget (frames.txt)",
     )
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="run `cti-tui` itself (its command line: config and data folders, system keyring, simulated world "
+        "on) with the same lines, load, probes and keys",
+    )
+    p.add_argument("--real-args", default="", help="more `cti-tui` arguments with --real, e.g. '--demo-rate 1000'")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--label", default="", help="a note printed with the machine line (e.g. which tree this is)")
     args = p.parse_args(argv)
@@ -960,7 +1029,8 @@ def main(argv: list[str] | None = None) -> int:
         history = cached_history(args.history_rows, args.cache_dir)
     run_dir = Path(tempfile.mkdtemp(prefix=f"cti-wall-{args.mode}-"))
     if history is not None:
-        copy = run_dir / "history.sqlite3"
+        copy = run_dir / "data" / "history.sqlite3" if args.real else run_dir / "history.sqlite3"
+        copy.parent.mkdir(exist_ok=True)
         shutil.copyfile(history, copy)  # the cache is never opened by the app
         history = copy
     started = time.monotonic()

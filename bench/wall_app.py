@@ -23,6 +23,11 @@ writes to ``--run-dir``. Everything it needs from the product is a stable interf
   the focused lines widget's ``action_cursor_down``/``action_cursor_up`` are wrapped on the instance, so
   this keeps working when the widget class changes as long as it has those actions.
 
+With ``--real`` it runs ``cti-tui`` itself instead (``cti_tui.cli.main``: its config and data folders, the system
+keyring, the collector paused until the login form, the generated organisation's simulated world running) and
+only wraps the app that ``build_app`` returns, with the same lines, load, probes and keys: the memory figures
+are then the real process's.
+
 Output: ``app.jsonl`` in the run directory, one JSON object per line (phases, probes, keys, one stats record
 per second); with ``--profile``, ``app.pstats`` (cProfile over the measured window).
 """
@@ -250,6 +255,29 @@ async def until(condition: Callable[[], bool], timeout: float, step: float = 0.0
     return condition()
 
 
+def object_counts(exchange: Any) -> dict[str, int]:
+    """Objects the cycle collector tracks, by type (not the ones ``gc.freeze`` put aside when the dashboard
+    came up), plus a few counts read from private attributes, for this diagnosis only."""
+    import gc
+
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    counts["(gc.get_freeze_count)"] = gc.get_freeze_count()
+    counts["(sys.getallocatedblocks)"] = sys.getallocatedblocks()
+    counts["(exchange.legs)"] = len(exchange.legs)
+    counts["(asyncio timers pending)"] = len(getattr(asyncio.get_running_loop(), "_scheduled", ()))
+    return counts
+
+
+def write_object_counts(path: Path, start: dict[str, int], end: dict[str, int]) -> None:
+    rows = sorted(end, key=lambda name: -abs(end[name] - start.get(name, 0)))
+    lines = [f"{'start':>10} {'end':>10} {'change':>10}  type"]
+    lines += [f"{start.get(n, 0):10,} {end[n]:10,} {end[n] - start.get(n, 0):+10,}  {n}" for n in rows[:50]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def wrap_key_actions(widget: Any, log: JsonLog) -> list[str]:
     """Log when the focused widget's cursor actions start (instance attributes shadow the class's)."""
     wrapped = []
@@ -309,7 +337,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--world", action="store_true", help="keep the simulated world attached to the exchange")
     p.add_argument("--tracemalloc", action="store_true", help="where memory grew over the window (slow)")
     p.add_argument("--trace-frames", action="store_true", help="slow callbacks, refreshes, lines per widget")
+    p.add_argument("--object-counts", action="store_true", help="objects by type at the window's start and end")
     p.add_argument("--gc-threshold", default="", help="gc.set_threshold(a, b, c) once the dashboard is up: a,b,c")
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="run `cti-tui` itself (cti_tui.cli.main: its config, keyring, history folder, simulated world)",
+    )
+    p.add_argument("--real-args", default="", help="more `cti-tui` arguments with --real (split on spaces)")
     return p.parse_args(argv)
 
 
@@ -335,6 +370,8 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
         from _frames import FrameTrace
 
         frames = FrameTrace()
+    if args.real:
+        return run_real(args, log, frames)
     size = max(args.lines, 1)
     org = generate_org(size, rate=0)
     org = dataclasses.replace(org, world=dataclasses.replace(org.world, inbound_per_minute=0.0, colleagues=False))
@@ -352,11 +389,47 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
     )
     exchange = wiring_of(app).exchange  # built once the form is drawn, or when first asked for
     if not args.world:
-        # Every call here is the bench's. With the (idle) simulated world attached, each answered outside call
-        # would also get a hang-up timer 20-120 s out that keeps the ended call alive in memory that long.
+        # Every call here is the bench's: with the (idle) simulated world attached, it schedules a colleague's
+        # pick-up and next move and the caller's hang-up for each of them (cancelled when the call ends).
         exchange.world = None
     log.write("built", org_users=len(org.users), org_queues=len(org.queues), ms=(now_ns() - t0) / 1e6)
+    app.run(auto_pilot=instrument(app, args, log, nodes, frames))
+    log.write("exited")
+    return 0
 
+
+def run_real(args: argparse.Namespace, log: JsonLog, frames: Any) -> int:
+    """``cti-tui`` as its command line starts it (``cti_tui.cli.main``): the user's config folder
+    (``CTI_TUI_CONFIG_DIR``), the system keyring, the history in ``CTI_TUI_DATA_DIR``, the generated
+    organisation with its simulated world running (colleagues answer, hold, transfer and hang up; outside
+    callers at the demo's rate unless ``--real-args`` says ``--demo-rate``), the collector paused until the
+    login form. The bench only wraps the app ``build_app`` returns: the same connector hook and pilot as
+    above, the exchange taken once the dashboard is up."""
+    from cti_tui import assembly, cli
+
+    nodes = [f"user:{USER_BASE + i}" for i in range(args.lines)]
+    build = assembly.build_app
+
+    def build_app(**kwargs: Any) -> Any:
+        app = build(**kwargs)
+        log.write("built", real=True, ms=(now_ns() - t0) / 1e6)
+        app.run = functools.partial(app.run, auto_pilot=instrument(app, args, log, nodes, frames))
+        return app
+
+    t0 = now_ns()
+    assembly.build_app = build_app  # cli._app imports it from the module when it runs
+    argv = ["--email", EMAIL, "--demo-org-size", str(max(args.lines, 1)), *args.real_args.split()]
+    log.write("real", argv=argv)
+    code = cli.main(argv)
+    log.write("exited", code=code)
+    return 0
+
+
+def instrument(
+    app: Any, args: argparse.Namespace, log: JsonLog, nodes: list[str], frames: Any
+) -> Callable[[Pilot[None]], Any]:
+    """Subscribe the lines inside the login (unless ``--subscribe live``); the pilot that logs in and drives
+    the load."""
     subscribed: list[str] = []
     made: list[Any] = []
     make_connector = app.services.make_connector
@@ -385,20 +458,17 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
 
     async def pilot_run(pilot: Pilot[None]) -> None:
         try:
-            await drive(pilot, args, log, exchange, nodes, subscribed, made, frames)
+            await drive(pilot, args, log, nodes, subscribed, made, frames)
         finally:
             pilot.app.exit()
 
-    app.run(auto_pilot=pilot_run)
-    log.write("exited")
-    return 0
+    return pilot_run
 
 
 async def drive(
     pilot: Pilot[None],
     args: argparse.Namespace,
     log: JsonLog,
-    exchange: Any,
     nodes: list[str],
     subscribed: list[str],
     made: list[Any],
@@ -485,6 +555,7 @@ async def drive(
         key_actions=wrapped,
     )
 
+    exchange = wiring_of(app).exchange  # (in --real, the app built it once the login form was drawn)
     watched = [n for n in nodes if n in set(subscribed)]
     extensions = [n.partition(":")[2] for n in watched]
     probe_exts = extensions[: args.probe_lines]
@@ -585,16 +656,21 @@ async def drive(
                 lines = [str(stat) for stat in growth[:40]]
                 (args.run_dir / "tracemalloc.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
                 tracemalloc.stop()
+            if counts_start:
+                write_object_counts(args.run_dir / "objects.txt", counts_start[0], object_counts(exchange))
         except Exception as exc:  # a signal may land in the middle of a log write
             print(f"window_closed: {exc!r}", file=sys.stderr)
 
     memory_start: list[tracemalloc.Snapshot] = []
+    counts_start: list[dict[str, int]] = []
     signal.signal(signal.SIGUSR1, close_window)
     tasks = [asyncio.create_task(generate()), asyncio.create_task(probe())]
     try:
         log.write("warmup")
         await asyncio.sleep(args.warmup)
         probes.phase = "measure"
+        if args.object_counts:
+            counts_start.append(object_counts(exchange))
         if args.tracemalloc:
             tracemalloc.start()
             memory_start.append(tracemalloc.take_snapshot())

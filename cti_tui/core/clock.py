@@ -48,6 +48,10 @@ class RealClock:
         return asyncio.get_running_loop().call_later(max(0.0, delay) / self.speed, callback)
 
 
+def _never() -> None:
+    return None
+
+
 class _VirtualTimer:
     __slots__ = ("callback", "cancelled", "when")
 
@@ -57,7 +61,9 @@ class _VirtualTimer:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Never fires; lets go of the callback (and what it holds) at once, as asyncio's timers do."""
         self.cancelled = True
+        self.callback = _never
 
 
 DEFAULT_EPOCH = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)

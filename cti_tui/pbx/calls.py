@@ -134,6 +134,8 @@ class Calls:
         now = self.context.clock.now()
         leg.advance(status, cause=str(cause), release_at=now, queue_position=None, also=())
         self.stop_ringing(leg)
+        if self.context.world is not None:
+            self.context.world.leg_ended(leg)  # its simulated callers and colleagues stop waiting on it
         self.book.ended(leg)
         self.sessions.publish(leg, before)
         self.book.retire(leg)

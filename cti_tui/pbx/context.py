@@ -28,6 +28,8 @@ class WorldHooks(Protocol):
 
     def leg_parked(self, leg: Leg) -> None: ...
 
+    def leg_ended(self, leg: Leg) -> None: ...
+
 
 @dataclass(eq=False)
 class Context:

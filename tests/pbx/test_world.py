@@ -138,6 +138,23 @@ async def test_nobody_works_the_demo_agents_line_before_they_log_in(pbx_factory)
     assert all(c.connect_at is None for c in agent.connector.active_calls())
 
 
+async def test_a_call_that_ended_leaves_no_simulated_timer_behind(pbx_factory) -> None:
+    """What the world meant to do about a call (the colleague's pick-up and next move, the caller's hang-up
+    20-120 s on) is cancelled when the call ends: each pending timer held its ended call in memory, ~10,000
+    of them after a minute of a supervisor's wall (bench/README.md, ``wall.py wall --real``)."""
+    pbx = pbx_factory(colleagues=True, inbound_per_minute=0.0)
+    SimulatedWorld(pbx.exchange)  # hooks only: no random callers
+    exchange = pbx.exchange
+    for n in range(50):  # ring, answer, hold, resume, hang up: the wall bench's calls, on a simulated colleague
+        leg = exchange.inbound_call(f"+1202555{n:04d}", "1002", "Caller")
+        assert leg is not None
+        exchange.answer_leg(leg)
+        exchange.hold(leg)
+        exchange.resume(leg)
+        assert exchange.remote_hangup(leg.id)
+    assert pbx.clock.next_due() is None
+
+
 async def test_the_quiet_demo_stays_quiet(pbx: Pbx) -> None:
     SimulatedWorld(pbx.exchange).start()  # rate 0: start() does nothing
     boss = await watch_everything(pbx)
