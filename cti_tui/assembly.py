@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cti_tui.engine.connector import Connector
     from cti_tui.headless import EventsOptions
     from cti_tui.pbx.org import Organisation
+    from cti_tui.server.limits import ServerLimits
     from cti_tui.server.sessions import SessionHub
     from cti_tui.store.history import HistoryStore
     from cti_tui.ui.app import CtiApp
@@ -262,6 +263,7 @@ def make_server(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
+    limits: ServerLimits | None = None,
     **hub_options: Any,
 ) -> ServerParts:
     """``cti-tui serve`` over ``provider``: the hub gets its backend factory and its authenticator, never the
@@ -284,6 +286,7 @@ def make_server(
         tls_cert=tls_cert,
         tls_key=tls_key,
         log_level=log_level,
+        limits=limits,
     )
     return ServerParts(hub, server, provider)
 

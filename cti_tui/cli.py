@@ -144,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a session outlives its last connection (default 300)",
     )
+    serve.add_argument(
+        "--ws-deflate",
+        action="store_true",
+        help="offer permessage-deflate on WebSockets (default off; bounded by the 64 KiB message limit)",
+    )
     _add_engine_options(serve, top=False)
 
     hashing = commands.add_parser("hash-password", help="print a password hash for an organisation file")
@@ -262,6 +267,7 @@ def _app(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from cti_tui.assembly import make_server, open_history, open_pbx
     from cti_tui.backends.registry import BackendUnavailable
+    from cti_tui.server.limits import ServerLimits
 
     org = _organisation(args)
     if org is None:
@@ -300,6 +306,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         log_level="info",
+        limits=ServerLimits(ws_deflate=args.ws_deflate),
     )
     scheme = "https" if args.tls_cert else "http"
     print(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -26,6 +27,7 @@ from cti_tui.core.model import Direction
 from cti_tui.engine.actions import perform
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.actions import QUERIES, Action
+from cti_tui.server.limits import ServerLimits
 from cti_tui.server.sessions import ApiError, Connection, Session, SessionHub
 from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore, Outcome
 
@@ -41,13 +43,32 @@ def _client(request: Request | WebSocket) -> str:
 
 
 def _refusal(error: ApiError) -> JSONResponse:
-    return JSONResponse({"status": error.status, "code": error.code, "message": error.message}, error.status)
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    if error.status in (408, 413):  # the rest of the body is not read: the connection cannot carry another request
+        headers["Connection"] = "close"
+    return JSONResponse({"status": error.status, "code": error.code, "message": error.message}, error.status, headers)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > protocol.MAX_FRAME_BYTES:
-        raise ApiError(400, "invalid_params", "request body too large")
+async def _json_body(request: Request, limits: ServerLimits) -> dict[str, Any]:
+    """The body as a JSON object, read within the body limits: a Content-Length over the size limit is
+    refused before anything is read, and a body without one is counted as it streams in (413 at once past the
+    limit); the whole body must arrive within ``body_timeout`` (408)."""
+    cap = limits.max_body_bytes
+    too_large = ApiError(413, "payload_too_large", f"the body is over {cap} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+        raise too_large
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(limits.body_timeout):
+            async for chunk in request.stream():
+                raw += chunk
+                if len(raw) > cap:
+                    raise too_large
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", "the body did not arrive in time") from None
     try:
         body = json.loads(raw or b"{}")
     except (ValueError, RecursionError):
@@ -64,10 +85,15 @@ def _bearer(request: Request) -> str | None:
 
 
 def build_server_app(
-    hub: SessionHub, history: HistoryStore | None = None, on_start: Callable[[], None] = lambda: None
+    hub: SessionHub,
+    history: HistoryStore | None = None,
+    on_start: Callable[[], None] = lambda: None,
+    limits: ServerLimits | None = None,
 ) -> Starlette:
     """The ASGI app for ``hub``; with ``history``, each user's ended calls are recorded and served.
-    ``on_start`` runs once the server's loop runs (it starts the simulated world's traffic)."""
+    ``on_start`` runs once the server's loop runs (it starts the simulated world's traffic). The transport's
+    limits are uvicorn's (see run.py); ``limits`` gives this app its body and session limits."""
+    limits = limits or ServerLimits()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -87,10 +113,10 @@ def build_server_app(
         return endpoint
 
     async def login(request: Request) -> dict[str, Any]:
-        return hub.login(await _json_body(request), _client(request))
+        return hub.login(await _json_body(request, limits), _client(request))
 
     async def two_factor(request: Request) -> dict[str, Any]:
-        return hub.two_factor(await _json_body(request), _client(request))
+        return hub.two_factor(await _json_body(request, limits), _client(request))
 
     async def logout(request: Request) -> dict[str, Any]:
         token = _bearer(request)

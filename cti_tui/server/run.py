@@ -9,6 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from cti_tui.server.app import build_server_app
+from cti_tui.server.limits import ServerLimits
 from cti_tui.server.sessions import SessionHub
 from cti_tui.store.history import HistoryStore
 
@@ -23,14 +24,19 @@ def build_uvicorn(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
+    limits: ServerLimits | None = None,
 ) -> uvicorn.Server:
-    """The ASGI app for ``hub`` on uvicorn; ``on_start`` runs once the server's loop runs."""
-    app = build_server_app(hub, history, on_start=on_start)
+    """The ASGI app for ``hub`` on uvicorn, within ``limits``; ``on_start`` runs once the server's loop runs."""
+    limits = limits or ServerLimits()
+    app = build_server_app(hub, history, on_start=on_start, limits=limits)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         ws="websockets-sansio",
+        # the message limit in the WebSocket protocol itself: refused from the frame header, never buffered
+        ws_max_size=limits.max_message_bytes,
+        ws_per_message_deflate=limits.ws_deflate,
         log_level=log_level,
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,

@@ -45,13 +45,15 @@ def identity_to_wire(identity: Identity) -> dict[str, str]:
 
 
 class ApiError(Exception):
-    """An HTTP/WebSocket refusal with the SPEC §4 status and code."""
+    """An HTTP/WebSocket refusal with the SPEC §4 status and code; ``retry_after`` (seconds) goes out as the
+    ``Retry-After`` header of a 429 or 503."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass
