@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cti_tui.core.model import Direction
@@ -192,7 +193,7 @@ def build_server_app(
 
     async def session_socket(websocket: WebSocket) -> None:
         await websocket.accept()
-        await SocketHandler(hub, websocket, history).run()
+        await SocketHandler(hub, websocket, history, limits.session_timeout).run()
 
     return Starlette(
         routes=[
@@ -210,7 +211,9 @@ def build_server_app(
 class SocketHandler:
     """One WebSocket: reads frames, answers each, and streams the session's messages from its queue."""
 
-    def __init__(self, hub: SessionHub, websocket: WebSocket, history: HistoryStore | None) -> None:
+    def __init__(
+        self, hub: SessionHub, websocket: WebSocket, history: HistoryStore | None, session_timeout: float = 10.0
+    ) -> None:
         self.hub = hub
         self.websocket = websocket
         self.history = history
@@ -218,14 +221,29 @@ class SocketHandler:
         self.session: Session | None = None
         self.window_start = time.monotonic()
         self.frames_in_window = 0
+        # a socket that has not opened a session by then is closed: it holds a slot and proves nothing
+        self.session_deadline = asyncio.get_running_loop().time() + session_timeout
+
+    async def _receive(self) -> Message | None:
+        """The next ASGI message; None once a socket without a session has had its time."""
+        if self.session is not None:
+            return await self.websocket.receive()
+        try:
+            async with asyncio.timeout_at(self.session_deadline):
+                return await self.websocket.receive()
+        except TimeoutError:
+            return None
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_loop())
         try:
             while not sender.done():
                 try:
-                    message = await self.websocket.receive()
+                    message = await self._receive()
                 except (WebSocketDisconnect, RuntimeError):
+                    break
+                if message is None:
+                    await self._close(CLOSE_POLICY, "no session opened in time")
                     break
                 if message["type"] == "websocket.disconnect":
                     break

@@ -2,14 +2,18 @@
 
 They are enforced where the bytes arrive, not after they are parsed: the WebSocket message limit in the
 WebSocket protocol (uvicorn's ``ws_max_size``: a frame whose header announces more is refused before its
-payload is read, and a compressed one is never inflated past it), and the body limit while the body streams in.
+payload is read, and a compressed one is never inflated past it), the body limit while the body streams in,
+the connection counts when a connection is accepted. docs/security.md lists them with their flags.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import resource
+from dataclasses import dataclass, replace
 
 from cti_tui.protocol.session import MAX_FRAME_BYTES
+
+RESERVED_FDS = 256  # descriptors kept for everything but client connections (logs, the history, the PBX)
 
 
 @dataclass(frozen=True)
@@ -27,14 +31,52 @@ class ServerLimits:
     # on, inflating stops at the message limit (1009).
     ws_deflate: bool = False
 
+    # --- counts ------------------------------------------------------------------------------------
+    # Open TCP connections (HTTP and WebSocket alike), in all and from one address. One office behind one
+    # NAT is one address: the per-address cap must leave room for every agent's socket.
+    max_connections: int = 10_000
+    max_connections_per_address: int = 2_000
+    # Connections refused with 503 that may wait for their request head at once; past it they are dropped.
+    max_refusing: int = 64
+
     # --- times (seconds) ---------------------------------------------------------------------------
+    # The request line and headers must arrive within this of the connection (or of the previous response).
+    head_timeout: float = 10.0
     # A request body must arrive whole within this of its headers.
     body_timeout: float = 10.0
+    # A WebSocket must create or restore a session within this of opening, else it is closed (1008).
+    session_timeout: float = 10.0
+    # An idle keep-alive HTTP connection is closed after this.
+    keep_alive_timeout: float = 5.0
+    # WebSocket keepalive: the server pings every interval and closes (1011) a peer that does not answer in time.
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("max_message_bytes", "max_body_bytes"):
+        for name in ("max_message_bytes", "max_body_bytes", "max_connections", "max_connections_per_address"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("body_timeout",):
+        for name in ("head_timeout", "body_timeout", "session_timeout", "keep_alive_timeout"):
             if not getattr(self, name) > 0:  # NaN fails this too
                 raise ValueError(f"{name} must be positive")
+
+    def fitted_to_descriptors(self) -> tuple[ServerLimits, str | None]:
+        """These limits with ``max_connections`` within what the process may open: the soft descriptor limit
+        is raised towards the hard one as far as needed; if that is not enough, the cap is lowered. The
+        second value says so when it had to be (a server that runs out of descriptors stops accepting
+        anyone, the cap at least refuses with 503)."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = self.max_connections + RESERVED_FDS
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+                soft = target
+            except (ValueError, OSError):
+                pass
+        if soft == resource.RLIM_INFINITY or soft >= wanted:
+            return self, None
+        fitted = max(1, soft - RESERVED_FDS)
+        return replace(self, max_connections=fitted), (
+            f"at most {fitted} connections: the process may open {soft} files (ulimit -n)"
+        )

@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 from limited_server import serving
 from wire_attacks import BOMB, OPCODE_TEXT, Raw, deflated, frame
-from ws_helpers import Wire
+from ws_helpers import Wire, login_token, wait_for
 
+from cti_tui import cli
 from cti_tui.protocol.session import MAX_FRAME_BYTES
+from cti_tui.server import limits as limits_module
 from cti_tui.server.limits import ServerLimits
 
 
@@ -162,3 +165,163 @@ async def test_a_body_must_arrive_in_time() -> None:
             assert refusal(*await raw.response(timeout=3)) == (408, "request_timeout")
         finally:
             raw.close()
+
+
+# --- time limits on connections ---------------------------------------------------------------------------
+
+
+async def test_a_connection_must_send_its_request_head_in_time() -> None:
+    """Silent, or a head that never ends: closed after ``head_timeout`` (before: kept open for ever)."""
+    async with serving(ServerLimits(head_timeout=0.3)) as server:
+        silent = await Raw.connect(port_of(server.url))
+        slow = await Raw.connect(port_of(server.url))
+        try:
+            await slow.send(b"GET /api/directory HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert await silent.closed(3)
+            assert await slow.closed(3)
+            assert len(server.parts.gate.open) == 0
+            # an ordinary request is not affected, nor is the next one on the same connection
+            async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+                for _ in range(2):
+                    assert (await http.get("/api/directory")).status_code == 400
+                    await asyncio.sleep(0.4)
+        finally:
+            silent.close()
+            slow.close()
+
+
+async def test_a_socket_without_a_session_is_closed_in_time() -> None:
+    async with serving(ServerLimits(session_timeout=0.6)) as server:
+        idle = await Wire.open(server.url)
+        pinging = await Wire.open(server.url)  # frames without a session do not extend it
+        working = await Wire.open(server.url)
+        try:
+            await working.start(await login_token(server.url, "agent@demo.local"))
+            for _ in range(3):  # answered, for as long as the time lasts
+                await pinging.ping()
+                await asyncio.sleep(0.1)
+            for wire in (idle, pinging):
+                await asyncio.wait_for(wire.ws.wait_closed(), 3)
+                assert wire.ws.close_code == 1008, wire.ws.close_reason
+            await working.ping()  # a socket with a session stays
+        finally:
+            for wire in (idle, pinging, working):
+                await wire.close()
+
+
+# --- connection caps ----------------------------------------------------------------------------------------
+
+
+async def refused_with_503(raw: Raw, websocket: bool) -> None:
+    if websocket:
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        request = (
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    else:
+        request = "GET /api/directory HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    await raw.send(request.encode())
+    status, headers, body = await raw.response()
+    assert refusal(status, headers, body) == (503, "too_many_connections")
+    assert int(headers["retry-after"]) > 0
+    assert await raw.closed(3)
+
+
+async def test_connections_per_address_are_capped_and_others_are_not_affected() -> None:
+    """The 4th connection from one address is refused with 503 (WebSocket handshake or HTTP alike) while
+    another address still gets in; a closed connection frees its place. (Before: no cap at all.)"""
+    async with serving(ServerLimits(max_connections_per_address=3, max_connections=10)) as server:
+        port = port_of(server.url)
+        wires = [await Wire.open(server.url) for _ in range(3)]
+        try:
+            for websocket in (True, False):
+                raw = await Raw.connect(port)
+                try:
+                    await refused_with_503(raw, websocket)
+                finally:
+                    raw.close()
+            other = await Raw.connect(port, source="127.0.0.2")
+            try:
+                assert await other.upgrade() == 101
+            finally:
+                other.close()
+            await wires.pop().close()
+            await wait_for(lambda: server.parts.gate.by_address.get("127.0.0.1") == 2, "the place to be freed")
+            wires.append(await Wire.open(server.url))
+            await wires[-1].ping()
+        finally:
+            for wire in wires:
+                await wire.close()
+
+
+async def test_connections_in_all_are_capped() -> None:
+    async with serving(ServerLimits(max_connections_per_address=3, max_connections=4)) as server:
+        port = port_of(server.url)
+        wires = [await Wire.open(server.url) for _ in range(3)]
+        raws = [await Raw.connect(port, source="127.0.0.2")]
+        try:
+            assert await raws[0].upgrade() == 101
+            raws.append(await Raw.connect(port, source="127.0.0.3"))
+            await refused_with_503(raws[-1], websocket=True)
+            assert server.parts.gate.refused == 1
+        finally:
+            for raw in raws:
+                raw.close()
+            for wire in wires:
+                await wire.close()
+
+
+async def test_refused_connections_wait_a_bounded_time_in_bounded_numbers() -> None:
+    """A refused connection that sends nothing is closed at the head timeout; past ``max_refusing`` of them
+    waiting, a new one is dropped at once."""
+    limits = ServerLimits(max_connections=1, max_refusing=2, head_timeout=1.0)
+    async with serving(limits) as server:
+        port = port_of(server.url)
+        wire = await Wire.open(server.url)
+        waiting = [await Raw.connect(port) for _ in range(2)]
+        dropped = await Raw.connect(port)
+        try:
+            assert await dropped.closed(0.5)
+            assert not await waiting[0].closed(0.1)
+            assert server.parts.gate.refusing == 2
+            for raw in waiting:
+                assert await raw.closed(3)
+            await wait_for(lambda: server.parts.gate.refusing == 0, "the refused connections to be gone")
+            await wire.ping()
+        finally:
+            dropped.close()
+            for raw in waiting:
+                raw.close()
+            await wire.close()
+
+
+# --- the flags ------------------------------------------------------------------------------------------------
+
+
+def test_serve_flags_set_the_limits(capsys) -> None:
+    flags = "--max-connections 300 --max-connections-per-address 50 --handshake-timeout 3 --keep-alive-timeout 2"
+    args = cli.build_parser().parse_args(["serve", *flags.split(), "--ws-deflate"])
+    limits = cli._server_limits(args)
+    assert limits is not None
+    assert (limits.max_connections, limits.max_connections_per_address) == (300, 50)
+    assert (limits.head_timeout, limits.body_timeout, limits.session_timeout) == (3, 3, 3)
+    assert (limits.keep_alive_timeout, limits.ws_deflate) == (2, True)
+    defaults = cli._server_limits(cli.build_parser().parse_args(["serve"]))
+    assert defaults is not None and defaults.max_message_bytes == MAX_FRAME_BYTES and not defaults.ws_deflate
+    for flag in ("--max-connections", "--handshake-timeout", "--keep-alive-timeout"):
+        assert cli.main(["serve", flag, "0"]) == 2
+        assert f"{flag} must be positive" in capsys.readouterr().err
+
+
+def test_the_connection_cap_fits_the_descriptors_the_process_may_open(monkeypatch) -> None:
+    monkeypatch.setattr(limits_module.resource, "getrlimit", lambda which: (1024, 1024))
+    monkeypatch.setattr(limits_module.resource, "setrlimit", lambda which, value: None)
+    fitted, note = ServerLimits(max_connections=10_000).fitted_to_descriptors()
+    assert fitted.max_connections == 1024 - limits_module.RESERVED_FDS and note and "ulimit -n" in note
+    monkeypatch.setattr(limits_module.resource, "getrlimit", lambda which: (1024, 65536))
+    raised: list[tuple[int, int]] = []
+    monkeypatch.setattr(limits_module.resource, "setrlimit", lambda which, value: raised.append(value))
+    fitted, note = ServerLimits(max_connections=10_000).fitted_to_descriptors()
+    assert fitted.max_connections == 10_000 and note is None
+    assert raised == [(10_000 + limits_module.RESERVED_FDS, 65536)]
