@@ -24,11 +24,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 REFUSAL_RETRY_AFTER = 5  # seconds a refused client is told to wait
+LINGER_SECONDS = 1.0  # how long a WebSocket closed for a bad frame is still read (and discarded) ...
+LINGER_BYTES = 1 << 20  # ... and how much of it
 
 # what the overrides below call or replace, by class; checked once, when a server is built
 _RELIED_ON = {
     H11Protocol: ("connection_made", "connection_lost", "data_received", "on_response_complete"),
-    WebSocketsSansIOProtocol: ("connection_lost",),
+    WebSocketsSansIOProtocol: ("connection_lost", "data_received", "handle_parser_exception"),
 }
 
 
@@ -168,8 +170,42 @@ def guarded_protocols(
             self.transport.close()
 
     class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+        _lingering = False
+        _discarded = 0
+
         def connection_lost(self, exc: Exception | None) -> None:
             gate.release(self.transport)
             super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if not self._lingering:
+                super().data_received(data)
+                return
+            self._discarded += len(data)
+            if self._discarded > LINGER_BYTES:
+                self.transport.close()  # it is not reading what we sent: no more courtesy
+
+        def handle_parser_exception(self) -> None:
+            """A frame broke a limit or the protocol (1009, 1002, 1007): send the close frame, then half-close
+            and discard what still comes, for up to ``LINGER_SECONDS`` and ``LINGER_BYTES``, before closing.
+            uvicorn closes at once, and closing a socket with unread bytes makes the kernel send a reset,
+            which can overtake the close frame: the client then sees 1006 instead of the code that says what
+            it did wrong."""
+            if self._lingering:
+                return
+            self._lingering = True
+            assert self.conn.close_sent is not None
+            code, reason = self.conn.close_sent.code, self.conn.close_sent.reason
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            if self.read_paused:  # keep reading, so that nothing is left unread when it closes
+                self.read_paused = False
+                self.transport.resume_reading()
+            if self.close_timer is not None:
+                self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     return GuardedH11Protocol, GuardedWebSocketProtocol

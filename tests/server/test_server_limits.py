@@ -43,6 +43,23 @@ async def test_a_message_over_the_limit_is_refused_from_its_header(cti_server) -
         raw.close()
 
 
+async def test_the_close_code_reaches_a_client_that_writes_on(cti_server) -> None:
+    """The client sends a whole 1 MiB message in one go. The server refuses it from its header, then keeps
+    reading (and dropping) for a while instead of closing on unread bytes, whose reset would overtake the close
+    frame (the client would see 1006, not 1009). It then closes the connection itself."""
+    server = await cti_server()
+    for _ in range(5):
+        raw = await Raw.connect(port_of(server.url))
+        try:
+            assert await raw.upgrade() == 101
+            raw.writer.write(frame(OPCODE_TEXT, b"x" * (1 << 20)))  # not drained: the kernel sends it all
+            await asyncio.sleep(0.2)
+            assert await raw.close_code(timeout=3) == 1009
+            assert await raw.closed(3)
+        finally:
+            raw.close()
+
+
 async def test_the_limit_is_the_protocols_frame_limit(cti_server) -> None:
     server = await cti_server()
     wire = await Wire.open(server.url)
