@@ -114,10 +114,10 @@ def build_server_app(
         return endpoint
 
     async def login(request: Request) -> dict[str, Any]:
-        return hub.login(await _json_body(request, limits), _client(request))
+        return await hub.login(await _json_body(request, limits), _client(request))
 
     async def two_factor(request: Request) -> dict[str, Any]:
-        return hub.two_factor(await _json_body(request, limits), _client(request))
+        return await hub.two_factor(await _json_body(request, limits), _client(request))
 
     async def logout(request: Request) -> dict[str, Any]:
         token = _bearer(request)
