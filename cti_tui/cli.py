@@ -175,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="an idle HTTP keep-alive connection is closed after this (default 5)",
     )
     limits.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) whose pages may use the server (repeatable); a browser "
+        "request from any other origin is refused with 403 (default: none)",
+    )
+    limits.add_argument(
         "--ws-deflate",
         action="store_true",
         help="offer permessage-deflate on WebSockets (default off; bounded by the 64 KiB message limit)",
@@ -375,6 +383,7 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
             session_timeout=args.handshake_timeout,
             keep_alive_timeout=args.keep_alive_timeout,
             ws_deflate=args.ws_deflate,
+            allowed_origins=frozenset(args.allow_origin),
         )
     except ValueError as exc:
         field = str(exc).split()[0]

@@ -18,10 +18,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cti_tui.core.model import Direction
@@ -79,6 +80,50 @@ async def _json_body(request: Request, limits: ServerLimits) -> dict[str, Any]:
     return body
 
 
+def _require_json(request: Request) -> None:
+    """415 unless the body is declared JSON: a web page can make a browser post ``text/plain`` (or a form) to
+    any address without asking first, but not ``application/json`` (a CORS preflight, which this server does
+    not answer), so a page an agent visits cannot log in, or lock an account, in the agent's name."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, "unsupported_media_type", "the body must be sent as Content-Type: application/json")
+
+
+class OriginGuard:
+    """Refuses (403 ``origin_not_allowed``) every request and WebSocket handshake whose ``Origin`` header names
+    an origin that is not in ``allowed``. Browsers send ``Origin`` with every cross-site POST and every
+    WebSocket handshake, and a page cannot remove it; the app and other programs send none and pass. The
+    server's own address is not trusted either: a DNS-rebinding page reaches it under the attacker's name."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(origin.strip().rstrip("/").lower() for origin in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            origins = [value.decode("latin-1").strip().lower() for name, value in scope["headers"] if name == b"origin"]
+            if any(origin not in self.allowed for origin in origins):
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = json.dumps(
+            {"status": 403, "code": "origin_not_allowed", "message": "this origin may not use the server"}
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 403, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await receive()  # websocket.connect
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send({"type": "websocket.http.response.start", "status": 403, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:  # a server without the denial-response extension answers a plain 403
+            await send({"type": "websocket.close", "code": 1008})
+
+
 def _bearer(request: Request) -> str | None:
     """The token from ``Authorization: Bearer …`` only — never a query string, which access logs keep."""
     header = request.headers.get("authorization", "")
@@ -114,9 +159,11 @@ def build_server_app(
         return endpoint
 
     async def login(request: Request) -> dict[str, Any]:
+        _require_json(request)
         return await hub.login(await _json_body(request, limits), _client(request))
 
     async def two_factor(request: Request) -> dict[str, Any]:
+        _require_json(request)
         return await hub.two_factor(await _json_body(request, limits), _client(request))
 
     async def logout(request: Request) -> dict[str, Any]:
@@ -204,6 +251,7 @@ def build_server_app(
             Route("/api/history", api(call_history), methods=["GET"]),
             WebSocketRoute("/ws", session_socket),
         ],
+        middleware=[Middleware(OriginGuard, allowed=limits.allowed_origins)],
         lifespan=lifespan,
     )
 

@@ -9,7 +9,7 @@ the connection counts when a connection is accepted. docs/security.md lists them
 from __future__ import annotations
 
 import resource
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cti_tui.protocol.session import MAX_FRAME_BYTES
 
@@ -51,6 +51,12 @@ class ServerLimits:
     # WebSocket keepalive: the server pings every interval and closes (1011) a peer that does not answer in time.
     ws_ping_interval: float = 20.0
     ws_ping_timeout: float = 20.0
+
+    # --- browsers ----------------------------------------------------------------------------------
+    # Origins (scheme://host[:port]) whose pages may call the API or open a session. A request that carries
+    # an Origin header (every browser sends one for a cross-site POST or WebSocket) is refused with 403
+    # unless its origin is listed; clients that are not browsers send none and are not affected.
+    allowed_origins: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         for name in ("max_message_bytes", "max_body_bytes", "max_connections", "max_connections_per_address"):

@@ -141,9 +141,10 @@ async def test_http_errors(cti_server) -> None:
         await check(await http.post("/api/login", json={"email": "agent@demo.local"}), 400, "missing_parameter")
         await check(await http.post("/api/login", json={}), 400, "missing_parameter")
         await check(await http.post("/api/2fa", json={"nonce": "n"}), 400, "missing_parameter")
-        await check(await http.post("/api/login", content=b"{not json"), 400, "invalid_params")
-        await check(await http.post("/api/login", content=b"[1]"), 400, "invalid_params")
-        await check(await http.post("/api/login", content=b"1" * 5000), 400, "invalid_params")
+        as_json = {"content-type": "application/json"}
+        await check(await http.post("/api/login", content=b"{not json", headers=as_json), 400, "invalid_params")
+        await check(await http.post("/api/login", content=b"[1]", headers=as_json), 400, "invalid_params")
+        await check(await http.post("/api/login", content=b"1" * 5000, headers=as_json), 400, "invalid_params")
         await check(await http.post("/api/login", json={"email": 1, "password": "demo"}), 400, "invalid_params")
         await check(await http.post("/api/login", json={"apiKey": ""}), 400, "invalid_params")
         await check(await http.post("/api/2fa", json={"nonce": 1, "code": 2}), 400, "invalid_params")

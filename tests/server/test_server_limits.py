@@ -318,14 +318,17 @@ async def test_refused_connections_wait_a_bounded_time_in_bounded_numbers() -> N
 
 def test_serve_flags_set_the_limits(capsys) -> None:
     flags = "--max-connections 300 --max-connections-per-address 50 --handshake-timeout 3 --keep-alive-timeout 2"
-    args = cli.build_parser().parse_args(["serve", *flags.split(), "--ws-deflate"])
+    origins = "--allow-origin https://a.example --allow-origin https://b.example:8443"
+    args = cli.build_parser().parse_args(["serve", *flags.split(), *origins.split(), "--ws-deflate"])
     limits = cli._server_limits(args)
     assert limits is not None
     assert (limits.max_connections, limits.max_connections_per_address) == (300, 50)
     assert (limits.head_timeout, limits.body_timeout, limits.session_timeout) == (3, 3, 3)
     assert (limits.keep_alive_timeout, limits.ws_deflate) == (2, True)
+    assert limits.allowed_origins == {"https://a.example", "https://b.example:8443"}
     defaults = cli._server_limits(cli.build_parser().parse_args(["serve"]))
     assert defaults is not None and defaults.max_message_bytes == MAX_FRAME_BYTES and not defaults.ws_deflate
+    assert defaults.allowed_origins == frozenset()
     for flag in ("--max-connections", "--handshake-timeout", "--keep-alive-timeout"):
         assert cli.main(["serve", flag, "0"]) == 2
         assert f"{flag} must be positive" in capsys.readouterr().err

@@ -1,9 +1,9 @@
 """Login limits that punish the right people (issue 14, item 4).
 
 Only failures count, per account and per address, each with exponential back-off and ``Retry-After`` on 429:
-a thousand agents behind one NAT log in freely, six wrong passwords lock that account and nobody else.
-Password hashing runs on threads, never on the event loop, and an unknown email costs the same hash as a
-known one.
+a thousand agents behind one NAT log in freely, six wrong passwords lock that account and nobody else. Logins
+must be JSON (415 otherwise) and browsers from other origins are refused (403). Password hashing runs on
+threads, never on the event loop, and an unknown email costs the same hash as a known one.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ import httpx
 import pyotp
 from conftest import quiet_demo
 from limited_server import serving
+from wire_attacks import Raw
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.clock import VirtualClock
 from cti_tui.pbx.auth import Authenticator
 from cti_tui.pbx.bigorg import EMAIL_DOMAIN, generate_org
+from cti_tui.server.limits import ServerLimits
 from cti_tui.server.throttle import BUSY_RETRY, LoginThrottle
 
 TOTP_SECRET = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
@@ -180,6 +182,50 @@ async def test_wrong_codes_count_against_the_account_and_a_new_nonce_brings_no_n
         assert (await http.post("/api/2fa", json={"nonce": nonce, "code": wrong})).status_code == 401
         too_many(await http.post("/api/2fa", json={"nonce": nonce, "code": right}))
         too_many(await http.post("/api/login", json=secure))
+
+
+# --- what a web page can do: post text/plain, and say where it comes from ---------------------------------------
+
+
+async def test_a_login_that_is_not_json_is_refused_with_415(cti_server) -> None:
+    """A page can make the browser post text/plain or a form anywhere without asking; not application/json.
+    (Before: a text/plain body with JSON in it logged in, or counted against the account.)"""
+    server = await cti_server()
+    body = b'{"email": "agent@demo.local", "password": "demo"}'
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+        for path in ("/api/login", "/api/2fa"):
+            for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None):
+                headers = {"content-type": content_type} if content_type else {}
+                response = await http.post(path, content=body, headers=headers)
+                assert response.status_code == 415, (path, content_type, response.text)
+                assert response.json()["code"] == "unsupported_media_type"
+        ok = await http.post("/api/login", content=body, headers={"content-type": "Application/JSON; charset=utf-8"})
+        assert ok.status_code == 200
+    assert server.hub.account_failures.failures("account:agent@demo.local") == 0
+
+
+async def test_browsers_from_other_origins_are_refused() -> None:
+    limits = ServerLimits(allowed_origins=frozenset({"https://desk.example.com"}))
+    async with serving(limits) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+            for origin in ("https://evil.example", "null", server.url):  # its own address is no exception
+                response = await http.post("/api/login", json=AGENT, headers={"origin": origin})
+                assert response.status_code == 403, (origin, response.text)
+                assert response.json() == {
+                    "status": 403,
+                    "code": "origin_not_allowed",
+                    "message": "this origin may not use the server",
+                }
+            allowed = await http.post("/api/login", json=AGENT, headers={"origin": "https://desk.example.com"})
+            assert allowed.status_code == 200
+            assert (await http.post("/api/login", json=AGENT)).status_code == 200  # no Origin: not a browser
+        port = int(server.url.rsplit(":", 1)[1])
+        for origin, status in (("https://evil.example", 403), ("https://DESK.example.com", 101), (None, 101)):
+            raw = await Raw.connect(port)
+            try:
+                assert await raw.upgrade(origin=origin) == status, origin
+            finally:
+                raw.close()
 
 
 # --- hashing: off the loop, and the same for unknown users ------------------------------------------------------
