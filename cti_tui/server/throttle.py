@@ -4,8 +4,9 @@ Only failures count: an office behind one NAT logs in a thousand agents a minute
 password is no reason to slow anyone down. The first ``free`` failures of a key cost nothing; each further one
 locks the key for ``base`` seconds, doubled per failure up to ``cap``. While a key is locked, attempts are
 refused without looking at the password (so they are not failures, and a guesser gets one guess per lock).
-A key's failures are forgotten ``forget_after`` seconds after the last one, once its lock has passed; a
-successful login forgets an account's at once.
+A key's failures are forgotten ``forget_after`` seconds after the last one or the end of its lock, whichever
+is later (so waiting out a lock does not bring back the free failures); a successful login forgets an account's
+at once.
 
 Attempts under way count too, so that a burst sent at once cannot get more guesses than the key has left:
 at most ``max(1, free - failures)`` attempts of one key are checked at the same time. Time is the machine's
@@ -42,7 +43,7 @@ class LoginThrottle:
         *,
         base: float = 30.0,
         cap: float = 900.0,
-        forget_after: float = 900.0,
+        forget_after: float = 3600.0,
         max_keys: int = 50_000,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -60,7 +61,7 @@ class LoginThrottle:
         return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
     def _forgettable(self, entry: _Failures, now: float) -> bool:
-        return now - entry.last >= self.forget_after and now >= entry.locked_until
+        return now - max(entry.last, entry.locked_until) >= self.forget_after
 
     def _entry(self, key: bytes) -> _Failures | None:
         entry = self._failures.get(key)

@@ -336,10 +336,23 @@ def test_throttle_counts_failures_and_backs_off_exponentially() -> None:
         throttle.begin("a")
         throttle.end("a", failed=True)
         assert throttle.wait("a") == lock
-    now.t += 99
+    now.t += 35 + 99  # the last lock (35 s) is over, then 99 s of quiet
     assert throttle.failures("a") == 6
-    now.t += 1  # 100 s after the last failure, and its lock long over: forgotten
+    now.t += 1  # 100 s after the end of the last lock: forgotten
     assert throttle.failures("a") == 0 and throttle.wait("a") is None
+
+
+def test_waiting_out_a_lock_does_not_bring_the_free_failures_back() -> None:
+    """At best ~8 guesses an hour at one account, whatever the guesser's rhythm (see docs/security.md)."""
+    now = FakeTime()
+    throttle = LoginThrottle(5, now=now)
+    for _ in range(6):
+        throttle.begin("a")
+        throttle.end("a", failed=True)
+    now.t += 30 + 3599  # the lock, then just under an hour of quiet: the failures are still counted
+    throttle.begin("a")
+    throttle.end("a", failed=True)
+    assert throttle.wait("a") == 60
 
 
 def test_throttle_bounds_attempts_under_way_and_keys_kept() -> None:
