@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from cti_tui.engine.connector import Connector
     from cti_tui.headless import EventsOptions
     from cti_tui.pbx.org import Organisation
+    from cti_tui.server.limits import ServerLimits
     from cti_tui.server.sessions import SessionHub
+    from cti_tui.server.transport import ConnectionGate
     from cti_tui.store.history import HistoryStore
     from cti_tui.ui.app import CtiApp
 
@@ -233,6 +235,7 @@ class ServerParts:
     hub: SessionHub
     server: uvicorn.Server
     provider: Provider
+    gate: ConnectionGate
 
     @property
     def exchange(self) -> Any:
@@ -262,6 +265,7 @@ def make_server(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
+    limits: ServerLimits | None = None,
     **hub_options: Any,
 ) -> ServerParts:
     """``cti-tui serve`` over ``provider``: the hub gets its backend factory and its authenticator, never the
@@ -275,7 +279,7 @@ def make_server(
         raise BackendUnavailable(f"the {provider.name} backend cannot vouch for many users")
     provider.prepare()
     hub = SessionHub(provider.new_backend, authenticator, clock, grace_seconds=grace_seconds, **hub_options)
-    server = build_uvicorn(
+    server, gate = build_uvicorn(
         hub,
         history,
         on_start=provider.start,
@@ -284,8 +288,9 @@ def make_server(
         tls_cert=tls_cert,
         tls_key=tls_key,
         log_level=log_level,
+        limits=limits,
     )
-    return ServerParts(hub, server, provider)
+    return ServerParts(hub, server, provider, gate)
 
 
 # --- cti-tui events -----------------------------------------------------------------------------------------

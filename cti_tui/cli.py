@@ -22,6 +22,7 @@ MAX_SPEED = 10_000.0  # simulated time past this overflows the clock's date arit
 if TYPE_CHECKING:
     from cti_tui.backends.registry import BackendOptions
     from cti_tui.pbx.org import Organisation
+    from cti_tui.server.limits import ServerLimits
 
 
 def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -143,6 +144,48 @@ def build_parser() -> argparse.ArgumentParser:
         default=300.0,
         metavar="SECONDS",
         help="how long a session outlives its last connection (default 300)",
+    )
+    limits = serve.add_argument_group("limits (docs/security.md)")
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="open connections in all; past it, 503 (default 10000)",
+    )
+    limits.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=2_000,
+        metavar="N",
+        help="open connections from one address, an office behind NAT included; past it, 503 (default 2000)",
+    )
+    limits.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="time for a request head, for a request body, and for a WebSocket to open a session (default 10)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="an idle HTTP keep-alive connection is closed after this (default 5)",
+    )
+    limits.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) whose pages may use the server (repeatable); a browser "
+        "request from any other origin is refused with 403 (default: none)",
+    )
+    limits.add_argument(
+        "--ws-deflate",
+        action="store_true",
+        help="offer permessage-deflate on WebSockets (default off; bounded by the 64 KiB message limit)",
     )
     _add_engine_options(serve, top=False)
 
@@ -276,6 +319,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.grace <= 0:
         print("cti-tui: error: --port must be 1–65535 and --grace positive", file=sys.stderr)
         return 2
+    limits = _server_limits(args)
+    if limits is None:
+        return 2
     options = _backend_options(args, org)
     try:
         provider = open_pbx(args.pbx, options)
@@ -300,6 +346,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         log_level="info",
+        limits=limits,
     )
     scheme = "https" if args.tls_cert else "http"
     print(
@@ -315,6 +362,37 @@ def _serve(args: argparse.Namespace) -> int:
         if history is not None:
             history.close()
     return 0
+
+
+def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
+    """The limits the serve flags ask for (fitted to the descriptors the process may open), or None after
+    one clear line on stderr."""
+    from cti_tui.server.limits import ServerLimits
+
+    flags = {
+        "max_connections": "--max-connections",
+        "max_connections_per_address": "--max-connections-per-address",
+        "keep_alive_timeout": "--keep-alive-timeout",
+    }
+    try:
+        limits = ServerLimits(
+            max_connections=args.max_connections,
+            max_connections_per_address=args.max_connections_per_address,
+            head_timeout=args.handshake_timeout,
+            body_timeout=args.handshake_timeout,
+            session_timeout=args.handshake_timeout,
+            keep_alive_timeout=args.keep_alive_timeout,
+            ws_deflate=args.ws_deflate,
+            allowed_origins=frozenset(args.allow_origin),
+        )
+    except ValueError as exc:
+        field = str(exc).split()[0]
+        print(f"cti-tui: error: {flags.get(field, '--handshake-timeout')} must be positive", file=sys.stderr)
+        return None
+    limits, note = limits.fitted_to_descriptors()
+    if note is not None:
+        print(f"cti-tui: warning: {note}", file=sys.stderr)
+    return limits
 
 
 def _events_backend(args: argparse.Namespace) -> tuple[str, str] | None:

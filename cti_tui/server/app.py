@@ -12,20 +12,24 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cti_tui.core.model import Direction
 from cti_tui.engine.actions import perform
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.actions import QUERIES, Action
+from cti_tui.server.limits import ServerLimits
 from cti_tui.server.sessions import ApiError, Connection, Session, SessionHub
 from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore, Outcome
 
@@ -41,13 +45,32 @@ def _client(request: Request | WebSocket) -> str:
 
 
 def _refusal(error: ApiError) -> JSONResponse:
-    return JSONResponse({"status": error.status, "code": error.code, "message": error.message}, error.status)
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    if error.status in (408, 413):  # the rest of the body is not read: the connection cannot carry another request
+        headers["Connection"] = "close"
+    return JSONResponse({"status": error.status, "code": error.code, "message": error.message}, error.status, headers)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > protocol.MAX_FRAME_BYTES:
-        raise ApiError(400, "invalid_params", "request body too large")
+async def _json_body(request: Request, limits: ServerLimits) -> dict[str, Any]:
+    """The body as a JSON object, read within the body limits: a Content-Length over the size limit is
+    refused before anything is read, and a body without one is counted as it streams in (413 at once past the
+    limit); the whole body must arrive within ``body_timeout`` (408)."""
+    cap = limits.max_body_bytes
+    too_large = ApiError(413, "payload_too_large", f"the body is over {cap} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+        raise too_large
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(limits.body_timeout):
+            async for chunk in request.stream():
+                raw += chunk
+                if len(raw) > cap:
+                    raise too_large
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", "the body did not arrive in time") from None
     try:
         body = json.loads(raw or b"{}")
     except (ValueError, RecursionError):
@@ -57,6 +80,50 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _require_json(request: Request) -> None:
+    """415 unless the body is declared JSON: a web page can make a browser post ``text/plain`` (or a form) to
+    any address without asking first, but not ``application/json`` (a CORS preflight, which this server does
+    not answer), so a page an agent visits cannot log in, or lock an account, in the agent's name."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, "unsupported_media_type", "the body must be sent as Content-Type: application/json")
+
+
+class OriginGuard:
+    """Refuses (403 ``origin_not_allowed``) every request and WebSocket handshake whose ``Origin`` header names
+    an origin that is not in ``allowed``. Browsers send ``Origin`` with every cross-site POST and every
+    WebSocket handshake, and a page cannot remove it; the app and other programs send none and pass. The
+    server's own address is not trusted either: a DNS-rebinding page reaches it under the attacker's name."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(origin.strip().rstrip("/").lower() for origin in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            origins = [value.decode("latin-1").strip().lower() for name, value in scope["headers"] if name == b"origin"]
+            if any(origin not in self.allowed for origin in origins):
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = json.dumps(
+            {"status": 403, "code": "origin_not_allowed", "message": "this origin may not use the server"}
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 403, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await receive()  # websocket.connect
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send({"type": "websocket.http.response.start", "status": 403, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:  # a server without the denial-response extension answers a plain 403
+            await send({"type": "websocket.close", "code": 1008})
+
+
 def _bearer(request: Request) -> str | None:
     """The token from ``Authorization: Bearer …`` only — never a query string, which access logs keep."""
     header = request.headers.get("authorization", "")
@@ -64,10 +131,15 @@ def _bearer(request: Request) -> str | None:
 
 
 def build_server_app(
-    hub: SessionHub, history: HistoryStore | None = None, on_start: Callable[[], None] = lambda: None
+    hub: SessionHub,
+    history: HistoryStore | None = None,
+    on_start: Callable[[], None] = lambda: None,
+    limits: ServerLimits | None = None,
 ) -> Starlette:
     """The ASGI app for ``hub``; with ``history``, each user's ended calls are recorded and served.
-    ``on_start`` runs once the server's loop runs (it starts the simulated world's traffic)."""
+    ``on_start`` runs once the server's loop runs (it starts the simulated world's traffic). The transport's
+    limits are uvicorn's (see run.py); ``limits`` gives this app its body and session limits."""
+    limits = limits or ServerLimits()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -87,10 +159,12 @@ def build_server_app(
         return endpoint
 
     async def login(request: Request) -> dict[str, Any]:
-        return hub.login(await _json_body(request), _client(request))
+        _require_json(request)
+        return await hub.login(await _json_body(request, limits), _client(request))
 
     async def two_factor(request: Request) -> dict[str, Any]:
-        return hub.two_factor(await _json_body(request), _client(request))
+        _require_json(request)
+        return await hub.two_factor(await _json_body(request, limits), _client(request))
 
     async def logout(request: Request) -> dict[str, Any]:
         token = _bearer(request)
@@ -166,7 +240,7 @@ def build_server_app(
 
     async def session_socket(websocket: WebSocket) -> None:
         await websocket.accept()
-        await SocketHandler(hub, websocket, history).run()
+        await SocketHandler(hub, websocket, history, limits.session_timeout).run()
 
     return Starlette(
         routes=[
@@ -177,6 +251,7 @@ def build_server_app(
             Route("/api/history", api(call_history), methods=["GET"]),
             WebSocketRoute("/ws", session_socket),
         ],
+        middleware=[Middleware(OriginGuard, allowed=limits.allowed_origins)],
         lifespan=lifespan,
     )
 
@@ -184,7 +259,9 @@ def build_server_app(
 class SocketHandler:
     """One WebSocket: reads frames, answers each, and streams the session's messages from its queue."""
 
-    def __init__(self, hub: SessionHub, websocket: WebSocket, history: HistoryStore | None) -> None:
+    def __init__(
+        self, hub: SessionHub, websocket: WebSocket, history: HistoryStore | None, session_timeout: float = 10.0
+    ) -> None:
         self.hub = hub
         self.websocket = websocket
         self.history = history
@@ -192,14 +269,29 @@ class SocketHandler:
         self.session: Session | None = None
         self.window_start = time.monotonic()
         self.frames_in_window = 0
+        # a socket that has not opened a session by then is closed: it holds a slot and proves nothing
+        self.session_deadline = asyncio.get_running_loop().time() + session_timeout
+
+    async def _receive(self) -> Message | None:
+        """The next ASGI message; None once a socket without a session has had its time."""
+        if self.session is not None:
+            return await self.websocket.receive()
+        try:
+            async with asyncio.timeout_at(self.session_deadline):
+                return await self.websocket.receive()
+        except TimeoutError:
+            return None
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_loop())
         try:
             while not sender.done():
                 try:
-                    message = await self.websocket.receive()
+                    message = await self._receive()
                 except (WebSocketDisconnect, RuntimeError):
+                    break
+                if message is None:
+                    await self._close(CLOSE_POLICY, "no session opened in time")
                     break
                 if message["type"] == "websocket.disconnect":
                     break

@@ -9,7 +9,9 @@ from pathlib import Path
 import uvicorn
 
 from cti_tui.server.app import build_server_app
+from cti_tui.server.limits import ServerLimits
 from cti_tui.server.sessions import SessionHub
+from cti_tui.server.transport import ConnectionGate, check_uvicorn, guarded_protocols
 from cti_tui.store.history import HistoryStore
 
 
@@ -23,20 +25,33 @@ def build_uvicorn(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
-) -> uvicorn.Server:
-    """The ASGI app for ``hub`` on uvicorn; ``on_start`` runs once the server's loop runs."""
-    app = build_server_app(hub, history, on_start=on_start)
+    limits: ServerLimits | None = None,
+) -> tuple[uvicorn.Server, ConnectionGate]:
+    """The ASGI app for ``hub`` on uvicorn, within ``limits``; ``on_start`` runs once the server's loop runs.
+    The gate counts the server's open connections (per address and in all)."""
+    limits = limits or ServerLimits()
+    check_uvicorn()
+    gate = ConnectionGate(limits.max_connections, limits.max_connections_per_address, limits.max_refusing)
+    http_protocol, ws_protocol = guarded_protocols(gate, limits.head_timeout)
+    app = build_server_app(hub, history, on_start=on_start, limits=limits)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        ws="websockets-sansio",
+        http=http_protocol,
+        ws=ws_protocol,
+        # the message limit in the WebSocket protocol itself: refused from the frame header, never buffered
+        ws_max_size=limits.max_message_bytes,
+        ws_per_message_deflate=limits.ws_deflate,
+        ws_ping_interval=limits.ws_ping_interval,
+        ws_ping_timeout=limits.ws_ping_timeout,
+        timeout_keep_alive=max(1, round(limits.keep_alive_timeout)),
         log_level=log_level,
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         lifespan="on",
     )
-    return uvicorn.Server(config)
+    return uvicorn.Server(config), gate
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

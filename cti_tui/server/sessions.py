@@ -1,4 +1,4 @@
-"""Sessions of ``cti-tui serve`` (Keyyo semantics, SPEC §4): tokens, sessions, replay, grace, rate limits.
+"""Sessions of ``cti-tui serve`` (Keyyo semantics, SPEC §4): tokens, sessions, replay, grace, login limits.
 
 A login gives a short-lived token; a token opens a session; the session hosts one Connector on a backend of
 the PBX the server fronts (given as a backend factory and an authenticator, never the PBX object itself, so
@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import secrets
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,11 +31,13 @@ from cti_tui.core.model import Event, Identity
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.events import call_to_wire
+from cti_tui.server.throttle import LoginThrottle
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 GRACE_SECONDS = 300.0
 LOG_LIMIT = 10_000  # events kept per session for replay
 QUEUE_LIMIT = 2_000  # messages waiting for one slow connection before it is told to restore
+MAX_PENDING_NONCES = 10_000  # two-factor logins under way whose account the hub remembers
 
 
 def identity_to_wire(identity: Identity) -> dict[str, str]:
@@ -45,33 +50,15 @@ def identity_to_wire(identity: Identity) -> dict[str, str]:
 
 
 class ApiError(Exception):
-    """An HTTP/WebSocket refusal with the SPEC §4 status and code."""
+    """An HTTP/WebSocket refusal with the SPEC §4 status and code; ``retry_after`` (seconds) goes out as the
+    ``Retry-After`` header of a 429 or 503."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-
-
-@dataclass
-class RateLimiter:
-    """At most ``limit`` attempts per key within ``window`` seconds of the clock."""
-
-    clock: Clock
-    limit: int
-    window: float
-    _hits: dict[str, deque[datetime]] = field(default_factory=dict)
-
-    def allow(self, key: str) -> bool:
-        now = self.clock.now()
-        hits = self._hits.setdefault(key, deque())
-        while hits and (now - hits[0]).total_seconds() >= self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -205,9 +192,11 @@ class SessionHub:
         *,
         grace_seconds: float = GRACE_SECONDS,
         token_lifetime: timedelta = TOKEN_LIFETIME,
-        attempts_per_account: int = 5,
-        attempts_per_address: int = 20,
-        attempt_window: float = 60.0,
+        failures_per_account: int = 5,
+        failures_per_address: int = 100,
+        lockout_seconds: float = 30.0,
+        hash_workers: int | None = None,
+        max_pending_logins: int = 256,
         queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self.backends = backends
@@ -222,42 +211,94 @@ class SessionHub:
         self.queue_limit = queue_limit
         self.sessions: dict[str, Session] = {}
         self.tokens: dict[str, Token] = {}
-        self.per_account = RateLimiter(clock, attempts_per_account, attempt_window)
-        self.per_address = RateLimiter(clock, attempts_per_address, attempt_window)
+        # failed logins (successes are not counted): per account (unknown ones too, so that a lock says
+        # nothing about who exists) and per address; see throttle.py
+        self.account_failures = LoginThrottle(failures_per_account, base=lockout_seconds)
+        self.address_failures = LoginThrottle(failures_per_address, base=lockout_seconds)
+        # the authenticator hashes passwords (PBKDF2, milliseconds of CPU each): on these threads, never on the
+        # loop that carries every session's events; at most max_pending_logins wait for one (then 503)
+        self.auth_pool = ThreadPoolExecutor(
+            max_workers=hash_workers or min(4, os.cpu_count() or 1), thread_name_prefix="cti-tui-login"
+        )
+        self.max_pending_logins = max_pending_logins
+        self.pending_logins = 0
+        self._nonce_accounts: OrderedDict[str, str] = OrderedDict()  # 2FA nonce -> the account it is for
         self.on_destroyed: Callable[[Session], None] = lambda session: None
         self._tasks: set[asyncio.Future[None]] = set()
 
     # --- login over HTTP ----------------------------------------------------------------------------
 
-    def _limit(self, account: str, address: str) -> None:
-        if not self.per_address.allow(f"ip:{address}") or not self.per_account.allow(f"account:{account}"):
-            raise ApiError(429, "too_many_attempts", "too many login attempts; wait a minute and try again")
-
-    def login(self, body: dict[str, Any], address: str) -> dict[str, Any]:
+    async def login(self, body: dict[str, Any], address: str) -> dict[str, Any]:
         """``{email, password}`` or ``{apiKey}`` -> a token, or a 2FA challenge (nonce)."""
         api_key, email, password = body.get("apiKey"), body.get("email"), body.get("password")
+        account: str | None = None  # an API key has no account to lock: an unknown key belongs to nobody
         if api_key is not None:
             if not isinstance(api_key, str) or not api_key:
                 raise ApiError(400, "invalid_params", '"apiKey" must be a non-empty string')
-            self._limit(f"key:{api_key[:6]}", address)
             credentials: cmd.Credentials = cmd.ApiKeyLogin(api_key)
         elif email is None or password is None:
             raise ApiError(400, "missing_parameter", 'give "email" and "password", or "apiKey"')
         elif not isinstance(email, str) or not isinstance(password, str) or not email or not password:
             raise ApiError(400, "invalid_params", '"email" and "password" must be non-empty strings')
         else:
-            self._limit(email.strip().lower(), address)
+            account = email.strip().lower()
             credentials = cmd.PasswordLogin(email, password)
-        return self._outcome(self.authenticator.authenticate(credentials))
+        outcome = await self._attempt(account, address, self.authenticator.authenticate, credentials)
+        if isinstance(outcome, cmd.NeedsSecondFactor) and account is not None:
+            self._nonce_accounts[outcome.nonce] = account
+            while len(self._nonce_accounts) > MAX_PENDING_NONCES:
+                self._nonce_accounts.popitem(last=False)
+        return self._outcome(outcome)
 
-    def two_factor(self, body: dict[str, Any], address: str) -> dict[str, Any]:
+    async def two_factor(self, body: dict[str, Any], address: str) -> dict[str, Any]:
         nonce, code = body.get("nonce"), body.get("code")
         if nonce is None or code is None:
             raise ApiError(400, "missing_parameter", 'give "nonce" and "code"')
         if not isinstance(nonce, str) or not isinstance(code, str):
             raise ApiError(400, "invalid_params", '"nonce" and "code" must be strings')
-        self._limit(f"nonce:{nonce}", address)
-        return self._outcome(self.authenticator.two_factor_auth(nonce, code))
+        account = self._nonce_accounts.get(nonce)  # wrong codes count against the account of the password
+        outcome = await self._attempt(account, address, self.authenticator.two_factor_auth, nonce, code)
+        if not isinstance(outcome, cmd.AuthFailed):
+            self._nonce_accounts.pop(nonce, None)  # (a dead one is pushed out by newer ones: the map is bounded)
+        return self._outcome(outcome)
+
+    async def _attempt(
+        self, account: str | None, address: str, check: Callable[..., cmd.AuthOutcome], *args: Any
+    ) -> cmd.AuthOutcome:
+        """Run ``check(*args)`` on the login threads, unless the account or the address must wait (429 with
+        the seconds to wait) or too many logins already wait for a thread (503); count a failure against
+        both, and forget the account's failures when it logs in."""
+        keys = [(self.address_failures, f"address:{address}")]
+        if account is not None:
+            keys.append((self.account_failures, f"account:{account}"))
+        for throttle, key in keys:
+            wait = throttle.wait(key)
+            if wait is not None:
+                whose = "this account" if throttle is self.account_failures else "this address"
+                raise ApiError(
+                    429,
+                    "too_many_attempts",
+                    f"too many failed logins for {whose}; try again in {math.ceil(wait)} s",
+                    retry_after=wait,
+                )
+        if self.pending_logins >= self.max_pending_logins:
+            raise ApiError(503, "server_busy", "too many logins under way; try again in a second", retry_after=1)
+        for throttle, key in keys:
+            throttle.begin(key)
+        self.pending_logins += 1
+        failed = False
+        try:
+            outcome = await asyncio.get_running_loop().run_in_executor(self.auth_pool, check, *args)
+            failed = isinstance(outcome, cmd.AuthFailed)
+        finally:
+            self.pending_logins -= 1
+            for throttle, key in keys:
+                throttle.end(key, failed=failed)
+        if isinstance(outcome, cmd.LoggedIn) and account is not None:
+            # a right password alone (NeedsSecondFactor) forgets nothing: else each new nonce would bring
+            # fresh guesses at the code
+            self.account_failures.succeeded(f"account:{account}")
+        return outcome
 
     def _outcome(self, outcome: cmd.AuthOutcome) -> dict[str, Any]:
         match outcome:
@@ -355,3 +396,4 @@ class SessionHub:
     async def close_all(self) -> None:
         for session in list(self.sessions.values()):
             await self.destroy(session)
+        self.auth_pool.shutdown(wait=False, cancel_futures=True)
