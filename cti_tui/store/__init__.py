@@ -1,4 +1,8 @@
-"""Persistence: the SQLite call history. Nothing outside this package opens the database."""
+"""Persistence: the SQLite call history. Nothing outside this package opens the database.
+
+The plain types (rows, pages, outcomes, errors) live in :mod:`cti_tui.core.history`, where the front ends
+find them without importing SQLite; they are re-exported here so that existing imports keep working.
+"""
 
 from cti_tui.store.history import (
     SCHEMA_VERSION,

@@ -21,14 +21,26 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
 from cti_tui import paths
-from cti_tui.core.model import Call, CallEvent, CallStatus, Cause, Direction, Event
+from cti_tui.core.history import HistoryError, HistoryPage, HistoryRow, Outcome, derive_outcome
+from cti_tui.core.model import Call, CallEvent, CallStatus, Direction, Event
+
+__all__ = [
+    "CSV_HEADER",
+    "SCHEMA_VERSION",
+    "HistoryError",
+    "HistoryPage",
+    "HistoryRecorder",
+    "HistoryRow",
+    "HistoryStore",
+    "Outcome",
+    "default_history_path",
+    "derive_outcome",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,76 +52,6 @@ SCHEMA_VERSION = 2
 
 _BUSY_TIMEOUT = 5.0  # seconds to wait for another process (a second cti-tui) holding the write lock
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class HistoryError(Exception):
-    """The history file cannot be used or written; whatever is on disk was left as it was."""
-
-    def __init__(self, message: str, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class Outcome(StrEnum):
-    ANSWERED = "answered"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-    TRANSFERRED = "transferred"
-
-
-def derive_outcome(call: Call) -> Outcome:
-    """How history labels a call: an explicit cause wins, then whether it ever connected, then direction."""
-    if call.cause == Cause.REJECTED:
-        return Outcome.REJECTED
-    if call.cause == Cause.TRANSFERRED:
-        return Outcome.TRANSFERRED
-    if call.connect_at is not None:
-        return Outcome.ANSWERED
-    return Outcome.MISSED if call.direction is Direction.INBOUND else Outcome.CANCELLED
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    """One ended call as its owner line saw it."""
-
-    id: str
-    owner: str
-    direction: Direction
-    source: str
-    source_name: str
-    destination: str
-    destination_name: str
-    line: str
-    cause: str
-    outcome: Outcome
-    setup_at: datetime | None
-    connect_at: datetime | None
-    release_at: datetime | None
-    ringing_seconds: float
-    talk_seconds: float
-    status: CallStatus
-
-    @property
-    def party(self) -> str:
-        """The other end's number: what "call back" dials."""
-        return self.source if self.direction is Direction.INBOUND else self.destination
-
-    @property
-    def party_name(self) -> str:
-        return self.source_name if self.direction is Direction.INBOUND else self.destination_name
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryPage:
-    """One page of a query, newest first, and how many rows match in all (for "41–60 of 1 234").
-
-    ``exact`` is False when the caller let a search stop counting: ``total`` is then a lower bound.
-    """
-
-    rows: list[HistoryRow]
-    total: int
-    exact: bool = True
 
 
 def default_history_path() -> Path:

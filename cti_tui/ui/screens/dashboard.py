@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.history import CallHistory
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
@@ -38,7 +39,6 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
-from cti_tui.store.history import HistoryStore
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -97,7 +97,7 @@ class Dashboard(Screen[None]):
         connector: Connector,
         *,
         now: Callable[[], datetime],
-        history: HistoryStore | None,
+        history: CallHistory | None,
         backend_label: str,
         bell: bool = True,
         flash: bool = True,

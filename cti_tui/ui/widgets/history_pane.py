@@ -20,9 +20,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Select, Static
 
+from cti_tui.core.history import CallHistory, HistoryError, HistoryRow, Outcome
 from cti_tui.core.model import Direction
 from cti_tui.core.numbers import format_for_display
-from cti_tui.store.history import HistoryError, HistoryRow, HistoryStore, Outcome
 from cti_tui.ui import render
 
 OUTCOME_STYLE: dict[Outcome, str] = {
@@ -171,7 +171,7 @@ class HistoryPane(Vertical):
 
     def __init__(
         self,
-        store: HistoryStore | None,
+        store: CallHistory | None,
         owner: str,
         *,
         page_size: int = 50,
