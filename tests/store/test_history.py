@@ -669,11 +669,30 @@ def test_paging_and_filters_use_the_indexes(tmp_path: Path) -> None:
         body, params = store._filters(OWNER, "zola", None, None)
         plan = [row[3] for row in store._reader.execute(f"EXPLAIN QUERY PLAN SELECT count(*) {body}", params)]
         assert plan[0].startswith("SCAN calls_search VIRTUAL TABLE"), plan
-        for walk in ("walk", "set"):
-            body, params = store._filters(OWNER, "zola", None, None, plan=walk)
-            sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
-            plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
-            assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
+        body, params = store._filters(OWNER, "zola", None, None, plan="set")
+        sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
+        plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
+        assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_many_matches_are_walked_a_window_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk's statements: each window is read from the owner's index (no sort of the owner's rows), and
+    the search index is asked once per window, for a range of row ids (``><``: FTS5 was given both bounds)."""
+    statements: list[str] = []
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.record_many((make_call(f"c{i:02d}", minute=i, party_name=f"Caller {i}") for i in range(40)), OWNER)
+        monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
+        monkeypatch.setattr(history_module, "_WALK_CHUNK", 4)
+        store._reader.set_trace_callback(statements.append)
+        page = store.query(OWNER, search="Caller 1", limit=3, exact_total=False)
+        store._reader.set_trace_callback(None)
+        assert [row.id for row in page.rows] == ["c19", "c18", "c17"]
+        walked = [sql for sql in statements if "LIMIT 4" in sql or "LIMIT 8" in sql or "OFFSET" in sql]
+        assert walked, statements
+        for sql in (s for s in statements if "calls_search MATCH" in s and "BETWEEN" in s):
+            explained = sql.replace("SELECT w.row_id", "EXPLAIN QUERY PLAN SELECT w.row_id", 1)
+            plan = " | ".join(row[3] for row in store._reader.execute(explained))
+            assert "COVERING INDEX calls_by_owner" in plan and "M6><" in plan.replace(" ", ""), plan
 
 
 def add_numbered_callers(directory: HistoryStore) -> None:
@@ -697,9 +716,32 @@ def test_both_search_plans_give_the_same_pages(
         ]
 
     sorted_pages = pages()
-    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
+    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)  # every search walks
+    assert pages() == sorted_pages
+    monkeypatch.setattr(history_module, "_WALK_CHUNK", 2)  # many small windows, doubling
+    assert pages() == sorted_pages
+    monkeypatch.setattr(history_module, "_WALK_SPREAD", 0)  # row ids "too spread": the set of matches instead
     assert pages() == sorted_pages
     assert sorted_pages[0][0] > 0
+
+
+def test_the_walk_does_not_rely_on_row_ids_following_time(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls filed out of order (an import, a late upsert) still page newest first, whichever plan runs."""
+    order = list(range(60))
+    random.Random(3).shuffle(order)
+    for i in order:
+        store.record(make_call(f"s{i:02d}", minute=i, party_name=f"Caller {i}"), OWNER)
+    expected = [f"s{i:02d}" for i in range(59, -1, -1) if str(i).startswith("1")]
+    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
+    monkeypatch.setattr(history_module, "_WALK_CHUNK", 3)
+    for spread in (0, 10_000):  # the set of all matches ("too spread"), then windows of scattered row ids
+        monkeypatch.setattr(history_module, "_WALK_SPREAD", spread)
+        got = [
+            row.id
+            for offset in range(0, 20, 4)
+            for row in store.query(OWNER, search="Caller 1", limit=4, offset=offset).rows
+        ]
+        assert got == expected[:20]
 
 
 @pytest.mark.parametrize("search", ["202 555", "zola", "agent", "01", "nobody"])
