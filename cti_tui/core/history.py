@@ -3,12 +3,15 @@
 The UI shows pages of ended calls and exports them; it must not know SQLite (``cti_tui.store`` implements
 :class:`CallHistory`). Everything here is pure data and imports nothing of cti_tui outside ``core``.
 
-Ended calls reach the history through the store's recorder, which the composition root attaches to the
-connector: the UI only reads.
+Every method of :class:`CallHistory` but :meth:`CallHistory.close` may wait on the disk: call them from a
+worker thread, never from the event loop (the store refuses, in tests). Ended calls reach the history through
+the store's recorder, which the composition root attaches to the connector: the UI never writes.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +27,10 @@ class HistoryError(Exception):
     def __init__(self, message: str, path: Path) -> None:
         super().__init__(message)
         self.path = path
+
+
+class HistoryCancelled(HistoryError):
+    """A query or export was cancelled (its answer was no longer wanted); nothing is wrong with the file."""
 
 
 class Outcome(StrEnum):
@@ -88,6 +95,44 @@ class HistoryPage:
     exact: bool = True
 
 
+class Cancellation:
+    """Lets the thread that wanted an answer say it no longer does (a newer keystroke, a closed screen).
+
+    The store that runs the query registers a way to stop it (``sqlite3.Connection.interrupt``) for as long as
+    the query runs; :meth:`cancel` calls it at once. Registering and cancelling hold one lock, so a stop never
+    reaches work that was not the cancelled one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._stops: list[Callable[[], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            for stop in self._stops:
+                stop()
+
+    def register(self, stop: Callable[[], None]) -> Callable[[], None]:
+        """Call ``stop`` on :meth:`cancel` (now, if already cancelled); returns the undo, which must be
+        called once the work ``stop`` stops is over."""
+        with self._lock:
+            if self._cancelled:
+                stop()
+            self._stops.append(stop)
+
+        def unregister() -> None:
+            with self._lock:
+                self._stops.remove(stop)
+
+        return unregister
+
+
 class CallHistory(Protocol):
     """What the front ends need from a call history (implemented by ``cti_tui.store.HistoryStore``)."""
 
@@ -103,8 +148,9 @@ class CallHistory(Protocol):
         limit: int = 50,
         offset: int = 0,
         exact_total: bool = True,
+        cancel: Cancellation | None = None,
     ) -> HistoryPage:
-        """One page of ``owner``'s calls, newest first. Raises :class:`HistoryError`."""
+        """One page of ``owner``'s calls, newest first. Blocking; raises :class:`HistoryError`."""
         ...
 
     def export_csv(
@@ -116,10 +162,14 @@ class CallHistory(Protocol):
         outcome: Outcome | None = None,
         direction: Direction | None = None,
     ) -> int:
-        """Write every matching row to ``destination`` as CSV; returns the row count. Raises
+        """Write every matching row to ``destination`` as CSV. Blocking; returns the row count; raises
         :class:`HistoryError` (or ``OSError`` for the path)."""
         ...
 
+    def wait_written(self, timeout: float | None = None) -> bool:
+        """Block until every call handed to a recorder before now is committed (or failed); False on timeout."""
+        ...
+
     def close(self) -> None:
-        """Close the file (the app closes its history when it exits)."""
+        """Write what recorders handed over, then close."""
         ...

@@ -6,24 +6,30 @@ find them without importing SQLite; they are re-exported here so that existing i
 
 from cti_tui.store.history import (
     SCHEMA_VERSION,
+    Cancellation,
+    HistoryCancelled,
     HistoryError,
     HistoryPage,
     HistoryRecorder,
     HistoryRow,
     HistoryStore,
     Outcome,
+    SqliteOnLoopError,
     default_history_path,
     derive_outcome,
 )
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Cancellation",
+    "HistoryCancelled",
     "HistoryError",
     "HistoryPage",
     "HistoryRecorder",
     "HistoryRow",
     "HistoryStore",
     "Outcome",
+    "SqliteOnLoopError",
     "default_history_path",
     "derive_outcome",
 ]

@@ -31,10 +31,17 @@ from cti_tui.store import (
     derive_outcome,
 )
 from cti_tui.store import history as history_module
+from cti_tui.store.history import STRICT_OFF_LOOP_ENV
 
 OWNER = "user:1001"
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def strict_off_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite on a thread that runs an asyncio loop raises here instead of logging a warning."""
+    monkeypatch.setenv(STRICT_OFF_LOOP_ENV, "1")
 
 
 def make_call(
@@ -822,6 +829,7 @@ def test_recorder_records_only_ended_calls_of_its_line(store: HistoryStore) -> N
     recorder(CallEvent(5, make_call("colleague", line="user:1002", minute=2)))
     recorder(CallEvent(6, make_call("hung-up", minute=3)))
     recorder(CallEvent(7, make_call("cancelled", minute=5, status=CallStatus.CANCEL, connected=False)))
+    assert store.wait_written(timeout=30)
     assert ids(store) == ["cancelled", "hung-up"]
     assert ids(store, "queue:sales") == ids(store, "user:1002") == []
 
@@ -861,8 +869,10 @@ from pathlib import Path
 from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.store import HistoryStore
 
-path, count = Path(sys.argv[1]), int(sys.argv[2])
+path, count, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 store = HistoryStore(path)
+# "submit": through the writer thread, as the app's recorder files calls; acknowledged once committed.
+write = store.record if mode == "record" else (lambda call, owner: store.submit(call, owner).result())
 t0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 for i in range(count):
     start = t0 + timedelta(seconds=i)
@@ -871,7 +881,7 @@ for i in range(count):
         line="user:1001", source="+12025550143", destination="1001", source_name=f"Caller {i}",
         setup_at=start, connect_at=start + timedelta(seconds=1), release_at=start + timedelta(seconds=2),
     )
-    store.record(call, "user:1001")
+    write(call, "user:1001")
     print(f"done {i}", flush=True)
 print("done", flush=True)
 sys.stdin.read()  # stay alive, database open, until killed
@@ -881,12 +891,12 @@ sys.stdin.read()  # stay alive, database open, until killed
 class Writer:
     """A child process recording ``count`` calls and saying ``done <i>`` after each, then ``done``."""
 
-    def __init__(self, tmp_path: Path, count: int) -> None:
+    def __init__(self, tmp_path: Path, count: int, mode: str = "record") -> None:
         self.tmp_path = tmp_path
         self.stderr = (tmp_path / "stderr.txt").open("w")
         pythonpath = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(tmp_path / "history.sqlite3"), str(count)],
+            [sys.executable, "-c", CHILD, str(tmp_path / "history.sqlite3"), str(count), mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -937,10 +947,14 @@ def _check_after_kill(path: Path) -> list[str]:
         conn.close()
 
 
+WRITE_MODES = pytest.mark.parametrize("mode", ["record", "submit"])
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_every_recorded_call_survives_sigkill(tmp_path: Path) -> None:
+@WRITE_MODES
+def test_every_recorded_call_survives_sigkill(tmp_path: Path, mode: str) -> None:
     count = 25
-    writer = Writer(tmp_path, count)
+    writer = Writer(tmp_path, count, mode)
     try:
         writer.wait_for("done")
     finally:
@@ -955,9 +969,10 @@ def test_every_recorded_call_survives_sigkill(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_sigkill_while_writing_keeps_every_acknowledged_call(tmp_path: Path) -> None:
+@WRITE_MODES
+def test_sigkill_while_writing_keeps_every_acknowledged_call(tmp_path: Path, mode: str) -> None:
     acknowledged = 200
-    writer = Writer(tmp_path, 1_000_000)  # still writing when the kill lands
+    writer = Writer(tmp_path, 1_000_000, mode)  # still writing when the kill lands
     try:
         writer.wait_for(f"done {acknowledged - 1}")
     finally:

@@ -9,7 +9,7 @@ from cti_tui.store import history as store_history
 
 
 def test_the_store_re_exports_the_core_types() -> None:
-    names = ("HistoryError", "HistoryPage", "HistoryRow", "Outcome")
+    names = ("Cancellation", "HistoryCancelled", "HistoryError", "HistoryPage", "HistoryRow", "Outcome")
     for name in (*names, "derive_outcome"):
         assert getattr(store, name) is getattr(history, name)
         assert getattr(store_history, name) is getattr(history, name)
@@ -19,7 +19,7 @@ def test_the_store_implements_the_protocol_the_ui_uses() -> None:
     """The methods and keyword arguments of ``CallHistory`` exist on ``HistoryStore`` (mypy checks the types)."""
     import inspect
 
-    for name in ("query", "export_csv", "close"):
+    for name in ("query", "export_csv", "wait_written", "close"):
         wanted = inspect.signature(getattr(history.CallHistory, name)).parameters
         offered = inspect.signature(getattr(store.HistoryStore, name)).parameters
         assert list(wanted) == [p for p in offered if p in wanted], name
