@@ -161,9 +161,11 @@ class CallHistory(Protocol):
         search: str | None = None,
         outcome: Outcome | None = None,
         direction: Direction | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancel: Cancellation | None = None,
     ) -> int:
-        """Write every matching row to ``destination`` as CSV. Blocking; returns the row count; raises
-        :class:`HistoryError` (or ``OSError`` for the path)."""
+        """Write every matching row to ``destination`` as CSV; ``progress(rows so far)`` now and then.
+        Blocking; returns the row count; raises :class:`HistoryError` (or ``OSError`` for the path)."""
         ...
 
     def wait_written(self, timeout: float | None = None) -> bool:

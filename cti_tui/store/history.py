@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from cti_tui import paths
 from cti_tui.core.history import (
@@ -423,6 +423,7 @@ _WALK_CHUNK_MAX = 256_000
 # many times its size (rows filed out of order, or a file shared by very many lines), each window would ask
 # the index about much of the file: the set of all matches is built once instead.
 _WALK_SPREAD = 64
+_EXPORT_PROGRESS_EVERY = 1_000  # rows between two progress reports of an export
 
 
 @dataclass(frozen=True, slots=True)
@@ -944,18 +945,25 @@ class HistoryStore:
         search: str | None = None,
         outcome: Outcome | None = None,
         direction: Direction | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancel: Cancellation | None = None,
     ) -> int:
-        """Write a header and every matching row (newest first) as CSV; returns the number of rows.
+        """Write a header and every matching row (newest first) as CSV; returns the number of rows. Blocking.
 
         Rows stream from the cursor of a connection of its own, so a big export neither fills memory nor
-        holds up ``record``. A path is written atomically (temporary file, then rename); a text stream should
-        be opened with ``newline=""`` as the csv module asks.
+        holds up ``record``. A path is written atomically (temporary file, then rename: a failed or cancelled
+        export leaves nothing); a text stream should be opened with ``newline=""`` as the csv module asks.
+        ``progress`` is called with the rows written so far every ``_EXPORT_PROGRESS_EVERY`` rows and at
+        the end, on this thread.
         """
+        _off_the_loop("HistoryStore.export_csv")
         self._sound()
+        if self._closed:
+            raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
         body, params = self._filters(owner, search, outcome, direction, plan="set")
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
-            return self._write_csv(sql, params, destination)
+            return self._write_csv(sql, params, destination, progress, cancel)
         target = Path(destination)
         with tempfile.NamedTemporaryFile(
             "w",
@@ -968,7 +976,7 @@ class HistoryStore:
         ) as out:
             temporary = Path(out.name)
             try:
-                count = self._write_csv(sql, params, out)
+                count = self._write_csv(sql, params, out, progress, cancel)
             except BaseException:
                 out.close()
                 temporary.unlink(missing_ok=True)
@@ -976,19 +984,33 @@ class HistoryStore:
         os.replace(temporary, target)
         return count
 
-    def _write_csv(self, sql: str, params: dict[str, Any], out: TextIO) -> int:
+    def _write_csv(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        out: IO[str],
+        progress: Callable[[int], None] | None,
+        cancel: Cancellation | None,
+    ) -> int:
         conn = self._connect()
+        conn.guarded = True
         try:
-            conn.execute("PRAGMA query_only = ON")
-            writer = csv.writer(out)
-            writer.writerow(CSV_HEADER)
-            count = 0
-            for record in conn.execute(sql, params):
-                writer.writerow(_csv_cells(record))
-                count += 1
-            return count
-        except sqlite3.Error as exc:
-            raise HistoryError(f"cannot export call history {self.path}: {exc}", self.path) from exc
+            with self._cancellable(conn, cancel, "export"):
+                try:
+                    conn.execute("PRAGMA query_only = ON")
+                    writer = csv.writer(out)
+                    writer.writerow(CSV_HEADER)
+                    count = 0
+                    for record in conn.execute(sql, params):
+                        writer.writerow(_csv_cells(record))
+                        count += 1
+                        if progress is not None and count % _EXPORT_PROGRESS_EVERY == 0:
+                            progress(count)
+                    if progress is not None:
+                        progress(count)
+                    return count
+                except sqlite3.Error as exc:
+                    raise HistoryError(f"cannot export call history {self.path}: {exc}", self.path) from exc
         finally:
             conn.close()
 

@@ -10,6 +10,8 @@ writes inline again.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
 import sqlite3
 import threading
@@ -228,6 +230,7 @@ def test_sqlite_on_a_running_loop_raises_in_strict_mode(tmp_path: Path) -> None:
                 ("query", lambda: store.query(OWNER)),
                 ("record", lambda: store.record(make_call("c2", minute=1), OWNER)),
                 ("record_many", lambda: store.record_many([make_call("c3", minute=2)], OWNER)),
+                ("export_csv", lambda: store.export_csv(OWNER, io.StringIO())),
                 ("wait_written", lambda: store.wait_written(0)),
                 ("wait_checked", lambda: store.wait_checked(0)),
             ]:
@@ -238,7 +241,7 @@ def test_sqlite_on_a_running_loop_raises_in_strict_mode(tmp_path: Path) -> None:
             assert [row.id for row in page.rows] == ["c1"]
             return refused
 
-        assert len(asyncio.run(on_the_loop())) == 5
+        assert len(asyncio.run(on_the_loop())) == 6
         assert ids(store) == ["c1"]  # nothing was written by the refused calls
 
 
@@ -283,6 +286,34 @@ def test_a_cancelled_query_raises_cancelled(tmp_path: Path) -> None:
         with pytest.raises(HistoryCancelled):
             store.query(OWNER, cancel=cancel)
         assert store.query(OWNER).total == 0  # the connection is fine afterwards
+
+
+def test_an_export_reports_progress_and_a_cancel_interrupts_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history_module, "_EXPORT_PROGRESS_EVERY", 10)
+    path = filled_file(tmp_path / "history.sqlite3", 45)
+    with HistoryStore(path) as store:
+        seen: list[int] = []
+        target = tmp_path / "out" / "export.csv"
+        target.parent.mkdir()
+        assert store.export_csv(OWNER, target, progress=seen.append) == 45
+        assert seen == [10, 20, 30, 40, 45]
+        with target.open(newline="", encoding="utf-8") as f:
+            assert len(list(csv.DictReader(f))) == 45
+
+        cancel = Cancellation()
+        stopped_at: list[int] = []
+
+        def cancel_at_20(rows: int) -> None:
+            stopped_at.append(rows)
+            if rows == 20:
+                cancel.cancel()  # interrupts the export's connection: the next row is never read
+
+        again = tmp_path / "out" / "again.csv"
+        with pytest.raises(HistoryCancelled):
+            store.export_csv(OWNER, again, progress=cancel_at_20, cancel=cancel)
+        assert stopped_at == [10, 20]
+        assert sorted(p.name for p in target.parent.iterdir()) == ["export.csv"]  # no file, no temporary
+        assert store.query(OWNER).total == 45
 
 
 def test_a_check_that_breaks_refuses_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from cti_tui.core.history import HistoryError, HistoryPage, Outcome
 from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.store.history import STRICT_OFF_LOOP_ENV, HistoryStore
 from cti_tui.ui.widgets import history_pane as pane_module
 from cti_tui.ui.widgets.history_pane import HistoryPane, HistorySearch, HistoryTable
+from tests.store.test_history import _damage_far_from_the_schema
 
 OWNER = "user:1001"
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -122,6 +123,7 @@ class HistoryApp(App[None]):
         self.store = store
         self.page_size = page_size
         self.callbacks: list[HistoryPane.CallBack] = []
+        self.exports: list[HistoryPane.Exported | HistoryPane.ExportFailed] = []
 
     def compose(self) -> ComposeResult:
         yield HistoryPane(self.store, OWNER, page_size=self.page_size, id="history")
@@ -136,11 +138,20 @@ class HistoryApp(App[None]):
     def on_history_pane_call_back(self, message: HistoryPane.CallBack) -> None:
         self.callbacks.append(message)
 
+    def on_history_pane_exported(self, message: HistoryPane.Exported) -> None:
+        self.exports.append(message)
+
+    def on_history_pane_export_failed(self, message: HistoryPane.ExportFailed) -> None:
+        self.exports.append(message)
+
 
 async def settle(pilot: Any) -> None:
-    """Until the pane has the answer to what was last asked (its workers done, their messages handled)."""
+    """Until the pane has the answer to what was last asked (its workers done, their messages handled); an
+    export under way is not waited for."""
     for _ in range(50):
-        await pilot.app.workers.wait_for_complete()
+        queries = [w for w in pilot.app.workers if w.group != "history-export"]
+        if queries:  # (an empty list means "every worker" to Textual)
+            await pilot.app.workers.wait_for_complete(queries)
         await pilot.pause()
         if not pilot.app.query(HistoryPane) or not pilot.app.query_one(HistoryPane).busy:
             return
@@ -375,16 +386,21 @@ async def test_export_csv_writes_the_filtered_rows(filled: HistoryStore, tmp_pat
         pane.query_one(HistorySearch).value = "202 555"
         await wait_for(pilot, lambda: pane.search_text == "202 555", "the search")
         target = tmp_path / "export.csv"
-        assert await asyncio.to_thread(pane.export_csv, target) == 2  # (still inline: strict mode refuses the loop)
+        assert pane.export_csv(target)
+        await wait_for(pilot, lambda: len(app.exports) == 1, "the export")
+        assert isinstance(app.exports[0], HistoryPane.Exported) and app.exports[0].rows == 2
         with target.open(newline="", encoding="utf-8") as f:
             exported = list(csv.DictReader(f))
         assert [r["id"] for r in exported] == ["c3", "a1"]
 
         pane.query_one(Select).value = "cancelled"
         await wait_for(pilot, lambda: pane.outcome_filter is Outcome.CANCELLED, "the filter")
-        assert await asyncio.to_thread(pane.export_csv, target) == 1
+        assert pane.export_csv(target)
+        await wait_for(pilot, lambda: len(app.exports) == 2, "the second export")
+        assert isinstance(app.exports[1], HistoryPane.Exported) and app.exports[1].rows == 1
         with target.open(newline="", encoding="utf-8") as f:
             assert [r["id"] for r in csv.DictReader(f)] == ["c3"]
+        assert not pane.exporting and not pane.query("#history-export")  # the progress row went
 
 
 async def test_store_error_shows_a_line_instead_of_crashing(
@@ -429,8 +445,10 @@ async def test_without_a_store_history_is_off(tmp_path: Path) -> None:
         pane.reload()
         await pilot.press("slash")
         assert pane.rows == [] and pane.search_text == "" and pane.outcome_filter is None
-        with pytest.raises(HistoryError):
-            pane.export_csv(tmp_path / "nothing.csv")
+        pane.export_csv(tmp_path / "nothing.csv")  # says why, as a message: no exception into the caller
+        await wait_for(pilot, lambda: len(app.exports) == 1, "the refusal")
+        assert isinstance(app.exports[0], HistoryPane.ExportFailed)
+        assert app.exports[0].reason == "call history is off: nothing to export"
         assert not (tmp_path / "nothing.csv").exists()
 
 
@@ -461,6 +479,16 @@ class GatedHistory:
             self.entered.set()
             assert gate.wait(timeout=30)
         return self.store.query(owner, **kwargs)
+
+    def export_csv(self, owner: str, destination: Path, **kwargs: Any) -> int:
+        self.threads.add(threading.get_ident())
+        gate = self.held.get("export")
+        if gate is not None:
+            for rows in (1, 2):
+                kwargs["progress"](rows)
+            self.entered.set()
+            assert gate.wait(timeout=30)
+        return self.store.export_csv(owner, destination, **kwargs)
 
     def wait_written(self, timeout: float | None = None) -> bool:
         return self.store.wait_written(timeout)
@@ -546,6 +574,78 @@ async def test_a_slow_answer_says_searching(filled: HistoryStore, monkeypatch: p
         release.set()
         await wait_for(pilot, lambda: ids(pane) == ["a1"], "the answer")
         assert pane.border_title == "History · 1"
+
+
+async def test_export_runs_in_a_worker_with_a_progress_bar(
+    filled: HistoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pane_module, "PROGRESS_EVERY", 0.0)
+    gated = GatedHistory(filled)
+    release = gated.hold("export")
+    app = HistoryApp(gated)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        target = tmp_path / "export.csv"
+        assert pane.export_csv(target)
+        await entered(gated)
+        await wait_for(pilot, lambda: pane.query("#history-export-bar"), "the progress bar")
+        bar = pane.query_one("#history-export-bar", ProgressBar)
+        await wait_for(pilot, lambda: bar.progress == 2, "the progress")
+        assert bar.total == 5 and pane.exporting
+        assert not pane.export_csv(tmp_path / "second.csv")  # one at a time
+        pane.focus_search()
+        await pilot.press(*"zola")  # the app is usable meanwhile
+        await wait_for(pilot, lambda: ids(pane) == ["a1"], "a search during the export")
+        release.set()
+        await wait_for(pilot, lambda: len(app.exports) == 1, "the export")
+        assert isinstance(app.exports[0], HistoryPane.Exported) and app.exports[0].rows == 5  # as asked
+        assert not pane.exporting and not pane.query("#history-export")
+        assert target.exists() and not (tmp_path / "second.csv").exists()
+        assert threading.get_ident() not in gated.threads
+
+
+async def test_export_failures_come_back_as_messages(filled: HistoryStore, tmp_path: Path) -> None:
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        pane.export_csv(tmp_path / "no such folder" / "export.csv")
+        await wait_for(pilot, lambda: len(app.exports) == 1, "the failure")
+        failed = app.exports[0]
+        assert isinstance(failed, HistoryPane.ExportFailed) and "No such file or directory" in failed.reason
+        assert not pane.exporting
+
+        filled.close()  # a closed store refuses
+        pane.export_csv(tmp_path / "export.csv")
+        await wait_for(pilot, lambda: len(app.exports) == 2, "the second failure")
+        assert isinstance(app.exports[1], HistoryPane.ExportFailed) and "closed" in app.exports[1].reason
+        assert not (tmp_path / "export.csv").exists()
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Iterator[HistoryStore]:
+    """A store that opened (the cheap checks pass) and whose background check then found the file damaged."""
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record_many((make_call(f"c{i:04d}", minute=i) for i in range(2000)), OWNER)
+    _damage_far_from_the_schema(path)
+    opened = HistoryStore(path, check_in_background=True)
+    assert opened.wait_checked(timeout=30) and opened.damage is not None
+    yield opened
+    opened.close()
+
+
+async def test_exporting_from_a_damaged_file_says_so(damaged: HistoryStore, tmp_path: Path) -> None:
+    app = HistoryApp(damaged)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.error is not None, "the damage on the pane")
+        pane.export_csv(tmp_path / "export.csv")
+        await wait_for(pilot, lambda: len(app.exports) == 1, "the failure")
+        failed = app.exports[0]
+        assert isinstance(failed, HistoryPane.ExportFailed) and "damaged" in failed.reason
+        assert not (tmp_path / "export.csv").exists()
 
 
 async def test_a_reload_shows_a_call_that_waited_for_the_integrity_check(

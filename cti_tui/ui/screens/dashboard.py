@@ -439,13 +439,19 @@ class Dashboard(Screen[None]):
         self.history_pane.focus_search()
 
     def export_history(self, path: Path | None = None) -> None:
+        """Export the history pane's rows (its search and filter) to CSV on a worker: the app stays usable,
+        the pane shows the progress, and the outcome comes back as a notification (never a traceback)."""
         target = path or Path.cwd() / f"cti-tui-history-{self.now():%Y%m%d-%H%M%S}.csv"
-        try:
-            count = self.history_pane.export_csv(target)
-        except (OSError, ValueError) as exc:
-            self.notify(f"export failed: {exc}", severity="error")
-            return
-        self.notify(f"{count} calls exported to {target}", title="History")
+        if not self.history_pane.export_csv(target):
+            self.notify("an export is already running", title="History", severity="warning")
+
+    @on(HistoryPane.Exported)
+    def _exported(self, message: HistoryPane.Exported) -> None:
+        self.notify(f"{message.rows} calls exported to {message.path}", title="History", markup=False)
+
+    @on(HistoryPane.ExportFailed)
+    def _export_failed(self, message: HistoryPane.ExportFailed) -> None:
+        self.notify(f"export failed: {message.reason}", title="History", severity="error", timeout=10, markup=False)
 
     def action_quit(self) -> None:
         live = [c for c in self.calls.calls() if c.line == self.identity.line]

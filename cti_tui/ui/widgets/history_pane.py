@@ -4,8 +4,8 @@ Only the rows the user has scrolled to are loaded: one page at first, the next p
 the last loaded row. Enter on a row asks the dashboard to call the other party back (a message; this widget
 never dials).
 
-Every query runs on a worker thread, never on the event loop: a search of a million calls can take
-a second, and the loop also draws the screen and carries the engine. Typing is
+Every query and export runs on a worker thread, never on the event loop: a search of a million calls can take
+a second and an export many, and the loop also draws the screen and carries the engine. Typing is
 debounced; a newer keystroke cancels the query under way (the store interrupts it) and an answer that comes
 back for an older one is dropped, so the last keystroke's answer always wins. A query that takes a while
 says "searching…" in the title. The pane knows history only as :class:`cti_tui.core.history.CallHistory`.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import ClassVar
 
 import rich.repr
@@ -26,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from cti_tui.core.history import (
     CallHistory,
@@ -63,6 +64,7 @@ OFF_MESSAGE = "call history is off"
 SEARCH_DEBOUNCE = 0.12  # seconds of no typing before a search runs: "Caller 1" typed fast is one query
 SEARCHING_AFTER = 0.3  # seconds a query may take before the title says "searching…"
 WRITTEN_WAIT = 2.0  # seconds a reload waits for the call that just ended to be committed (the writer thread)
+PROGRESS_EVERY = 0.1  # seconds between two progress updates of an export
 
 
 # --- cells (pure) -------------------------------------------------------------------------------------------
@@ -184,6 +186,8 @@ class HistoryPane(Vertical):
         & > #history-filters { height: 1; }
         & > #history-filters > #history-search { width: 1fr; }
         & > #history-filters > #history-outcome { width: 18; margin-left: 1; }
+        & > #history-export { height: 1; }
+        & > #history-export > #history-export-label { width: auto; margin-right: 1; color: $text-muted; }
         & > #history-message { height: 1; color: $error; }
         & > #history-message.-off { color: $text-muted; text-style: dim; }
         & > #history-table { height: 1fr; }
@@ -201,6 +205,22 @@ class HistoryPane(Vertical):
         def __rich_repr__(self) -> rich.repr.Result:
             yield "number", self.number
             yield "name", self.name
+
+    class Exported(Message):
+        """An export finished: ``rows`` calls are in ``path``."""
+
+        def __init__(self, path: Path, rows: int) -> None:
+            super().__init__()
+            self.path = path
+            self.rows = rows
+
+    class ExportFailed(Message):
+        """An export did not happen or did not finish (history off, the file, the path); nothing was left."""
+
+        def __init__(self, path: Path, reason: str) -> None:
+            super().__init__()
+            self.path = path
+            self.reason = reason
 
     class _Answer(Message):
         """A worker's page (or its error) for one :class:`_Ask`; only the pane reads it."""
@@ -222,6 +242,15 @@ class HistoryPane(Vertical):
         def __init__(self, generation: int) -> None:
             super().__init__()
             self.generation = generation
+
+    class _ExportProgress(Message):
+        """Rows written so far by the export under way; -1 when it is over (the bar goes)."""
+
+        bubble = False
+
+        def __init__(self, rows: int) -> None:
+            super().__init__()
+            self.rows = rows
 
     def __init__(
         self,
@@ -251,6 +280,7 @@ class HistoryPane(Vertical):
         self._loading_more = False
         self._slow_timer: Timer | None = None
         self._slow = False  # the answer is late: the title says "searching…"
+        self._export_cancel: Cancellation | None = None
         self.border_title = "History"
 
     # -- composition
@@ -281,6 +311,10 @@ class HistoryPane(Vertical):
             table.add_column(label, key=key, width=width)
         self._ready = True
         self._requery()
+
+    def on_unmount(self) -> None:
+        if self._export_cancel is not None:  # a closed screen wants no file: stop reading at once
+            self._export_cancel.cancel()
 
     # -- what tests and the dashboard read
 
@@ -324,6 +358,10 @@ class HistoryPane(Vertical):
         return self._requerying or self._loading_more
 
     @property
+    def exporting(self) -> bool:
+        return self._export_cancel is not None
+
+    @property
     def error(self) -> str | None:
         """The message of the last failed query, ``None`` once a query succeeds."""
         return self._error
@@ -362,14 +400,29 @@ class HistoryPane(Vertical):
             settle_writes=True,
         )
 
-    def export_csv(self, path: Path) -> int:
-        """Write every row matching the current search and filter to ``path`` as CSV; returns the count.
-
-        Raises :class:`HistoryError` when history is off or the export fails (the caller tells the user).
-        """
+    def export_csv(self, path: Path) -> bool:
+        """Start writing every row matching the current search and filter to ``path`` as CSV, on a worker
+        thread, with a progress bar in the pane. The outcome comes back as :class:`Exported` or
+        :class:`ExportFailed` (history off, a damaged file, an unwritable path: never raised). False when
+        an export is already running (nothing started)."""
+        path = Path(path)
         if self.store is None:
-            raise HistoryError(f"{OFF_MESSAGE}: nothing to export to {path}", Path(path))
-        return self.store.export_csv(self.owner, Path(path), search=self._search or None, outcome=self._outcome)
+            self.post_message(self.ExportFailed(path, f"{OFF_MESSAGE}: nothing to export"))
+            return True
+        if self._export_cancel is not None:
+            return False
+        self._export_cancel = cancel = Cancellation()
+        total = self._total if self._exact and self._error is None else None
+        self.mount(
+            Horizontal(
+                Static(f"exporting to {path.name}", id="history-export-label", markup=False),
+                ProgressBar(total=total, show_eta=False, id="history-export-bar"),
+                id="history-export",
+            ),
+            after=self.query_one("#history-filters"),
+        )
+        self._export(self.store, path, self._search or None, self._outcome, cancel)
+        return True
 
     # -- loading (the questions go out here; the answers come back as _Answer messages)
 
@@ -549,6 +602,50 @@ class HistoryPane(Vertical):
             self._slow_timer.stop()
             self._slow_timer = None
         self._slow = False
+
+    # -- exporting
+
+    @work(group="history-export", exit_on_error=False)
+    async def _export(
+        self, store: CallHistory, path: Path, search: str | None, outcome: Outcome | None, cancel: Cancellation
+    ) -> None:
+        """Worker: the export on a thread; progress and the outcome come back as messages."""
+        last = 0.0
+
+        def progress(rows: int) -> None:  # on the export's thread: post, never touch the bar
+            nonlocal last
+            now = monotonic()
+            if now - last >= PROGRESS_EVERY:
+                last = now
+                self.post_message(self._ExportProgress(rows))
+
+        def export() -> int:
+            return store.export_csv(self.owner, path, search=search, outcome=outcome, progress=progress, cancel=cancel)
+
+        try:
+            rows = await asyncio.to_thread(export)
+        except asyncio.CancelledError:
+            cancel.cancel()
+            raise
+        except (HistoryError, OSError, ValueError) as exc:
+            self.post_message(self.ExportFailed(path, str(exc)))
+        else:
+            self.post_message(self.Exported(path, rows))
+        finally:
+            self.post_message(self._ExportProgress(-1))  # the bar goes
+
+    @on(_ExportProgress)
+    def _export_progressed(self, message: _ExportProgress) -> None:
+        message.stop()
+        if message.rows < 0:
+            self._export_cancel = None
+            for row in self.query("#history-export"):
+                row.remove()
+            return
+        for bar in self.query("#history-export-bar").results(ProgressBar):
+            if bar.total is not None and message.rows > bar.total:
+                bar.update(total=None)  # more rows than counted (calls ended meanwhile): no percentage
+            bar.update(progress=message.rows)
 
     # -- events from the parts (stopped here: they are this pane's business, not the dashboard's)
 
