@@ -502,6 +502,33 @@ async def entered(gated: GatedHistory) -> None:
     gated.entered.clear()
 
 
+async def test_an_answer_with_the_rows_already_shown_redraws_nothing(
+    filled: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cleared: list[int] = []
+    real_clear = HistoryTable.clear
+
+    def counted_clear(table: HistoryTable, columns: bool = False) -> HistoryTable:
+        cleared.append(table.row_count)
+        return real_clear(table, columns)
+
+    monkeypatch.setattr(HistoryTable, "clear", counted_clear)
+    app = HistoryApp(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.total == 5, "the first page")
+        table = pane.query_one(HistoryTable)
+        table.focus()
+        await pilot.press("down")
+        cleared.clear()
+        pane.query_one(HistorySearch).value = "a"  # every call has an "a" in it: the same five rows
+        await wait_for(pilot, lambda: pane.search_text == "a", "the search")
+        assert cleared == [] and ids(pane) == ["e5", "r4", "c3", "m2", "a1"] and table.cursor_row == 1
+        pane.query_one(HistorySearch).value = "ol"  # Carol, Zola: other rows, drawn again
+        await wait_for(pilot, lambda: pane.search_text == "ol", "the narrower search")
+        assert cleared == [5] and ids(pane) == ["c3", "a1"]
+
+
 async def test_queries_run_on_worker_threads_never_the_loop(filled: HistoryStore) -> None:
     gated = GatedHistory(filled)
     app = HistoryApp(gated)  # type: ignore[arg-type]

@@ -547,6 +547,11 @@ class HistoryPane(Vertical):
             self._exhausted = len(page.rows) < ask.limit
             if self._append(page.rows) and ask.advance:
                 table.action_cursor_down()
+        elif page.rows == self._rows:
+            # The very calls on screen ("Calle" → "Caller" when every caller matches): redrawing the table
+            # would cost a frame of ~40-100 ms here (Textual draws each visible cell again) for nothing.
+            self._total, self._exact = page.total, page.exact
+            self._exhausted = len(page.rows) < ask.limit
         else:
             table.clear()
             self._rows, self._ids, self._total = [], set(), page.total
