@@ -1,9 +1,13 @@
 """The call history: one SQLite row per ended call and owner line, searchable, paged and exportable.
 
-SQLite in WAL mode with ``synchronous=NORMAL``: each ``record`` is committed to the OS before it returns, so a
-killed process loses nothing, and readers (the history pane, a CSV export) never block the writer. The file
-carries a schema version so an upgrade never breaks old data; a file we do not understand (damaged, foreign or
-written by a newer cti-tui) is refused with :class:`HistoryError` and left exactly as it is.
+SQLite in WAL mode with ``synchronous=NORMAL``: each call is committed to the OS as soon as it is written, so
+a killed process loses nothing it acknowledged, and readers (the history pane, a CSV export) never block the
+writer. The file carries a schema version so an upgrade never breaks old data; a file we do not understand
+(damaged, foreign or written by a newer cti-tui) is refused with :class:`HistoryError` and left exactly as it is.
+
+Nothing here runs on an event loop: the app and the servers hand ended calls to a writer thread (a bounded
+queue, see :meth:`HistoryStore.submit`) and query from worker threads. Every statement checks where it runs;
+with ``CTI_TUI_STRICT_OFF_LOOP=1`` (the tests) SQLite on a thread that runs an asyncio loop raises.
 
 Substring search uses an FTS5 trigram index (kept in step with ``calls`` by triggers), so finding a number or
 a name among a million calls does not scan them all; terms shorter than a trigram fall back to ``LIKE``.
@@ -11,24 +15,54 @@ a name among a million calls does not scan them all; terms shorter than a trigra
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import csv
 import logging
 import os
+import queue
 import re
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from cti_tui import paths
-from cti_tui.core.model import Call, CallEvent, CallStatus, Cause, Direction, Event
+from cti_tui.core.history import (
+    Cancellation,
+    HistoryCancelled,
+    HistoryError,
+    HistoryPage,
+    HistoryRow,
+    Outcome,
+    derive_outcome,
+)
+from cti_tui.core.model import Call, CallEvent, CallStatus, Direction, Event
+
+__all__ = [
+    "CSV_HEADER",
+    "SCHEMA_VERSION",
+    "STRICT_OFF_LOOP_ENV",
+    "WRITE_QUEUE_LIMIT",
+    "Cancellation",
+    "HistoryCancelled",
+    "HistoryError",
+    "HistoryPage",
+    "HistoryRecorder",
+    "HistoryRow",
+    "HistoryStore",
+    "Outcome",
+    "SqliteOnLoopError",
+    "default_history_path",
+    "derive_outcome",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,75 +75,51 @@ SCHEMA_VERSION = 2
 _BUSY_TIMEOUT = 5.0  # seconds to wait for another process (a second cti-tui) holding the write lock
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+WRITE_QUEUE_LIMIT = 10_000
+"""Ended calls waiting for the writer thread at most. A person's line ends a call a minute; even a server's
+many lines stay far below this unless the disk stops, and then a call is refused (``on_error``) rather than
+the event loop made to wait for the disk."""
 
-class HistoryError(Exception):
-    """The history file cannot be used or written; whatever is on disk was left as it was."""
-
-    def __init__(self, message: str, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class Outcome(StrEnum):
-    ANSWERED = "answered"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-    TRANSFERRED = "transferred"
+STRICT_OFF_LOOP_ENV = "CTI_TUI_STRICT_OFF_LOOP"
 
 
-def derive_outcome(call: Call) -> Outcome:
-    """How history labels a call: an explicit cause wins, then whether it ever connected, then direction."""
-    if call.cause == Cause.REJECTED:
-        return Outcome.REJECTED
-    if call.cause == Cause.TRANSFERRED:
-        return Outcome.TRANSFERRED
-    if call.connect_at is not None:
-        return Outcome.ANSWERED
-    return Outcome.MISSED if call.direction is Direction.INBOUND else Outcome.CANCELLED
+class SqliteOnLoopError(RuntimeError):
+    """SQLite was about to run on a thread that runs an asyncio loop (raised only in strict mode)."""
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    """One ended call as its owner line saw it."""
-
-    id: str
-    owner: str
-    direction: Direction
-    source: str
-    source_name: str
-    destination: str
-    destination_name: str
-    line: str
-    cause: str
-    outcome: Outcome
-    setup_at: datetime | None
-    connect_at: datetime | None
-    release_at: datetime | None
-    ringing_seconds: float
-    talk_seconds: float
-    status: CallStatus
-
-    @property
-    def party(self) -> str:
-        """The other end's number: what "call back" dials."""
-        return self.source if self.direction is Direction.INBOUND else self.destination
-
-    @property
-    def party_name(self) -> str:
-        return self.source_name if self.direction is Direction.INBOUND else self.destination_name
+_warned_on_loop = False
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryPage:
-    """One page of a query, newest first, and how many rows match in all (for "41–60 of 1 234").
+def _off_the_loop(what: str) -> None:
+    """Refuse (strict mode) or log once: a statement on the event loop's thread freezes the UI or a server for
+    as long as the disk or a search takes (a search of a million rows took seconds on the loop)."""
+    global _warned_on_loop
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop runs on this thread: a worker, the writer, a script
+    message = f"{what} ran SQLite on the thread of a running asyncio loop; use a worker thread"
+    if os.environ.get(STRICT_OFF_LOOP_ENV) == "1":
+        raise SqliteOnLoopError(message)
+    if not _warned_on_loop:
+        _warned_on_loop = True
+        log.warning("%s", message)
 
-    ``exact`` is False when the caller let a search stop counting: ``total`` is then a lower bound.
-    """
 
-    rows: list[HistoryRow]
-    total: int
-    exact: bool = True
+class _Connection(sqlite3.Connection):
+    """A connection whose statements check that they are off the event loop once ``guarded`` (after open)."""
+
+    guarded = False
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if self.guarded:
+            _off_the_loop("call history")
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        if self.guarded:
+            _off_the_loop("call history")
+        return super().executemany(sql, parameters)
 
 
 def default_history_path() -> Path:
@@ -403,9 +413,31 @@ def _csv_cells(record: tuple[Any, ...]) -> list[Any]:
 
 # --- the store ----------------------------------------------------------------------------------------------
 
+# A search matching more than _SORT_AT_MOST rows is paged by walking the owner's rows newest first, a window
+# of rows at a time, and asking the search index for its matches among the row ids the window spans (one
+# index lookup per window, not one per row: per row it took 0.3 ms, and 236 s for "Caller 1" at a million rows
+# whose matches were all old). Windows double from _WALK_CHUNK up to _WALK_CHUNK_MAX rows.
+_WALK_CHUNK = 1_000
+_WALK_CHUNK_MAX = 256_000
+# Row ids follow time when calls are filed as they end. When a window's row ids spread over more than this
+# many times its size (rows filed out of order, or a file shared by very many lines), each window would ask
+# the index about much of the file: the set of all matches is built once instead.
+_WALK_SPREAD = 64
+_EXPORT_PROGRESS_EVERY = 1_000  # rows between two progress reports of an export
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """An ended call waiting for the writer thread, and the future its recorder holds."""
+
+    call_id: str
+    values: dict[str, Any]
+    done: Future[None]
+
 
 class HistoryStore:
-    """The call history file. Thread-safe: one connection writes, another reads, each behind its own lock."""
+    """The call history file. Thread-safe: one connection writes, another reads, each behind its own lock;
+    calls handed over with :meth:`submit` are written by a thread of the store's own, in order."""
 
     def __init__(
         self, path: Path | None = None, *, check_in_background: bool = False, check_delay: float = 0.0
@@ -415,9 +447,9 @@ class HistoryStore:
         The full integrity check reads the whole file (~0.7 s for a million calls). ``check_in_background``
         runs it on a thread of its own instead, ``check_delay`` seconds later (an app starting up has better
         use for the CPU), for an app that should not wait for it. The cheap checks (SQLite header, schema,
-        schema version) still run here; nothing is written until the full check has passed, and if it fails
-        the store closes and every later call raises the damage, the file untouched. A file that must be
-        created or migrated is always checked in full before that, here.
+        schema version) still run here; nothing is written until the full check has passed (submitted calls
+        wait in the writer's queue), and if it fails the store closes and every later call raises the damage,
+        the file untouched. A file that must be created or migrated is always checked in full here.
         """
         self.path = Path(path) if path is not None else default_history_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -426,7 +458,14 @@ class HistoryStore:
         self._checked = threading.Event()
         self._damage: HistoryError | None = None
         self._checker: threading.Thread | None = None
-        self._closing = threading.Event()
+        self._closing = threading.Event()  # close(): stop the check, nothing waits to be written
+        self._wake = threading.Event()  # ends the check's delay: closing, or close() hurrying it for waiting rows
+        self._writes: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()  # bounded by submit()
+        self._writer_thread: threading.Thread | None = None
+        self._progress = threading.Condition()  # guards the counts below and _closed
+        self._submitted = 0
+        self._finished = 0
+        self._closed = False
         self._writer = self._connect()
         try:
             self._searchable = self._prepare(self._writer, full_check=not check_in_background)
@@ -435,6 +474,9 @@ class HistoryStore:
         except BaseException:
             self._writer.close()
             raise
+        # Opening runs where the caller runs (the app's composition, before a loop may need it); from here on
+        # every statement must be off the event loop.
+        self._writer.guarded = self._reader.guarded = True
         if not self._checked.is_set():
             try:
                 self._start_checker(check_delay)
@@ -444,9 +486,15 @@ class HistoryStore:
 
     # -- opening
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _Connection:
         try:
-            return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            return sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_Connection,
+            )
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot open call history {self.path}: {exc}", self.path) from exc
 
@@ -482,6 +530,7 @@ class HistoryStore:
     def _start_checker(self, delay: float) -> None:
         self._checker_connection = self._connect()  # its own, so that close() can interrupt it
         self._checker_connection.execute("PRAGMA query_only = ON")
+        self._checker_connection.guarded = True
         self._checker = threading.Thread(
             target=self._check_in_background,
             args=(self._checker_connection, delay),
@@ -493,7 +542,8 @@ class HistoryStore:
     def _check_in_background(self, connection: sqlite3.Connection, delay: float) -> None:
         _lower_this_threads_priority()  # the check may take the CPU the app does not want
         try:
-            if not self._closing.wait(delay):
+            self._wake.wait(delay)
+            if not self._closing.is_set():
                 self._check_integrity(connection)
         except HistoryError as exc:
             self._refuse(exc)
@@ -502,6 +552,8 @@ class HistoryStore:
                 self._refuse(self._unreadable(exc))
         except sqlite3.DatabaseError as exc:
             self._refuse(self._unreadable(exc))
+        except Exception as exc:  # the check itself broke: nothing says the file is sound, so write nothing
+            self._refuse(HistoryError(f"call history {self.path} could not be checked ({exc!r})", self.path))
         finally:
             connection.close()
             self._checked.set()
@@ -516,6 +568,7 @@ class HistoryStore:
 
     def wait_checked(self, timeout: float | None = None) -> bool:
         """Wait for the full integrity check; True once it is done (its verdict: :attr:`damage`)."""
+        _off_the_loop("HistoryStore.wait_checked")
         return self._checked.wait(timeout)
 
     @property
@@ -592,21 +645,95 @@ class HistoryStore:
     # -- writing
 
     def record(self, call: Call, owner: str) -> None:
-        """File an ended call under ``owner``; a repeat of the same call id replaces the earlier row.
+        """File an ended call under ``owner`` now, on this thread; a repeat of the same call id replaces the
+        earlier row. Blocking (a script, an import, a test): an event loop hands calls to :meth:`submit`.
 
         The single INSERT runs in autocommit mode, so it is committed (in the WAL, handed to the OS) before
         this returns: a process killed right afterwards keeps the row.
         """
         if not call.ended:
             raise ValueError(f"call {call.id} is {call.status.value}; only ended calls go to history")
+        _off_the_loop("HistoryStore.record")
         values = _values(call, owner)
         self._checked.wait()  # never write to a file before the full check has passed
+        self._write(call.id, values)
+
+    def submit(self, call: Call, owner: str) -> Future[None]:
+        """Hand an ended call to the writer thread without waiting: safe on an event loop.
+
+        The future resolves once the row is committed (as :meth:`record` commits it), or fails with
+        :class:`HistoryError`: the file was refused or cannot be written, the store is closed, or
+        ``WRITE_QUEUE_LIMIT`` calls already wait. Calls are written in the order they were submitted, after
+        the full integrity check has passed; :meth:`close` writes what waits.
+        """
+        if not call.ended:
+            raise ValueError(f"call {call.id} is {call.status.value}; only ended calls go to history")
+        done: Future[None] = Future()
+        done.set_running_or_notify_cancel()
+        write = _Write(call.id, _values(call, owner), done)
+        refusal: HistoryError | None = None
+        with self._progress:
+            if self._closed:
+                refusal = HistoryError(f"call history {self.path} is closed: call {call.id} was not saved", self.path)
+            elif self._damage is not None:
+                refusal = self._damage
+            elif self._submitted - self._finished >= WRITE_QUEUE_LIMIT:
+                refusal = HistoryError(
+                    f"{WRITE_QUEUE_LIMIT} calls are waiting to be written to {self.path}: call {call.id} was not saved",
+                    self.path,
+                )
+            else:
+                self._writes.put(write)  # never blocks: the count above is the bound
+                self._submitted += 1
+                self._start_writer()
+        if refusal is not None:  # outside the lock: the future's callbacks run here
+            done.set_exception(refusal)
+        return done
+
+    def wait_written(self, timeout: float | None = None) -> bool:
+        """Block until every call submitted before now is committed or has failed; False on timeout.
+
+        What a reader wants before it shows "the newest calls" right after one ended: the row may still be in
+        the writer's queue (or waiting there for the integrity check, seconds after start-up).
+        """
+        _off_the_loop("HistoryStore.wait_written")
+        with self._progress:
+            target = self._submitted
+            return self._progress.wait_for(lambda: self._finished >= target, timeout)
+
+    def _start_writer(self) -> None:
+        """The writer thread, on the first submitted call (a store that only reads never starts one). Called
+        with ``_progress`` held."""
+        if self._writer_thread is not None:
+            return
+        self._writer_thread = threading.Thread(target=self._write_queued, name="history-writer", daemon=True)
+        self._writer_thread.start()
+        atexit.register(self.close)  # an exit without close() still writes what waits (before daemons die)
+
+    def _write_queued(self) -> None:
+        while (write := self._writes.get()) is not None:
+            try:
+                self._checked.wait()  # rows wait here for the full check, never the event loop
+                self._write(write.call_id, write.values)
+            except HistoryError as exc:
+                write.done.set_exception(exc)
+            except Exception as exc:  # not a HistoryError: a bug, but the writer goes on and the caller hears
+                log.exception("call %s not saved to history", write.call_id)
+                write.done.set_exception(HistoryError(f"cannot save call {write.call_id}: {exc!r}", self.path))
+            else:
+                write.done.set_result(None)
+            finally:
+                with self._progress:
+                    self._finished += 1
+                    self._progress.notify_all()
+
+    def _write(self, call_id: str, values: dict[str, Any]) -> None:
         with self._write_lock:
             self._sound()
             try:
                 self._writer.execute(_UPSERT, values)
             except sqlite3.Error as exc:
-                raise HistoryError(f"cannot save call {call.id} to {self.path}: {exc}", self.path) from exc
+                raise HistoryError(f"cannot save call {call_id} to {self.path}: {exc}", self.path) from exc
 
     def record_many(self, calls: Iterable[Call], owner: str) -> int:
         """File many ended calls under ``owner`` in one transaction (an import, a benchmark's million rows):
@@ -621,6 +748,7 @@ class HistoryStore:
                 count += 1
                 yield _values(call, owner)
 
+        _off_the_loop("HistoryStore.record_many")
         self._checked.wait()
         with self._write_lock:
             self._sound()
@@ -644,11 +772,10 @@ class HistoryStore:
     ) -> tuple[str, dict[str, Any]]:
         """``FROM ... WHERE ...`` for query and export: fixed SQL fragments, user input only in params.
 
-        A search by index is planned one of three ways. ``sort`` (the default) drives the join from the search
-        index (CROSS JOIN fixes the order): it counts fast and sorts only the matches, best when they are few.
-        ``walk`` walks the owner's rows newest first and asks the index about each (by rowid): no sort, and a
-        page stops as soon as it is full, which is what many matches need. ``set`` walks the same way but
-        builds the set of matches once: for a whole export, where every row is visited.
+        A search by index is planned one of two ways here. ``sort`` (the default) drives the join from the
+        search index (CROSS JOIN fixes the order): it counts fast and sorts only the matches, best when they
+        are few. ``set`` walks the owner's rows newest first and builds the set of matches once: for a whole
+        export, where every row is visited. Many matches are paged by :meth:`_walk`, which uses ``:match``.
         """
         params: dict[str, Any] = {"owner": owner}
         source = "calls"
@@ -669,12 +796,7 @@ class HistoryStore:
                 if digits is not None:
                     match += f" OR {{{' '.join(_NUMBER_COLUMNS)}}} : {_fts_phrase(digits)}"
                 params["match"] = match
-                if plan == "walk":
-                    where.append(
-                        "EXISTS (SELECT 1 FROM calls_search"
-                        " WHERE calls_search MATCH :match AND calls_search.rowid = calls.row_id)"
-                    )
-                elif plan == "set":
+                if plan == "set":
                     where.append("calls.row_id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH :match)")
                 else:
                     source = "calls_search CROSS JOIN calls ON calls.row_id = calls_search.rowid"
@@ -698,11 +820,13 @@ class HistoryStore:
         limit: int = 50,
         offset: int = 0,
         exact_total: bool = True,
+        cancel: Cancellation | None = None,
     ) -> HistoryPage:
-        """One page of ``owner``'s history, newest first, with the total count of matching rows.
+        """One page of ``owner``'s history, newest first, with the total count of matching rows. Blocking.
 
         Counting a search that matches most of a million rows takes seconds; ``exact_total=False`` (what a
-        screen that shows "20000+" wants) stops counting after ``_SORT_AT_MOST`` matches.
+        screen that shows "20000+" wants) stops counting after ``_SORT_AT_MOST`` matches. ``cancel`` stops
+        the query where it is (:class:`HistoryCancelled`): a newer keystroke wants another answer.
         """
         if limit < 0 or offset < 0:
             raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
@@ -714,21 +838,94 @@ class HistoryStore:
             counting = f"SELECT count(*) {body}"
         else:
             counting = f"SELECT count(*) FROM (SELECT 1 {body} LIMIT {_SORT_AT_MOST + 1})"
-        with self._read_lock:
+        with self._read_lock, self._cancellable(self._reader, cancel, "search"):
             self._sound()
             try:
                 with _transaction(self._reader):  # one snapshot, so the page and the total agree
                     total = self._reader.execute(counting, params).fetchone()[0]
+                    records = None
                     if total > _SORT_AT_MOST and "match" in params:
-                        body, params = self._filters(owner, search, outcome, direction, plan="walk")
-                    records = self._reader.execute(
-                        f"SELECT {_SELECT} {body} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset",
-                        {**params, "limit": limit, "offset": offset},
-                    ).fetchall()
+                        records = self._walk(owner, outcome, direction, params["match"], limit, offset)
+                        if records is None:  # row ids far from time order: the set of matches, once
+                            body, params = self._filters(owner, search, outcome, direction, plan="set")
+                    if records is None:
+                        records = self._reader.execute(
+                            f"SELECT {_SELECT} {body} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset",
+                            {**params, "limit": limit, "offset": offset},
+                        ).fetchall()
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
         exact = exact_total or not searching or total <= _SORT_AT_MOST
         return HistoryPage([_row(record) for record in records], total, exact)
+
+    def _walk(
+        self,
+        owner: str,
+        outcome: Outcome | None,
+        direction: Direction | None,
+        match: str,
+        limit: int,
+        offset: int,
+    ) -> list[Any] | None:
+        """A page of a search with many matches: walk the owner's rows newest first, a window at a time, and
+        ask the search index once per window for its matches between the window's lowest and highest row id.
+
+        None when the row ids of a window spread too far (see ``_WALK_SPREAD``): the caller then uses ``set``.
+        """
+        body, params = self._filters(owner, None, outcome, direction)
+        window = (
+            f"SELECT calls.row_id AS row_id, calls.release_at AS release_at, calls.id AS id {body} "
+            f"{_NEWEST_FIRST} LIMIT :chunk OFFSET :walked"
+        )
+        matches = (
+            f"SELECT w.row_id FROM ({window}) AS w WHERE w.row_id IN "
+            "(SELECT rowid FROM calls_search WHERE calls_search MATCH :match AND rowid BETWEEN :low AND :high) "
+            "ORDER BY w.release_at DESC, w.id DESC LIMIT :wanted"
+        )
+        found: list[int] = []
+        walked, chunk = 0, _WALK_CHUNK
+        while len(found) < offset + limit:
+            step = {**params, "chunk": chunk, "walked": walked}
+            low, high, seen = self._reader.execute(
+                f"SELECT min(row_id), max(row_id), count(*) FROM ({window})", step
+            ).fetchone()
+            if not seen:
+                break
+            if high - low + 1 > _WALK_SPREAD * seen:
+                return None
+            step.update(match=match, low=low, high=high, wanted=offset + limit - len(found))
+            found += [row[0] for row in self._reader.execute(matches, step)]
+            walked += seen
+            if seen < chunk:
+                break
+            chunk = min(2 * chunk, _WALK_CHUNK_MAX)
+        page = found[offset : offset + limit]
+        if not page:
+            return []
+        marks = ", ".join("?" * len(page))
+        return self._reader.execute(
+            f"SELECT {_SELECT} FROM calls WHERE calls.row_id IN ({marks}) {_NEWEST_FIRST}", page
+        ).fetchall()
+
+    @contextmanager
+    def _cancellable(self, conn: sqlite3.Connection, cancel: Cancellation | None, what: str) -> Iterator[None]:
+        """While the block runs, ``cancel`` interrupts ``conn`` (and whatever it raises becomes
+        :class:`HistoryCancelled`). The interrupt is unregistered before the block's lock is let go, so it
+        never reaches the next user of the connection."""
+        if cancel is None:
+            yield
+            return
+        if cancel.cancelled:
+            raise HistoryCancelled(f"{what} in {self.path} cancelled", self.path)
+        unregister = cancel.register(conn.interrupt)
+        try:
+            yield
+        except HistoryError as exc:
+            if cancel.cancelled:
+                raise HistoryCancelled(f"{what} in {self.path} cancelled", self.path) from exc
+            raise
+        finally:
+            unregister()
 
     @staticmethod
     def _kept_count(outcome: Outcome | None, direction: Direction | None) -> str:
@@ -748,18 +945,25 @@ class HistoryStore:
         search: str | None = None,
         outcome: Outcome | None = None,
         direction: Direction | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancel: Cancellation | None = None,
     ) -> int:
-        """Write a header and every matching row (newest first) as CSV; returns the number of rows.
+        """Write a header and every matching row (newest first) as CSV; returns the number of rows. Blocking.
 
         Rows stream from the cursor of a connection of its own, so a big export neither fills memory nor
-        holds up ``record``. A path is written atomically (temporary file, then rename); a text stream should
-        be opened with ``newline=""`` as the csv module asks.
+        holds up ``record``. A path is written atomically (temporary file, then rename: a failed or cancelled
+        export leaves nothing); a text stream should be opened with ``newline=""`` as the csv module asks.
+        ``progress`` is called with the rows written so far every ``_EXPORT_PROGRESS_EVERY`` rows and at
+        the end, on this thread.
         """
+        _off_the_loop("HistoryStore.export_csv")
         self._sound()
+        if self._closed:
+            raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
         body, params = self._filters(owner, search, outcome, direction, plan="set")
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
-            return self._write_csv(sql, params, destination)
+            return self._write_csv(sql, params, destination, progress, cancel)
         target = Path(destination)
         with tempfile.NamedTemporaryFile(
             "w",
@@ -772,7 +976,7 @@ class HistoryStore:
         ) as out:
             temporary = Path(out.name)
             try:
-                count = self._write_csv(sql, params, out)
+                count = self._write_csv(sql, params, out, progress, cancel)
             except BaseException:
                 out.close()
                 temporary.unlink(missing_ok=True)
@@ -780,31 +984,58 @@ class HistoryStore:
         os.replace(temporary, target)
         return count
 
-    def _write_csv(self, sql: str, params: dict[str, Any], out: TextIO) -> int:
+    def _write_csv(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        out: IO[str],
+        progress: Callable[[int], None] | None,
+        cancel: Cancellation | None,
+    ) -> int:
         conn = self._connect()
+        conn.guarded = True
         try:
-            conn.execute("PRAGMA query_only = ON")
-            writer = csv.writer(out)
-            writer.writerow(CSV_HEADER)
-            count = 0
-            for record in conn.execute(sql, params):
-                writer.writerow(_csv_cells(record))
-                count += 1
-            return count
-        except sqlite3.Error as exc:
-            raise HistoryError(f"cannot export call history {self.path}: {exc}", self.path) from exc
+            with self._cancellable(conn, cancel, "export"):
+                try:
+                    conn.execute("PRAGMA query_only = ON")
+                    writer = csv.writer(out)
+                    writer.writerow(CSV_HEADER)
+                    count = 0
+                    for record in conn.execute(sql, params):
+                        writer.writerow(_csv_cells(record))
+                        count += 1
+                        if progress is not None and count % _EXPORT_PROGRESS_EVERY == 0:
+                            progress(count)
+                    if progress is not None:
+                        progress(count)
+                    return count
+                except sqlite3.Error as exc:
+                    raise HistoryError(f"cannot export call history {self.path}: {exc}", self.path) from exc
         finally:
             conn.close()
 
     # -- lifetime
 
     def close(self) -> None:
-        """Close the file; a full check still running is interrupted (and so finds nothing)."""
+        """Write what was submitted, then close the file. A full check still running is interrupted (and so
+        finds nothing) unless calls wait for it: then it runs now, so that nothing goes to an unchecked file.
+        Idempotent; blocks until the writer is done (an app closes its history when it exits)."""
+        with self._progress:
+            if self._closed:
+                return
+            self._closed = True
+            waiting = self._submitted > self._finished
+        atexit.unregister(self.close)
         if self._checker is not None:
-            self._closing.set()
-            with contextlib.suppress(sqlite3.ProgrammingError):  # the check may have just finished
-                self._checker_connection.interrupt()
+            if not (waiting and not self._checked.is_set()):
+                self._closing.set()
+                with contextlib.suppress(sqlite3.ProgrammingError):  # the check may have just finished
+                    self._checker_connection.interrupt()
+            self._wake.set()
             self._checker.join()
+        if self._writer_thread is not None:
+            self._writes.put(None)
+            self._writer_thread.join()
         with self._write_lock, self._read_lock:
             self._reader.close()
             self._writer.close()
@@ -819,8 +1050,9 @@ class HistoryStore:
 class HistoryRecorder:
     """A connector listener that files the owner line's ended calls, so history is complete without a UI.
 
-    Listeners run inline in the connector's event delivery, so a failing disk must not raise into it: errors
-    are logged and handed to ``on_error`` (e.g. to show a notification) instead.
+    Listeners run inline in the connector's event delivery, on the event loop: the call goes to the store's
+    writer thread (:meth:`HistoryStore.submit`), never to the disk from here. A failure is logged and handed
+    to ``on_error`` (e.g. to show a notification) on the loop that delivered the event, never raised into it.
     """
 
     def __init__(
@@ -834,14 +1066,42 @@ class HistoryRecorder:
         self.on_error = on_error
 
     def __call__(self, event: Event) -> None:
+        self.record(event)
+
+    def record(self, event: Event) -> Future[None] | None:
+        """Submit the call if the event ends one of the owner's calls; the future resolves once its row is
+        committed (``cti-tui events`` may print HANGUP only then). None for any other event."""
         if not isinstance(event, CallEvent):
-            return
+            return None
         call = event.call
         if not call.ended or call.line != self.owner:
-            return
+            return None
         try:
-            self.store.record(call, self.owner)
-        except HistoryError as exc:
-            log.warning("call %s not saved to history: %s", call.id, exc)
-            if self.on_error is not None:
-                self.on_error(exc)
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        done = self.store.submit(call, self.owner)
+        done.add_done_callback(lambda future: self._finished(future, call.id, loop))
+        return done
+
+    def _finished(self, future: Future[None], call_id: str, loop: asyncio.AbstractEventLoop | None) -> None:
+        """On the writer thread (or here, for a call refused at once): report a failure where it belongs."""
+        exc = future.exception()
+        if exc is None:
+            return
+        error = exc if isinstance(exc, HistoryError) else HistoryError(str(exc), self.store.path)
+        log.warning("call %s not saved to history: %s", call_id, error)
+        if self.on_error is None:
+            return
+        if loop is None or _running_loop() is loop:
+            self.on_error(error)
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop (the app has exited): the log above is all
+            loop.call_soon_threadsafe(self.on_error, error)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -12,8 +12,8 @@ from cti_tui.core.clock import Clock
 from cti_tui.credentials import CredentialStore
 
 if TYPE_CHECKING:
+    from cti_tui.core.history import CallHistory
     from cti_tui.engine.connector import Connector
-    from cti_tui.store.history import HistoryStore
 
 
 def _nothing() -> None:
@@ -26,7 +26,7 @@ class Services:
     make_connector: Callable[[str, str | None, str], Connector]
     clock: Clock
     credentials: CredentialStore
-    history: HistoryStore | None = None
+    history: CallHistory | None = None
     history_problem: str | None = None
     backend_label: str = "Embedded demo PBX"
     server_url: str = "http://127.0.0.1:8765"

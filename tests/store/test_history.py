@@ -31,10 +31,17 @@ from cti_tui.store import (
     derive_outcome,
 )
 from cti_tui.store import history as history_module
+from cti_tui.store.history import STRICT_OFF_LOOP_ENV
 
 OWNER = "user:1001"
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def strict_off_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite on a thread that runs an asyncio loop raises here instead of logging a warning."""
+    monkeypatch.setenv(STRICT_OFF_LOOP_ENV, "1")
 
 
 def make_call(
@@ -669,11 +676,30 @@ def test_paging_and_filters_use_the_indexes(tmp_path: Path) -> None:
         body, params = store._filters(OWNER, "zola", None, None)
         plan = [row[3] for row in store._reader.execute(f"EXPLAIN QUERY PLAN SELECT count(*) {body}", params)]
         assert plan[0].startswith("SCAN calls_search VIRTUAL TABLE"), plan
-        for walk in ("walk", "set"):
-            body, params = store._filters(OWNER, "zola", None, None, plan=walk)
-            sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
-            plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
-            assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
+        body, params = store._filters(OWNER, "zola", None, None, plan="set")
+        sql = f"EXPLAIN QUERY PLAN SELECT calls.id {body} {history_module._NEWEST_FIRST} LIMIT 50"
+        plan = " | ".join(row[3] for row in store._reader.execute(sql, params))
+        assert "calls_by_owner" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_many_matches_are_walked_a_window_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk's statements: each window is read from the owner's index (no sort of the owner's rows), and
+    the search index is asked once per window, for a range of row ids (``><``: FTS5 was given both bounds)."""
+    statements: list[str] = []
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.record_many((make_call(f"c{i:02d}", minute=i, party_name=f"Caller {i}") for i in range(40)), OWNER)
+        monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
+        monkeypatch.setattr(history_module, "_WALK_CHUNK", 4)
+        store._reader.set_trace_callback(statements.append)
+        page = store.query(OWNER, search="Caller 1", limit=3, exact_total=False)
+        store._reader.set_trace_callback(None)
+        assert [row.id for row in page.rows] == ["c19", "c18", "c17"]
+        walked = [sql for sql in statements if "LIMIT 4" in sql or "LIMIT 8" in sql or "OFFSET" in sql]
+        assert walked, statements
+        for sql in (s for s in statements if "calls_search MATCH" in s and "BETWEEN" in s):
+            explained = sql.replace("SELECT w.row_id", "EXPLAIN QUERY PLAN SELECT w.row_id", 1)
+            plan = " | ".join(row[3] for row in store._reader.execute(explained))
+            assert "COVERING INDEX calls_by_owner" in plan and "M6><" in plan.replace(" ", ""), plan
 
 
 def add_numbered_callers(directory: HistoryStore) -> None:
@@ -697,9 +723,32 @@ def test_both_search_plans_give_the_same_pages(
         ]
 
     sorted_pages = pages()
-    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
+    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)  # every search walks
+    assert pages() == sorted_pages
+    monkeypatch.setattr(history_module, "_WALK_CHUNK", 2)  # many small windows, doubling
+    assert pages() == sorted_pages
+    monkeypatch.setattr(history_module, "_WALK_SPREAD", 0)  # row ids "too spread": the set of matches instead
     assert pages() == sorted_pages
     assert sorted_pages[0][0] > 0
+
+
+def test_the_walk_does_not_rely_on_row_ids_following_time(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls filed out of order (an import, a late upsert) still page newest first, whichever plan runs."""
+    order = list(range(60))
+    random.Random(3).shuffle(order)
+    for i in order:
+        store.record(make_call(f"s{i:02d}", minute=i, party_name=f"Caller {i}"), OWNER)
+    expected = [f"s{i:02d}" for i in range(59, -1, -1) if str(i).startswith("1")]
+    monkeypatch.setattr(history_module, "_SORT_AT_MOST", 0)
+    monkeypatch.setattr(history_module, "_WALK_CHUNK", 3)
+    for spread in (0, 10_000):  # the set of all matches ("too spread"), then windows of scattered row ids
+        monkeypatch.setattr(history_module, "_WALK_SPREAD", spread)
+        got = [
+            row.id
+            for offset in range(0, 20, 4)
+            for row in store.query(OWNER, search="Caller 1", limit=4, offset=offset).rows
+        ]
+        assert got == expected[:20]
 
 
 @pytest.mark.parametrize("search", ["202 555", "zola", "agent", "01", "nobody"])
@@ -780,6 +829,7 @@ def test_recorder_records_only_ended_calls_of_its_line(store: HistoryStore) -> N
     recorder(CallEvent(5, make_call("colleague", line="user:1002", minute=2)))
     recorder(CallEvent(6, make_call("hung-up", minute=3)))
     recorder(CallEvent(7, make_call("cancelled", minute=5, status=CallStatus.CANCEL, connected=False)))
+    assert store.wait_written(timeout=30)
     assert ids(store) == ["cancelled", "hung-up"]
     assert ids(store, "queue:sales") == ids(store, "user:1002") == []
 
@@ -819,8 +869,10 @@ from pathlib import Path
 from cti_tui.core.model import Call, CallStatus, Direction
 from cti_tui.store import HistoryStore
 
-path, count = Path(sys.argv[1]), int(sys.argv[2])
+path, count, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 store = HistoryStore(path)
+# "submit": through the writer thread, as the app's recorder files calls; acknowledged once committed.
+write = store.record if mode == "record" else (lambda call, owner: store.submit(call, owner).result())
 t0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 for i in range(count):
     start = t0 + timedelta(seconds=i)
@@ -829,7 +881,7 @@ for i in range(count):
         line="user:1001", source="+12025550143", destination="1001", source_name=f"Caller {i}",
         setup_at=start, connect_at=start + timedelta(seconds=1), release_at=start + timedelta(seconds=2),
     )
-    store.record(call, "user:1001")
+    write(call, "user:1001")
     print(f"done {i}", flush=True)
 print("done", flush=True)
 sys.stdin.read()  # stay alive, database open, until killed
@@ -839,12 +891,12 @@ sys.stdin.read()  # stay alive, database open, until killed
 class Writer:
     """A child process recording ``count`` calls and saying ``done <i>`` after each, then ``done``."""
 
-    def __init__(self, tmp_path: Path, count: int) -> None:
+    def __init__(self, tmp_path: Path, count: int, mode: str = "record") -> None:
         self.tmp_path = tmp_path
         self.stderr = (tmp_path / "stderr.txt").open("w")
         pythonpath = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(tmp_path / "history.sqlite3"), str(count)],
+            [sys.executable, "-c", CHILD, str(tmp_path / "history.sqlite3"), str(count), mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -895,10 +947,14 @@ def _check_after_kill(path: Path) -> list[str]:
         conn.close()
 
 
+WRITE_MODES = pytest.mark.parametrize("mode", ["record", "submit"])
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_every_recorded_call_survives_sigkill(tmp_path: Path) -> None:
+@WRITE_MODES
+def test_every_recorded_call_survives_sigkill(tmp_path: Path, mode: str) -> None:
     count = 25
-    writer = Writer(tmp_path, count)
+    writer = Writer(tmp_path, count, mode)
     try:
         writer.wait_for("done")
     finally:
@@ -913,9 +969,10 @@ def test_every_recorded_call_survives_sigkill(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_sigkill_while_writing_keeps_every_acknowledged_call(tmp_path: Path) -> None:
+@WRITE_MODES
+def test_sigkill_while_writing_keeps_every_acknowledged_call(tmp_path: Path, mode: str) -> None:
     acknowledged = 200
-    writer = Writer(tmp_path, 1_000_000)  # still writing when the kill lands
+    writer = Writer(tmp_path, 1_000_000, mode)  # still writing when the kill lands
     try:
         writer.wait_for(f"done {acknowledged - 1}")
     finally:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from conftest import Pbx
 
 from cti_tui.core.model import Direction
-from cti_tui.store.history import HistoryRecorder, HistoryStore, Outcome
+from cti_tui.store.history import STRICT_OFF_LOOP_ENV, HistoryRecorder, HistoryStore, Outcome
 
 CALLER = "+12025550188"
+
+
+@pytest.fixture(autouse=True)
+def strict_off_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite on a thread that runs an asyncio loop raises here instead of logging a warning."""
+    monkeypatch.setenv(STRICT_OFF_LOOP_ENV, "1")
 
 
 async def test_each_outcome_from_real_calls(pbx: Pbx, tmp_path: Path) -> None:
@@ -40,7 +48,9 @@ async def test_each_outcome_from_real_calls(pbx: Pbx, tmp_path: Path) -> None:
         watched_elsewhere = pbx.exchange.inbound_call("+12025550192", "1002", "Not Mine")
         pbx.advance(40)  # rings out on 1002's line: not in 1001's history
 
-        page = store.query("user:1001", limit=10)
+        # The recorder hands calls to the store's writer thread; the reads go to a thread too (strict here).
+        assert await asyncio.to_thread(store.wait_written, 30)
+        page = await asyncio.to_thread(store.query, "user:1001", limit=10)
         outcomes = {row.id: row.outcome for row in page.rows}
         assert outcomes == {
             answered.id: Outcome.ANSWERED,
@@ -54,5 +64,7 @@ async def test_each_outcome_from_real_calls(pbx: Pbx, tmp_path: Path) -> None:
         assert (row.direction, row.party, row.party_name) == (Direction.INBOUND, CALLER, "Ann Swered")
         assert row.talk_seconds == 42
         assert page.rows[0].id == transferred.id  # newest first
-        assert [r.id for r in store.query("user:1001", outcome=Outcome.MISSED).rows] == [missed.id]
-        assert [r.id for r in store.query("user:1001", search="ann").rows] == [answered.id]
+        missed_page = await asyncio.to_thread(store.query, "user:1001", outcome=Outcome.MISSED)
+        assert [r.id for r in missed_page.rows] == [missed.id]
+        found = await asyncio.to_thread(store.query, "user:1001", search="ann")
+        assert [r.id for r in found.rows] == [answered.id]

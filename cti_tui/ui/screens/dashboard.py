@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.history import CallHistory
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
@@ -40,7 +41,6 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
-from cti_tui.store.history import HistoryStore
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -112,7 +112,7 @@ class Dashboard(Screen[None]):
         connector: Connector,
         *,
         now: Callable[[], datetime],
-        history: HistoryStore | None,
+        history: CallHistory | None,
         backend_label: str,
         bell: bool = True,
         flash: bool = True,
@@ -474,13 +474,19 @@ class Dashboard(Screen[None]):
         self.history_pane.focus_search()
 
     def export_history(self, path: Path | None = None) -> None:
+        """Export the history pane's rows (its search and filter) to CSV on a worker: the app stays usable,
+        the pane shows the progress, and the outcome comes back as a notification (never a traceback)."""
         target = path or Path.cwd() / f"cti-tui-history-{self.now():%Y%m%d-%H%M%S}.csv"
-        try:
-            count = self.history_pane.export_csv(target)
-        except (OSError, ValueError) as exc:
-            self.notify(f"export failed: {exc}", severity="error")
-            return
-        self.notify(f"{count} calls exported to {target}", title="History")
+        if not self.history_pane.export_csv(target):
+            self.notify("an export is already running", title="History", severity="warning")
+
+    @on(HistoryPane.Exported)
+    def _exported(self, message: HistoryPane.Exported) -> None:
+        self.notify(f"{message.rows} calls exported to {message.path}", title="History", markup=False)
+
+    @on(HistoryPane.ExportFailed)
+    def _export_failed(self, message: HistoryPane.ExportFailed) -> None:
+        self.notify(f"export failed: {message.reason}", title="History", severity="error", timeout=10, markup=False)
 
     def action_quit(self) -> None:
         self._unless_calls_are_live("Quit", self.app.exit)

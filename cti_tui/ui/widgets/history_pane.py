@@ -1,28 +1,45 @@
-"""The call-history pane: the owner line's ended calls, newest first, searchable, filterable, paged from SQLite.
+"""The call-history pane: the owner line's ended calls, newest first, searchable, filterable, paged.
 
 Only the rows the user has scrolled to are loaded: one page at first, the next page when the cursor reaches
 the last loaded row. Enter on a row asks the dashboard to call the other party back (a message; this widget
-never dials). Queries run inline: a page is a few dozen rows from an indexed SQLite file, and a search that
-matches tens of thousands of rows is not counted to the end ("History · 20000+"), which would take seconds.
+never dials).
+
+Every query and export runs on a worker thread, never on the event loop: a search of a million calls can take
+a second and an export many, and the loop also draws the screen and carries the engine. Typing is
+debounced; a newer keystroke cancels the query under way (the store interrupts it) and an answer that comes
+back for an older one is dropped, so the last keystroke's answer always wins. A query that takes a while
+says "searching…" in the title. The pane knows history only as :class:`cti_tui.core.history.CallHistory`.
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import ClassVar
 
 import rich.repr
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Select, Static
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
+from cti_tui.core.history import (
+    CallHistory,
+    Cancellation,
+    HistoryCancelled,
+    HistoryError,
+    HistoryPage,
+    HistoryRow,
+    Outcome,
+)
 from cti_tui.core.model import Direction
 from cti_tui.core.numbers import format_for_display
-from cti_tui.store.history import HistoryError, HistoryRow, HistoryStore, Outcome
 from cti_tui.ui import render
 
 OUTCOME_STYLE: dict[Outcome, str] = {
@@ -43,6 +60,11 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
 
 _ALL = "all"  # the outcome filter's "no filter" value (Select needs a real option for it)
 OFF_MESSAGE = "call history is off"
+
+SEARCH_DEBOUNCE = 0.12  # seconds of no typing before a search runs: "Caller 1" typed fast is one query
+SEARCHING_AFTER = 0.3  # seconds a query may take before the title says "searching…"
+WRITTEN_WAIT = 2.0  # seconds a reload waits for the call that just ended to be committed (the writer thread)
+PROGRESS_EVERY = 0.1  # seconds between two progress updates of an export
 
 
 # --- cells (pure) -------------------------------------------------------------------------------------------
@@ -139,6 +161,19 @@ class HistoryTable(DataTable[Text]):
 # --- the pane -----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """One query as it was asked: the answer is used only if nothing newer was asked since (``generation``)."""
+
+    generation: int
+    search: str | None
+    outcome: Outcome | None
+    limit: int
+    offset: int
+    keep: str | None = None  # reload: the row id the cursor stays on
+    advance: bool = False  # load more: move the cursor down once the rows are in (Down on the last row)
+
+
 class HistoryPane(Vertical):
     """The owner line's call history. ``store=None`` (history could not be opened) shows a one-line notice."""
 
@@ -151,6 +186,8 @@ class HistoryPane(Vertical):
         & > #history-filters { height: 1; }
         & > #history-filters > #history-search { width: 1fr; }
         & > #history-filters > #history-outcome { width: 18; margin-left: 1; }
+        & > #history-export { height: 1; }
+        & > #history-export > #history-export-label { width: auto; margin-right: 1; color: $text-muted; }
         & > #history-message { height: 1; color: $error; }
         & > #history-message.-off { color: $text-muted; text-style: dim; }
         & > #history-table { height: 1fr; }
@@ -169,9 +206,55 @@ class HistoryPane(Vertical):
             yield "number", self.number
             yield "name", self.name
 
+    class Exported(Message):
+        """An export finished: ``rows`` calls are in ``path``."""
+
+        def __init__(self, path: Path, rows: int) -> None:
+            super().__init__()
+            self.path = path
+            self.rows = rows
+
+    class ExportFailed(Message):
+        """An export did not happen or did not finish (history off, the file, the path); nothing was left."""
+
+        def __init__(self, path: Path, reason: str) -> None:
+            super().__init__()
+            self.path = path
+            self.reason = reason
+
+    class _Answer(Message):
+        """A worker's page (or its error) for one :class:`_Ask`; only the pane reads it."""
+
+        bubble = False
+
+        def __init__(self, ask: _Ask, append: bool, page: HistoryPage | None, error: str | None) -> None:
+            super().__init__()
+            self.ask = ask
+            self.append = append
+            self.page = page
+            self.error = error
+
+    class _WrittenLate(Message):
+        """The calls a reload could not wait for are committed now."""
+
+        bubble = False
+
+        def __init__(self, generation: int) -> None:
+            super().__init__()
+            self.generation = generation
+
+    class _ExportProgress(Message):
+        """Rows written so far by the export under way; -1 when it is over (the bar goes)."""
+
+        bubble = False
+
+        def __init__(self, rows: int) -> None:
+            super().__init__()
+            self.rows = rows
+
     def __init__(
         self,
-        store: HistoryStore | None,
+        store: CallHistory | None,
         owner: str,
         *,
         page_size: int = 50,
@@ -192,6 +275,12 @@ class HistoryPane(Vertical):
         self._exhausted = False  # the last page came back short: nothing more to load
         self._error: str | None = None
         self._ready = False
+        self._generation = 0  # bumped by every new question (search, filter, reload): older answers are dropped
+        self._requerying = False  # a replacing query is asked and not answered yet
+        self._loading_more = False
+        self._slow_timer: Timer | None = None
+        self._slow = False  # the answer is late: the title says "searching…"
+        self._export_cancel: Cancellation | None = None
         self.border_title = "History"
 
     # -- composition
@@ -222,6 +311,10 @@ class HistoryPane(Vertical):
             table.add_column(label, key=key, width=width)
         self._ready = True
         self._requery()
+
+    def on_unmount(self) -> None:
+        if self._export_cancel is not None:  # a closed screen wants no file: stop reading at once
+            self._export_cancel.cancel()
 
     # -- what tests and the dashboard read
 
@@ -260,6 +353,15 @@ class HistoryPane(Vertical):
         return not self._exhausted
 
     @property
+    def busy(self) -> bool:
+        """A query was asked and its answer has not been shown yet (the rows are the previous answer's)."""
+        return self._requerying or self._loading_more
+
+    @property
+    def exporting(self) -> bool:
+        return self._export_cancel is not None
+
+    @property
     def error(self) -> str | None:
         """The message of the last failed query, ``None`` once a query succeeds."""
         return self._error
@@ -286,7 +388,8 @@ class HistoryPane(Vertical):
         """Re-query from the top with the same search and filter (a call just ended).
 
         As many rows as are loaded now are loaded again (at least a page), and the cursor stays on the call
-        it was on, so a new call arriving on top does not pull the list from under the user.
+        it was on, so a new call arriving on top does not pull the list from under the user. The query first
+        waits (on its thread, a bounded time) for the calls handed to the writer thread to be committed.
         """
         if not self._ready:
             return
@@ -294,68 +397,169 @@ class HistoryPane(Vertical):
         self._requery(
             limit=max(self.page_size, len(self._rows)),
             keep=selected.id if selected is not None else None,
+            settle_writes=True,
         )
 
-    def export_csv(self, path: Path) -> int:
-        """Write every row matching the current search and filter to ``path`` as CSV; returns the count.
-
-        Raises :class:`HistoryError` when history is off or the export fails (the caller tells the user).
-        """
+    def export_csv(self, path: Path) -> bool:
+        """Start writing every row matching the current search and filter to ``path`` as CSV, on a worker
+        thread, with a progress bar in the pane. The outcome comes back as :class:`Exported` or
+        :class:`ExportFailed` (history off, a damaged file, an unwritable path: never raised). False when
+        an export is already running (nothing started)."""
+        path = Path(path)
         if self.store is None:
-            raise HistoryError(f"{OFF_MESSAGE}: nothing to export to {path}", Path(path))
-        return self.store.export_csv(self.owner, Path(path), search=self._search or None, outcome=self._outcome)
+            self.post_message(self.ExportFailed(path, f"{OFF_MESSAGE}: nothing to export"))
+            return True
+        if self._export_cancel is not None:
+            return False
+        self._export_cancel = cancel = Cancellation()
+        total = self._total if self._exact and self._error is None else None
+        self.mount(
+            Horizontal(
+                Static(f"exporting to {path.name}", id="history-export-label", markup=False),
+                ProgressBar(total=total, show_eta=False, id="history-export-bar"),
+                id="history-export",
+            ),
+            after=self.query_one("#history-filters"),
+        )
+        self._export(self.store, path, self._search or None, self._outcome, cancel)
+        return True
 
-    # -- loading
+    # -- loading (the questions go out here; the answers come back as _Answer messages)
 
-    def _requery(self, *, limit: int | None = None, keep: str | None = None) -> None:
-        """Replace the table with the first ``limit`` rows matching the current search and filter."""
+    def _requery(
+        self,
+        *,
+        limit: int | None = None,
+        keep: str | None = None,
+        settle_writes: bool = False,
+        debounce: bool = False,
+    ) -> None:
+        """Replace the table with the first ``limit`` rows matching the current search and filter, once the
+        answer is in. Whatever was asked before is cancelled, and its answer dropped if it still comes.
+        ``debounce``: a keystroke, so wait a moment for the next one before asking."""
         assert self.store is not None
-        table = self.query_one(HistoryTable)
-        try:
-            page = self.store.query(
-                self.owner,
-                search=self._search or None,
-                outcome=self._outcome,
-                limit=limit or self.page_size,
-                exact_total=False,
-            )
-        except HistoryError as exc:
-            self._rows, self._ids, self._total, self._exact = [], set(), 0, True
-            table.clear()
-            self._show_error(str(exc))
-            self._update_title()
-            return
-        self._show_error(None)
-        table.clear()
-        self._rows, self._ids, self._total = [], set(), page.total
-        self._exact, self._exhausted = page.exact, len(page.rows) < (limit or self.page_size)
-        self._append(page.rows)
-        if keep is not None and keep in self._ids:
-            table.move_cursor(row=table.get_row_index(keep), animate=False)
-        self._update_title()
+        self._generation += 1
+        self._requerying = True
+        self._loading_more = False  # a page of the previous question is of no use any more
+        self.workers.cancel_group(self, "history-more")
+        ask = _Ask(self._generation, self._search or None, self._outcome, limit or self.page_size, 0, keep=keep)
+        pause = SEARCH_DEBOUNCE if debounce else 0.0
+        self._expect_answer(pause + SEARCHING_AFTER)
+        self._fetch_first(self.store, ask, pause, settle_writes)
 
     def load_more(self) -> bool:
-        """Append the next page, if any; True when rows were added."""
-        if not self._ready or self.store is None or not self.has_more:
+        """Ask for the next page, if there is one and none is on its way; True when a page was asked for."""
+        if not self._ready or self.store is None or not self.has_more or self.busy:
             return False
-        try:
-            page = self.store.query(
+        ask = _Ask(self._generation, self._search or None, self._outcome, self.page_size, len(self._rows))
+        self._start_more(ask)
+        return True
+
+    def _start_more(self, ask: _Ask) -> None:
+        assert self.store is not None
+        self._loading_more = True
+        self._expect_answer(SEARCHING_AFTER)
+        self._fetch_more(self.store, ask)
+
+    @work(group="history-query", exclusive=True, exit_on_error=False)
+    async def _fetch_first(self, store: CallHistory, ask: _Ask, debounce: float, settle_writes: bool) -> None:
+        """A new question replaces the table: one at a time, the newest cancels the others."""
+        await self._fetch(store, ask, append=False, debounce=debounce, settle_writes=settle_writes)
+
+    @work(group="history-more", exclusive=True, exit_on_error=False)
+    async def _fetch_more(self, store: CallHistory, ask: _Ask) -> None:
+        await self._fetch(store, ask, append=True)
+
+    async def _fetch(
+        self, store: CallHistory, ask: _Ask, *, append: bool, debounce: float = 0.0, settle_writes: bool = False
+    ) -> None:
+        """Worker: wait out the debounce, run the query on a thread, post the answer. A cancelled worker (a
+        newer question) interrupts its query and posts nothing.
+
+        ``settle_writes`` (a reload after a call ended): first wait, a bounded time, for the writer thread to
+        commit what it was handed. If that took longer (rows wait for the integrity check seconds after
+        start-up), the answer is shown anyway and the pane reloads once they are committed."""
+        if debounce:
+            await asyncio.sleep(debounce)
+        cancel = Cancellation()
+        written = True
+
+        def ask_the_store() -> HistoryPage:
+            nonlocal written
+            if settle_writes:
+                written = store.wait_written(WRITTEN_WAIT)
+            return store.query(
                 self.owner,
-                search=self._search or None,
-                outcome=self._outcome,
-                limit=self.page_size,
-                offset=len(self._rows),
+                search=ask.search,
+                outcome=ask.outcome,
+                limit=ask.limit,
+                offset=ask.offset,
                 exact_total=False,
+                cancel=cancel,
             )
+
+        try:
+            page = await asyncio.to_thread(ask_the_store)
+        except asyncio.CancelledError:
+            cancel.cancel()
+            raise
+        except HistoryCancelled:
+            return
         except HistoryError as exc:
-            self._show_error(str(exc))
-            return False
+            self.post_message(self._Answer(ask, append, None, str(exc)))
+            return
+        self.post_message(self._Answer(ask, append, page, None))
+        if not written:
+            await asyncio.to_thread(store.wait_written, None)  # ends with the check: rows written or refused
+            self.post_message(self._WrittenLate(ask.generation))
+
+    @on(_WrittenLate)
+    def _written_late(self, message: _WrittenLate) -> None:
+        message.stop()
+        if message.generation == self._generation:  # nothing newer was asked meanwhile: show what was written
+            self.reload()
+
+    @on(_Answer)
+    def _answered(self, message: _Answer) -> None:
+        message.stop()
+        ask = message.ask
+        if ask.generation != self._generation:
+            return  # asked before the latest search, filter or reload: not what the screen shows now
+        if message.append:
+            self._loading_more = False
+        else:
+            self._requerying = False
+        if not self.busy:
+            self._answer_in()
+        if message.error is not None:
+            if not message.append:
+                self._rows, self._ids, self._total, self._exact = [], set(), 0, True
+                self.query_one(HistoryTable).clear()
+            self._show_error(message.error)
+            self._update_title()
+            return
+        page = message.page
+        assert page is not None
         self._show_error(None)
-        self._total, self._exact = page.total, page.exact
-        self._exhausted = len(page.rows) < self.page_size
-        added = self._append(page.rows)
+        table = self.query_one(HistoryTable)
+        if message.append:
+            self._total, self._exact = page.total, page.exact
+            self._exhausted = len(page.rows) < ask.limit
+            if self._append(page.rows) and ask.advance:
+                table.action_cursor_down()
+        elif page.rows == self._rows:
+            # The very calls on screen ("Calle" → "Caller" when every caller matches): redrawing the table
+            # would cost a frame of ~40-100 ms here (Textual draws each visible cell again) for nothing.
+            self._total, self._exact = page.total, page.exact
+            self._exhausted = len(page.rows) < ask.limit
+        else:
+            table.clear()
+            self._rows, self._ids, self._total = [], set(), page.total
+            self._exact, self._exhausted = page.exact, len(page.rows) < ask.limit
+            self._append(page.rows)
+            if ask.keep is not None and ask.keep in self._ids:
+                table.move_cursor(row=table.get_row_index(ask.keep), animate=False)
         self._update_title()
-        return added > 0
 
     def _append(self, rows: list[HistoryRow]) -> int:
         """Add rows not shown yet (a call recorded between two pages shifts the offsets by one)."""
@@ -377,12 +581,76 @@ class HistoryPane(Vertical):
         line.display = message is not None
 
     def _update_title(self) -> None:
-        if self._error is not None:
+        if self._slow:
+            self.border_title = "History · searching…"
+        elif self._error is not None:
             self.border_title = "History"
         elif self._exact:
             self.border_title = f"History · {self._total}"
         else:
             self.border_title = f"History · {max(self._total - 1, len(self._rows))}+"
+
+    def _expect_answer(self, delay: float) -> None:
+        """The title will say "searching…" if no answer is in after ``delay`` (fast answers never flicker)."""
+        if self._slow_timer is not None:
+            self._slow_timer.stop()
+        self._slow_timer = self.set_timer(delay, self._late)
+
+    def _late(self) -> None:
+        self._slow_timer = None
+        if self.busy:
+            self._slow = True
+            self._update_title()
+
+    def _answer_in(self) -> None:
+        if self._slow_timer is not None:
+            self._slow_timer.stop()
+            self._slow_timer = None
+        self._slow = False
+
+    # -- exporting
+
+    @work(group="history-export", exit_on_error=False)
+    async def _export(
+        self, store: CallHistory, path: Path, search: str | None, outcome: Outcome | None, cancel: Cancellation
+    ) -> None:
+        """Worker: the export on a thread; progress and the outcome come back as messages."""
+        last = 0.0
+
+        def progress(rows: int) -> None:  # on the export's thread: post, never touch the bar
+            nonlocal last
+            now = monotonic()
+            if now - last >= PROGRESS_EVERY:
+                last = now
+                self.post_message(self._ExportProgress(rows))
+
+        def export() -> int:
+            return store.export_csv(self.owner, path, search=search, outcome=outcome, progress=progress, cancel=cancel)
+
+        try:
+            rows = await asyncio.to_thread(export)
+        except asyncio.CancelledError:
+            cancel.cancel()
+            raise
+        except (HistoryError, OSError, ValueError) as exc:
+            self.post_message(self.ExportFailed(path, str(exc)))
+        else:
+            self.post_message(self.Exported(path, rows))
+        finally:
+            self.post_message(self._ExportProgress(-1))  # the bar goes
+
+    @on(_ExportProgress)
+    def _export_progressed(self, message: _ExportProgress) -> None:
+        message.stop()
+        if message.rows < 0:
+            self._export_cancel = None
+            for row in self.query("#history-export"):
+                row.remove()
+            return
+        for bar in self.query("#history-export-bar").results(ProgressBar):
+            if bar.total is not None and message.rows > bar.total:
+                bar.update(total=None)  # more rows than counted (calls ended meanwhile): no percentage
+            bar.update(progress=message.rows)
 
     # -- events from the parts (stopped here: they are this pane's business, not the dashboard's)
 
@@ -393,7 +661,7 @@ class HistoryPane(Vertical):
             return
         self._search = event.value
         if self._ready:
-            self._requery()
+            self._requery(debounce=True)
 
     @on(Input.Submitted, "#history-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -426,10 +694,12 @@ class HistoryPane(Vertical):
 
     @on(HistoryTable.EndReached)
     def _end_reached(self, event: HistoryTable.EndReached) -> None:
+        """Down past the last loaded row: the cursor follows once the next page is in."""
         event.stop()
-        table = self.query_one(HistoryTable)
-        if self.load_more():
-            table.action_cursor_down()
+        if not self._ready or self.store is None or not self.has_more or self._requerying:
+            return
+        ask = _Ask(self._generation, self._search or None, self._outcome, self.page_size, len(self._rows), advance=True)
+        self._start_more(ask)  # replaces a prefetch under way for the same page
 
     @on(DataTable.RowSelected, "#history-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
