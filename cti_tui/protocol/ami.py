@@ -64,16 +64,16 @@ Fields = tuple[tuple[str, str], ...]
 
 
 def _get(fields: Fields, key: str, default: str = "") -> str:
-    wanted = key.casefold()
+    wanted, size = key.casefold(), len(key)
     for name, value in fields:
-        if name.casefold() == wanted:
+        if len(name) == size and (name == key or name.casefold() == wanted):
             return value
     return default
 
 
 def _get_all(fields: Fields, key: str) -> list[str]:
-    wanted = key.casefold()
-    return [value for name, value in fields if name.casefold() == wanted]
+    wanted, size = key.casefold(), len(key)
+    return [value for name, value in fields if len(name) == size and (name == key or name.casefold() == wanted)]
 
 
 def _shown(fields: Fields) -> str:
@@ -195,26 +195,34 @@ Item = Banner | Response | Event | Action | ParseError
 
 def parse_block(block: bytes, max_fields: int = MAX_FIELDS) -> Message | ParseError:
     """One message without its closing blank line (lines ended by CRLF or LF)."""
-    if block.count(b"\n") >= max_fields:
-        return ParseError(f"message of more than {max_fields} lines", len(block))
+    return _parse(block, max_fields) or ParseError("no header at all", len(block))
+
+
+def _parse(block: bytes | bytearray, max_fields: int) -> Message | ParseError | None:
+    """``None`` for a block of blank lines (between messages)."""
     text = block.decode("utf-8", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     pairs = [line.split(": ", 1) for line in text.split("\n") if line]
-    body: list[str] = []
+    if not pairs:
+        return None
+    if len(pairs) > max_fields:
+        return ParseError(f"message of more than {max_fields} lines", len(block))
+    body: tuple[str, ...] = ()
     if len(pairs) * 2 == sum(map(len, pairs)):  # every line is ``Key: Value`` (the fast path, ~all of them)
-        fields = cast("list[tuple[str, str]]", list(map(tuple, pairs)))
+        fields = cast(Fields, tuple(map(tuple, pairs)))
     else:
-        fields, body = _slow_fields(text)
-    kind = fields[0][0].casefold() if fields else ""
-    if kind == "event":
-        return Event(tuple(fields))
-    if kind == "response":
-        return Response(tuple(fields), tuple(body))
-    if kind == "action":
-        return Action(tuple(fields))
+        slow, lines = _slow_fields(text)
+        fields, body = tuple(slow), tuple(lines)
+    kind = fields[0][0] if fields else ""
+    if kind == "Event" or kind.casefold() == "event":
+        return Event(fields)
+    if kind == "Response" or kind.casefold() == "response":
+        return Response(fields, body)
+    if kind == "Action" or kind.casefold() == "action":
+        return Action(fields)
     reason = "no Response, Event or Action header" if fields else "no header at all"
-    return ParseError(reason, len(block), tuple(fields[:16]))
+    return ParseError(reason, len(block), fields[:16])
 
 
 def _slow_fields(text: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -273,20 +281,16 @@ class AmiParser:
         if self._banner_pending and not self._banner(out):
             return out
         start = 0
-        while True:
-            match = _END.search(buffer, max(start, self._scanned - 2))
-            if match is None:
-                break
-            size = match.end() - start  # the message with its closing blank line
+        for match in _END.finditer(buffer, max(0, self._scanned - 2)):
+            end = match.start()  # the message is buffer[start : end + 1], its last line's LF included
             if self._skipping:
-                self._error(out, f"message of more than {self.max_message} bytes", self._skipping + size)
+                self._error(out, f"message of more than {self.max_message} bytes", self._skipping + match.end())
                 self._skipping = 0
-            elif match.start() - start > self.max_message:
-                self._error(out, f"message of more than {self.max_message} bytes", size)
+            elif end - start > self.max_message:
+                self._error(out, f"message of more than {self.max_message} bytes", match.end() - start)
             else:
-                block = bytes(buffer[start : match.start() + 1])
-                if block.strip(b"\r\n"):
-                    item = parse_block(block, self.max_fields)
+                item = _parse(buffer[start : end + 1], self.max_fields)
+                if item is not None:
                     if isinstance(item, ParseError):
                         self.errors += 1
                     out.append(item)
@@ -457,6 +461,8 @@ class ActionTracker:
         return gone
 
     def receive(self, item: Item) -> list[Item | Reply]:
+        if not self._pending:
+            return [item]  # (most of the time: nothing is awaited, every event passes)
         if isinstance(item, Response):
             collecting = self._pending.get(item.action_id) if item.action_id else None
             if collecting is None or collecting.response is not None:
