@@ -1,0 +1,107 @@
+"""The asterisk backend (cti_tui.backends.asterisk) against a real Asterisk 22: login through the registry,
+click-to-call through the agent's real baresip to a sipp UAS, and a dropped AMI connection mid-call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from amilab import AmiRecorder, Lab, stop_process
+from softphone_lab import Recorder
+
+from cti_tui.backends.asterisk import SECRET_ENV, AsteriskBackend
+from cti_tui.backends.registry import BackendOptions, open_provider
+from cti_tui.backends.softphone import ControlLink
+from cti_tui.core.model import ActivityName, ErrorCode
+from cti_tui.engine.connector import Connector
+from cti_tui.protocol.baresip import BaresipEvent
+
+pytestmark = pytest.mark.timeout(300)  # the first test may build the root (20-60 s) when no cache exists
+
+
+def connector_for(lab: Lab, monkeypatch: pytest.MonkeyPatch, secret: str | None = None) -> Recorder:
+    monkeypatch.setenv(SECRET_ENV, secret or lab.ami_secret)
+    provider = open_provider("asterisk", BackendOptions(address=lab.url()))
+    return Recorder(Connector(provider.new_backend()))
+
+
+def collapsed(statuses: list[str]) -> list[str]:
+    """Statuses in order; an update that only names the party (same status) is not a new step."""
+    return [s for i, s in enumerate(statuses) if i == 0 or s != statuses[i - 1]]
+
+
+async def test_login_through_the_registry_and_its_refusals(asterisk: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    agent = connector_for(asterisk, monkeypatch)
+    assert await asyncio.wait_for(agent.connector.login("1001@lab.example", "unused"), 20), agent.events
+    names = [e.name for e in agent.activities()]
+    assert names[:2] == [ActivityName.LOGGED_IN, ActivityName.READY]
+    identity = agent.connector.identity
+    assert identity is not None and (identity.extension, identity.name) == ("1001", "Agent 1001")
+    await agent.connector.logout()
+
+    nobody = connector_for(asterisk, monkeypatch)
+    assert not await nobody.connector.login("4242@lab.example", "unused")
+    (refusal,) = [e for e in nobody.activities() if e.name is ActivityName.ERROR]
+    assert refusal.code is ErrorCode.BAD_CREDENTIALS and "4242" in refusal.message
+
+    wrong = connector_for(asterisk, monkeypatch, secret="not-the-secret")
+    assert not await wrong.connector.login("1001@lab.example", "unused")
+    (failure,) = [e for e in wrong.activities() if e.name is ActivityName.ERROR]
+    assert "refused" in failure.message and "not-the-secret" not in failure.message
+
+
+async def test_click_to_call_in_order_and_a_dropped_ami_connection_keeps_the_call(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone = phones("1001")  # answermode manual: the agent picks up
+    await phone.start()
+    await ami.event("ContactStatus", AOR="1001", ContactStatus="Reachable", timeout=15)
+    uas = await asyncio.create_subprocess_exec(
+        "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(asterisk.ports.trunk),
+        "-mp", str(asterisk.ports.sipp_media(0)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        cwd=tmp_path,
+    )  # fmt: skip
+    incoming = asyncio.Event()
+
+    def on_phone_event(event: BaresipEvent) -> None:
+        if event.type == "CALL_INCOMING":
+            incoming.set()
+
+    handset = ControlLink(*phone.control, on_phone_event)
+    await handset.connect()
+    agent = connector_for(asterisk, monkeypatch)
+    try:
+        assert await asyncio.wait_for(agent.connector.login("1001@lab.example", "unused"), 20), agent.events
+        placed = await agent.connector.call("+12025550123")
+        call_id = placed.value  # type: ignore[union-attr]
+        await agent.call_reaches(call_id, "INITIAL")
+        await asyncio.wait_for(incoming.wait(), 10)  # the agent's own phone rings first
+        assert agent.connector.get_call(call_id).status.value == "INITIAL"  # type: ignore[union-attr]
+        assert (await handset.request("accept")).ok
+        connected = await agent.call_reaches(call_id, "CONNECTED", timeout=15)
+        assert connected.destination == "+12025550123" and connected.direction.value == "OUTBOUND"
+
+        # the AMI connection drops mid-call: LinkDown, reconnect, re-sync, LinkUp; the same call, once
+        backend = agent.connector.backend
+        assert isinstance(backend, AsteriskBackend) and backend.link is not None
+        readies = len([e for e in agent.activities() if e.name is ActivityName.READY])
+        backend.link.abort()
+        await agent.wait_for(
+            lambda: len([e for e in agent.activities() if e.name is ActivityName.READY]) > readies, 15, "READY again"
+        )
+        assert any(e.code is ErrorCode.RECONNECTING for e in agent.activities())
+        assert backend.reconnects == 1
+        live = agent.connector.active_calls()
+        assert [(c.id, c.status.value) for c in live] == [(call_id, "CONNECTED")]
+
+        assert await agent.connector.terminate(call_id)
+        ended = await agent.call_reaches(call_id, "HANGUP", timeout=15)
+        assert ended.cause == "normal"
+        assert collapsed(agent.statuses(call_id)) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED", "HANGUP"]
+        assert not [e for e in agent.activities() if e.code is ErrorCode.WRONG_STATE]  # no report refused
+        assert await asyncio.wait_for(uas.wait(), 15) == 0
+    finally:
+        await handset.close()
+        await stop_process(uas)
+        await agent.connector.logout()
