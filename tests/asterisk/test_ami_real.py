@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from amilab import AmiRecorder, Lab, asterisk_lab, stop_process
+from amilab import AmiRecorder, Lab, ami_fixture, asterisk_fixture, asterisk_lab, phones_fixture, stop_process  # noqa: F401 - fixtures
 
 from cti_tui.backends.asterisk import ActionFailed, AmiError, AmiLink
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from amilab import AmiRecorder, Lab, stop_process
+from amilab import AmiRecorder, Lab, ami_fixture, asterisk_fixture, phones_fixture, stop_process  # noqa: F401 - fixtures
 from softphone_lab import Recorder
 
 from cti_tui.backends.asterisk import SECRET_ENV, AsteriskBackend
