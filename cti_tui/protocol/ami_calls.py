@@ -15,8 +15,9 @@ How AMI events become statuses (measured on Asterisk 22, tests/asterisk/transcri
 - **outbound from the phone** (``Newchannel`` in state 4, *Ring*): RINGING, destination its ``Exten``;
   ``DialEnd ANSWER`` (or the channel Up) → CONNECTED.
 - ``Hold``/``Unhold`` of the agent's channel → ON_HOLD / CONNECTED (the phone put it on hold).
-- ``Hangup`` → HANGUP if it connected, else CANCEL; the cause from the agent's own ``DialEnd`` status
-  (BUSY, NOANSWER, CHANUNAVAIL, …) or else the Q.850 ``Cause`` (17 busy, 19 no answer, 21 rejected, …).
+- ``Hangup`` → HANGUP if it connected, else CANCEL; the cause from the Q.850 ``Cause`` when it is specific
+  (17 busy, 19 no answer, 21 rejected, 1 unreachable, …), else the agent's own ``DialEnd`` status (BUSY,
+  NOANSWER, CHANUNAVAIL, …), else cancelled (:func:`cause_of`).
 """
 
 from __future__ import annotations
@@ -77,16 +78,21 @@ _ORIGINATE_REASON: dict[str, Cause] = {
 
 
 def cause_of(q850: str, dial_status: str = "") -> Cause:
-    """Why a call that never connected ended: the agent's own Dial status first, else the Q.850 cause."""
-    if dial_status and dial_status.upper() != "ANSWER":
-        return _DIAL_STATUS.get(dial_status.upper(), Cause.ERROR)
+    """Why a call that never connected ended. The Q.850 cause of its Hangup first when it says something
+    specific (Asterisk gives the agent's channel the far end's cause: 404 → 1, 603 → 21, while Dial() calls
+    both NOANSWER); else the agent's own Dial status; else the other side gave up (cancelled)."""
     try:
         code = int(q850)
     except ValueError:
+        code = 0
+    specific = _Q850.get(code)
+    if specific is not None and specific is not Cause.CANCELLED:
+        return specific
+    if dial_status and dial_status.upper() != "ANSWER":
+        return _DIAL_STATUS.get(dial_status.upper(), Cause.ERROR)
+    if code in (0, 16, 31) or specific is Cause.CANCELLED:  # nothing said, normal clearing, answered elsewhere
         return Cause.CANCELLED
-    if code in (0, 16, 31):  # nothing said, normal clearing: the other side gave up
-        return Cause.CANCELLED
-    return _Q850.get(code, Cause.ERROR)
+    return Cause.ERROR
 
 
 def _known(value: str) -> str:

@@ -105,3 +105,65 @@ async def test_click_to_call_in_order_and_a_dropped_ami_connection_keeps_the_cal
         await handset.close()
         await stop_process(uas)
         await agent.connector.logout()
+
+
+def refusing_uas(code: int, reason: str) -> str:
+    """A sipp UAS scenario that answers an INVITE with ``code reason`` (and takes the ACK)."""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="refuse {code}">
+  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+      SIP/2.0 {code} {reason}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+</scenario>
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "cause"),
+    [(486, "Busy Here", "busy"), (404, "Not Found", "unreachable"), (603, "Decline", "rejected")],
+)
+async def test_a_refused_destination_shows_its_reason(
+    asterisk: Lab,
+    ami: AmiRecorder,
+    phones,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    reason: str,
+    cause: str,
+) -> None:
+    phone = phones("1002", answermode="auto")
+    await phone.start()
+    await ami.event("ContactStatus", AOR="1002", ContactStatus="Reachable", timeout=15)
+    scenario = tmp_path / f"refuse-{code}.xml"
+    scenario.write_text(refusing_uas(code, reason))
+    uas = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(asterisk.ports.trunk),
+        "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        cwd=tmp_path,
+    )  # fmt: skip
+    agent = connector_for(asterisk, monkeypatch)
+    try:
+        assert await asyncio.wait_for(agent.connector.login("1002@lab.example", "unused"), 20), agent.events
+        placed = await agent.connector.call("+12025550199")
+        call_id = placed.value  # type: ignore[union-attr]
+        ended = await agent.call_reaches(call_id, "CANCEL", timeout=15)
+        said = [(e.name, e.get("DialStatus"), e.get("Cause")) for e in ami.events if e.name in ("DialEnd", "Hangup")]
+        assert ended.cause == cause, (ended.cause, said)
+        assert collapsed(agent.statuses(call_id)) == ["INITIAL", "ACCEPTED", "RINGING", "CANCEL"]
+        assert await asyncio.wait_for(uas.wait(), 15) == 0
+    finally:
+        await stop_process(uas)
+        await agent.connector.logout()

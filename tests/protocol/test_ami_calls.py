@@ -151,8 +151,12 @@ def test_other_agents_and_unrelated_events_change_nothing() -> None:
         ("16", "", Cause.CANCELLED),
         ("16", "NOANSWER", Cause.NO_ANSWER),
         ("16", "CHANUNAVAIL", Cause.UNREACHABLE),
+        ("1", "NOANSWER", Cause.UNREACHABLE),  # a 404 from the far end: Dial says NOANSWER, the cause is 1
+        ("21", "NOANSWER", Cause.REJECTED),  # a 603
+        ("26", "CANCEL", Cause.CANCELLED),
         ("x", "", Cause.CANCELLED),
         ("99", "", Cause.ERROR),
+        ("16", "WHATEVER", Cause.ERROR),
     ],
 )
 def test_causes(q850: str, dial: str, cause: Cause) -> None:
