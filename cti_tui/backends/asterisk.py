@@ -9,9 +9,9 @@ Around two pure modules: :mod:`cti_tui.protocol.ami` (the wire codec) and :mod:`
   ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList are kept
   for the lines to come) and then follows events; a lost connection is LinkDown, reconnect with back-off
   (0.05 s doubling to 5 s), login, re-sync, LinkUp — the calls keep their ids (the channels' Uniqueid), so
-  nothing is duplicated. Commands so far: click-to-call (Originate with our ``ChannelId``) and hang up
-  (Hangup); the rest is refused as not supported and hidden by the capabilities (docs/asterisk.md says which
-  AMI action each will use).
+  nothing is duplicated. Commands so far: click-to-call (Originate with our ``ChannelId``), hang up
+  (Hangup) and blind transfer (BlindTransfer); the rest is refused as not supported and hidden by the
+  capabilities (docs/asterisk.md says which AMI action each will use).
 - :class:`AsteriskProvider`: ``asterisk://USER@HOST:PORT``; the AMI secret from ``CTI_TUI_AMI_SECRET`` or the
   keyring (account ``ami:USER@HOST:PORT``), never from a file. One agent per process for now: it has no
   authenticator, so ``cti-tui serve`` refuses it until the org file of issue 16 maps users to endpoints.
@@ -267,7 +267,7 @@ def parse_address(text: str) -> AmiAddress:
     return AmiAddress(parts.username, parts.hostname, port)
 
 
-ASTERISK_OPERATIONS = frozenset({Operation.HANGUP})
+ASTERISK_OPERATIONS = frozenset({Operation.HANGUP, Operation.TRANSFER})
 
 
 def asterisk_capabilities() -> Capabilities:
@@ -458,6 +458,8 @@ class AsteriskBackend:
                     return await self._dial(destination)
                 case cmd.Hangup(call_id=call_id):
                     return await self._hangup(call_id)
+                case cmd.Transfer(call_id=call_id, destination=destination):
+                    return await self._transfer(call_id, destination)
         except AmiError as exc:
             return cmd.CommandResult.info(ErrorCode.BACKEND_FAILURE, f"Asterisk: {exc}")
         return cmd.CommandResult.info(ErrorCode.NOT_SUPPORTED, f"{self.name} cannot do that yet")
@@ -506,6 +508,19 @@ class AsteriskBackend:
         reply = await self._action("Hangup", {"Channel": channel, "Cause": 16}, check=False)
         if not reply.ok:
             return cmd.CommandResult.info(ErrorCode.CALL_ENDED, f"Asterisk: {reply.message}")
+        return cmd.CommandResult.done()
+
+    async def _transfer(self, call_id: str, destination: str) -> cmd.CommandResult:
+        """Blind transfer: ``BlindTransfer`` of the agent's channel; the party it talks to is sent to
+        ``destination`` in :attr:`context` and the agent's leg ends (HANGUP ``transferred``)."""
+        assert self.book is not None
+        channel = self.book.channel_of(call_id)
+        if channel is None:
+            return cmd.CommandResult.info(ErrorCode.UNKNOWN_CALL, f"no live call {call_id}")
+        fields = {"Channel": channel, "Exten": destination, "Context": self.context}
+        reply = await self._action("BlindTransfer", fields, check=False)
+        if not reply.ok:
+            return cmd.CommandResult.info(ErrorCode.TRANSFER_FAILED, f"Asterisk: {reply.message}")
         return cmd.CommandResult.done()
 
 

@@ -15,6 +15,8 @@ How AMI events become statuses (measured on Asterisk 22, tests/asterisk/transcri
 - **outbound from the phone** (``Newchannel`` in state 4, *Ring*): RINGING, destination its ``Exten``;
   ``DialEnd ANSWER`` (or the channel Up) → CONNECTED.
 - ``Hold``/``Unhold`` of the agent's channel → ON_HOLD / CONNECTED (the phone put it on hold).
+- ``BlindTransfer`` with the agent's channel as transferer (``Result: Success``): its ``Hangup`` that
+  follows is HANGUP ``transferred``.
 - ``Hangup`` → HANGUP if it connected, else CANCEL; the cause from the Q.850 ``Cause`` when it is specific
   (17 busy, 19 no answer, 21 rejected, 1 unreachable, …), else the agent's own ``DialEnd`` status (BUSY,
   NOANSWER, CHANUNAVAIL, …), else cancelled (:func:`cause_of`).
@@ -220,6 +222,8 @@ class ChannelBook:
     def on_event(self, event: Event) -> list[cmd.Report]:
         """The reports one event leads to (often none)."""
         name = event.name
+        if name in ("BlindTransfer", "AttendedTransfer"):
+            return self._transferred(event)
         if name == "DialBegin":
             return self._dial_begin(event)
         if name == "DialEnd":
@@ -253,6 +257,13 @@ class ChannelBook:
             case "Hangup":
                 if leg is not None:
                     return self._end(leg, event.get("Cause"))
+        return []
+
+    def _transferred(self, event: Event) -> list[cmd.Report]:
+        """``BlindTransfer``/``AttendedTransfer`` with the agent as transferer: its leg ends ``transferred``."""
+        leg = self.legs.get(event.get("TransfererUniqueid"))
+        if leg is not None and event.get("Result") == "Success":
+            leg.intent = "transferred"
         return []
 
     def _state(self, leg: _Leg | None, event: Event, channel: str, unique: str) -> list[cmd.Report]:
@@ -315,6 +326,8 @@ class ChannelBook:
 
     def _end(self, leg: _Leg, q850: str) -> list[cmd.Report]:
         call, now = leg.call, self.now()
+        if leg.intent == "transferred":
+            return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.TRANSFERRED.value, release_at=now))
         if call.connect_at is not None:
             return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.NORMAL.value, release_at=now))
         if leg.intent == "hangup":

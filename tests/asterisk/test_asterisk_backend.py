@@ -167,3 +167,42 @@ async def test_a_refused_destination_shows_its_reason(
     finally:
         await stop_process(uas)
         await agent.connector.logout()
+
+
+async def test_blind_transfer_sends_the_far_end_on_and_ends_the_agents_leg(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent_phone, target = phones("1001", answermode="auto"), phones("1003", answermode="auto")
+    await agent_phone.start()
+    await target.start()
+    for user in ("1001", "1003"):
+        await ami.event("ContactStatus", AOR=user, ContactStatus="Reachable", timeout=15)
+    uas = await asyncio.create_subprocess_exec(
+        "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(asterisk.ports.trunk),
+        "-mp", str(asterisk.ports.sipp_media(0)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        cwd=tmp_path,
+    )  # fmt: skip
+    agent = connector_for(asterisk, monkeypatch)
+    try:
+        assert await asyncio.wait_for(agent.connector.login("1001@lab.example", "unused"), 20), agent.events
+        placed = await agent.connector.call("+12025550123")
+        call_id = placed.value  # type: ignore[union-attr]
+        await agent.call_reaches(call_id, "CONNECTED", timeout=15)
+        trunk_leg = (await ami.event("DialBegin", DialString="+12025550123@trunk")).get("DestChannel")
+
+        assert await agent.connector.transfer(call_id, "1003")
+        ended = await agent.call_reaches(call_id, "HANGUP", timeout=15)
+        assert ended.cause == "transferred"
+        # the far end is now bridged with 1003's phone
+        await ami.event("BlindTransfer", TransfereeChannel=trunk_leg, Result="Success")
+        await ami.wait_for(
+            lambda: any(e.get("Channel").startswith("PJSIP/1003-") for e in ami.named("BridgeEnter")), 15, "1003 up"
+        )
+        assert [c.id for c in agent.connector.active_calls()] == []
+        await ami.link.action("Hangup", {"Channel": trunk_leg})
+        assert await asyncio.wait_for(uas.wait(), 15) == 0
+        assert not [e for e in agent.activities() if e.code is ErrorCode.WRONG_STATE]
+    finally:
+        await stop_process(uas)
+        await agent.connector.logout()

@@ -192,3 +192,19 @@ def test_resync_adopts_keeps_and_ends() -> None:
     assert (by_id["gone"].status, by_id["gone"].cause) == (CallStatus.CANCEL, Cause.CANCELLED.value)
     again = book.resync(listed)  # a second re-sync: the same calls, the ended one not repeated
     assert {c.id for c in again.calls} == {"k", "new"}
+
+
+def test_a_blind_transfer_by_the_agent_ends_its_leg_transferred() -> None:
+    book = ChannelBook("1001", "user:1001", now=lambda: T0)
+    chan, uid = "PJSIP/1001-05", "5.1"
+    book.on_event(ev("DialBegin", Channel="PJSIP/anonymous-04", CallerIDNum="5555", DestChannel=chan, DestUniqueid=uid))
+    book.on_event(ev("Newstate", Channel=chan, ChannelState="6", Uniqueid=uid))
+    # as Asterisk 22 sends them (notes): a spurious Unhold, the BlindTransfer, then the agent's Hangup
+    assert book.on_event(ev("Unhold", Channel=chan, Uniqueid=uid)) == []
+    failed = ev("BlindTransfer", Result="Fail", TransfererChannel=chan, TransfererUniqueid=uid)
+    assert book.on_event(failed) == [] and book.legs[uid].intent is None
+    done = ev("BlindTransfer", Result="Success", TransfererChannel=chan, TransfererUniqueid=uid, Extension="1003")
+    assert book.on_event(done) == []
+    (report,) = book.on_event(ev("Hangup", Channel=chan, Uniqueid=uid, Cause="16"))
+    assert isinstance(report, cmd.CallUpdate)
+    assert (report.call.status, report.call.cause) == (CallStatus.HANGUP, Cause.TRANSFERRED.value)
