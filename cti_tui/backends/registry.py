@@ -1,4 +1,4 @@
-"""Backends by name: ``embedded``, ``server``, ``softphone`` (``asterisk`` next).
+"""Backends by name: ``embedded``, ``server``, ``softphone``, ``asterisk``.
 
 A front end asks for a backend by the name a user typed (``cti-tui serve --pbx embedded``, the login
 form's choice) and gets a :class:`Provider`: where that world's backends come from, one per logged-in
@@ -107,6 +107,12 @@ KINDS: dict[str, BackendKind] = {
         BackendKind("server", "a CTI server (cti-tui serve) at a URL", False, "cti_tui.backends.server:ServerProvider"),
         BackendKind(
             "softphone", "a baresip softphone (ctrl_tcp)", False, "cti_tui.backends.softphone:SoftphoneProvider"
+        ),
+        BackendKind(
+            "asterisk",
+            "an Asterisk PBX over AMI (asterisk://USER@HOST:PORT), one agent",
+            False,
+            "cti_tui.backends.asterisk:AsteriskProvider",
         ),
     )
 }

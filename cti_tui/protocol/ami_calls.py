@@ -1,0 +1,394 @@
+"""Asterisk channels as the engine's calls, for one agent's line — pure: AMI events in, reports out.
+
+An agent's call is one of its PJSIP channels (``PJSIP/<extension>-<serial>``); the call's id is the
+channel's ``Uniqueid``, which Asterisk keeps for the channel's whole life and shows again in
+CoreShowChannels, so a re-sync after a reconnect finds the same calls (nothing duplicated). A click-to-call
+sets that id itself (Originate ``ChannelId``), so the id is known before Asterisk says anything.
+
+How AMI events become statuses (measured on Asterisk 22, tests/asterisk/transcripts/session.ami):
+
+- **click-to-call** (our Originate): INITIAL when dialled; the agent's channel Up → ACCEPTED; it dials the
+  far end (``DialBegin`` with ``Channel`` = the agent's) → RINGING; ``DialEnd ANSWER`` → CONNECTED.
+- **inbound** (a ``DialBegin`` whose ``DestChannel`` is the agent's, from a caller's channel, e.g. a queue):
+  RINGING, party from the caller's CallerID; the agent's channel Up → CONNECTED. A ``DialBegin`` with no
+  calling channel is somebody else's Originate: an outbound call in INITIAL.
+- **outbound from the phone** (``Newchannel`` in state 4, *Ring*): RINGING, destination its ``Exten``;
+  ``DialEnd ANSWER`` (or the channel Up) → CONNECTED.
+- ``Hold``/``Unhold`` of the agent's channel → ON_HOLD / CONNECTED (the phone put it on hold).
+- ``BlindTransfer`` with the agent's channel as transferer (``Result: Success``): its ``Hangup`` that
+  follows is HANGUP ``transferred``.
+- ``Hangup`` → HANGUP if it connected, else CANCEL; the cause from the Q.850 ``Cause`` when it is specific
+  (17 busy, 19 no answer, 21 rejected, 1 unreachable, …), else the agent's own ``DialEnd`` status (BUSY,
+  NOANSWER, CHANUNAVAIL, …), else cancelled (:func:`cause_of`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cti_tui.core import commands as cmd
+from cti_tui.core.model import Call, CallStatus, Cause, Direction
+from cti_tui.protocol.ami import Event
+
+UNKNOWN = ("", "<unknown>", "<null>")
+_REPEATABLE = (CallStatus.RINGING, CallStatus.CONNECTED)
+"""Statuses a call may be reported in again with new details; in any other the engine refuses a repeat."""
+
+# Q.850 cause codes (the Hangup event's Cause) → why a call that never connected ended
+_Q850: dict[int, Cause] = {
+    17: Cause.BUSY,
+    18: Cause.NO_ANSWER,
+    19: Cause.NO_ANSWER,
+    21: Cause.REJECTED,
+    26: Cause.CANCELLED,  # answered elsewhere (another agent of a ringall queue took it)
+    1: Cause.UNREACHABLE,
+    2: Cause.UNREACHABLE,
+    3: Cause.UNREACHABLE,
+    20: Cause.UNREACHABLE,
+    27: Cause.UNREACHABLE,
+    28: Cause.UNREACHABLE,
+    34: Cause.UNREACHABLE,
+    38: Cause.UNREACHABLE,
+    41: Cause.UNREACHABLE,
+    42: Cause.UNREACHABLE,
+    44: Cause.UNREACHABLE,
+    58: Cause.UNREACHABLE,
+    66: Cause.UNREACHABLE,
+    88: Cause.UNREACHABLE,
+}
+# Dial()'s DIALSTATUS (DialEnd's DialStatus) → cause
+_DIAL_STATUS: dict[str, Cause] = {
+    "BUSY": Cause.BUSY,
+    "NOANSWER": Cause.NO_ANSWER,
+    "CHANUNAVAIL": Cause.UNREACHABLE,
+    "CONGESTION": Cause.UNREACHABLE,
+    "DONTCALL": Cause.REJECTED,
+    "TORTURE": Cause.REJECTED,
+    "INVALIDARGS": Cause.ERROR,
+    "CANCEL": Cause.CANCELLED,
+}
+# OriginateResponse's Reason (the outbound channel's end state) → cause of a click-to-call that failed
+_ORIGINATE_REASON: dict[str, Cause] = {
+    "0": Cause.UNREACHABLE,  # no such channel / not registered
+    "1": Cause.REJECTED,  # hung up before answering
+    "3": Cause.NO_ANSWER,  # rang out
+    "5": Cause.BUSY,
+    "8": Cause.UNREACHABLE,  # congestion
+}
+
+
+def cause_of(q850: str, dial_status: str = "") -> Cause:
+    """Why a call that never connected ended. The Q.850 cause of its Hangup first when it says something
+    specific (Asterisk gives the agent's channel the far end's cause: 404 → 1, 603 → 21, while Dial() calls
+    both NOANSWER); else the agent's own Dial status; else the other side gave up (cancelled)."""
+    try:
+        code = int(q850)
+    except ValueError:
+        code = 0
+    specific = _Q850.get(code)
+    if specific is not None and specific is not Cause.CANCELLED:
+        return specific
+    if dial_status and dial_status.upper() != "ANSWER":
+        return _DIAL_STATUS.get(dial_status.upper(), Cause.ERROR)
+    if code in (0, 16, 31) or specific is Cause.CANCELLED:  # nothing said, normal clearing, answered elsewhere
+        return Cause.CANCELLED
+    return Cause.ERROR
+
+
+def _known(value: str) -> str:
+    return "" if value in UNKNOWN else value
+
+
+def _duration(text: str) -> int:
+    """CoreShowChannel's ``Duration`` (``HH:MM:SS``) in seconds; 0 when unreadable."""
+    try:
+        hours, minutes, seconds = (int(part) for part in text.split(":"))
+    except ValueError:
+        return 0
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Leg:
+    call: Call
+    channel: str
+    dial_status: str = ""  # the agent channel's own Dial() outcome, when it dialled out
+    intent: str | None = None  # what the agent asked: "hangup"
+
+
+@dataclass
+class ChannelBook:
+    """One agent's calls (the channels of ``PJSIP/<extension>``) as :class:`Call` objects."""
+
+    extension: str
+    line: str
+    own_name: str = ""
+    technology: str = "PJSIP"
+    now: Callable[[], datetime] = utc_now
+    legs: dict[str, _Leg] = field(default_factory=dict)  # by Uniqueid
+    _ended: dict[str, Call] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.technology}/{self.extension}-"
+
+    def ours(self, channel: str) -> bool:
+        return channel.startswith(self.prefix)
+
+    def get(self, call_id: str) -> Call | None:
+        leg = self.legs.get(call_id)
+        return leg.call if leg else self._ended.get(call_id)
+
+    def channel_of(self, call_id: str) -> str | None:
+        leg = self.legs.get(call_id)
+        return leg.channel if leg and leg.channel else None
+
+    def live(self) -> list[Call]:
+        return [leg.call for leg in self.legs.values()]
+
+    def intend(self, call_id: str, intent: str) -> None:
+        leg = self.legs.get(call_id)
+        if leg is not None:
+            leg.intent = intent
+
+    # --- building calls -----------------------------------------------------------------------------------
+
+    def _new(self, call_id: str, channel: str, direction: Direction, status: CallStatus, party: str, name: str) -> Call:
+        ours, theirs = (self.extension, self.own_name), (party or "anonymous", name)
+        (source, source_name), (destination, destination_name) = (
+            (theirs, ours) if direction is Direction.INBOUND else (ours, theirs)
+        )
+        return Call(
+            id=call_id,
+            cid=channel or call_id,
+            direction=direction,
+            status=status,
+            line=self.line,
+            source=source,
+            destination=destination,
+            source_name=source_name,
+            destination_name=destination_name,
+            setup_at=self.now(),
+        )
+
+    def _put(self, call: Call, channel: str = "") -> list[cmd.Report]:
+        leg = self.legs.get(call.id)
+        if call.ended:
+            self.legs.pop(call.id, None)
+            self._ended[call.id] = call
+            while len(self._ended) > 200:
+                self._ended.pop(next(iter(self._ended)))
+        elif leg is None:
+            self.legs[call.id] = _Leg(call, channel)
+        else:
+            if channel:
+                leg.channel = channel
+            if leg.call == call:
+                return []
+            previous, leg.call = leg.call, call
+            if call.status is previous.status and call.status not in _REPEATABLE:
+                return []  # (the channel's name, a party's name): shown with the next status
+        return [cmd.CallUpdate(call)]
+
+    def dialling(self, call_id: str, destination: str, name: str = "") -> list[cmd.Report]:
+        """A click-to-call we are about to Originate with ``ChannelId`` = ``call_id``: INITIAL at once."""
+        call = self._new(call_id, "", Direction.OUTBOUND, CallStatus.INITIAL, destination, name)
+        return self._put(call)
+
+    def originate_failed(self, call_id: str, reason: str) -> list[cmd.Report]:
+        """Our Originate ended before the agent's channel answered (OriginateResponse Failure)."""
+        leg = self.legs.get(call_id)
+        if leg is None or leg.call.status is not CallStatus.INITIAL:
+            return []
+        cause = _ORIGINATE_REASON.get(reason, Cause.ERROR)
+        return self._put(leg.call.evolve(status=CallStatus.CANCEL, cause=cause.value, release_at=self.now()))
+
+    def _party(self, call: Call, number: str, name: str) -> Call:
+        number, name = _known(number), _known(name)
+        if not number and not name:
+            return call
+        if call.direction is Direction.INBOUND:
+            return call.evolve(source=number or call.source, source_name=name or call.source_name)
+        return call.evolve(destination=number or call.destination, destination_name=name or call.destination_name)
+
+    # --- events ----------------------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> list[cmd.Report]:
+        """The reports one event leads to (often none)."""
+        name = event.name
+        if name in ("BlindTransfer", "AttendedTransfer"):
+            return self._transferred(event)
+        if name == "DialBegin":
+            return self._dial_begin(event)
+        if name == "DialEnd":
+            return self._dial_end(event)
+        channel = event.get("Channel")
+        if not self.ours(channel):
+            return []
+        unique = event.get("Uniqueid")
+        if unique in self._ended:
+            return []  # late events of a finished call
+        leg = self.legs.get(unique)
+        match name:
+            case "Newchannel":
+                if leg is not None:  # our click-to-call: the channel now exists
+                    return self._put(leg.call.evolve(cid=channel), channel)
+                if event.get("ChannelState") == "4":  # Ring: the phone itself placed a call
+                    call = self._new(unique, channel, Direction.OUTBOUND, CallStatus.RINGING, event.get("Exten"), "")
+                    return self._put(call, channel)
+            case "Newstate":
+                return self._state(leg, event, channel, unique)
+            case "NewConnectedLine":
+                if leg is not None:
+                    updated = self._party(leg.call, event.get("ConnectedLineNum"), event.get("ConnectedLineName"))
+                    return self._put(updated, channel)
+            case "Hold":
+                if leg is not None and leg.call.status is CallStatus.CONNECTED:
+                    return self._put(leg.call.evolve(status=CallStatus.ON_HOLD), channel)
+            case "Unhold":
+                if leg is not None and leg.call.status is CallStatus.ON_HOLD:
+                    return self._put(leg.call.evolve(status=CallStatus.CONNECTED), channel)
+            case "Hangup":
+                if leg is not None:
+                    return self._end(leg, event.get("Cause"))
+        return []
+
+    def _transferred(self, event: Event) -> list[cmd.Report]:
+        """``BlindTransfer``/``AttendedTransfer`` with the agent as transferer: its leg ends ``transferred``."""
+        leg = self.legs.get(event.get("TransfererUniqueid"))
+        if leg is not None and event.get("Result") == "Success":
+            leg.intent = "transferred"
+        return []
+
+    def _state(self, leg: _Leg | None, event: Event, channel: str, unique: str) -> list[cmd.Report]:
+        state = event.get("ChannelState")
+        if leg is None:
+            if state == "5":  # ringing, and no DialBegin told us who calls: an inbound call all the same
+                number, name = event.get("ConnectedLineNum"), event.get("ConnectedLineName")
+                call = self._new(unique, channel, Direction.INBOUND, CallStatus.RINGING, _known(number), _known(name))
+                return self._put(call, channel)
+            return []
+        call = leg.call
+        if state != "6":
+            return []
+        now = self.now()
+        if call.status is CallStatus.INITIAL:
+            return self._put(call.evolve(status=CallStatus.ACCEPTED), channel)
+        if call.status is CallStatus.RINGING and (call.direction is Direction.INBOUND or not leg.dial_status):
+            return self._put(call.evolve(status=CallStatus.CONNECTED, connect_at=now), channel)
+        return []
+
+    def _dial_begin(self, event: Event) -> list[cmd.Report]:
+        reports: list[cmd.Report] = []
+        caller, callee = event.get("Channel"), event.get("DestChannel")
+        if self.ours(caller):  # the agent's channel dials the far end
+            leg = self.legs.get(event.get("Uniqueid"))
+            if leg is not None:
+                leg.dial_status = "DIALLING"
+                call = self._party(leg.call, event.get("DestCallerIDNum") or event.get("Exten"), "")
+                if call.status is CallStatus.ACCEPTED:
+                    call = call.evolve(status=CallStatus.RINGING)
+                reports += self._put(call, caller)
+        if self.ours(callee):  # the agent's phone is rung
+            unique = event.get("DestUniqueid")
+            if unique in self._ended:
+                return reports
+            leg = self.legs.get(unique)
+            if leg is not None:  # our click-to-call: the agent's phone rings
+                return reports + self._put(leg.call.evolve(cid=callee), callee)
+            if caller:
+                number, name = event.get("CallerIDNum"), event.get("CallerIDName")
+                call = self._new(unique, callee, Direction.INBOUND, CallStatus.RINGING, _known(number), _known(name))
+            else:  # somebody else's Originate to this phone: a click-to-call we did not place
+                number, name = event.get("DestConnectedLineNum"), event.get("DestConnectedLineName")
+                call = self._new(unique, callee, Direction.OUTBOUND, CallStatus.INITIAL, _known(number), _known(name))
+            reports += self._put(call, callee)
+        return reports
+
+    def _dial_end(self, event: Event) -> list[cmd.Report]:
+        caller = event.get("Channel")
+        if not self.ours(caller):
+            return []
+        leg = self.legs.get(event.get("Uniqueid"))
+        if leg is None:
+            return []
+        status = event.get("DialStatus").upper()
+        leg.dial_status = status
+        if status == "ANSWER" and leg.call.status is CallStatus.RINGING:
+            return self._put(leg.call.evolve(status=CallStatus.CONNECTED, connect_at=self.now()), caller)
+        return []
+
+    def _end(self, leg: _Leg, q850: str) -> list[cmd.Report]:
+        call, now = leg.call, self.now()
+        if leg.intent == "transferred":
+            return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.TRANSFERRED.value, release_at=now))
+        if call.connect_at is not None:
+            return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.NORMAL.value, release_at=now))
+        if leg.intent == "hangup":
+            return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.CANCELLED.value, release_at=now))
+        dial_status = leg.dial_status if leg.dial_status != "DIALLING" else ""
+        cause = cause_of(q850, dial_status)
+        return self._put(call.evolve(status=CallStatus.CANCEL, cause=cause.value, release_at=now))
+
+    # --- re-sync -----------------------------------------------------------------------------------------
+
+    def resync(self, channels: Iterable[Event]) -> cmd.Snapshot:
+        """The present from CoreShowChannels' items, after a (re)connect.
+
+        Channels of this agent that the book knows keep their call (status corrected from the channel state);
+        unknown ones are adopted (Up → CONNECTED, connected ``Duration`` ago; else RINGING; called by
+        ``AppDial``/``AppQueue`` → inbound); known calls whose channel is gone ended while nobody listened and
+        are in the snapshot ended, so history still gets them.
+        """
+        now = self.now()
+        calls: list[Call] = []
+        seen: set[str] = set()
+        for item in channels:
+            channel, unique = item.get("Channel"), item.get("Uniqueid")
+            if not self.ours(channel) or not unique:
+                continue
+            seen.add(unique)
+            up = item.get("ChannelState") == "6"
+            leg = self.legs.get(unique)
+            if leg is None:
+                inbound = item.get("Application") in ("AppDial", "AppQueue")
+                direction = Direction.INBOUND if inbound else Direction.OUTBOUND
+                call = self._new(
+                    unique,
+                    channel,
+                    direction,
+                    CallStatus.CONNECTED if up else CallStatus.RINGING,
+                    _known(item.get("ConnectedLineNum")) or ("" if inbound else item.get("Exten")),
+                    _known(item.get("ConnectedLineName")),
+                )
+                if up:
+                    call = call.evolve(connect_at=now - timedelta(seconds=_duration(item.get("Duration"))))
+                self.legs[unique] = _Leg(call, channel)
+            else:
+                call = leg.call
+                if (
+                    up
+                    and call.status in (CallStatus.RINGING, CallStatus.ACCEPTED)
+                    and leg.dial_status in ("", "ANSWER")
+                ):
+                    call = call.evolve(status=CallStatus.CONNECTED, connect_at=call.connect_at or now)
+                leg.call, leg.channel = call, channel
+            calls.append(call)
+        for unique in [u for u in self.legs if u not in seen]:
+            gone = self.legs[unique].call
+            if gone.status is CallStatus.INITIAL and not self.legs[unique].channel:
+                calls.append(gone)  # our Originate whose channel does not exist yet
+                continue
+            status, cause = (
+                (CallStatus.HANGUP, Cause.NORMAL) if gone.connect_at else (CallStatus.CANCEL, Cause.CANCELLED)
+            )
+            ended = gone.evolve(status=status, cause=cause.value, release_at=now)
+            self._put(ended)
+            calls.append(ended)
+        return cmd.Snapshot(tuple(calls), ())
