@@ -64,6 +64,7 @@ OFF_MESSAGE = "call history is off"
 SEARCH_DEBOUNCE = 0.12  # seconds of no typing before a search runs: "Caller 1" typed fast is one query
 SEARCHING_AFTER = 0.3  # seconds a query may take before the title says "searching…"
 WRITTEN_WAIT = 2.0  # seconds a reload waits for the call that just ended to be committed (the writer thread)
+LATE_WAIT = 60.0  # seconds it then waits, after showing what is there, to reload once those calls are in
 PROGRESS_EVERY = 0.1  # seconds between two progress updates of an export
 
 
@@ -509,8 +510,7 @@ class HistoryPane(Vertical):
             self.post_message(self._Answer(ask, append, None, str(exc)))
             return
         self.post_message(self._Answer(ask, append, page, None))
-        if not written:
-            await asyncio.to_thread(store.wait_written, None)  # ends with the check: rows written or refused
+        if not written and await asyncio.to_thread(store.wait_written, LATE_WAIT):
             self.post_message(self._WrittenLate(ask.generation))
 
     @on(_WrittenLate)
