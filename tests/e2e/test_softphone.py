@@ -30,10 +30,16 @@ def with_history(agent: Recorder, lab: Lab) -> HistoryStore:
     return store
 
 
-def outcomes(store: HistoryStore, agent: Recorder) -> list[Outcome]:
+async def outcomes(store: HistoryStore, agent: Recorder) -> list[Outcome]:
+    """The history's outcomes once every ended call is written (the store writes on its own thread)."""
     identity = agent.connector.identity
     assert identity is not None
-    return [row.outcome for row in store.query(identity.line).rows]
+
+    def read() -> list[Outcome]:
+        assert store.wait_written(10), "the history writer did not catch up within 10 s"
+        return [row.outcome for row in store.query(identity.line).rows]
+
+    return await asyncio.to_thread(read)
 
 
 async def test_login_identity_and_capabilities(lab: Lab) -> None:
@@ -102,7 +108,7 @@ async def test_inbound_answer_hold_resume_far_end_hangs_up(lab: Lab) -> None:
     assert ended.cause == "normal"
     assert await sipp_exit(sipp) == 0
     assert agent.statuses(ringing.id) == ["RINGING", "CONNECTED", "ON_HOLD", "CONNECTED", "HANGUP"]
-    assert outcomes(store, agent) == [Outcome.ANSWERED]
+    assert await outcomes(store, agent) == [Outcome.ANSWERED]
     store.close()
 
 
@@ -126,7 +132,7 @@ async def test_inbound_rejected_and_missed(lab: Lab) -> None:
     gone = await agent.call_reaches(missed_id, "CANCEL")
     assert gone.cause == "cancelled"
     assert await sipp_exit(sipp) == 0
-    assert sorted(outcomes(store, agent)) == sorted([Outcome.REJECTED, Outcome.MISSED])
+    assert sorted(await outcomes(store, agent)) == sorted([Outcome.REJECTED, Outcome.MISSED])
     store.close()
 
 
@@ -146,7 +152,7 @@ async def test_outbound_to_sipp_uas_and_hang_up(lab: Lab) -> None:
     ended = await agent.call_reaches(call_id, "HANGUP")
     assert ended.cause == "normal"
     assert await sipp_exit(uas) == 0
-    assert outcomes(store, agent) == [Outcome.ANSWERED]
+    assert await outcomes(store, agent) == [Outcome.ANSWERED]
     store.close()
 
 
