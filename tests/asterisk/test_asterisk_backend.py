@@ -190,6 +190,11 @@ async def test_blind_transfer_sends_the_far_end_on_and_ends_the_agents_leg(
         call_id = placed.value  # type: ignore[union-attr]
         await agent.call_reaches(call_id, "CONNECTED", timeout=15)
         trunk_leg = (await ami.event("DialBegin", DialString="+12025550123@trunk")).get("DestChannel")
+        # Asterisk refuses a BlindTransfer ("Transfer invalid") until the far end is in the bridge; the row
+        # may say CONNECTED a moment before (CI saw it once). TODO(issue 16): report CONNECTED on BridgeEnter.
+        await ami.wait_for(
+            lambda: any(e.get("Channel") == trunk_leg for e in ami.named("BridgeEnter")), 15, "the far end bridged"
+        )
 
         assert await agent.connector.transfer(call_id, "1003")
         ended = await agent.call_reaches(call_id, "HANGUP", timeout=15)
