@@ -6,34 +6,12 @@ A backend with I/O answers after an await, so a second command can start before 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from conftest import Pbx
+from overlapping_backend import Overlapping
 
-from cti_tui.core import commands as cmd
-from cti_tui.core.backend import Backend
 from cti_tui.core.model import ActivityEvent, ActivityName, CallEvent, Event
 from cti_tui.core.results import DONE
-
-
-class Overlapping:
-    """The real embedded backend, except that each command waits until ``width`` are in flight."""
-
-    def __init__(self, backend: Backend, width: int) -> None:
-        self.backend = backend
-        self.width = width
-        self.arrived = 0
-        self.all_in = asyncio.Event()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
-
-    async def execute(self, command: cmd.Command) -> cmd.CommandResult:
-        self.arrived += 1
-        if self.arrived >= self.width:
-            self.all_in.set()
-        await asyncio.wait_for(self.all_in.wait(), 5)
-        return await self.backend.execute(command)
 
 
 def line_story(events: list[Event], node: str) -> list[str]:

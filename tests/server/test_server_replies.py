@@ -8,33 +8,9 @@ refusal, and an event that happens later on its own (a transfer failing) must na
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+from overlapping_backend import Overlapping
 from ws_helpers import TIMEOUT, Wire, login_token, wait_for
-
-from cti_tui.core import commands as cmd
-from cti_tui.core.backend import Backend
-
-
-class Overlapping:
-    """The session's real backend, except that each command waits until ``width`` are in flight: what a
-    backend with I/O (a softphone, Asterisk) does to a session whose connections send at the same time."""
-
-    def __init__(self, backend: Backend, width: int) -> None:
-        self.backend = backend
-        self.width = width
-        self.arrived = 0
-        self.all_in = asyncio.Event()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
-
-    async def execute(self, command: cmd.Command) -> cmd.CommandResult:
-        self.arrived += 1
-        if self.arrived >= self.width:
-            self.all_in.set()
-        await asyncio.wait_for(self.all_in.wait(), TIMEOUT)
-        return await self.backend.execute(command)
 
 
 async def test_two_connections_of_one_session_each_get_their_own_refusal(cti_server) -> None:
@@ -48,7 +24,7 @@ async def test_two_connections_of_one_session_each_get_their_own_refusal(cti_ser
             "restore_session", token=first.session_token, sessionId=first.session_id, lastSeq=0
         )
         assert restored["ok"], restored
-        session.connector.backend = Overlapping(session.connector.backend, width=2)
+        session.connector.backend = Overlapping(session.connector.backend, width=2, timeout=TIMEOUT)
         # the same request id on both: ids are the client's, unique per connection only
         await first.send({"id": "x", "action": "unpark", "slot": 3})
         await second.send({"id": "x", "action": "unpark", "slot": 4})
