@@ -454,7 +454,9 @@ class AsteriskBackend:
         self._sink = None
 
     async def directory(self) -> list[DirectoryEntry]:
-        return []
+        if self.desk is None or self.link is None or self.link.closed.is_set():
+            return []
+        return await self.desk.directory()
 
     # --- commands -----------------------------------------------------------------------------------------
 

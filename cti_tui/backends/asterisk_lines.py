@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.agent_commands import AgentCommand, QueueLogin, QueueLogout, QueuePause, Spy, SpyMode
-from cti_tui.core.model import Call, ErrorCode
+from cti_tui.core.model import Call, DirectoryEntry, EntryKind, ErrorCode
 from cti_tui.protocol.ami import Event, Reply
 from cti_tui.protocol.ami_lines import CONF, PARK_LINE, QUEUE, USER, LineWatch
 
@@ -96,6 +96,34 @@ class LineDesk:
             devices=items("DeviceStateList"),
             rooms=rooms,
         )
+
+    async def directory(self) -> list[DirectoryEntry]:
+        """What can be dialled and watched: the PJSIP endpoints that log in (they have an auth: users, not
+        trunks), and the dialplan's extensions that run Queue, ConfBridge or Park (ShowDialPlan), so a
+        queue is offered under the number that reaches it."""
+        names = {m.extension: m.name for m in self.lines.members.values() if m.name}
+        entries: dict[str, DirectoryEntry] = {}
+        for item in (await self.action("PJSIPShowEndpoints", check=False)).items:
+            user = item.get("ObjectName")
+            if item.name == "EndpointList" and item.get("Auths") and NAME.fullmatch(user):
+                node = USER + user
+                entries[node] = DirectoryEntry(names.get(user, user), user, EntryKind.USER, node)
+        for item in (await self.action("ShowDialPlan", check=False)).items:
+            number, app = item.get("Extension"), item.get("Application").casefold()
+            target = item.get("AppData").partition(",")[0]
+            if not NAME.fullmatch(number) or not NAME.fullmatch(target or PARK_LINE):
+                continue
+            if app == "queue":
+                kind, node, name = EntryKind.QUEUE, QUEUE + target, f"queue {target}"
+            elif app == "confbridge":
+                kind, node, name = EntryKind.CONFERENCE, CONF + target, f"conference {target}"
+            elif app == "park":  # the lot's own number (700); its slots run ParkedCall
+                kind, node, name = EntryKind.PARK, PARK_LINE, "park lot"
+            else:
+                continue
+            if node not in entries:
+                entries[node] = DirectoryEntry(name, number, kind, node)
+        return sorted(entries.values(), key=lambda e: (e.kind.value != "user", e.number))
 
     # --- agent availability and supervisor actions -------------------------------------------------------
 

@@ -241,3 +241,42 @@ async def test_a_supervisor_listens_in_with_chanspy(
         if sipp is not None:
             await stop_process(sipp)
         await supervisor.connector.logout()
+
+
+async def test_the_directory_offers_the_lines_and_a_reconnect_keeps_them_watched(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await registered(ami, phones, "1001", "1002")  # (manual: nobody picks up, the caller keeps waiting)
+    supervisor = await logged_in(asterisk, monkeypatch, "1100")
+    sipp = None
+    try:
+        entries = {e.node: (e.number, e.kind.value) for e in await supervisor.connector.directory()}
+        assert entries["user:1001"] == ("1001", "user") and entries["user:1100"] == ("1100", "user")
+        assert entries["queue:sales"] == ("6001", "queue") and entries["queue:support"] == ("6002", "queue")
+        assert entries["conf:800"] == ("800", "conf") and entries["callpark"] == ("700", "callpark")
+        assert not [node for node in entries if "anonymous" in node or "trunk" in node]  # no auth: not users
+
+        unknown = await supervisor.connector.subscribe("queue:nosuch")
+        assert not unknown and unknown.code is ErrorCode.UNKNOWN_NODE  # type: ignore[union-attr]
+        assert await supervisor.connector.subscribe("queue:sales")
+        sipp = await caller(asterisk, tmp_path, "6001")
+        waiting = only(list((await sees(supervisor, "queue:sales", lambda s: s.waiting == 1, "waiting")).calls))
+
+        # the AMI connection drops: re-sync; still watched, the same waiting call, once
+        backend = backend_of(supervisor)
+        readies = len([e for e in supervisor.activities() if e.name.value == "READY"])
+        backend.link.abort()  # type: ignore[union-attr]
+        await supervisor.wait_for(
+            lambda: len([e for e in supervisor.activities() if e.name.value == "READY"]) > readies, 15, "READY again"
+        )
+        assert supervisor.connector.subscriptions() == ["queue:sales"]
+        after = pane(supervisor, "queue:sales")
+        assert [(c.id, c.queue_position) for c in after.calls] == [(waiting.id, 1)]
+        # and it goes on following: the caller hangs up
+        await ami.link.action("Hangup", {"Channel": waiting.cid})
+        await sees(supervisor, "queue:sales", lambda s: not s.calls, "the caller gone")
+        assert supervisor.connector.get_call(waiting.id).status is CallStatus.CANCEL  # type: ignore[union-attr]
+    finally:
+        if sipp is not None:
+            await stop_process(sipp)
+        await supervisor.connector.logout()
