@@ -68,6 +68,20 @@ class Member:
         return self.interface.partition("/")[2]
 
 
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """An agent's availability as Asterisk's queues have it: ``offline`` (in no queue), ``break`` (paused in
+    every queue it is in, ``reason`` Asterisk's PausedReason) or ``available``; ``queues`` the queues it is
+    logged in to, ``member_of`` every queue that lists it (static members cannot log out)."""
+
+    extension: str
+    state: str
+    reason: str = ""
+    queues: tuple[str, ...] = ()
+    paused_in: tuple[str, ...] = ()
+    member_of: tuple[str, ...] = ()
+
+
 @dataclass
 class _Held:
     """A call of a queue, the park lot or a room, and where it is."""
@@ -122,6 +136,19 @@ class LineWatch:
 
     def member(self, queue: str, extension: str) -> Member | None:
         return self.members.get((queue, f"PJSIP/{extension}"))
+
+    def agent(self, extension: str) -> AgentView:
+        """The agent's availability from the members Asterisk reported (QueueStatus, QueueMember* events)."""
+        mine = sorted((m for m in self.members.values() if m.extension == extension), key=lambda m: m.queue)
+        queues = tuple(m.queue for m in mine if m.logged_in)
+        paused = tuple(m.queue for m in mine if m.logged_in and m.paused)
+        if not queues:
+            state, reason = "offline", ""
+        elif paused == queues:
+            state, reason = "break", next((m.reason for m in mine if m.logged_in and m.reason), "")
+        else:
+            state, reason = "available", ""
+        return AgentView(extension, state, reason, queues, paused, tuple(m.queue for m in mine))
 
     def _shown(self, held: _Held) -> list[cmd.Report]:
         return [cmd.CallUpdate(held.call)] if held.node in self.watched else []

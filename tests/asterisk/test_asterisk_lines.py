@@ -166,6 +166,7 @@ async def test_a_paused_agent_is_not_rung_by_the_queue(
         assert (await backend.execute(QueuePause(True, "lunch", "sales"))).ok
         await ami.event("QueueMemberPause", Interface="PJSIP/1001", Paused="1", PausedReason="lunch")
         assert (member.paused, member.reason) == (True, "lunch")  # what the supervisor's session knows
+        assert (watch.agent("1001").state, watch.agent("1001").reason) == ("break", "lunch")
 
         async with Handset(paused_phone.control) as paused, Handset(free_phone.control) as free:
             sipp = await caller(asterisk, tmp_path, "6001", hold_ms=1000)
@@ -182,6 +183,7 @@ async def test_a_paused_agent_is_not_rung_by_the_queue(
         assert (await backend.execute(QueuePause(False, queue="sales"))).ok
         await ami.event("QueueMemberPause", Interface="PJSIP/1001", Paused="0")
         assert not member.paused and member.reason == ""
+        assert watch.agent("1001").state == "available"
 
         # a static member (queues.conf) cannot log out: Asterisk says why
         static = await backend.execute(QueueLogout("sales"))

@@ -204,3 +204,22 @@ def test_a_user_line_and_a_queue_show_the_same_channel_as_two_calls() -> None:
     watch.unwatch("user:1003")
     screen.take(watch.on_event(ev("Hangup", Cause="16", **channel)))
     assert [c.id for c in screen.updates if c.ended] == ["queue:sales/3.6"]  # the user line is not watched any more
+
+
+def test_an_agents_availability_follows_its_queue_memberships() -> None:
+    watch, _ = watching()
+    member = {"Interface": "PJSIP/1001", "MemberName": "Agent 1001"}
+    assert watch.agent("1001").state == "offline"
+    watch.on_event(ev("QueueMemberAdded", Queue="sales", Paused="0", **member))
+    watch.on_event(ev("QueueMemberAdded", Queue="support", Paused="0", **member))
+    assert (watch.agent("1001").state, watch.agent("1001").queues) == ("available", ("sales", "support"))
+    watch.on_event(ev("QueueMemberPause", Queue="sales", Paused="1", PausedReason="lunch", **member))
+    assert watch.agent("1001").state == "available"  # still offered support's calls
+    watch.on_event(ev("QueueMemberPause", Queue="support", Paused="1", PausedReason="lunch", **member))
+    view = watch.agent("1001")
+    assert (view.state, view.reason, view.paused_in) == ("break", "lunch", ("sales", "support"))
+    watch.on_event(ev("QueueMemberRemoved", Queue="sales", **member))
+    watch.on_event(ev("QueueMemberRemoved", Queue="support", **member))
+    view = watch.agent("1001")
+    assert (view.state, view.queues, view.member_of) == ("offline", (), ("sales", "support"))
+    assert watch.agent("1002").member_of == ()
