@@ -89,6 +89,16 @@ async def registered(ami: AmiRecorder, phones: Callable[..., object], *users: st
     return made
 
 
+async def until(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Poll (bounded) for what another AMI connection — the session's own — has seen by now: events reach
+    each connection in order, but not at the same moment as the test's recorder."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
 def only(calls: list[Call]) -> Call:
     assert len(calls) == 1, calls
     return calls[0]
@@ -123,11 +133,11 @@ async def test_a_supervisor_watching_a_queue_a_user_and_the_park_lot_sees_each_c
             assert "1001" in handed.destination_name
             user = await sees(supervisor, "user:1001", lambda s: s.lamp is Lamp.BUSY, "1001 talking")
             agent_call = only(list(user.calls))
-            bridged = ami.named("AgentConnect", Interface="PJSIP/1001")
-            assert bridged and agent_call.id == bridged[-1].get("DestUniqueid")
+            connect = await ami.event("AgentConnect", Interface="PJSIP/1001")
+            assert agent_call.id == connect.get("DestUniqueid")
 
             # the caller is parked (Redirect to 700): the park lot shows it in 701, 1001 is free again
-            caller_channel = bridged[-1].get("Channel")
+            caller_channel = connect.get("Channel")
             await ami.link.action(
                 "Redirect", {"Channel": caller_channel, "Context": "internal", "Exten": "700", "Priority": 1}
             )
@@ -164,7 +174,7 @@ async def test_a_paused_agent_is_not_rung_by_the_queue(
         assert member is not None and not member.paused and member.logged_in
 
         assert (await backend.execute(QueuePause(True, "lunch", "sales"))).ok
-        await ami.event("QueueMemberPause", Interface="PJSIP/1001", Paused="1", PausedReason="lunch")
+        await until(lambda: member.paused, "the pause seen by the supervisor's session")
         assert (member.paused, member.reason) == (True, "lunch")  # what the supervisor's session knows
         assert (watch.agent("1001").state, watch.agent("1001").reason) == ("break", "lunch")
 
@@ -181,7 +191,7 @@ async def test_a_paused_agent_is_not_rung_by_the_queue(
             assert await asyncio.wait_for(sipp.wait(), 30) == 0
 
         assert (await backend.execute(QueuePause(False, queue="sales"))).ok
-        await ami.event("QueueMemberPause", Interface="PJSIP/1001", Paused="0")
+        await until(lambda: not member.paused, "the pause over")
         assert not member.paused and member.reason == ""
         assert watch.agent("1001").state == "available"
 
@@ -192,12 +202,11 @@ async def test_a_paused_agent_is_not_rung_by_the_queue(
         assert await supervisor.connector.subscribe("queue:support")
         assert watch.member("support", "1001") is None
         assert (await backend.execute(QueueLogin("support"))).ok
-        await ami.event("QueueMemberAdded", Queue="support", Interface="PJSIP/1001")
+        await until(lambda: watch.member("support", "1001"), "1001 in support")
         support = watch.member("support", "1001")
         assert support is not None and support.logged_in and not support.paused
         assert (await backend.execute(QueueLogout("support"))).ok
-        await ami.event("QueueMemberRemoved", Queue="support", Interface="PJSIP/1001")
-        assert not support.logged_in
+        await until(lambda: not support.logged_in, "1001 out of support")
         bad = await backend.execute(QueueLogin("sales\r\nAction: Hangup"))
         assert not bad.ok and bad.code is ErrorCode.BAD_REQUEST
     finally:
@@ -231,14 +240,21 @@ async def test_a_supervisor_listens_in_with_chanspy(
             )
             assert (await backend.execute(Spy("1001"))).ok
             await asyncio.wait_for(handset.rung.wait(), 10)  # the supervisor's own phone rings
-            ringing = await supervisor.call_in("INITIAL", timeout=15)
-            assert ringing.line == "user:1100"
+            # its own line shows it: INITIAL (somebody's Originate) or RINGING, depending on whether Asterisk
+            # said DialBegin or the channel's Newstate Ringing first (both orders happen: ami_calls.py)
+            await supervisor.wait_for(lambda: supervisor.connector.active_calls(), 15, "the supervisor's call")
+            ringing = only(supervisor.connector.active_calls())
+            assert ringing.line == "user:1100" and ringing.status.value in ("INITIAL", "RINGING")
             assert (await handset.link.request("accept")).ok
             start = await ami.event("ChanSpyStart", timeout=15)
             assert start.get("SpyerChannel").startswith("PJSIP/1100-")
             assert start.get("SpyeeChannel") == agent_channel
             # the supervisor's session shows its end of it as its own call, picked up
-            await supervisor.call_reaches(ringing.id, "ACCEPTED", timeout=15)
+            await supervisor.wait_for(
+                lambda: supervisor.connector.get_call(ringing.id).status.value in ("ACCEPTED", "CONNECTED"),  # type: ignore[union-attr]
+                15,
+                "the supervisor's call picked up",
+            )
     finally:
         if sipp is not None:
             await stop_process(sipp)
