@@ -298,3 +298,32 @@ async def test_the_directory_offers_the_lines_and_a_reconnect_keeps_them_watched
         if sipp is not None:
             await stop_process(sipp)
         await supervisor.connector.logout()
+
+
+async def test_a_conference_room_shows_who_is_in_it(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await registered(ami, phones, "1001", answermode="auto")
+    # 1001 is in room 800 before the supervisor logs in: subscribing shows it (ConfbridgeList)
+    originate = {"Channel": "PJSIP/1001", "Context": "internal", "Exten": "800", "Priority": 1, "Async": "true"}
+    await ami.link.action("Originate", originate)
+    await ami.event("ConfbridgeJoin", Conference="800", timeout=15)
+    supervisor = await logged_in(asterisk, monkeypatch, "1100")
+    sipp = None
+    try:
+        assert await supervisor.connector.subscribe("conf:800")
+        room = pane(supervisor, "conf:800")
+        first = only(list(room.calls))
+        assert (first.status, first.source, room.lamp) == (CallStatus.CONNECTED, "1001", Lamp.BUSY)
+
+        sipp = await caller(asterisk, tmp_path, "800")  # an outside caller joins
+        room = await sees(supervisor, "conf:800", lambda s: len(s.calls) == 2, "two in the room")
+        assert sorted(c.source for c in room.calls) == ["1001", "sipp"]
+        await ami.link.action("Hangup", {"Channel": first.cid})
+        room = await sees(supervisor, "conf:800", lambda s: len(s.calls) == 1, "1001 left")
+        assert only(list(room.calls)).source == "sipp"
+        assert supervisor.connector.get_call(first.id).status is CallStatus.HANGUP  # type: ignore[union-attr]
+    finally:
+        if sipp is not None:
+            await stop_process(sipp)
+        await supervisor.connector.logout()
