@@ -6,8 +6,8 @@ Around two pure modules: :mod:`cti_tui.protocol.ami` (the wire codec) and :mod:`
 - :class:`AmiLink`: one AMI connection — connect, banner, Login, an action awaited as a whole
   :class:`~cti_tui.protocol.ami.Reply` (list answers included), every other event to a callback.
 - :class:`AsteriskBackend`: one agent (its PJSIP endpoint = its extension). Login checks the endpoint exists;
-  ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList are kept
-  for the lines to come) and then follows events; a lost connection is LinkDown, reconnect with back-off
+  ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList feed the
+  watched lines, asterisk_lines.py) and then follows events; a lost connection is LinkDown, reconnect with back-off
   (0.05 s doubling to 5 s), login, re-sync, LinkUp — the calls keep their ids (the channels' Uniqueid), so
   nothing is duplicated. Commands so far: click-to-call (Originate with our ``ChannelId``), hang up
   (Hangup) and blind transfer (BlindTransfer); the rest is refused as not supported and hidden by the
