@@ -16,6 +16,10 @@ SESSION = (Path(__file__).resolve().parents[1] / "asterisk" / "transcripts" / "s
 # what the backend's on_event sees: list items (with an ActionID) are folded into their replies by the tracker
 EVENTS = [item for item in AmiParser().feed(SESSION) if isinstance(item, Event) and not item.action_id]
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+# watched-line traffic (tests/asterisk/record_lines_transcript.py): queue login/pause/abandon/logout, park and
+# pick-up, a room, ChanSpy
+LINES_RAW = (Path(__file__).resolve().parents[1] / "asterisk" / "transcripts" / "lines.ami").read_bytes()
+LINES_ALL = [item for item in AmiParser().feed(LINES_RAW) if isinstance(item, Event)]
 
 
 def ev(name: str, **fields: str) -> Event:
@@ -223,3 +227,53 @@ def test_an_agents_availability_follows_its_queue_memberships() -> None:
     view = watch.agent("1001")
     assert (view.state, view.queues, view.member_of) == ("offline", (), ("sales", "support"))
     assert watch.agent("1002").member_of == ()
+
+
+def reply_items(events: list[Event], first: str) -> list[Event]:
+    """The items of the first list reply whose first item is a ``first`` event (they share its ActionID)."""
+    action_id = next(e.action_id for e in events if e.name == first and e.action_id)
+    return [e for e in events if e.action_id == action_id]
+
+
+def test_recorded_queue_membership_abandon_pick_up_and_a_room() -> None:
+    watch, screen = watching("queue:support", "callpark", "conf:800")
+    present = watch.resync(queue_status=reply_items(LINES_ALL, "QueueParams"))
+    assert present == [] and watch.agent("1001").queues == ("sales",)  # a static member of sales only
+    states: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    for event in (e for e in LINES_ALL if not e.action_id):
+        screen.take(watch.on_event(event))
+        if event.name.startswith("QueueMember") and event.get("Interface") == "PJSIP/1001":
+            view = watch.agent("1001")
+            states.append((view.state, view.queues, view.paused_in))
+    # logged in to support, paused there (still available in sales), back, logged out of support
+    assert [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]] == [
+        ("available", ("sales",), ()),
+        ("available", ("sales", "support"), ()),
+        ("available", ("sales", "support"), ("support",)),
+        ("available", ("sales", "support"), ()),
+        ("available", ("sales",), ()),
+    ]
+    (abandoned,) = [c for c in screen.calls.values() if c.line == "queue:support"]
+    assert screen.story(abandoned.id) == ["RINGING", "CANCEL"] and abandoned.cause == "cancelled"
+    (parked,) = [c for c in screen.calls.values() if c.line == "callpark"]
+    assert screen.story(parked.id) == ["PARKED", "HANGUP"]
+    assert (parked.park_slot, parked.cause, parked.destination_name) == (701, "transferred", "picked up by 1003")
+    room = [c for c in screen.calls.values() if c.line == "conf:800"]
+    assert sorted((c.source, *screen.story(c.id)) for c in room) == [
+        ("1001", "CONNECTED", "HANGUP"),
+        ("1002", "CONNECTED", "HANGUP"),
+    ]
+    assert watch.calls() == []
+
+
+def test_recorded_list_replies_show_a_waiting_caller_and_a_room() -> None:
+    """Subscribing while a caller waits (QueueStatus' QueueEntry) and while two are in room 800
+    (ConfbridgeList): the present, as the replies were recorded."""
+    watch, screen = watching()
+    watch.seed(reply_items(LINES_ALL, "QueueEntry"))
+    watch.seed(reply_items(LINES_ALL, "ConfbridgeList"))
+    screen.take(watch.watch("queue:support"))
+    screen.take(watch.watch("conf:800"))
+    (waiting,) = screen.on("queue:support")
+    assert (waiting.status, waiting.queue_position, waiting.source) == (CallStatus.RINGING, 1, "sipp")
+    assert sorted(c.source for c in screen.on("conf:800")) == ["1001", "1002"]
