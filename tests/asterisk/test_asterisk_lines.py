@@ -20,6 +20,7 @@ from cti_tui.core.model import Call, CallStatus, ErrorCode
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol.baresip import BaresipEvent
 from cti_tui.ui.lamps import Lamp, LineSummary, summarise
+from cti_tui.ui.widgets.subscriptions_pane import summary_text
 
 pytestmark = pytest.mark.timeout(300)  # the first test may build the root (20-60 s) when no cache exists
 
@@ -121,6 +122,7 @@ async def test_a_supervisor_watching_a_queue_a_user_and_the_park_lot_sees_each_c
             # the caller waits in the queue (ringall: 1001's phone rings meanwhile)
             queue = await sees(supervisor, "queue:sales", lambda s: s.waiting == 1, "a caller waiting")
             waiting = only(list(queue.calls))
+            assert summary_text(queue).startswith("1 waiting · longest 00:0")  # the pane's heading, as drawn
             assert (waiting.status, waiting.queue_position, waiting.line) == (CallStatus.RINGING, 1, "queue:sales")
             await sees(supervisor, "user:1001", lambda s: s.lamp is Lamp.RINGING, "1001's phone ringing")
             await asyncio.wait_for(handset.rung.wait(), 10)
@@ -143,6 +145,7 @@ async def test_a_supervisor_watching_a_queue_a_user_and_the_park_lot_sees_each_c
             )
             park = await sees(supervisor, "callpark", lambda s: s.lamp is Lamp.HELD, "a parked call")
             parked = only(list(park.calls))
+            assert summary_text(park) == "1 call"
             assert (parked.status, parked.park_slot) == (CallStatus.PARKED, 701)
             await sees(supervisor, "user:1001", lambda s: s.lamp is Lamp.IDLE, "1001 free")
             assert supervisor.connector.get_call(agent_call.id).status is CallStatus.HANGUP  # type: ignore[union-attr]
