@@ -15,7 +15,7 @@ from softphone_lab import Recorder
 from cti_tui.backends.asterisk import SECRET_ENV, AsteriskBackend
 from cti_tui.backends.registry import BackendOptions, open_provider
 from cti_tui.backends.softphone import ControlLink
-from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy
+from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy, SpyMode
 from cti_tui.core.model import Call, CallStatus, ErrorCode
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol.baresip import BaresipEvent
@@ -219,8 +219,17 @@ async def test_a_paused_agent_is_not_rung_by_the_queue(
         await supervisor.connector.logout()
 
 
+@pytest.mark.parametrize(
+    ("mode", "options"), [(SpyMode.LISTEN, "qE"), (SpyMode.WHISPER, "qEw"), (SpyMode.BARGE, "qEB")]
+)
 async def test_a_supervisor_listens_in_with_chanspy(
-    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    asterisk: Lab,
+    ami: AmiRecorder,
+    phones,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: SpyMode,
+    options: str,
 ) -> None:
     await registered(ami, phones, "1001", answermode="auto")
     (supervisor_phone,) = await registered(ami, phones, "1100")
@@ -241,7 +250,7 @@ async def test_a_supervisor_listens_in_with_chanspy(
             agent_channel = next(
                 e.get("Channel") for e in ami.named("BridgeEnter") if e.get("Channel").startswith("PJSIP/1001-")
             )
-            assert (await backend.execute(Spy("1001"))).ok
+            assert (await backend.execute(Spy("1001", mode))).ok
             await asyncio.wait_for(handset.rung.wait(), 10)  # the supervisor's own phone rings
             # its own line shows it: INITIAL (somebody's Originate) or RINGING, depending on whether Asterisk
             # said DialBegin or the channel's Newstate Ringing first (both orders happen: ami_calls.py)
@@ -258,6 +267,14 @@ async def test_a_supervisor_listens_in_with_chanspy(
                 15,
                 "the supervisor's call picked up",
             )
+            channels = (await ami.link.action("CoreShowChannels")).events("CoreShowChannel")
+            (spyer,) = [c for c in channels if c.get("Channel") == start.get("SpyerChannel")]
+            assert (spyer.get("Application"), spyer.get("ApplicationData")) == ("ChanSpy", f"PJSIP/1001-,{options}")
+            # E: the agent's call ends, and the supervisor's with it
+            await ami.link.action("Hangup", {"Channel": agent_channel})
+            # (ended HANGUP or CANCEL: ami_calls.py sees an Originate to an application as a click-to-call
+            # whose far end never answered when DialBegin came first; a note for its owner)
+            await supervisor.wait_for(lambda: supervisor.connector.get_call(ringing.id).ended, 15, "spy over")  # type: ignore[union-attr]
     finally:
         if sipp is not None:
             await stop_process(sipp)
