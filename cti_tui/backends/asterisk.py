@@ -6,8 +6,8 @@ Around two pure modules: :mod:`cti_tui.protocol.ami` (the wire codec) and :mod:`
 - :class:`AmiLink`: one AMI connection — connect, banner, Login, an action awaited as a whole
   :class:`~cti_tui.protocol.ami.Reply` (list answers included), every other event to a callback.
 - :class:`AsteriskBackend`: one agent (its PJSIP endpoint = its extension). Login checks the endpoint exists;
-  ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList are kept
-  for the lines to come) and then follows events; a lost connection is LinkDown, reconnect with back-off
+  ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList feed the
+  watched lines, asterisk_lines.py) and then follows events; a lost connection is LinkDown, reconnect with back-off
   (0.05 s doubling to 5 s), login, re-sync, LinkUp — the calls keep their ids (the channels' Uniqueid), so
   nothing is duplicated. Commands so far: click-to-call (Originate with our ``ChannelId``), hang up
   (Hangup) and blind transfer (BlindTransfer); the rest is refused as not supported and hidden by the
@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cti_tui.backends.asterisk_lines import LineDesk
 from cti_tui.backends.registry import BackendOptions, BackendUnavailable
 from cti_tui.core import commands as cmd
+from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy
 from cti_tui.core.backend import Capabilities, ReportSink
 from cti_tui.core.model import DirectoryEntry, ErrorCode, Identity, Operation, Role
 from cti_tui.protocol.ami import (
@@ -46,6 +48,7 @@ from cti_tui.protocol.ami import (
     encode_login,
 )
 from cti_tui.protocol.ami_calls import ChannelBook
+from cti_tui.protocol.ami_lines import LineWatch
 
 ACTION_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
@@ -274,7 +277,7 @@ def asterisk_capabilities() -> Capabilities:
     return Capabilities(
         operations=ASTERISK_OPERATIONS,
         click_to_call=True,
-        subscribe=False,
+        subscribe=True,
         auto_answer=False,
         api_key_login=False,
         two_factor=False,
@@ -308,6 +311,7 @@ class AsteriskBackend:
         self.capabilities = asterisk_capabilities()
         self.identity: Identity | None = None
         self.book: ChannelBook | None = None
+        self.desk: LineDesk | None = None  # watched lines, queue membership, ChanSpy (asterisk_lines)
         self.lists: dict[str, Reply] = {}  # the last QueueStatus, ParkedCalls, DeviceStateList
         self.link: AmiLink | None = None
         self._sink: ReportSink | None = None
@@ -327,6 +331,8 @@ class AsteriskBackend:
         if self.book is None:
             return
         reports = self.book.on_event(event)
+        if self.desk is not None:
+            reports += self.desk.lines.on_event(event)
         if event.name == "OriginateResponse" and event.action_id in self._originates:
             call_id = self._originates.pop(event.action_id)
             if event.get("Response") != "Success":
@@ -385,6 +391,7 @@ class AsteriskBackend:
         name = match.group(1).strip() if match else ""
         self.identity = Identity(f"PJSIP/{extension}", email, name or extension, Role.AGENT, extension)
         self.book = ChannelBook(extension, self.identity.line, name)
+        self.desk = LineDesk(LineWatch(), self._action, self._report, extension)
         return cmd.LoggedIn(self.identity)
 
     async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:
@@ -399,12 +406,14 @@ class AsteriskBackend:
         self._watcher = asyncio.create_task(self._watch())
 
     async def _resync(self) -> cmd.Snapshot:
-        """The present: the agent's channels (a Snapshot) and the lists the lines will show."""
-        assert self.book is not None
+        """The present: the agent's channels and the watched lines' calls (a Snapshot)."""
+        assert self.book is not None and self.desk is not None
         channels = await self._action("CoreShowChannels")
         for name in ("QueueStatus", "ParkedCalls", "DeviceStateList"):
             self.lists[name] = await self._action(name)
-        return self.book.resync(channels.items)
+        lines = await self.desk.resync(channels.items, self.lists)
+        own = self.book.resync(channels.items)
+        return cmd.Snapshot((*own.calls, *lines), tuple(self.desk.lines.watched))
 
     async def _watch(self) -> None:
         """Keep the AMI connection: on loss, LinkDown, reconnect with back-off, re-sync, LinkUp."""
@@ -445,12 +454,14 @@ class AsteriskBackend:
         self._sink = None
 
     async def directory(self) -> list[DirectoryEntry]:
-        return []
+        if self.desk is None or self.link is None or self.link.closed.is_set():
+            return []
+        return await self.desk.directory()
 
     # --- commands -----------------------------------------------------------------------------------------
 
-    async def execute(self, command: cmd.Command) -> cmd.CommandResult:
-        if self.book is None or self.identity is None:
+    async def execute(self, command: cmd.Command | QueueLogin | QueueLogout | QueuePause | Spy) -> cmd.CommandResult:
+        if self.book is None or self.identity is None or self.desk is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")
         try:
             match command:
@@ -460,6 +471,12 @@ class AsteriskBackend:
                     return await self._hangup(call_id)
                 case cmd.Transfer(call_id=call_id, destination=destination):
                     return await self._transfer(call_id, destination)
+                case cmd.Subscribe(node=node):
+                    return await self.desk.subscribe(node)
+                case cmd.Unsubscribe(node=node):
+                    return self.desk.unsubscribe(node)
+                case QueueLogin() | QueueLogout() | QueuePause() | Spy():
+                    return await self.desk.execute(command)
         except AmiError as exc:
             return cmd.CommandResult.info(ErrorCode.BACKEND_FAILURE, f"Asterisk: {exc}")
         return cmd.CommandResult.info(ErrorCode.NOT_SUPPORTED, f"{self.name} cannot do that yet")
