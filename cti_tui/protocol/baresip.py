@@ -267,6 +267,22 @@ def close_outcome(reason: str, *, connected: bool, intent: str | None = None) ->
     return CallStatus.CANCEL, cause
 
 
+# --- reginfo (registration) ---------------------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_REG_LINE = re.compile(r"^\s*>?\s*(?P<aor>sips?:\S+)\s+(?P<state>[A-Za-z]+)?")
+
+
+def parse_reginfo(data: str) -> dict[str, str]:
+    """``reginfo`` as {AOR: state}: ``OK`` registered, ``ERR`` refused, ``zzz`` or "" not (yet) registered."""
+    states: dict[str, str] = {}
+    for line in _ANSI.sub("", data).splitlines():
+        match = _REG_LINE.match(line)
+        if match:
+            states[match.group("aor")] = match.group("state") or ""
+    return states
+
+
 # --- listcalls / callstat (resynchronisation) ---------------------------------------------------------------
 
 _LIST_LINE = re.compile(
