@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -832,6 +833,7 @@ class SoftphoneBackend:
 
 
 SIP_USER = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+ACCOUNT_URI = re.compile(r"sip:([A-Za-z0-9._+-]{1,64})@([A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?)", re.IGNORECASE)
 SIP_PASSWORD_ENV = "CTI_TUI_SIP_PASSWORD"
 
 
@@ -845,9 +847,17 @@ def stored_sip_password(aor: str) -> str | None:
     return CredentialStore().load(aor)
 
 
+def parse_account(text: str) -> tuple[str, str] | None:
+    """``sip:USER@REGISTRAR[:PORT]`` → (user, registrar); None when it is not one."""
+    match = ACCOUNT_URI.fullmatch(text.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
 class SoftphoneProvider:
     """One baresip: attached at its ctrl_tcp ``host:port``, or started by cti-tui with the configured
-    interface and ports (its SIP user is the login's local part). One user: the phone's own."""
+    interface and ports (its SIP user is the login's local part). The address may instead be the account,
+    ``sip:USER@REGISTRAR[:PORT]`` (the login form's one field, ``--softphone``): start one registered there.
+    One user: the phone's own."""
 
     name = "softphone"
     label = "baresip"
@@ -856,10 +866,24 @@ class SoftphoneProvider:
     def __init__(self, options: BackendOptions) -> None:
         self.options = options
         self.control: tuple[str, int] | None = None
+        account = parse_account(options.address) if options.address.lower().startswith("sip:") else None
+        if options.address.lower().startswith("sip:") and account is None:
+            raise BackendUnavailable(f"a SIP account is sip:USER@REGISTRAR[:PORT], not {options.address!r}")
+        if account is not None:
+            user, registrar = account
+            options = dataclasses.replace(
+                options,
+                address="",
+                softphone=dataclasses.replace(options.softphone, sip_user=user, registrar=registrar),
+            )
+            self.options = options
         if options.address:
             host, _, port = options.address.strip().rpartition(":")
             if not port.isdigit() or not 0 < int(port) < 65536:
-                raise BackendUnavailable(f"baresip's control address is HOST:PORT, not {options.address!r}")
+                raise BackendUnavailable(
+                    f"baresip's control address is HOST:PORT (or sip:USER@REGISTRAR to register one), "
+                    f"not {options.address!r}"
+                )
             self.control = (host.strip("[]") or "127.0.0.1", int(port))
 
     def prepare(self) -> None:

@@ -117,3 +117,47 @@ async def test_the_cli_flags_register_a_softphone_it_starts(asterisk: Lab, ami: 
         if agent.proc.poll() is None:
             agent.proc.kill()
             agent.proc.wait(timeout=10)
+
+
+async def test_the_login_form_takes_the_sip_account_and_shows_the_address_to_dial(
+    asterisk: Lab, ami: AmiRecorder, make_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The baresip field takes ``sip:USER@REGISTRAR``; the password row is the SIP password (a wrong one is
+    refused there, with the registrar's reason); the status bar then shows the address callers dial."""
+    from conftest import until
+    from scenes import open_options
+    from textual.widgets import Input, Label
+
+    from cti_tui.config import AppConfig
+    from cti_tui.ui.screens.dashboard import Dashboard
+
+    monkeypatch.setenv("CTI_TUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CTI_TUI_SIP_PASSWORD", raising=False)
+    ports = asterisk.ports
+    config = AppConfig(
+        bell=False,
+        flash=False,
+        softphone_sip_port=ports.phone_sip(AGENT_INDEX + 2),
+        softphone_ctrl_port=ports.phone_ctrl(AGENT_INDEX + 2),
+    )
+    account = f"sip:1006@127.0.0.1:{ports.sip}"
+    app = make_app(config=config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await open_options(pilot)
+        await pilot.click("#backend-softphone")
+        await pilot.pause()
+        screen.query_one("#softphone-control", Input).value = account
+        screen.query_one("#email", Input).value = "agent6@example.com"
+        for password in ("wrong-password", asterisk.sip_passwords["1006"]):
+            screen.query_one("#password", Input).value = password
+            screen.query_one("#password", Input).focus()
+            await pilot.press("enter")
+            if password == "wrong-password":
+                error = screen.query_one("#login-error", Label)
+                await until(pilot, lambda: "refused" in str(error.render()), "the registrar's refusal", 20)
+                assert "401" in str(error.render()) and "wrong-password" not in str(error.render())
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard", 20)
+        assert account in app.screen.query_one("#status").render().plain
+        await ami.event("ContactStatus", AOR="1006", ContactStatus="Reachable", timeout=15)
+        await app.connector.logout()
