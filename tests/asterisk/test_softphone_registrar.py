@@ -149,12 +149,12 @@ async def test_the_login_form_takes_the_sip_account_and_shows_the_address_to_dia
         await pilot.pause()
         screen.query_one("#softphone-control", Input).value = account
         screen.query_one("#email", Input).value = "agent6@example.com"
+        error = screen.query_one("#login-error", Label)
         for password in ("wrong-password", asterisk.sip_passwords["1006"]):
             screen.query_one("#password", Input).value = password
             screen.query_one("#password", Input).focus()
             await pilot.press("enter")
             if password == "wrong-password":
-                error = screen.query_one("#login-error", Label)
                 await until(pilot, lambda: "refused" in str(error.render()), "the registrar's refusal", 20)
                 assert "401" in str(error.render()) and "wrong-password" not in str(error.render())
         await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard", 20)
