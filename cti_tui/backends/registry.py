@@ -121,7 +121,7 @@ KINDS: dict[str, BackendKind] = {
             "asterisk",
             "an Asterisk PBX over AMI (asterisk://USER@HOST:PORT), one agent",
             False,
-            "cti_tui.backends.asterisk:AsteriskProvider",
+            "cti_tui.backends.attached_phone:AttachedPhoneProvider",
         ),
     )
 }
