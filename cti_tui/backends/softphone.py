@@ -449,6 +449,8 @@ class SoftphoneBackend:
         self._consults: dict[str, str] = {}  # consult call id -> original call id
         self._event_listeners: list[Callable[[BaresipEvent], None]] = []
         self._stored_password = stored_password
+        self._hold_refresh: asyncio.Task[None] | None = None
+        self._hold_again = False
 
     # --- plumbing ---------------------------------------------------------------------------------------
 
@@ -471,6 +473,29 @@ class SoftphoneBackend:
             return
         for report in self.book.on_event(event):
             self._report(report)
+        up = len(self.book.established())
+        if (event.type == "CALL_ESTABLISHED" and up >= 2) or (event.type == "CALL_CLOSED" and up >= 1):
+            self._refresh_hold()
+
+    def _refresh_hold(self) -> None:
+        """Read hold back from ``listcalls`` soon (baresip holds and resumes calls on its own when several
+        are up; it says so only there). One refresh at a time; asked again meanwhile, it runs once more."""
+        if self._hold_refresh is not None and not self._hold_refresh.done():
+            self._hold_again = True
+            return
+        self._hold_refresh = asyncio.create_task(self._read_hold())
+
+    async def _read_hold(self) -> None:
+        again = True
+        while again and self.book is not None and not self._closing:
+            self._hold_again = False
+            try:
+                rows = parse_listcalls((await self._request("listcalls")).data)
+            except BaresipError:
+                return  # the link is down: the resync after reconnecting reads hold from listcalls anyway
+            for report in self.book.apply_listed_hold(rows):
+                self._report(report)
+            again = self._hold_again
 
     async def _request(self, command: str, params: str | None = None) -> Response:
         link = self._link
@@ -609,6 +634,10 @@ class SoftphoneBackend:
         for task in self._supervised.values():
             task.cancel()
         self._supervised.clear()
+        if self._hold_refresh is not None:
+            self._hold_refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._hold_refresh
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -687,6 +716,8 @@ class SoftphoneBackend:
                 if result.ok:
                     for report in book.set_hold(call_id, held):
                         self._report(report)
+                    if len(book.established()) >= 2:
+                        self._refresh_hold()
                 return result
             case cmd.Transfer(call_id=call_id, destination=number):
                 return await self._act(call_id, "transfer", self._uri(number))
