@@ -605,13 +605,18 @@ class SoftphoneBackend:
         return self.book.resync(present)
 
     async def _watch(self) -> None:
-        """Keep the control link: on loss, LinkDown, reconnect with backoff, resynchronise, LinkUp."""
+        """Keep the control link: on loss, LinkDown, reconnect with backoff, resynchronise, LinkUp. When the
+        baresip cti-tui started has died, its calls end (``interrupted``) and it is started again."""
         while not self._closing:
             link = self._link
             assert link is not None
             await link.closed.wait()
             if self._closing:
                 return
+            death = await self._managed_death()
+            if death is not None:
+                await self._restart(death)
+                continue
             if not self.reconnect:
                 self._report(cmd.LinkDown(f"baresip control link lost: {link.problem}", retrying=False))
                 return
@@ -622,12 +627,61 @@ class SoftphoneBackend:
                     await self._connect()
                     snapshot = await self._resync()
                 except BaresipError:
+                    death = await self._managed_death(0.0)
+                    if death is not None:
+                        await self._restart(death)
+                        break
                     await asyncio.sleep(delay)
                     delay = min(MAX_BACKOFF, delay * 2)
                     continue
                 self._report(snapshot)
                 self._report(cmd.LinkUp("reconnected to baresip; calls resynchronised"))
                 break
+
+    async def _managed_death(self, grace: float = 0.5) -> str | None:
+        """How the baresip we started ended (waiting up to ``grace`` s: its socket closes as it exits), or
+        None while it runs (the link was lost for another reason, e.g. a second control client)."""
+        managed = self.managed
+        process = managed.process if managed is not None and self._started_managed else None
+        if process is None:
+            return None
+        try:
+            code = await asyncio.to_thread(process.wait, grace)
+        except subprocess.TimeoutExpired:
+            return None
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(-code).name}"
+            return f"killed by signal {-code}"
+        return f"exited with status {code}"
+
+    async def _restart(self, death: str) -> None:
+        """The managed baresip died: its calls end (history keeps them, cause ``interrupted``), the user
+        is told, and it is started again (with backoff) until it answers or the session closes."""
+        assert self.managed is not None and self.book is not None
+        self._report(cmd.LinkDown(f"baresip {death}; restarting it…", retrying=True))
+        ended = self.book.interrupt_all()
+        for report in ended:
+            self._report(report)
+        lost = f"; {len(ended)} call{'s' if len(ended) != 1 else ''} interrupted" if ended else ""
+        self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"baresip {death}{lost}"))
+        delay = 0.05
+        while not self._closing:
+            try:
+                await self.managed.start()
+                await self._connect()
+                problem = await self._registration_problem(self.managed) if self.managed.registrar else ""
+                if problem:
+                    raise BaresipError(problem)
+                snapshot = await self._resync()
+            except BaresipError as exc:
+                self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"restarting baresip: {exc}"))
+                await asyncio.sleep(delay)  # back-off between restarts of a phone that keeps failing
+                delay = min(MAX_BACKOFF, delay * 2)
+                continue
+            self._report(snapshot)
+            self._report(cmd.LinkUp(f"baresip restarted ({self.managed.aor}){lost}"))
+            return
 
     async def close(self) -> None:
         self._closing = True

@@ -356,6 +356,9 @@ def parse_callstat(data: str) -> CallStat | None:
 # --- the call book: events -> the engine's call model ---------------------------------------------------------
 
 
+INTERRUPTED = "interrupted"  # the engine's cause for calls whose carrier went away (not a Cause: no SIP reason)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -530,6 +533,15 @@ class CallBook:
         if leg is None or leg.call.status not in (CallStatus.CONNECTED, CallStatus.ON_HOLD):
             return []
         return self._put(leg.call.evolve(status=CallStatus.ON_HOLD if held else CallStatus.CONNECTED))
+
+    def interrupt_all(self) -> list[cmd.Report]:
+        """Every live call ends, cause ``interrupted``: the baresip that carried them is gone (it died)."""
+        reports: list[cmd.Report] = []
+        for call_id in list(self.legs):
+            call = self.legs[call_id].call
+            status = CallStatus.HANGUP if call.connect_at is not None else CallStatus.CANCEL
+            reports += self._put(call.evolve(status=status, cause=INTERRUPTED, release_at=self.now()))
+        return reports
 
     def end(self, call_id: str, status: CallStatus, cause: Cause) -> list[cmd.Report]:
         """Finish a call the controller knows is gone (it vanished while the control link was down)."""
