@@ -160,3 +160,62 @@ async def test_without_a_phone_answer_and_hold_are_refused_with_the_reason(
         if caller is not None:
             await stop_process(caller)
         await agent.connector.logout()
+
+
+async def test_dtmf_from_cti_tui_reaches_the_far_phone_and_a_reject_is_the_phones(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cti_tui.backends.softphone import ControlLink
+    from cti_tui.protocol.baresip import BaresipEvent
+
+    colleague = phones("1002", "auto")
+    await colleague.start()
+    digits: list[str] = []
+
+    def heard(event: BaresipEvent) -> None:
+        if event.type == "CALL_DTMF_START":
+            digits.append(event.param)
+
+    ear = ControlLink(*colleague.control, heard)
+    await ear.connect()
+    agent = agent_on(asterisk, tmp_path / "phone", monkeypatch)
+    caller = None
+    try:
+        assert await asyncio.wait_for(agent.connector.login("1001@lab.example", asterisk.sip_passwords["1001"]), 20)
+        await ami.event("ContactStatus", AOR="1002", ContactStatus="Reachable", timeout=15)
+        placed = await agent.connector.call("1002")
+        call_id = placed.value  # type: ignore[union-attr]
+        await agent.call_reaches(call_id, "CONNECTED", 20)
+        assert await agent.connector.send_dtmf(call_id, "42#"), agent.activities()
+        await agent.wait_for(lambda: "".join(digits) == "42#", 10, "the digits at 1002")
+        assert await agent.connector.terminate(call_id)
+        await agent.call_reaches(call_id, "HANGUP", 15)
+
+        # a queue call the agent rejects: the phone answers 486, the row ends, the caller waits on (1002, the
+        # queue's other member, is gone first: it would take the call before the agent could reject it)
+        await ear.close()
+        await colleague.stop()
+        await ami.wait_for(
+            lambda: [e for e in ami.named("ContactStatus", AOR="1002") if e.get("ContactStatus") != "Reachable"],
+            15,
+            "1002 unregistered",
+        )
+        scenario = tmp_path / "caller.xml"
+        scenario.write_text(uac("+33612345678", "Ada Caller", hangup_after_ms=4000))
+        caller = await sipp(
+            asterisk, tmp_path, "-sf", str(scenario), "-s", "6001", "-p", str(asterisk.ports.sipp),
+            "-mp", str(asterisk.ports.sipp_media(3)), f"127.0.0.1:{asterisk.ports.sip}",
+        )  # fmt: skip
+        ringing = await agent.wait_for(
+            lambda: [c for c in agent.calls_in("RINGING") if c.source == "+33612345678"], 20, "the queue call"
+        )
+        rejected_id = ringing[0].id  # type: ignore[index]
+        assert await agent.connector.reject(rejected_id), agent.activities()
+        ended = await agent.wait_for(lambda: agent.connector.get_call(rejected_id).ended, 10, "the row ends")  # type: ignore[union-attr]
+        assert ended and agent.connector.get_call(rejected_id).status.value == "CANCEL"  # type: ignore[union-attr]
+        assert await asyncio.wait_for(caller.wait(), 20) == 0  # the queue had answered the caller; it left
+    finally:
+        await ear.close()
+        if caller is not None:
+            await stop_process(caller)
+        await agent.connector.logout()
