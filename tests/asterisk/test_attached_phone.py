@@ -219,3 +219,17 @@ async def test_dtmf_from_cti_tui_reaches_the_far_phone_and_a_reject_is_the_phone
         if caller is not None:
             await stop_process(caller)
         await agent.connector.logout()
+
+
+async def test_a_wrong_sip_password_refuses_the_login_and_closes_ami(
+    asterisk: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = agent_on(asterisk, tmp_path / "phone", monkeypatch)
+    assert not await asyncio.wait_for(agent.connector.login("1001@lab.example", "not-the-password"), 20)
+    (refusal,) = [e for e in agent.activities() if e.name is ActivityName.ERROR]
+    assert refusal.code is ErrorCode.BAD_CREDENTIALS and "401" in refusal.message
+    backend = agent.connector.backend
+    assert isinstance(backend, AttachedPhoneBackend) and backend.phone is not None
+    assert backend.pbx.link is None  # the AMI session it opened is closed again, not left behind
+    managed = backend.phone.managed
+    assert managed is not None and managed.process is not None and managed.process.poll() is not None
