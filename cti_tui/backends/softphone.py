@@ -471,6 +471,10 @@ class SoftphoneBackend:
             listener(event)
         if self.book is None:
             return
+        if event.type == "REGISTER_FAIL" and event.account in ("", self.account):
+            reason = event.param or "no reason given"
+            why = f"registration of {self.account} failed ({reason}): calls to it may not arrive"
+            self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, why))
         for report in self.book.on_event(event):
             self._report(report)
         up = len(self.book.established())
