@@ -161,3 +161,33 @@ async def test_the_login_form_takes_the_sip_account_and_shows_the_address_to_dia
         assert account in app.screen.query_one("#status").render().plain
         await ami.event("ContactStatus", AOR="1006", ContactStatus="Reachable", timeout=15)
         await app.connector.logout()
+
+
+async def test_a_killed_registered_baresip_comes_back_registered(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restart re-registers with the password held in memory (it is in no file to read back)."""
+    import os
+    import signal
+
+    monkeypatch.delenv("CTI_TUI_SIP_PASSWORD", raising=False)
+    far = phones("1002", "auto")
+    await far.start()
+    agent = agent_for(asterisk, tmp_path / "agent", user="1007")
+    try:
+        assert await asyncio.wait_for(agent.connector.login("1007@lab.example", asterisk.sip_passwords["1007"]), 20)
+        await ami.event("ContactStatus", AOR="1007", ContactStatus="Reachable", timeout=15)
+        backend = agent.connector.backend
+        assert isinstance(backend, SoftphoneBackend) and backend.managed is not None and backend.managed.pid
+        dead = backend.managed.pid
+        os.kill(dead, signal.SIGKILL)
+        await agent.wait_for(
+            lambda: [e for e in agent.activities() if e.name is ActivityName.READY][1:], 20, "READY after the restart"
+        )
+        assert backend.managed.pid not in (None, dead)
+        placed = await agent.connector.call("1002")  # registered again: Asterisk takes its INVITE
+        call = await agent.call_reaches(placed.value, "CONNECTED", 15)  # type: ignore[arg-type]
+        assert await agent.connector.terminate(call.id)
+        await agent.call_reaches(call.id, "HANGUP", 10)
+    finally:
+        await agent.connector.logout()
