@@ -67,6 +67,10 @@ def softphone_settings(config: AppConfig) -> SoftphoneSettings:
         sip_port=config.softphone_sip_port,
         ctrl_port=config.softphone_ctrl_port,
         display_name=config.softphone_name or "",
+        registrar=config.softphone_registrar,
+        proxy=config.softphone_proxy,
+        sip_user=config.softphone_user,
+        auth_user=config.softphone_auth_user,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ MAX_SPEED = 10_000.0  # simulated time past this overflows the clock's date arit
 
 if TYPE_CHECKING:
     from cti_tui.backends.registry import BackendOptions
+    from cti_tui.config import AppConfig
     from cti_tui.pbx.org import Organisation
     from cti_tui.server.limits import ServerLimits
 
@@ -81,6 +83,22 @@ def _add_backend_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         const="",
         default=default(None),
         help="drive a baresip softphone: attach to its ctrl_tcp at HOST:PORT, or (no value) start one",
+    )
+    sip = parser.add_argument_group(
+        "softphone account (a baresip cti-tui starts; the SIP password is typed or in the keyring)"
+    )
+    sip.add_argument(
+        "--sip-registrar",
+        metavar="HOST[:PORT]",
+        default=default(None),
+        help="register the softphone there and dial numbers via it (e.g. pbx.example.com:5060)",
+    )
+    sip.add_argument("--sip-proxy", metavar="HOST[:PORT]", default=default(None), help="an outbound SIP proxy")
+    sip.add_argument(
+        "--sip-user",
+        metavar="USER",
+        default=default(None),
+        help="the SIP account's user (default: the login's local part)",
     )
 
 
@@ -279,8 +297,11 @@ def _app(args: argparse.Namespace) -> int:
 
     pause_collection()  # until the login form is drawn (cti_tui.ui.textual_ext.memory)
     from cti_tui.assembly import build_app
-    from cti_tui.config import load_config
     from cti_tui.core.clock import RealClock
+
+    config = _config_with_sip_flags(args)
+    if config is None:
+        return 2
 
     app = build_app(
         org=org,
@@ -288,7 +309,7 @@ def _app(args: argparse.Namespace) -> int:
         demo_rate=args.demo_rate,
         clock=RealClock(args.speed),
         history=not args.no_history,
-        config=load_config(),
+        config=config,
         email=args.email,
         api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
         server_url=args.server,
@@ -395,6 +416,28 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
     return limits
 
 
+def _config_with_sip_flags(args: argparse.Namespace) -> AppConfig | None:
+    """The config file's settings, the softphone account flags over them; None after a clear line on stderr."""
+    from cti_tui.config import load_config, valid_sip_host
+
+    config = load_config()
+    for flag, key in (("sip_registrar", "softphone_registrar"), ("sip_proxy", "softphone_proxy")):
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        if not valid_sip_host(value):
+            print(f"cti-tui: error: --{flag.replace('_', '-')} is HOST or HOST:PORT, not {value!r}", file=sys.stderr)
+            return None
+        setattr(config, key, value)
+    user = getattr(args, "sip_user", None)
+    if user is not None:
+        if not re.fullmatch(r"[A-Za-z0-9._+-]{1,64}", user):
+            print(f"cti-tui: error: --sip-user {user!r}: letters, digits and . _ + - only", file=sys.stderr)
+            return None
+        config.softphone_user = user
+    return config
+
+
 def _events_backend(args: argparse.Namespace) -> tuple[str, str] | None:
     """The backend ``cti-tui events`` drives and its address, or None after one clear line on stderr."""
     server, softphone = getattr(args, "server", None), getattr(args, "softphone", None)
@@ -414,11 +457,11 @@ def _events(args: argparse.Namespace) -> int:
 
     from cti_tui.assembly import EventsRequest, run_events, softphone_settings
     from cti_tui.backends.registry import BackendUnavailable
-    from cti_tui.config import load_config
     from cti_tui.headless import EventsOptions
 
     chosen = _events_backend(args)
-    if chosen is None:
+    config = _config_with_sip_flags(args)
+    if chosen is None or config is None:
         return 2
     backend, address = chosen
     org = None
@@ -447,7 +490,7 @@ def _events(args: argparse.Namespace) -> int:
         _backend_options(args, org),
         address=address,
         user=(email or "agent").partition("@")[0],
-        softphone=softphone_settings(load_config()),
+        softphone=softphone_settings(config),
     )
     request = EventsRequest(backend, options, history=not args.no_history)
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cti_tui import paths
 
-SECRET_KEYS = ("password", "api_key", "apikey", "secret", "token", "otp")
+SECRET_KEYS = ("password", "api_key", "apikey", "secret", "token", "otp", "softphone_password", "sip_password")
 
 
 @dataclass
@@ -27,12 +27,25 @@ class AppConfig:
     softphone_sip_port: int = 5070
     softphone_ctrl_port: int = 4470
     softphone_name: str | None = None  # the display name callers see
+    softphone_registrar: str = ""  # host[:port]: register there and dial numbers via it ("" none)
+    softphone_proxy: str = ""  # host[:port] of an outbound proxy ("" none)
+    softphone_user: str = ""  # the SIP account's user ("" the login's local part)
+    softphone_auth_user: str = ""  # the digest user, when not the SIP user
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
     cursor_blink: bool = True  # off: text cursors stay solid (steadier for screen readers and snapshots)
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+
+_SIP_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?$")
+
+
+def valid_sip_host(text: str) -> bool:
+    """``host``, ``host:port`` or ``[v6]:port``: a registrar's or proxy's address."""
+    match = _SIP_HOST.match(text)
+    return match is not None and (not match.group(2) or 0 < int(match.group(2)[1:]) < 65536)
 
 
 def config_path() -> Path:
@@ -68,6 +81,13 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "softphone_sip_port", int)
     _take(config, data, path, "softphone_ctrl_port", int)
     _take(config, data, path, "softphone_name", str)
+    for key in ("softphone_registrar", "softphone_proxy"):
+        _take(config, data, path, key, str)
+        if getattr(config, key) and not valid_sip_host(getattr(config, key)):
+            config.problems.append(f"{path}: {key} must be host or host:port, not {getattr(config, key)!r}")
+            setattr(config, key, "")
+    _take(config, data, path, "softphone_user", str)
+    _take(config, data, path, "softphone_auth_user", str)
     _take(config, data, path, "use_api_key", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)

@@ -28,13 +28,22 @@ class BackendUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SoftphoneSettings:
-    """How cti-tui starts its own baresip when given no control address (from the config file)."""
+    """How cti-tui starts its own baresip when given no control address (config file, CLI flags, login form).
+
+    With a ``registrar`` (``host[:port]``, the SIP domain) the account ``sip:USER@REGISTRAR`` registers
+    there (through ``proxy`` when set) and numbers are dialled via it. The SIP password is never here: it is
+    typed at login or read from the keyring.
+    """
 
     folder: Path | None = None
     interface: str = "127.0.0.1"
     sip_port: int = 5070
     ctrl_port: int = 4470
     display_name: str = ""
+    registrar: str = ""
+    proxy: str = ""
+    sip_user: str = ""  # the account's user part; "" takes the login's local part
+    auth_user: str = ""  # the digest user name, when the registrar wants another than sip_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +121,7 @@ KINDS: dict[str, BackendKind] = {
             "asterisk",
             "an Asterisk PBX over AMI (asterisk://USER@HOST:PORT), one agent",
             False,
-            "cti_tui.backends.asterisk:AsteriskProvider",
+            "cti_tui.backends.attached_phone:AttachedPhoneProvider",
         ),
     )
 }

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import signal
 import socket
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +60,7 @@ from cti_tui.protocol.baresip import (
     parse_callstat,
     parse_listcalls,
     parse_message,
+    parse_reginfo,
     split_name_addr,
 )
 
@@ -66,6 +68,7 @@ DEFAULT_CONTROL = ("127.0.0.1", 4444)
 COMMAND_TIMEOUT = 5.0
 START_TIMEOUT = 10.0
 DIAL_ID_TIMEOUT = 3.0
+REGISTER_TIMEOUT = 8.0
 SUPERVISED_TIMEOUT = 30.0
 MAX_BACKOFF = 5.0
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # baresip colours its log lines,
@@ -94,11 +97,16 @@ def softphone_capabilities() -> Capabilities:
         two_factor=False,
         api_key_login=False,
         park_slots=0,
+        sip_uris=True,
     )
 
 
 class BaresipError(ConnectionError):
     """baresip could not be started, reached, or did not answer as expected."""
+
+
+class NowhereToDial(ValueError):
+    """A bare number without a registrar to send it to."""
 
 
 def _tune(sock: socket.socket | None) -> None:
@@ -218,8 +226,12 @@ class ControlLink:
 class ManagedBaresip:
     """A headless baresip started and stopped by cti-tui, its config in its own ``folder``.
 
-    Loopback only, audio from ``ausine`` into ``aubridge`` sinks (no sound card), one account with
-    ``regint=0`` (no registrar). SIP ports should be at least 2 apart: baresip also binds TLS on ``sip_port+1``.
+    Loopback by default, audio from ``ausine`` into ``aubridge`` sinks (no sound card). Without a
+    ``registrar`` its one account has ``regint=0`` and its AOR is its own address (callers dial that). With a
+    ``registrar`` (``host[:port]``, the SIP domain) the account is ``sip:USER@REGISTRAR``, registers there
+    (through ``proxy`` when given) and is added over the control socket (``uanew``) once baresip is up, so
+    the SIP ``password`` never touches the disk. SIP ports should be at least 2 apart: baresip also binds TLS
+    on ``sip_port+1``.
     """
 
     folder: Path
@@ -231,6 +243,11 @@ class ManagedBaresip:
     host: str = "127.0.0.1"
     rtp_ports: tuple[int, int] | None = None
     binary: str = "baresip"
+    registrar: str = ""
+    proxy: str = ""
+    auth_user: str = ""
+    password: str = field(default="", repr=False)
+    regint: int = 600
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -238,7 +255,25 @@ class ManagedBaresip:
 
     @property
     def aor(self) -> str:
+        """The account's address of record: what callers dial to reach this phone."""
+        if self.registrar:
+            return f"sip:{self.user}@{self.registrar}"
         return f"sip:{self.user}@{self.host}:{self.sip_port}"
+
+    def account_line(self, with_password: bool) -> str:
+        """The account as baresip's ``accounts`` syntax (the password only for ``uanew``, never a file)."""
+        name = self.display_name.replace('"', "")
+        line = f'"{name}" <{self.aor}>;answermode={self.answermode}'
+        if not self.registrar:
+            return f"{line};regint=0"
+        line += f";regint={self.regint}"
+        if self.auth_user:
+            line += f";auth_user={self.auth_user}"
+        if self.proxy:
+            line += f';outbound="sip:{self.proxy};lr"'
+        if with_password and self.password:
+            line += f";auth_pass={self.password}"
+        return line
 
     @property
     def control(self) -> tuple[str, int]:
@@ -278,8 +313,8 @@ module_app ctrl_tcp.so
 ctrl_tcp_listen {self.host}:{self.ctrl_port}
 """
         (self.folder / "config").write_text(config)
-        name = self.display_name.replace('"', "")
-        (self.folder / "accounts").write_text(f'"{name}" <{self.aor}>;regint=0;answermode={self.answermode}\n')
+        # with a registrar the account comes over the control socket (uanew): its password stays off the disk
+        (self.folder / "accounts").write_text("" if self.registrar else self.account_line(with_password=False) + "\n")
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
         """Write the config, spawn ``baresip -4 -f FOLDER`` and wait (bounded) until it is ours and answers."""
@@ -340,6 +375,11 @@ ctrl_tcp_listen {self.host}:{self.ctrl_port}
             raise OSError(str(exc)) from None
         try:
             response = await link.request("uafind", self.aor, timeout)
+            if self.registrar and self.aor not in response.data:
+                agents = await link.request("reginfo", timeout=timeout)
+                if "User Agents (0)" in agents.data:  # our own baresip, just started: add the account
+                    await link.request("uanew", self.account_line(with_password=True), timeout)
+                    response = await link.request("uafind", self.aor, timeout)
         except BaresipError as exc:
             raise OSError(str(exc)) from None
         finally:
@@ -385,9 +425,12 @@ class SoftphoneBackend:
         dial_domain: str | None = None,
         reconnect: bool = True,
         command_timeout: float = COMMAND_TIMEOUT,
+        stored_password: Callable[[], str | None] | None = None,
     ) -> None:
-        """``dial_domain`` (``host[:port]``) is where numbers are sent: ``sip:<number>@<dial_domain>``;
-        by default the account's own domain (its registrar or proxy in a real set-up)."""
+        """``dial_domain`` (``host[:port]``) is where numbers are sent: ``sip:<number>@<dial_domain>``. By
+        default the registrar of a managed baresip that has one; an attached baresip's account domain; and
+        none for a managed baresip without a registrar (bare numbers are then refused: only SIP URIs).
+        ``stored_password`` looks up the SIP password (the keyring) when none is typed at login."""
         self.managed = managed
         self.control = control or (managed.control if managed else DEFAULT_CONTROL)
         self.account = account or (managed.aor if managed else None)
@@ -405,6 +448,9 @@ class SoftphoneBackend:
         self._supervised: dict[str, asyncio.Task[None]] = {}
         self._consults: dict[str, str] = {}  # consult call id -> original call id
         self._event_listeners: list[Callable[[BaresipEvent], None]] = []
+        self._stored_password = stored_password
+        self._hold_refresh: asyncio.Task[None] | None = None
+        self._hold_again = False
 
     # --- plumbing ---------------------------------------------------------------------------------------
 
@@ -425,8 +471,35 @@ class SoftphoneBackend:
             listener(event)
         if self.book is None:
             return
+        if event.type == "REGISTER_FAIL" and event.account in ("", self.account):
+            reason = event.param or "no reason given"
+            why = f"registration of {self.account} failed ({reason}): calls to it may not arrive"
+            self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, why))
         for report in self.book.on_event(event):
             self._report(report)
+        up = len(self.book.established())
+        if (event.type == "CALL_ESTABLISHED" and up >= 2) or (event.type == "CALL_CLOSED" and up >= 1):
+            self._refresh_hold()
+
+    def _refresh_hold(self) -> None:
+        """Read hold back from ``listcalls`` soon (baresip holds and resumes calls on its own when several
+        are up; it says so only there). One refresh at a time; asked again meanwhile, it runs once more."""
+        if self._hold_refresh is not None and not self._hold_refresh.done():
+            self._hold_again = True
+            return
+        self._hold_refresh = asyncio.create_task(self._read_hold())
+
+    async def _read_hold(self) -> None:
+        again = True
+        while again and self.book is not None and not self._closing:
+            self._hold_again = False
+            try:
+                rows = parse_listcalls((await self._request("listcalls")).data)
+            except BaresipError:
+                return  # the link is down: the resync after reconnecting reads hold from listcalls anyway
+            for report in self.book.apply_listed_hold(rows):
+                self._report(report)
+            again = self._hold_again
 
     async def _request(self, command: str, params: str | None = None) -> Response:
         link = self._link
@@ -442,18 +515,28 @@ class SoftphoneBackend:
     # --- session ----------------------------------------------------------------------------------------
 
     async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
+        password = ""
         match credentials:
-            case cmd.PasswordLogin(email=email):
+            case cmd.PasswordLogin(email=email, password=password):
                 pass
             case cmd.Vouched(identity=identity):
                 email = identity.email
             case _:
                 return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "the softphone takes any e-mail and password")
-        if self.managed is not None and (self.managed.process is None or self.managed.process.poll() is not None):
-            await self.managed.start()
+        managed = self.managed
+        if managed is not None and managed.registrar and not managed.password:
+            managed.password = password or (self._stored_password() if self._stored_password else None) or ""
+        if managed is not None and (managed.process is None or managed.process.poll() is not None):
+            await managed.start()
             self._started_managed = True
         if self._link is None or self._link.closed.is_set():
             await self._connect()
+        if managed is not None and managed.registrar:
+            problem = await self._registration_problem(managed)
+            if problem:
+                await self.close()
+                managed.password = ""  # a wrong one is not kept for the next try
+                return cmd.AuthFailed(ErrorCode.BAD_CREDENTIALS, problem)
         aor, name = await self._find_account()
         if aor is None:
             await self.close()
@@ -462,9 +545,30 @@ class SoftphoneBackend:
         number = number_of(aor)
         self.identity = Identity(aor, email or aor, name or number, Role.AGENT, number)
         self.book = CallBook(self.identity.line, number, name, account=aor)
-        if self.dial_domain is None:
-            self.dial_domain = aor.split("@", 1)[1].split(";", 1)[0] if "@" in aor else "127.0.0.1"
+        if self.dial_domain is None and managed is not None and managed.registrar:
+            self.dial_domain = managed.registrar
+        elif self.dial_domain is None and managed is None and "@" in aor:
+            self.dial_domain = aor.split("@", 1)[1].split(";", 1)[0]
+        self.name = f"baresip {aor}"  # the status bar shows it: the address callers dial
         return cmd.LoggedIn(self.identity)
+
+    async def _registration_problem(self, managed: ManagedBaresip) -> str:
+        """Wait (bounded) for the account's registration: "" when the registrar accepted it, else why not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REGISTER_TIMEOUT
+        delay = 0.02
+        while True:
+            state = parse_reginfo((await self._request("reginfo")).data).get(managed.aor, "")
+            if state == "OK":
+                return ""
+            if state == "ERR":
+                said = managed._log_tail(1)
+                hint = "" if managed.password else " (no SIP password was typed or stored)"
+                return f"the registrar {managed.registrar} refused {managed.aor}{said}{hint}"
+            if loop.time() >= deadline:
+                return f"no answer from the registrar {managed.registrar} within {REGISTER_TIMEOUT:g} s"
+            await asyncio.sleep(delay)  # registration is the registrar's pace: poll, bounded
+            delay = min(0.2, delay * 2)
 
     async def _find_account(self) -> tuple[str | None, str]:
         if self.account:
@@ -505,13 +609,18 @@ class SoftphoneBackend:
         return self.book.resync(present)
 
     async def _watch(self) -> None:
-        """Keep the control link: on loss, LinkDown, reconnect with backoff, resynchronise, LinkUp."""
+        """Keep the control link: on loss, LinkDown, reconnect with backoff, resynchronise, LinkUp. When the
+        baresip cti-tui started has died, its calls end (``interrupted``) and it is started again."""
         while not self._closing:
             link = self._link
             assert link is not None
             await link.closed.wait()
             if self._closing:
                 return
+            death = await self._managed_death()
+            if death is not None:
+                await self._restart(death)
+                continue
             if not self.reconnect:
                 self._report(cmd.LinkDown(f"baresip control link lost: {link.problem}", retrying=False))
                 return
@@ -522,6 +631,10 @@ class SoftphoneBackend:
                     await self._connect()
                     snapshot = await self._resync()
                 except BaresipError:
+                    death = await self._managed_death(0.0)
+                    if death is not None:
+                        await self._restart(death)
+                        break
                     await asyncio.sleep(delay)
                     delay = min(MAX_BACKOFF, delay * 2)
                     continue
@@ -529,11 +642,60 @@ class SoftphoneBackend:
                 self._report(cmd.LinkUp("reconnected to baresip; calls resynchronised"))
                 break
 
+    async def _managed_death(self, grace: float = 0.5) -> str | None:
+        """How the baresip we started ended (waiting up to ``grace`` s: its socket closes as it exits), or
+        None while it runs (the link was lost for another reason, e.g. a second control client)."""
+        managed = self.managed
+        process = managed.process if managed is not None and self._started_managed else None
+        if process is None:
+            return None
+        try:
+            code = await asyncio.to_thread(process.wait, grace)
+        except subprocess.TimeoutExpired:
+            return None
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(-code).name}"
+            return f"killed by signal {-code}"
+        return f"exited with status {code}"
+
+    async def _restart(self, death: str) -> None:
+        """The managed baresip died: its calls end (history keeps them, cause ``interrupted``), the user
+        is told, and it is started again (with backoff) until it answers or the session closes."""
+        assert self.managed is not None and self.book is not None
+        self._report(cmd.LinkDown(f"baresip {death}; restarting it…", retrying=True))
+        ended = self.book.interrupt_all()
+        for report in ended:
+            self._report(report)
+        lost = f"; {len(ended)} call{'s' if len(ended) != 1 else ''} interrupted" if ended else ""
+        self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"baresip {death}{lost}"))
+        delay = 0.05
+        while not self._closing:
+            try:
+                await self.managed.start()
+                await self._connect()
+                problem = await self._registration_problem(self.managed) if self.managed.registrar else ""
+                if problem:
+                    raise BaresipError(problem)
+                snapshot = await self._resync()
+            except BaresipError as exc:
+                self._report(cmd.Notice(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"restarting baresip: {exc}"))
+                await asyncio.sleep(delay)  # back-off between restarts of a phone that keeps failing
+                delay = min(MAX_BACKOFF, delay * 2)
+                continue
+            self._report(snapshot)
+            self._report(cmd.LinkUp(f"baresip restarted ({self.managed.aor}){lost}"))
+            return
+
     async def close(self) -> None:
         self._closing = True
         for task in self._supervised.values():
             task.cancel()
         self._supervised.clear()
+        if self._hold_refresh is not None:
+            self._hold_refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._hold_refresh
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -551,8 +713,16 @@ class SoftphoneBackend:
 
     # --- commands ---------------------------------------------------------------------------------------
 
-    def _uri(self, number: str) -> str:
-        return f"sip:{number}@{self.dial_domain}"
+    def _uri(self, destination: str) -> str:
+        """A SIP URI as given; a number via the registrar (``sip:1002@registrar``)."""
+        if destination.lower().startswith(("sip:", "sips:")):
+            return destination
+        if self.dial_domain is None:
+            raise NowhereToDial(
+                f"{destination}: no SIP registrar is set, so a number has nowhere to go — dial a SIP address "
+                "(sip:user@host:port) or set a registrar (--sip-registrar, softphone_registrar)"
+            )
+        return f"sip:{destination}@{self.dial_domain}"
 
     async def _select(self, call_id: str) -> cmd.CommandResult | None:
         """Make ``call_id`` the current call; a refusal when baresip does not know it."""
@@ -576,6 +746,8 @@ class SoftphoneBackend:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not connected to baresip")
         try:
             return await self._execute(command)
+        except NowhereToDial as exc:
+            return cmd.CommandResult.info(ErrorCode.BAD_NUMBER, str(exc))
         except BaresipError as exc:
             return cmd.CommandResult.error(ErrorCode.BACKEND_FAILURE, str(exc))
 
@@ -602,6 +774,8 @@ class SoftphoneBackend:
                 if result.ok:
                     for report in book.set_hold(call_id, held):
                         self._report(report)
+                    if len(book.established()) >= 2:
+                        self._refresh_hold()
                 return result
             case cmd.Transfer(call_id=call_id, destination=number):
                 return await self._act(call_id, "transfer", self._uri(number))
@@ -747,9 +921,32 @@ class SoftphoneBackend:
         self._report(cmd.Notice(ActivityName.INFO, ErrorCode.TRANSFER_FAILED, f"supervised transfer: {why}", call_id))
 
 
+SIP_USER = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+ACCOUNT_URI = re.compile(r"sip:([A-Za-z0-9._+-]{1,64})@([A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?)", re.IGNORECASE)
+SIP_PASSWORD_ENV = "CTI_TUI_SIP_PASSWORD"
+
+
+def stored_sip_password(aor: str) -> str | None:
+    """``CTI_TUI_SIP_PASSWORD``, else the keyring's entry for the AOR (``sip:1001@pbx.example``); never a file."""
+    from_env = os.environ.get(SIP_PASSWORD_ENV)
+    if from_env:
+        return from_env
+    from cti_tui.credentials import CredentialStore
+
+    return CredentialStore().load(aor)
+
+
+def parse_account(text: str) -> tuple[str, str] | None:
+    """``sip:USER@REGISTRAR[:PORT]`` → (user, registrar); None when it is not one."""
+    match = ACCOUNT_URI.fullmatch(text.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
 class SoftphoneProvider:
     """One baresip: attached at its ctrl_tcp ``host:port``, or started by cti-tui with the configured
-    interface and ports (its SIP user is the login's local part). One user: the phone's own."""
+    interface and ports (its SIP user is the login's local part). The address may instead be the account,
+    ``sip:USER@REGISTRAR[:PORT]`` (the login form's one field, ``--softphone``): start one registered there.
+    One user: the phone's own."""
 
     name = "softphone"
     label = "baresip"
@@ -758,20 +955,35 @@ class SoftphoneProvider:
     def __init__(self, options: BackendOptions) -> None:
         self.options = options
         self.control: tuple[str, int] | None = None
+        account = parse_account(options.address) if options.address.lower().startswith("sip:") else None
+        if options.address.lower().startswith("sip:") and account is None:
+            raise BackendUnavailable(f"a SIP account is sip:USER@REGISTRAR[:PORT], not {options.address!r}")
+        if account is not None:
+            user, registrar = account
+            options = dataclasses.replace(
+                options,
+                address="",
+                softphone=dataclasses.replace(options.softphone, sip_user=user, registrar=registrar),
+            )
+            self.options = options
         if options.address:
             host, _, port = options.address.strip().rpartition(":")
             if not port.isdigit() or not 0 < int(port) < 65536:
-                raise BackendUnavailable(f"baresip's control address is HOST:PORT, not {options.address!r}")
+                raise BackendUnavailable(
+                    f"baresip's control address is HOST:PORT (or sip:USER@REGISTRAR to register one), "
+                    f"not {options.address!r}"
+                )
             self.control = (host.strip("[]") or "127.0.0.1", int(port))
 
     def prepare(self) -> None:
         pass
 
     def new_backend(self) -> SoftphoneBackend:
-        if self.control is not None:
-            return SoftphoneBackend(self.control)
         settings = self.options.softphone
-        user = self.options.user if re.fullmatch(r"[A-Za-z0-9._+-]{1,64}", self.options.user) else "agent"
+        if self.control is not None:
+            return SoftphoneBackend(self.control, dial_domain=settings.registrar or None)
+        wanted = settings.sip_user or self.options.user
+        user = wanted if SIP_USER.fullmatch(wanted) else "agent"
         managed = ManagedBaresip(
             settings.folder or paths.data_dir() / "baresip",
             sip_port=settings.sip_port,
@@ -779,8 +991,11 @@ class SoftphoneProvider:
             user=user,
             display_name=settings.display_name or user,
             host=settings.interface,
+            registrar=settings.registrar,
+            proxy=settings.proxy,
+            auth_user=settings.auth_user,
         )
-        return SoftphoneBackend(managed=managed)
+        return SoftphoneBackend(managed=managed, stored_password=lambda: stored_sip_password(managed.aor))
 
     def start(self) -> None:
         pass

@@ -2,7 +2,8 @@
 
 SPEC §3: a destination is E.164 (``+`` and digits) or an internal extension (digits only); anything else
 is refused before anything is dialled. People type numbers with spaces, dashes, dots and brackets, so
-those separators are tolerated and dropped; letters and other symbols are not.
+those separators are tolerated and dropped; letters and other symbols are not. A backend that dials SIP itself
+(the softphone) also takes a SIP URI (``sip:user@host[:port]``), kept as typed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ EXTENSION_MAX_DIGITS = 6
 _SEPARATORS = re.compile(r"[\s\-.()/]")
 _E164_SHAPE = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _ASCII_DIGITS = re.compile(r"^[0-9]+$")
+_SIP_URI = re.compile(
+    r"^sips?:[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@[A-Za-z0-9.\-]+(:[0-9]{1,5})?(;[A-Za-z0-9\-_.=~]+)*$", re.I
+)
 
 
 class InvalidNumber(ValueError):
@@ -31,15 +35,22 @@ class Destination:
     is_extension: bool
 
 
-def parse_destination(text: str, default_region: str | None = None) -> Destination:
+def parse_destination(text: str, default_region: str | None = None, *, sip_uris: bool = False) -> Destination:
     """Validate and normalise what a user typed, or raise :class:`InvalidNumber` with a helpful reason.
 
     With ``default_region`` (e.g. ``"FR"``), a national number longer than an extension is accepted and
-    turned into E.164; without it, such numbers must start with ``+``.
+    turned into E.164; without it, such numbers must start with ``+``. With ``sip_uris`` (a backend that
+    dials SIP itself), ``sip:user@host[:port]`` is accepted too.
     """
     raw = (text or "").strip()
     if not raw:
         raise InvalidNumber("no number given")
+    if raw.lower().startswith(("sip:", "sips:")):
+        if not sip_uris:
+            raise InvalidNumber(f"{raw!r}: this phone system dials numbers, not SIP addresses")
+        if not _SIP_URI.match(raw):
+            raise InvalidNumber(f"{raw!r} is not a SIP address: use sip:user@host or sip:user@host:port")
+        return Destination(raw, is_extension=False)
     compact = _SEPARATORS.sub("", raw)
     if compact.startswith("00") and _ASCII_DIGITS.match(compact[2:]):
         compact = "+" + compact[2:]

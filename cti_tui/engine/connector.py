@@ -387,7 +387,7 @@ class Connector:
 
     def _destination(self, text: str) -> str | Refused:
         try:
-            return parse_destination(text, self.default_region).number
+            return parse_destination(text, self.default_region, sip_uris=self.backend.capabilities.sip_uris).number
         except InvalidNumber as exc:
             return self._error(ErrorCode.BAD_NUMBER, str(exc))
 

@@ -267,6 +267,22 @@ def close_outcome(reason: str, *, connected: bool, intent: str | None = None) ->
     return CallStatus.CANCEL, cause
 
 
+# --- reginfo (registration) ---------------------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_REG_LINE = re.compile(r"^\s*>?\s*(?P<aor>sips?:\S+)\s+(?P<state>[A-Za-z]+)?")
+
+
+def parse_reginfo(data: str) -> dict[str, str]:
+    """``reginfo`` as {AOR: state}: ``OK`` registered, ``ERR`` refused, ``zzz`` or "" not (yet) registered."""
+    states: dict[str, str] = {}
+    for line in _ANSI.sub("", data).splitlines():
+        match = _REG_LINE.match(line)
+        if match:
+            states[match.group("aor")] = match.group("state") or ""
+    return states
+
+
 # --- listcalls / callstat (resynchronisation) ---------------------------------------------------------------
 
 _LIST_LINE = re.compile(
@@ -340,6 +356,9 @@ def parse_callstat(data: str) -> CallStat | None:
 # --- the call book: events -> the engine's call model ---------------------------------------------------------
 
 
+INTERRUPTED = "interrupted"  # the engine's cause for calls whose carrier went away (not a Cause: no SIP reason)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -348,6 +367,7 @@ def utc_now() -> datetime:
 class _Leg:
     call: Call
     intent: str | None = None
+    peer_uri: str = ""  # as baresip names the far end (listcalls rows name calls by it)
 
 
 @dataclass
@@ -356,6 +376,12 @@ class CallBook:
 
     Feed it events (:meth:`on_event`) and what the agent did (:meth:`intend`, :meth:`set_hold`); it answers
     with the reports to send to the connector. It tracks hold itself (baresip sends no hold events).
+
+    Two calls at once (measured on baresip 1.0.0): answering an incoming call while another is up holds the
+    other (``listcalls`` says ``(on hold)``), so the book shows it ON_HOLD before the new call CONNECTED —
+    never two CONNECTED that are not. Dialling out does not hold anything. When a call ends, baresip resumes
+    the one that becomes current; the controller reads that back from ``listcalls``
+    (:meth:`apply_listed_hold`) rather than guessing.
     """
 
     line: str
@@ -401,7 +427,7 @@ class CallBook:
             connect_at=now if status in (CallStatus.CONNECTED, CallStatus.ON_HOLD) else None,
         )
 
-    def _put(self, call: Call) -> list[cmd.Report]:
+    def _put(self, call: Call, peer_uri: str = "") -> list[cmd.Report]:
         leg = self.legs.get(call.id)
         if call.ended:
             self.legs.pop(call.id, None)
@@ -409,7 +435,7 @@ class CallBook:
             while len(self._ended) > 200:
                 self._ended.pop(next(iter(self._ended)))
         elif leg is None:
-            self.legs[call.id] = _Leg(call)
+            self.legs[call.id] = _Leg(call, peer_uri=peer_uri)
         else:
             if leg.call == call:
                 return []
@@ -429,20 +455,26 @@ class CallBook:
             case "CALL_INCOMING":
                 if current is None:
                     return self._put(
-                        self._new(event.call_id, Direction.INBOUND, CallStatus.RINGING, event.peer_uri, event.peer_name)
+                        self._new(
+                            event.call_id, Direction.INBOUND, CallStatus.RINGING, event.peer_uri, event.peer_name
+                        ),
+                        event.peer_uri,
                     )
             case "CALL_RINGING" | "CALL_PROGRESS" | "CALL_OUTGOING":
                 if current is None:
                     return self._put(
-                        self._new(event.call_id, direction, CallStatus.RINGING, event.peer_uri, event.peer_name)
+                        self._new(event.call_id, direction, CallStatus.RINGING, event.peer_uri, event.peer_name),
+                        event.peer_uri,
                     )
             case "CALL_ESTABLISHED":
+                held = self._held_by_answering(event.call_id) if direction is Direction.INBOUND else []
                 if current is None:
-                    return self._put(
-                        self._new(event.call_id, direction, CallStatus.CONNECTED, event.peer_uri, event.peer_name)
+                    return held + self._put(
+                        self._new(event.call_id, direction, CallStatus.CONNECTED, event.peer_uri, event.peer_name),
+                        event.peer_uri,
                     )
                 if current.status in (CallStatus.INITIAL, CallStatus.ACCEPTED, CallStatus.RINGING):
-                    return self._put(current.evolve(status=CallStatus.CONNECTED, connect_at=self.now()))
+                    return held + self._put(current.evolve(status=CallStatus.CONNECTED, connect_at=self.now()))
             case "CALL_CLOSED":
                 if current is None:  # never seen alive (closed before any other event reached us)
                     current = self._new(event.call_id, direction, CallStatus.RINGING, event.peer_uri, event.peer_name)
@@ -469,12 +501,47 @@ class CallBook:
                 self.dtmf[event.call_id] = self.dtmf.get(event.call_id, "") + event.param
         return []
 
+    def _held_by_answering(self, answered: str) -> list[cmd.Report]:
+        """baresip holds every other call that is up when an incoming one is answered."""
+        reports: list[cmd.Report] = []
+        for call_id, leg in list(self.legs.items()):
+            if call_id != answered and leg.call.status is CallStatus.CONNECTED:
+                reports += self.set_hold(call_id, True)
+        return reports
+
+    def established(self) -> list[Call]:
+        return [leg.call for leg in self.legs.values() if leg.call.status in (CallStatus.CONNECTED, CallStatus.ON_HOLD)]
+
+    def apply_listed_hold(self, rows: Iterable[ListedCall]) -> list[cmd.Report]:
+        """Hold as ``listcalls`` shows it, for the calls that are up. Rows name calls by peer URI only: the
+        same peer twice is matched in order (baresip numbers lines in the order calls began, as the book
+        keeps them)."""
+        pool: dict[str, list[str]] = {}
+        for call_id, leg in self.legs.items():
+            if leg.call.status in (CallStatus.CONNECTED, CallStatus.ON_HOLD):
+                pool.setdefault(leg.peer_uri, []).append(call_id)
+        reports: list[cmd.Report] = []
+        for row in sorted(rows, key=lambda row: row.line):
+            waiting = pool.get(row.peer_uri)
+            if row.state == "ESTABLISHED" and waiting:
+                reports += self.set_hold(waiting.pop(0), row.on_hold)
+        return reports
+
     def set_hold(self, call_id: str, held: bool) -> list[cmd.Report]:
         """After a ``hold``/``resume`` that baresip accepted: ON_HOLD / CONNECTED."""
         leg = self.legs.get(call_id)
         if leg is None or leg.call.status not in (CallStatus.CONNECTED, CallStatus.ON_HOLD):
             return []
         return self._put(leg.call.evolve(status=CallStatus.ON_HOLD if held else CallStatus.CONNECTED))
+
+    def interrupt_all(self) -> list[cmd.Report]:
+        """Every live call ends, cause ``interrupted``: the baresip that carried them is gone (it died)."""
+        reports: list[cmd.Report] = []
+        for call_id in list(self.legs):
+            call = self.legs[call_id].call
+            status = CallStatus.HANGUP if call.connect_at is not None else CallStatus.CANCEL
+            reports += self._put(call.evolve(status=status, cause=INTERRUPTED, release_at=self.now()))
+        return reports
 
     def end(self, call_id: str, status: CallStatus, cause: Cause) -> list[cmd.Report]:
         """Finish a call the controller knows is gone (it vanished while the control link was down)."""
@@ -502,7 +569,7 @@ class CallBook:
                 call = self._new(stat.call_id, stat.direction, status, stat.peer_uri or listed.peer_uri, stat.peer_name)
                 if call.connect_at is not None:
                     call = call.evolve(connect_at=now - timedelta(seconds=listed.seconds))
-                self.legs[call.id] = _Leg(call)
+                self.legs[call.id] = _Leg(call, peer_uri=listed.peer_uri)
             else:
                 call = leg.call.evolve(status=status)
                 if status in (CallStatus.CONNECTED, CallStatus.ON_HOLD) and call.connect_at is None:

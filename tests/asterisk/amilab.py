@@ -37,23 +37,7 @@ import asterisk_lab  # noqa: E402 - the lab lives in tools/, for users and tests
 Lab = asterisk_lab.Lab
 
 
-@dataclass
-class RegisteredPhone(ManagedBaresip):
-    """A managed baresip whose account registers to the lab's Asterisk (the project's ManagedBaresip
-    runs without a registrar: ``regint=0``, AOR at its own address)."""
-
-    registrar: tuple[str, int] = ("127.0.0.1", 5060)
-    password: str = field(default="", repr=False)
-
-    @property
-    def aor(self) -> str:
-        return f"sip:{self.user}@{self.registrar[0]}:{self.registrar[1]}"
-
-    def write_config(self) -> None:
-        super().write_config()
-        name = self.display_name.replace('"', "")
-        account = f'"{name}" <{self.aor}>;auth_pass={self.password};regint=600;answermode={self.answermode}\n'
-        (self.folder / "accounts").write_text(account)
+RegisteredPhone = ManagedBaresip  # with ``registrar`` and ``password``: the product's own registrar settings
 
 
 def phone_for(
@@ -68,7 +52,7 @@ def phone_for(
         display_name=f"Agent {user}",
         answermode=answermode,
         rtp_ports=ports.phone_rtp(index),
-        registrar=lab.sip_address,
+        registrar="{}:{}".format(*lab.sip_address),
         password=lab.sip_passwords[user],
     )
 

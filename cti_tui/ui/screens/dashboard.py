@@ -517,5 +517,11 @@ class Dashboard(Screen[None]):
                 then(str(answer))
 
         self.app.push_screen(
-            DestinationModal(title, self.directory, default_region=self.connector.default_region), chosen
+            DestinationModal(
+                title,
+                self.directory,
+                default_region=self.connector.default_region,
+                sip_uris=self.connector.backend.capabilities.sip_uris,
+            ),
+            chosen,
         )

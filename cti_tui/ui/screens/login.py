@@ -8,6 +8,7 @@ and finding the system's backend would delay the first screen): the box is greye
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,10 +28,16 @@ if TYPE_CHECKING:  # the engine is imported once the form is drawn (cti_tui.ui.a
     from cti_tui.engine.connector import Connector
 
 
+SIP_ACCOUNT = re.compile(r"sip:[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", re.IGNORECASE)
+
+
 def valid_softphone_address(text: str) -> bool:
-    """Empty (start a baresip of our own) or ``host:port`` of a running baresip's ctrl_tcp."""
+    """Empty (start a baresip of our own), ``host:port`` of a running baresip's ctrl_tcp, or the account
+    ``sip:user@registrar[:port]`` (start one registered there; the password row is its SIP password)."""
     if not text:
         return True
+    if text.lower().startswith("sip:"):
+        return SIP_ACCOUNT.fullmatch(text) is not None
     _, colon, port = text.rpartition(":")
     return bool(colon) and port.isdigit() and 0 < int(port) < 65536
 
@@ -38,7 +45,7 @@ def valid_softphone_address(text: str) -> bool:
 # backend kind -> (label, field id, placeholder) of the address it needs
 ADDRESS_FIELDS = {
     "server": ("Server", "server-url", "http://127.0.0.1:8765"),
-    "softphone": ("baresip", "softphone-control", "host:port of its ctrl_tcp — empty: start one"),
+    "softphone": ("baresip", "softphone-control", "ctrl_tcp host:port, sip:user@registrar, or empty"),
 }
 
 
@@ -348,7 +355,8 @@ class LoginScreen(Screen[None]):
                 return
         if backend == "softphone" and not valid_softphone_address(self._address("softphone")):
             self.show_error(
-                "baresip's control socket looks like 127.0.0.1:4444 (or leave it empty)", "#softphone-control"
+                "baresip: its control socket (127.0.0.1:4444), an account (sip:1001@pbx.example:5060) or empty",
+                "#softphone-control",
             )
             return
         email = self.query_one("#email", Input).value.strip()

@@ -42,11 +42,14 @@ class _Modal(ModalScreen[object]):
 class DestinationModal(_Modal):
     """Type a number or pick from the directory; the answer is a validated destination."""
 
-    def __init__(self, title: str, directory: list[DirectoryEntry], *, default_region: str | None = None) -> None:
+    def __init__(
+        self, title: str, directory: list[DirectoryEntry], *, default_region: str | None = None, sip_uris: bool = False
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.directory = [e for e in directory if e.kind.value != "callpark"]
         self.default_region = default_region
+        self.sip_uris = sip_uris
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -82,7 +85,7 @@ class DestinationModal(_Modal):
     def _submit(self) -> None:
         text = self.query_one("#destination", Input).value
         try:
-            self.dismiss(parse_destination(text, self.default_region).number)
+            self.dismiss(parse_destination(text, self.default_region, sip_uris=self.sip_uris).number)
         except InvalidNumber as exc:
             matches = self._options(text)
             if len(matches) == 1 and text.strip() and text.strip()[0] not in "+0123456789":
