@@ -35,6 +35,7 @@ from cti_tui.protocol.session import (
     Answer,
     ClientSession,
     MessageError,
+    Opened,
     OpenFailed,
     Received,
     ServerTime,
@@ -105,6 +106,7 @@ class ServerBackend:
         self._closing = False
         self.identity: Identity | None = None
         self._skew = timedelta(0)
+        self._opened: Opened | None = None  # how the last create/restore was answered
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -258,7 +260,11 @@ class ServerBackend:
                 await asyncio.sleep(delay)
                 delay = min(self.max_backoff, delay * 2)
                 continue
-            self._report(cmd.LinkUp("reconnected; the session is restored"))
+            if self._opened is not None and self._opened.reason == "too_far_behind":
+                message = "reconnected; too much happened to replay, so the calls are shown as they are now"
+            else:
+                message = "reconnected; the session is restored"
+            self._report(cmd.LinkUp(message))
             return True
         return False
 
@@ -273,11 +279,13 @@ class ServerBackend:
                 future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
                 if future is not None and not future.done():
                     future.set_result(result)
+            case Opened():
+                self._opened = item
             case ServerTime(now=now):
                 self._skew = now - datetime.now(UTC)
             case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice():
                 self._report(item)
-            case _:  # Opened, Live: the session's state is the protocol's. Overflow: the server closes
+            case _:  # Live: the session's state is the protocol's. Overflow: the server closes
                 pass  # the socket next, and the reader restores from the last sequence number
 
     def now(self) -> datetime:

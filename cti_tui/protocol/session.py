@@ -209,11 +209,13 @@ class MessageError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Opened:
     """The server created or restored the session; its present follows: a snapshot, or
-    ``replay_count`` events the client missed (``present`` is ``"snapshot"`` or ``"replay"``)."""
+    ``replay_count`` events the client missed (``present`` is ``"snapshot"`` or ``"replay"``). ``reason`` is
+    ``"too_far_behind"`` when a restore got a snapshot because the server's log no longer reached back."""
 
     session_id: str
     present: str
     replay_count: int
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +379,8 @@ class ClientSession:
         self.session_id, self.token, self._opening = session_id, token, None
         self._replay_left = count if present == "replay" else None
         self.phase = Phase.LIVE if count == 0 and present == "replay" else Phase.PRESENT
-        opened = Opened(session_id, present, count)
+        reason = result.get("reason")
+        opened = Opened(session_id, present, count, reason if isinstance(reason, str) else "")
         return [opened, Live()] if self.live else [opened]
 
     def _open_failed(self, message: dict[str, Any]) -> list[Received]:
@@ -406,14 +409,21 @@ class ClientSession:
     def _snapshot(self, message: dict[str, Any]) -> list[Received]:
         seq = _seq(message)
         calls, subscriptions = message.get("calls", []), message.get("subscriptions", [])
+        ended = message.get("ended", [])
         if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
             raise MessageError('a snapshot\'s "calls" is a list of call objects')
+        if not isinstance(ended, list) or not all(isinstance(c, dict) for c in ended):
+            raise MessageError('a snapshot\'s "ended" is a list of call objects')
         if not isinstance(subscriptions, list) or not all(isinstance(n, str) for n in subscriptions):
             raise MessageError('a snapshot\'s "subscriptions" is a list of nodes')
         snapshot = cmd.Snapshot(tuple(_call(c) for c in calls), tuple(subscriptions))
+        # calls that ended while this client was too far behind to replay: their end first, so they end on
+        # the screen (and reach the history) rather than vanish when the snapshot replaces the view
+        endings: list[Received] = [cmd.CallUpdate(_call(c)) for c in ended]
         now = _aware_time(message.get("now"))
         self.last_seq = seq
         out: list[Received] = [] if now is None else [ServerTime(now)]
+        out.extend(endings)
         out.append(snapshot)
         if self.phase is Phase.PRESENT and self._replay_left is None:
             self.phase = Phase.LIVE

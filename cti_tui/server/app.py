@@ -327,7 +327,7 @@ class SocketHandler:
                 if message is None:
                     await self._close(1000, "session closed")
                     return
-                await self.websocket.send_text(protocol.encode(message))
+                await self.websocket.send_text(message if isinstance(message, str) else protocol.encode(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
 
@@ -385,7 +385,11 @@ class SocketHandler:
         """Reply, then the present: a replay of what the client missed, or a full snapshot."""
         self.session = session
         replay = session.replay_after(last_seq) if last_seq is not None else None
-        present = {"present": "snapshot"} if replay is None else {"present": "replay", "replayCount": len(replay)}
+        present: dict[str, Any] = (
+            {"present": "replay", "replayCount": len(replay)} if replay is not None else {"present": "snapshot"}
+        )
+        if replay is None and last_seq is not None:
+            present["reason"] = "too_far_behind"  # the log no longer reaches back: the present, and what ended
         self._reply(
             protocol.ok_reply(
                 request_id,
@@ -393,7 +397,7 @@ class SocketHandler:
             )
         )
         if replay is None:
-            self.connection.push(session.snapshot())
+            self.connection.push(session.snapshot(last_seq))
         else:
             self.connection.push_replay(replay)
         self.hub.attach(session, self.connection)
