@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 REPLY_TIMEOUT = 10.0
 HTTP_TIMEOUT = 10.0
 MAX_BACKOFF = 10.0
+MAX_DIRECTORY_PAGES = 1_000  # a directory of a million entries; a server that pages on past it is not believed
 
 
 class SessionGone(ConnectionError):
@@ -56,9 +57,9 @@ class SessionGone(ConnectionError):
 
 def _ws_url(base: str) -> str:
     if base.startswith("https://"):
-        return "wss://" + base[len("https://") :] + "/ws"
+        return "wss://" + base[len("https://") :] + "/v1/ws"
     if base.startswith("http://"):
-        return "ws://" + base[len("http://") :] + "/ws"
+        return "ws://" + base[len("http://") :] + "/v1/ws"
     raise ValueError(f"server URL must start with http:// or https://, got {base!r}")
 
 
@@ -145,23 +146,36 @@ class ServerBackend:
     async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
         match credentials:
             case cmd.PasswordLogin(email=email, password=password):
-                status, data = await self._post("/api/login", {"email": email, "password": password})
+                status, data = await self._post("/v1/login", {"email": email, "password": password})
             case cmd.ApiKeyLogin(api_key=key):
-                status, data = await self._post("/api/login", {"apiKey": key})
+                status, data = await self._post("/v1/login", {"apiKey": key})
             case _:
                 return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "this backend takes a password or an API key")
         return self._auth(status, data, ErrorCode.BAD_CREDENTIALS)
 
     async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:
-        status, data = await self._post("/api/2fa", {"nonce": nonce, "code": code})
+        status, data = await self._post("/v1/2fa", {"nonce": nonce, "code": code})
         return self._auth(status, data, ErrorCode.BAD_OTP)
 
     async def directory(self) -> list[DirectoryEntry]:
+        """The whole directory, page after page (the server sends at most 1,000 entries a page)."""
         token = self.client.token or self._login_token
+        entries: list[dict[str, Any]] = []
+        offset = 0
         try:
-            response = await self._http.get("/api/directory", headers={"Authorization": f"Bearer {token}"})
-            entries = response.json().get("entries", []) if response.status_code == 200 else []
-        except (self._httpx.HTTPError, ValueError):
+            for _ in range(MAX_DIRECTORY_PAGES):  # bounded: a server that pages on forever is not followed
+                response = await self._http.get(
+                    "/v1/directory",
+                    params={"limit": 1000, "offset": offset},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                page = response.json() if response.status_code == 200 else {}
+                entries += page.get("entries", [])
+                following = page.get("next")
+                if not isinstance(following, int) or isinstance(following, bool) or following <= offset:
+                    break
+                offset = following
+        except (self._httpx.HTTPError, ValueError, AttributeError):
             return []
         return [
             DirectoryEntry(e["name"], e["number"], EntryKind(e["kind"]), e["node"], e.get("outsideNumber"))

@@ -26,6 +26,14 @@ from cti_tui.protocol.events import call_from_wire, event_to_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
+PROTOCOL_VERSIONS = frozenset({1})  # what a create/restore may ask for in "protocol" (docs/protocol.md)
+# the fields each session action takes: anything else is refused, as a connector action's unknown field is
+SESSION_FIELDS = {
+    "ping": frozenset({"id", "action"}),
+    "destroy_session": frozenset({"id", "action"}),
+    "create_session": frozenset({"id", "action", "token", "protocol"}),
+    "restore_session": frozenset({"id", "action", "token", "sessionId", "lastSeq", "protocol"}),
+}
 
 
 class ProtocolError(ValueError):
@@ -105,8 +113,12 @@ def parse_frame(frame: str | bytes) -> Request:
         data = _loads(frame)
     except ProtocolError:
         raise
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(400, "invalid_params", f"not JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(400, "invalid_params", f"not JSON ({exc.msg} at character {exc.pos})") from None
+    except ValueError:  # an integer over the interpreter's digit limit, say: its wording is the interpreter's
+        raise ProtocolError(400, "invalid_params", "not JSON this server accepts (a number too long?)") from None
+    except RecursionError:
+        raise ProtocolError(400, "invalid_params", "not JSON this server accepts (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ProtocolError(400, "invalid_params", "a frame is a JSON object")
     request_id = _request_id(data)
@@ -128,6 +140,13 @@ def parse_frame(frame: str | bytes) -> Request:
 
 
 def _session_request(data: dict[str, Any], action: str, request_id: str | int | None) -> Request:
+    unknown = sorted(str(key)[:40] for key in data if key not in SESSION_FIELDS[action])
+    if unknown:
+        raise ProtocolError(400, "invalid_params", f"{action} takes no {', '.join(unknown)[:200]}", request_id)
+    version = data.get("protocol", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version not in PROTOCOL_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(PROTOCOL_VERSIONS))
+        raise ProtocolError(400, "unsupported_protocol", f"this server speaks protocol {supported}", request_id)
     args: dict[str, Any] = {}
     if action in ("create_session", "restore_session"):
         args["token"] = _text(data, "token", request_id)
@@ -297,7 +316,7 @@ class ClientSession:
 
     def create(self, login_token: str) -> str:
         """The first frame of a new session (its sequence starts again)."""
-        self._opening, frame = self._frame("create_session", token=login_token)
+        self._opening, frame = self._frame("create_session", token=login_token, protocol=1)
         self.phase, self.session_id, self.token, self.last_seq = Phase.OPENING, None, None, 0
         return frame
 
@@ -306,7 +325,7 @@ class ClientSession:
         if self.session_id is None or self.token is None:
             raise RuntimeError("no session to restore")
         self._opening, frame = self._frame(
-            "restore_session", token=self.token, sessionId=self.session_id, lastSeq=self.last_seq
+            "restore_session", token=self.token, sessionId=self.session_id, lastSeq=self.last_seq, protocol=1
         )
         self.phase = Phase.OPENING
         return frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +52,17 @@ def build_uvicorn(
         ssl_keyfile=str(tls_key) if tls_key else None,
         lifespan="on",
     )
+    logging.getLogger("uvicorn.access").addFilter(_without_query)
     return uvicorn.Server(config), gate
+
+
+def _without_query(record: logging.LogRecord) -> bool:
+    """uvicorn's access log line without the query string: a URL may carry a token (refused and revoked, but
+    it must not be written down either), and a history search is the user's business."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+        record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+    return True
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

@@ -348,6 +348,11 @@ class SessionHub:
         for value in [value for value, token in self.tokens.items() if token.expires < now]:
             del self.tokens[value]
 
+    def revoke(self, token: str) -> None:
+        """Forget a token (logout, or it leaked into a URL). A session's own token too: its session then lives
+        on its open connections, but cannot be restored."""
+        self.tokens.pop(token, None)
+
     def identity_for(self, token: str | None) -> Identity:
         found = self.tokens.get(token or "")
         if found is None or found.expires < self.clock.now():
@@ -378,6 +383,9 @@ class SessionHub:
         identity = self.identity_for(token)
         if session.identity.email != identity.email:
             raise ApiError(403, "not_permitted", "this session belongs to someone else")
+        if not secrets.compare_digest(token, session.resume_token):
+            # a login token of the same user opens a new session; only the session's own token restores it
+            raise ApiError(400, "invalid_token", "restore a session with its own token (from its create reply)")
         return session
 
     def attach(self, session: Session, connection: Connection) -> None:
