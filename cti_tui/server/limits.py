@@ -58,6 +58,12 @@ class ServerLimits:
     # unless its origin is listed; clients that are not browsers send none and are not affected.
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
 
+    # --- proxies -----------------------------------------------------------------------------------
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For/-Proto are believed: a client's address
+    # is what login failures count against, and anyone can write that header. uvicorn's own default believes
+    # 127.0.0.1, so a local process could choose its address; here nobody is believed unless listed.
+    trusted_proxies: frozenset[str] = field(default_factory=frozenset)
+
     def __post_init__(self) -> None:
         for name in ("max_message_bytes", "max_body_bytes", "max_connections", "max_connections_per_address"):
             if getattr(self, name) < 1:

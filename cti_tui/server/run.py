@@ -47,6 +47,9 @@ def build_uvicorn(
         ws_ping_interval=limits.ws_ping_interval,
         ws_ping_timeout=limits.ws_ping_timeout,
         timeout_keep_alive=max(1, round(limits.keep_alive_timeout)),
+        # X-Forwarded-For only from the proxies named (--trusted-proxy); by default from nobody
+        proxy_headers=bool(limits.trusted_proxies),
+        forwarded_allow_ips=sorted(limits.trusted_proxies) or [],
         log_level=log_level,
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
