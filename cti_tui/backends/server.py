@@ -267,8 +267,10 @@ class ServerBackend:
         while not self._closing:
             try:
                 await self._connect(self.client.restore())
-            except SessionGone as exc:
-                self._report(cmd.LinkDown(f"the session has expired ({exc}); log in again", retrying=False))
+            except SessionGone:
+                # the server answered, without the session: it restarted, or the session's grace ran out
+                gone = "the server no longer has this session (it restarted, or the session expired)"
+                self._report(cmd.LinkDown(f"{gone}; log in again", retrying=False))
                 return False
             except ConnectionError:
                 await asyncio.sleep(delay)
