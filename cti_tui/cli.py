@@ -183,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
         "request from any other origin is refused with 403 (default: none)",
     )
     limits.add_argument(
+        "--new-connections-per-second",
+        type=float,
+        default=100.0,
+        metavar="N",
+        help="new connections one address may open a second, in bursts of twice that; the rest are dropped "
+        "unread (default 100)",
+    )
+    limits.add_argument(
         "--trusted-proxy",
         action="append",
         default=[],
@@ -381,6 +389,7 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
         "max_connections": "--max-connections",
         "max_connections_per_address": "--max-connections-per-address",
         "keep_alive_timeout": "--keep-alive-timeout",
+        "new_connections_per_second": "--new-connections-per-second",
     }
     try:
         limits = ServerLimits(
@@ -393,6 +402,7 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
             ws_deflate=args.ws_deflate,
             allowed_origins=frozenset(args.allow_origin),
             trusted_proxies=frozenset(args.trusted_proxy),
+            new_connections_per_second=args.new_connections_per_second,
         )
     except ValueError as exc:
         field = str(exc).split()[0]

@@ -12,7 +12,7 @@ import uvicorn
 from cti_tui.server.app import build_server_app
 from cti_tui.server.limits import ServerLimits
 from cti_tui.server.sessions import SessionHub
-from cti_tui.server.transport import ConnectionGate, check_uvicorn, guarded_protocols
+from cti_tui.server.transport import ConnectionGate, NewConnectionRate, check_uvicorn, guarded_protocols
 from cti_tui.store.history import HistoryStore
 
 
@@ -32,7 +32,8 @@ def build_uvicorn(
     The gate counts the server's open connections (per address and in all)."""
     limits = limits or ServerLimits()
     check_uvicorn()
-    gate = ConnectionGate(limits.max_connections, limits.max_connections_per_address, limits.max_refusing)
+    rate = NewConnectionRate(limits.new_connections_per_second, 2 * limits.new_connections_per_second)
+    gate = ConnectionGate(limits.max_connections, limits.max_connections_per_address, limits.max_refusing, rate)
     http_protocol, ws_protocol = guarded_protocols(gate, limits.head_timeout)
     app = build_server_app(hub, history, on_start=on_start, limits=limits)
     config = uvicorn.Config(
