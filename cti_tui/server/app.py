@@ -467,7 +467,7 @@ class SocketHandler:
         present: dict[str, Any] = (
             {"present": "replay", "replayCount": len(replay)} if replay is not None else {"present": "snapshot"}
         )
-        if replay is None and last_seq is not None:
+        if replay is None and last_seq is not None and last_seq <= session.connector.last_seq:
             present["reason"] = "too_far_behind"  # the log no longer reaches back: the present, and what ended
         self._reply(
             protocol.ok_reply(
@@ -482,7 +482,7 @@ class SocketHandler:
             )
         )
         if replay is None:
-            self.connection.push(session.snapshot(last_seq))
+            self.connection.push(session.snapshot(last_seq if "reason" in present else None))
         else:
             self.connection.push_replay(replay)
         self.hub.attach(session, self.connection)
