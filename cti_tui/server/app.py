@@ -26,7 +26,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from cti_tui.core.model import Direction, Identity
+from cti_tui.core.model import Direction, DirectoryEntry, Identity
 from cti_tui.engine.actions import perform
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.actions import QUERIES, Action
@@ -246,7 +246,7 @@ def build_server_app(
 
         return handler
 
-    def _directory_entry(e: Any) -> dict[str, Any]:
+    def _directory_entry(e: DirectoryEntry) -> dict[str, Any]:
         return {
             "name": e.name,
             "number": e.number,
