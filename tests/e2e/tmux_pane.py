@@ -63,6 +63,7 @@ class Pane:
         self.run("new-session", "-d", "-s", "app", "-x", str(WIDTH), "-y", str(HEIGHT), shlex.join(command))
         self.run("set-option", "-g", "remain-on-exit", "on")
         self.title_at_start = self.title()
+        self.socket_path = self.run("display-message", "-p", "#{socket_path}").strip()
 
     def run(self, *args: str) -> str:
         done = subprocess.run([*self.tmux, *args], capture_output=True, text=True, timeout=20)
@@ -99,3 +100,4 @@ class Pane:
 
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True, timeout=20)
+        Path(self.socket_path).unlink(missing_ok=True)  # tmux leaves it behind
