@@ -201,6 +201,22 @@ def build_parser() -> argparse.ArgumentParser:
         "request from any other origin is refused with 403 (default: none)",
     )
     limits.add_argument(
+        "--new-connections-per-second",
+        type=float,
+        default=100.0,
+        metavar="N",
+        help="new connections one address may open a second, in bursts of twice that; the rest are dropped "
+        "unread (default 100)",
+    )
+    limits.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (IP address or network, repeatable) whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers are believed; from anyone else they are ignored (default: none, not even 127.0.0.1)",
+    )
+    limits.add_argument(
         "--ws-deflate",
         action="store_true",
         help="offer permessage-deflate on WebSockets (default off; bounded by the 64 KiB message limit)",
@@ -394,6 +410,7 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
         "max_connections": "--max-connections",
         "max_connections_per_address": "--max-connections-per-address",
         "keep_alive_timeout": "--keep-alive-timeout",
+        "new_connections_per_second": "--new-connections-per-second",
     }
     try:
         limits = ServerLimits(
@@ -405,6 +422,8 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits | None:
             keep_alive_timeout=args.keep_alive_timeout,
             ws_deflate=args.ws_deflate,
             allowed_origins=frozenset(args.allow_origin),
+            trusted_proxies=frozenset(args.trusted_proxy),
+            new_connections_per_second=args.new_connections_per_second,
         )
     except ValueError as exc:
         field = str(exc).split()[0]

@@ -35,6 +35,7 @@ from cti_tui.protocol.session import (
     Answer,
     ClientSession,
     MessageError,
+    Opened,
     OpenFailed,
     Received,
     ServerTime,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 REPLY_TIMEOUT = 10.0
 HTTP_TIMEOUT = 10.0
 MAX_BACKOFF = 10.0
+MAX_DIRECTORY_PAGES = 1_000  # a directory of a million entries; a server that pages on past it is not believed
 
 
 class SessionGone(ConnectionError):
@@ -55,9 +57,9 @@ class SessionGone(ConnectionError):
 
 def _ws_url(base: str) -> str:
     if base.startswith("https://"):
-        return "wss://" + base[len("https://") :] + "/ws"
+        return "wss://" + base[len("https://") :] + "/v1/ws"
     if base.startswith("http://"):
-        return "ws://" + base[len("http://") :] + "/ws"
+        return "ws://" + base[len("http://") :] + "/v1/ws"
     raise ValueError(f"server URL must start with http:// or https://, got {base!r}")
 
 
@@ -105,6 +107,7 @@ class ServerBackend:
         self._closing = False
         self.identity: Identity | None = None
         self._skew = timedelta(0)
+        self._opened: Opened | None = None  # how the last create/restore was answered
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -143,23 +146,36 @@ class ServerBackend:
     async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
         match credentials:
             case cmd.PasswordLogin(email=email, password=password):
-                status, data = await self._post("/api/login", {"email": email, "password": password})
+                status, data = await self._post("/v1/login", {"email": email, "password": password})
             case cmd.ApiKeyLogin(api_key=key):
-                status, data = await self._post("/api/login", {"apiKey": key})
+                status, data = await self._post("/v1/login", {"apiKey": key})
             case _:
                 return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "this backend takes a password or an API key")
         return self._auth(status, data, ErrorCode.BAD_CREDENTIALS)
 
     async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:
-        status, data = await self._post("/api/2fa", {"nonce": nonce, "code": code})
+        status, data = await self._post("/v1/2fa", {"nonce": nonce, "code": code})
         return self._auth(status, data, ErrorCode.BAD_OTP)
 
     async def directory(self) -> list[DirectoryEntry]:
+        """The whole directory, page after page (the server sends at most 1,000 entries a page)."""
         token = self.client.token or self._login_token
+        entries: list[dict[str, Any]] = []
+        offset = 0
         try:
-            response = await self._http.get("/api/directory", headers={"Authorization": f"Bearer {token}"})
-            entries = response.json().get("entries", []) if response.status_code == 200 else []
-        except (self._httpx.HTTPError, ValueError):
+            for _ in range(MAX_DIRECTORY_PAGES):  # bounded: a server that pages on forever is not followed
+                response = await self._http.get(
+                    "/v1/directory",
+                    params={"limit": 1000, "offset": offset},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                page = response.json() if response.status_code == 200 else {}
+                entries += page.get("entries", [])
+                following = page.get("next")
+                if not isinstance(following, int) or isinstance(following, bool) or following <= offset:
+                    break
+                offset = following
+        except (self._httpx.HTTPError, ValueError, AttributeError):
             return []
         return [
             DirectoryEntry(e["name"], e["number"], EntryKind(e["kind"]), e["node"], e.get("outsideNumber"))
@@ -251,14 +267,20 @@ class ServerBackend:
         while not self._closing:
             try:
                 await self._connect(self.client.restore())
-            except SessionGone as exc:
-                self._report(cmd.LinkDown(f"the session has expired ({exc}); log in again", retrying=False))
+            except SessionGone:
+                # the server answered, without the session: it restarted, or the session's grace ran out
+                gone = "the server no longer has this session (it restarted, or the session expired)"
+                self._report(cmd.LinkDown(f"{gone}; log in again", retrying=False))
                 return False
             except ConnectionError:
                 await asyncio.sleep(delay)
                 delay = min(self.max_backoff, delay * 2)
                 continue
-            self._report(cmd.LinkUp("reconnected; the session is restored"))
+            if self._opened is not None and self._opened.reason == "too_far_behind":
+                message = "reconnected; too much happened to replay, so the calls are shown as they are now"
+            else:
+                message = "reconnected; the session is restored"
+            self._report(cmd.LinkUp(message))
             return True
         return False
 
@@ -273,11 +295,13 @@ class ServerBackend:
                 future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
                 if future is not None and not future.done():
                     future.set_result(result)
+            case Opened():
+                self._opened = item
             case ServerTime(now=now):
                 self._skew = now - datetime.now(UTC)
             case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice():
                 self._report(item)
-            case _:  # Opened, Live: the session's state is the protocol's. Overflow: the server closes
+            case _:  # Live: the session's state is the protocol's. Overflow: the server closes
                 pass  # the socket next, and the reader restores from the last sequence number
 
     def now(self) -> datetime:

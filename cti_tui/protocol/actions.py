@@ -111,8 +111,10 @@ def parse_line(line: str | bytes) -> Action:
         data = json.loads(line)
     except RecursionError:
         raise ActionError("not JSON: nested too deeply") from None
-    except ValueError as exc:  # JSON and UTF-8 errors, and integers over Python's digit limit
+    except json.JSONDecodeError as exc:
         raise ActionError(f"not JSON: {exc}") from None
+    except ValueError:  # UTF-8 errors, integers over the interpreter's digit limit: its wording, not ours
+        raise ActionError("not JSON this program accepts (not UTF-8, or a number too long)") from None
     return parse_action(data)
 
 

@@ -26,6 +26,14 @@ from cti_tui.protocol.events import call_from_wire, event_to_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
+PROTOCOL_VERSIONS = frozenset({1})  # what a create/restore may ask for in "protocol" (docs/protocol.md)
+# the fields each session action takes: anything else is refused, as a connector action's unknown field is
+SESSION_FIELDS = {
+    "ping": frozenset({"id", "action"}),
+    "destroy_session": frozenset({"id", "action"}),
+    "create_session": frozenset({"id", "action", "token", "protocol"}),
+    "restore_session": frozenset({"id", "action", "token", "sessionId", "lastSeq", "protocol"}),
+}
 
 
 class ProtocolError(ValueError):
@@ -105,8 +113,12 @@ def parse_frame(frame: str | bytes) -> Request:
         data = _loads(frame)
     except ProtocolError:
         raise
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(400, "invalid_params", f"not JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(400, "invalid_params", f"not JSON ({exc.msg} at character {exc.pos})") from None
+    except ValueError:  # an integer over the interpreter's digit limit, say: its wording is the interpreter's
+        raise ProtocolError(400, "invalid_params", "not JSON this server accepts (a number too long?)") from None
+    except RecursionError:
+        raise ProtocolError(400, "invalid_params", "not JSON this server accepts (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ProtocolError(400, "invalid_params", "a frame is a JSON object")
     request_id = _request_id(data)
@@ -128,6 +140,13 @@ def parse_frame(frame: str | bytes) -> Request:
 
 
 def _session_request(data: dict[str, Any], action: str, request_id: str | int | None) -> Request:
+    unknown = sorted(str(key)[:40] for key in data if key not in SESSION_FIELDS[action])
+    if unknown:
+        raise ProtocolError(400, "invalid_params", f"{action} takes no {', '.join(unknown)[:200]}", request_id)
+    version = data.get("protocol", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version not in PROTOCOL_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(PROTOCOL_VERSIONS))
+        raise ProtocolError(400, "unsupported_protocol", f"this server speaks protocol {supported}", request_id)
     args: dict[str, Any] = {}
     if action in ("create_session", "restore_session"):
         args["token"] = _text(data, "token", request_id)
@@ -209,11 +228,13 @@ class MessageError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Opened:
     """The server created or restored the session; its present follows: a snapshot, or
-    ``replay_count`` events the client missed (``present`` is ``"snapshot"`` or ``"replay"``)."""
+    ``replay_count`` events the client missed (``present`` is ``"snapshot"`` or ``"replay"``). ``reason`` is
+    ``"too_far_behind"`` when a restore got a snapshot because the server's log no longer reached back."""
 
     session_id: str
     present: str
     replay_count: int
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +316,7 @@ class ClientSession:
 
     def create(self, login_token: str) -> str:
         """The first frame of a new session (its sequence starts again)."""
-        self._opening, frame = self._frame("create_session", token=login_token)
+        self._opening, frame = self._frame("create_session", token=login_token, protocol=1)
         self.phase, self.session_id, self.token, self.last_seq = Phase.OPENING, None, None, 0
         return frame
 
@@ -304,7 +325,7 @@ class ClientSession:
         if self.session_id is None or self.token is None:
             raise RuntimeError("no session to restore")
         self._opening, frame = self._frame(
-            "restore_session", token=self.token, sessionId=self.session_id, lastSeq=self.last_seq
+            "restore_session", token=self.token, sessionId=self.session_id, lastSeq=self.last_seq, protocol=1
         )
         self.phase = Phase.OPENING
         return frame
@@ -377,7 +398,8 @@ class ClientSession:
         self.session_id, self.token, self._opening = session_id, token, None
         self._replay_left = count if present == "replay" else None
         self.phase = Phase.LIVE if count == 0 and present == "replay" else Phase.PRESENT
-        opened = Opened(session_id, present, count)
+        reason = result.get("reason")
+        opened = Opened(session_id, present, count, reason if isinstance(reason, str) else "")
         return [opened, Live()] if self.live else [opened]
 
     def _open_failed(self, message: dict[str, Any]) -> list[Received]:
@@ -406,14 +428,21 @@ class ClientSession:
     def _snapshot(self, message: dict[str, Any]) -> list[Received]:
         seq = _seq(message)
         calls, subscriptions = message.get("calls", []), message.get("subscriptions", [])
+        ended = message.get("ended", [])
         if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
             raise MessageError('a snapshot\'s "calls" is a list of call objects')
+        if not isinstance(ended, list) or not all(isinstance(c, dict) for c in ended):
+            raise MessageError('a snapshot\'s "ended" is a list of call objects')
         if not isinstance(subscriptions, list) or not all(isinstance(n, str) for n in subscriptions):
             raise MessageError('a snapshot\'s "subscriptions" is a list of nodes')
         snapshot = cmd.Snapshot(tuple(_call(c) for c in calls), tuple(subscriptions))
+        # calls that ended while this client was too far behind to replay: their end first, so they end on
+        # the screen (and reach the history) rather than vanish when the snapshot replaces the view
+        endings: list[Received] = [cmd.CallUpdate(_call(c)) for c in ended]
         now = _aware_time(message.get("now"))
         self.last_seq = seq
         out: list[Received] = [] if now is None else [ServerTime(now)]
+        out.extend(endings)
         out.append(snapshot)
         if self.phase is Phase.PRESENT and self._replay_left is None:
             self.phase = Phase.LIVE

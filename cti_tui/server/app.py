@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,7 +26,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from cti_tui.core.model import Direction
+from cti_tui.core.model import Direction, DirectoryEntry, Identity
 from cti_tui.engine.actions import perform
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.actions import QUERIES, Action
@@ -35,7 +36,13 @@ from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore, O
 
 log = logging.getLogger("cti_tui.server")
 
-FLOOD_FRAMES = 200  # frames per second one connection may send before it is cut off
+FLOOD_FRAMES = 200  # frames per second read from one connection; past it, reading waits for the next second
+PROTOCOL_VERSION = 1  # the version of the protocol under /v1 (docs/protocol.md); /api and /ws are version 1 too
+DIRECTORY_PAGE = 500  # directory entries per page by default (/v1), and MAX_DIRECTORY_PAGE at most
+MAX_DIRECTORY_PAGE = 1_000
+MAX_HISTORY_PAGE = 200
+# query parameters a client might put a token in: refused, and the token revoked (it is in access logs now)
+TOKEN_PARAMETERS = frozenset({"token", "access_token", "apikey", "api_key", "session_token", "key"})
 CLOSE_OVERFLOW = 4000  # "you fell behind: restore your session"
 CLOSE_POLICY = 1008
 
@@ -46,6 +53,8 @@ def _client(request: Request | WebSocket) -> str:
 
 def _refusal(error: ApiError) -> JSONResponse:
     headers = {}
+    if error.status == 401 and error.code == "invalid_token":
+        headers["WWW-Authenticate"] = "Bearer"
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     if error.status in (408, 413):  # the rest of the body is not read: the connection cannot carry another request
@@ -130,6 +139,50 @@ def _bearer(request: Request) -> str | None:
     return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
+def _identity(hub: SessionHub, request: Request) -> Identity:
+    """Who the bearer token says; over HTTP a missing or bad one is 401 (with ``WWW-Authenticate``)."""
+    try:
+        return hub.identity_for(_bearer(request))
+    except ApiError as error:
+        raise ApiError(401, error.code, error.message) from None
+
+
+def _refuse_tokens_in_url(hub: SessionHub, request: Request) -> None:
+    """A token in a URL has leaked (proxies and access logs keep URLs): it is revoked and the request refused."""
+    leaked = [
+        value
+        for name, value in request.query_params.multi_items()
+        if name.lower() in TOKEN_PARAMETERS or value in hub.tokens
+    ]
+    if leaked:
+        for value in leaked:
+            hub.revoke(value)
+        raise ApiError(
+            400, "token_in_url", "tokens go in the Authorization header; one sent in a URL is revoked: log in again"
+        )
+
+
+def _page_number(params: Any, name: str, default: int, lowest: int, highest: int) -> int:
+    """An integer query parameter within [lowest, highest]; anything else is refused, never clamped."""
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 9 or not lowest <= int(raw) <= highest:
+        raise ApiError(400, "invalid_params", f'"{name}" must be an integer from {lowest} to {highest}')
+    return int(raw)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (no such route: 404, wrong method: 405) in the one JSON error shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    message = {404: "no such endpoint", 405: "this endpoint does not take that method"}.get(status, "refused")
+    response = JSONResponse({"status": status, "code": code, "message": message}, status)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
 def build_server_app(
     hub: SessionHub,
     history: HistoryStore | None = None,
@@ -152,6 +205,7 @@ def build_server_app(
     def api(handler: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
             try:
+                _refuse_tokens_in_url(hub, request)
                 return JSONResponse(await handler(request))
             except ApiError as error:
                 return _refusal(error)
@@ -167,39 +221,55 @@ def build_server_app(
         return await hub.two_factor(await _json_body(request, limits), _client(request))
 
     async def logout(request: Request) -> dict[str, Any]:
-        token = _bearer(request)
-        hub.identity_for(token)
-        hub.tokens.pop(token or "", None)
+        _identity(hub, request)
+        hub.revoke(_bearer(request) or "")
         return {"ok": True}
 
-    async def directory(request: Request) -> dict[str, Any]:
-        hub.identity_for(_bearer(request))
-        entries = await hub.service.directory()
+    def directory(paged: bool) -> Callable[[Request], Awaitable[dict[str, Any]]]:
+        """/v1 pages the directory (500 entries unless ``limit`` says, 1,000 at most); /api (before v1) sends
+        it whole unless ``limit`` is given, as the clients before v1 expect."""
+
+        async def handler(request: Request) -> dict[str, Any]:
+            _identity(hub, request)
+            params = request.query_params
+            default = DIRECTORY_PAGE if paged or "limit" in params else None
+            limit = _page_number(params, "limit", default or 1, 1, MAX_DIRECTORY_PAGE)
+            offset = _page_number(params, "offset", 0, 0, 10**9)
+            everything = await hub.service.directory()
+            entries = everything[offset : offset + limit] if default is not None else everything
+            end = offset + len(entries)
+            return {
+                "entries": [_directory_entry(e) for e in entries],
+                "total": len(everything),
+                "next": end if end < len(everything) else None,
+            }
+
+        return handler
+
+    def _directory_entry(e: DirectoryEntry) -> dict[str, Any]:
         return {
-            "entries": [
-                {
-                    "name": e.name,
-                    "number": e.number,
-                    "kind": e.kind.value,
-                    "node": e.node,
-                    "outsideNumber": e.outside_number,
-                }
-                for e in entries
-            ]
+            "name": e.name,
+            "number": e.number,
+            "kind": e.kind.value,
+            "node": e.node,
+            "outsideNumber": e.outside_number,
         }
 
     async def call_history(request: Request) -> dict[str, Any]:
-        identity = hub.identity_for(_bearer(request))
+        identity = _identity(hub, request)
         if history is None:
             raise ApiError(404, "not_found", "this server keeps no call history")
         params = request.query_params
+        limit = _page_number(params, "limit", 50, 1, MAX_HISTORY_PAGE)
+        offset = _page_number(params, "offset", 0, 0, 10**9)
         try:
-            limit = min(200, max(1, int(params.get("limit", "50"))))
-            offset = max(0, int(params.get("offset", "0")))
             outcome = Outcome(params["outcome"]) if params.get("outcome") else None
             direction = Direction(params["direction"].upper()) if params.get("direction") else None
-        except ValueError as exc:
-            raise ApiError(400, "invalid_params", str(exc)) from None
+        except ValueError:
+            outcomes, directions = "|".join(o.value for o in Outcome), "|".join(d.value for d in Direction)
+            raise ApiError(
+                400, "invalid_params", f'"outcome" is one of {outcomes}; "direction" is one of {directions}'
+            ) from None
         try:
             # On a thread: a search of a big history takes a while, and this loop carries every session's
             # events. Counted to 20,000 at most (as the app's pane does): counting a search that matches most
@@ -214,8 +284,9 @@ def build_server_app(
                 offset=offset,
                 exact_total=False,
             )
-        except HistoryError as exc:
-            raise ApiError(500, "history_failure", str(exc)) from None
+        except HistoryError:
+            log.exception("a history query failed")
+            raise ApiError(500, "history_failure", "the call history could not be read") from None
         return {
             "total": page.total,
             "totalExact": page.exact,
@@ -242,16 +313,22 @@ def build_server_app(
         await websocket.accept()
         await SocketHandler(hub, websocket, history, limits.session_timeout).run()
 
+    routes: list[Route | WebSocketRoute] = []
+    # /v1 is the protocol as documented; /api and /ws are the same before versioning (the directory
+    # unpaged by default), kept for clients written before it
+    for prefix, paged in (("/v1", True), ("/api", False)):
+        routes += [
+            Route(f"{prefix}/login", api(login), methods=["POST"]),
+            Route(f"{prefix}/2fa", api(two_factor), methods=["POST"]),
+            Route(f"{prefix}/logout", api(logout), methods=["POST"]),
+            Route(f"{prefix}/directory", api(directory(paged)), methods=["GET"]),
+            Route(f"{prefix}/history", api(call_history), methods=["GET"]),
+        ]
+    routes += [WebSocketRoute("/v1/ws", session_socket), WebSocketRoute("/ws", session_socket)]
     return Starlette(
-        routes=[
-            Route("/api/login", api(login), methods=["POST"]),
-            Route("/api/2fa", api(two_factor), methods=["POST"]),
-            Route("/api/logout", api(logout), methods=["POST"]),
-            Route("/api/directory", api(directory), methods=["GET"]),
-            Route("/api/history", api(call_history), methods=["GET"]),
-            WebSocketRoute("/ws", session_socket),
-        ],
+        routes=routes,
         middleware=[Middleware(OriginGuard, allowed=limits.allowed_origins)],
+        exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
 
@@ -295,9 +372,7 @@ class SocketHandler:
                     break
                 if message["type"] == "websocket.disconnect":
                     break
-                if self._flooding():
-                    await self._close(CLOSE_POLICY, "too many frames")
-                    break
+                await self._throttle()
                 frame = message.get("text")
                 if frame is None:
                     frame = message.get("bytes") or b""
@@ -309,12 +384,16 @@ class SocketHandler:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(sender, timeout=2)
 
-    def _flooding(self) -> bool:
+    async def _throttle(self) -> None:
+        """At most FLOOD_FRAMES frames a second are read: past them, reading waits for the next second (TCP
+        then pushes back on the sender). A burst is slowed, never cut, and every frame read gets its reply."""
         now = time.monotonic()
         if now - self.window_start >= 1.0:
             self.window_start, self.frames_in_window = now, 0
         self.frames_in_window += 1
-        return self.frames_in_window > FLOOD_FRAMES
+        if self.frames_in_window > FLOOD_FRAMES:
+            await asyncio.sleep(max(0.0, self.window_start + 1.0 - now))
+            self.window_start, self.frames_in_window = time.monotonic(), 1
 
     async def _send_loop(self) -> None:
         try:
@@ -327,7 +406,7 @@ class SocketHandler:
                 if message is None:
                     await self._close(1000, "session closed")
                     return
-                await self.websocket.send_text(protocol.encode(message))
+                await self.websocket.send_text(message if isinstance(message, str) else protocol.encode(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
 
@@ -385,15 +464,25 @@ class SocketHandler:
         """Reply, then the present: a replay of what the client missed, or a full snapshot."""
         self.session = session
         replay = session.replay_after(last_seq) if last_seq is not None else None
-        present = {"present": "snapshot"} if replay is None else {"present": "replay", "replayCount": len(replay)}
+        present: dict[str, Any] = (
+            {"present": "replay", "replayCount": len(replay)} if replay is not None else {"present": "snapshot"}
+        )
+        if replay is None and last_seq is not None and last_seq <= session.connector.last_seq:
+            present["reason"] = "too_far_behind"  # the log no longer reaches back: the present, and what ended
         self._reply(
             protocol.ok_reply(
                 request_id,
-                {"sessionId": session.id, "token": session.resume_token, "seq": session.connector.last_seq, **present},
+                {
+                    "sessionId": session.id,
+                    "token": session.resume_token,
+                    "seq": session.connector.last_seq,
+                    "protocol": PROTOCOL_VERSION,
+                    **present,
+                },
             )
         )
         if replay is None:
-            self.connection.push(session.snapshot())
+            self.connection.push(session.snapshot(last_seq if "reason" in present else None))
         else:
             self.connection.push_replay(replay)
         self.hub.attach(session, self.connection)

@@ -16,7 +16,7 @@ import contextlib
 import math
 import os
 import secrets
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -27,15 +27,16 @@ from typing import Any
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Authenticator, Backend
 from cti_tui.core.clock import Clock, Timer
-from cti_tui.core.model import Event, Identity
+from cti_tui.core.model import CallEvent, Event, Identity
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.events import call_to_wire
+from cti_tui.server.replay import PER_SESSION_BYTES, TOTAL_BYTES, ReplayBudget, ReplayLog
 from cti_tui.server.throttle import LoginThrottle
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 GRACE_SECONDS = 300.0
-LOG_LIMIT = 10_000  # events kept per session for replay
+ENDED_KEPT = 500  # calls ended per session whose last event a too_far_behind snapshot can still send
 QUEUE_LIMIT = 2_000  # messages waiting for one slow connection before it is told to restore
 MAX_PENDING_NONCES = 10_000  # two-factor logins under way whose account the hub remembers
 
@@ -76,11 +77,12 @@ class Connection:
 
     def __init__(self, limit: int = QUEUE_LIMIT) -> None:
         self.limit = limit
-        self.queue: asyncio.Queue[tuple[dict[str, Any] | None, bool]] = asyncio.Queue()
+        # a message: a dict to encode, or the text of an event (encoded once, for every connection and the log)
+        self.queue: asyncio.Queue[tuple[dict[str, Any] | str | None, bool]] = asyncio.Queue()
         self.waiting = 0  # live messages in the queue
         self.overflowed = False
 
-    def push(self, message: dict[str, Any]) -> None:
+    def push(self, message: dict[str, Any] | str) -> None:
         if self.overflowed:
             return
         if self.waiting >= self.limit:
@@ -89,7 +91,7 @@ class Connection:
         self.waiting += 1
         self.queue.put_nowait((message, True))
 
-    def push_replay(self, messages: list[dict[str, Any]]) -> None:
+    def push_replay(self, messages: list[str]) -> None:
         if not self.overflowed:
             for message in messages:
                 self.queue.put_nowait((message, False))
@@ -97,7 +99,7 @@ class Connection:
     def close(self) -> None:
         self.queue.put_nowait((None, False))
 
-    async def next(self) -> dict[str, Any] | None:
+    async def next(self) -> dict[str, Any] | str | None:
         """The next message to send; None once the connection is to close."""
         message, counted = await self.queue.get()
         if counted:
@@ -123,12 +125,16 @@ _replying: ContextVar[_Reply | None] = ContextVar("cti_tui_replying", default=No
 class Session:
     """A logged-in user on the server: its connector, event log, live connections and grace timer."""
 
-    def __init__(self, session_id: str, identity: Identity, connector: Connector, clock: Clock) -> None:
+    def __init__(self, session_id: str, identity: Identity, connector: Connector, clock: Clock, log: ReplayLog) -> None:
         self.id = session_id
         self.clock = clock
         self.identity = identity
         self.connector = connector
-        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+        self.log = log
+        # call id -> the seq of its last event, for calls that ended: a client too far behind to replay is
+        # sent their final state with the snapshot, so a call that ended while it was away still ends on
+        # its screen (and reaches its history) instead of vanishing
+        self.ended: OrderedDict[str, int] = OrderedDict()
         self.connections: set[Connection] = set()
         self.grace: Timer | None = None
         self.closed = False
@@ -149,13 +155,20 @@ class Session:
     def on_event(self, event: Event) -> None:
         reply = _replying.get()
         in_reply_to = reply.request_id if reply is not None and reply.open and reply.session is self else None
-        message = protocol.event_message(event, in_reply_to)
-        self.log.append(message)
+        text = protocol.encode(protocol.event_message(event, in_reply_to))
+        self.log.append(event.seq, text)
+        if isinstance(event, CallEvent) and event.call.ended:
+            self.ended[event.call.id] = event.seq
+            self.ended.move_to_end(event.call.id)
+            while len(self.ended) > ENDED_KEPT:
+                self.ended.popitem(last=False)
         for connection in list(self.connections):
-            connection.push(message)
+            connection.push(text)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {
+    def snapshot(self, since: int | None = None) -> dict[str, Any]:
+        """The present; with ``since`` (a restore too far behind to replay), also ``ended``: the final
+        state of each call that ended after event ``since``, oldest first."""
+        message = {
             "type": "snapshot",
             "sessionId": self.id,
             "seq": self.connector.last_seq,
@@ -164,20 +177,22 @@ class Session:
             "calls": [call_to_wire(c) for c in self.connector.active_calls()],
             "subscriptions": self.connector.subscriptions(),
         }
+        if since is not None:
+            ended = (self.connector.get_call(call_id) for call_id, seq in self.ended.items() if seq > since)
+            message["ended"] = [call_to_wire(call) for call in ended if call is not None]
+        return message
 
     def connector_now(self) -> str:
         return self.clock.now().isoformat()
 
-    def replay_after(self, last_seq: int) -> list[dict[str, Any]] | None:
-        """Every logged event after ``last_seq``, or None when the log no longer reaches back that far (or
-        ``last_seq`` is one this session never sent: the client's count is off, so it gets the present)."""
+    def replay_after(self, last_seq: int) -> list[str] | None:
+        """Every logged event after ``last_seq`` (as sent), or None when the log no longer reaches back that
+        far (or ``last_seq`` is one this session never sent: the client's count is off, so it gets the present)."""
         if last_seq == self.connector.last_seq:
             return []
         if last_seq > self.connector.last_seq:
             return None
-        if not self.log or self.log[0]["seq"] > last_seq + 1:
-            return None
-        return [m for m in self.log if m["seq"] > last_seq]
+        return self.log.after(last_seq)
 
 
 class SessionHub:
@@ -198,6 +213,8 @@ class SessionHub:
         hash_workers: int | None = None,
         max_pending_logins: int = 256,
         queue_limit: int = QUEUE_LIMIT,
+        replay_bytes_per_session: int = PER_SESSION_BYTES,
+        replay_bytes_total: int = TOTAL_BYTES,
     ) -> None:
         self.backends = backends
         self.authenticator = authenticator
@@ -209,6 +226,7 @@ class SessionHub:
         self.grace_seconds = grace_seconds
         self.token_lifetime = token_lifetime
         self.queue_limit = queue_limit
+        self.replay = ReplayBudget(replay_bytes_per_session, replay_bytes_total)
         self.sessions: dict[str, Session] = {}
         self.tokens: dict[str, Token] = {}
         # failed logins (successes are not counted): per account (unknown ones too, so that a lock says
@@ -330,6 +348,11 @@ class SessionHub:
         for value in [value for value, token in self.tokens.items() if token.expires < now]:
             del self.tokens[value]
 
+    def revoke(self, token: str) -> None:
+        """Forget a token (logout, or it leaked into a URL). A session's own token too: its session then lives
+        on its open connections, but cannot be restored."""
+        self.tokens.pop(token, None)
+
     def identity_for(self, token: str | None) -> Identity:
         found = self.tokens.get(token or "")
         if found is None or found.expires < self.clock.now():
@@ -342,9 +365,10 @@ class SessionHub:
     async def create_session(self, token: str) -> Session:
         identity = self.identity_for(token)
         connector = Connector(self.backends())
-        session = Session(secrets.token_urlsafe(18), identity, connector, self.clock)
+        session = Session(secrets.token_urlsafe(18), identity, connector, self.clock, self.replay.log())
         connector.add_listener(session.on_event)
         if not await connector.login_vouched(identity):
+            self.replay.release(session.log)
             raise ApiError(400, "invalid_token", "could not open a session for this token")
         self.sessions[session.id] = session
         self.tokens[session.resume_token] = Token(session.resume_token, identity, datetime.max.replace(tzinfo=UTC))
@@ -359,6 +383,9 @@ class SessionHub:
         identity = self.identity_for(token)
         if session.identity.email != identity.email:
             raise ApiError(403, "not_permitted", "this session belongs to someone else")
+        if not secrets.compare_digest(token, session.resume_token):
+            # a login token of the same user opens a new session; only the session's own token restores it
+            raise ApiError(400, "invalid_token", "restore a session with its own token (from its create reply)")
         return session
 
     def attach(self, session: Session, connection: Connection) -> None:
@@ -383,6 +410,7 @@ class SessionHub:
         if session.closed:
             return
         session.closed = True
+        self.replay.release(session.log)
         self.sessions.pop(session.id, None)
         self.tokens.pop(session.resume_token, None)
         if session.grace is not None:

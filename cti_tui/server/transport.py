@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -45,18 +47,64 @@ def check_uvicorn() -> None:
             )
 
 
-class ConnectionGate:
-    """Open connections, in all and per address. A connection is counted from the moment it is accepted to
-    the moment it is lost, whichever protocol (HTTP, then WebSocket) holds it by then."""
+class NewConnectionRate:
+    """New connections per address: ``rate`` a second, in bursts of up to ``burst`` (a token bucket per
+    address). A handshake costs the server about a millisecond (HTTP parsing, the upgrade, routing, a task);
+    one address opening hundreds a second took the loop from every logged-in client. What is over the rate is
+    dropped at once, before a byte is read. Buckets that are full again are forgotten (at most ``max_addresses``
+    are kept; then the fullest go first)."""
 
-    def __init__(self, total: int, per_address: int, max_refusing: int = 64) -> None:
+    def __init__(
+        self, rate: float, burst: float, max_addresses: int = 50_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_addresses = max_addresses
+        self.clock = clock
+        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, when counted)
+        self.dropped = 0
+
+    def allow(self, address: str) -> bool:
+        now = self.clock()
+        tokens, then = self.buckets.get(address, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens < 1.0:
+            self.buckets[address] = (tokens, now)
+            self.dropped += 1
+            return False
+        self.buckets[address] = (tokens - 1.0, now)
+        if len(self.buckets) > self.max_addresses:
+            self._forget(now)
+        return True
+
+    def _forget(self, now: float) -> None:
+        full = [a for a, (t, then) in self.buckets.items() if t + (now - then) * self.rate >= self.burst]
+        for address in full:
+            del self.buckets[address]
+        while len(self.buckets) > self.max_addresses:  # all busy: the oldest counted go
+            del self.buckets[min(self.buckets, key=lambda a: self.buckets[a][1])]
+
+
+class ConnectionGate:
+    """Open connections, in all and per address, and new ones per address and second. A connection is counted
+    from the moment it is accepted to the moment it is lost, whichever protocol (HTTP, then WebSocket) holds
+    it by then."""
+
+    def __init__(
+        self, total: int, per_address: int, max_refusing: int = 64, rate: NewConnectionRate | None = None
+    ) -> None:
         self.total = total
         self.per_address = per_address
         self.max_refusing = max_refusing
+        self.rate = rate
         self.open: dict[asyncio.BaseTransport, str] = {}
         self.by_address: dict[str, int] = {}
         self.refusing = 0
         self.refused = 0  # in all, for the log and the tests
+
+    def too_fast(self, address: str) -> bool:
+        """Over its rate of new connections: to be dropped without reading anything."""
+        return self.rate is not None and not self.rate.allow(address)
 
     def admit(self, transport: asyncio.BaseTransport, address: str) -> bool:
         if len(self.open) >= self.total or self.by_address.get(address, 0) >= self.per_address:
@@ -95,6 +143,9 @@ def guarded_protocols(
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             address = self.client[0] if self.client else ""
+            if gate.too_fast(address):
+                transport.abort()  # nothing read, nothing answered: the cheapest refusal there is
+                return
             if not gate.admit(transport, address):
                 if gate.refusing >= gate.max_refusing:
                     transport.abort()  # too many waiting already: no answer at all

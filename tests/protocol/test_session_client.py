@@ -86,7 +86,7 @@ def state(client: ClientSession) -> tuple[object, ...]:
 def test_create_then_the_reply_then_the_snapshot_makes_the_session_live() -> None:
     client = ClientSession()
     frame = json.loads(client.create("login-token"))
-    assert frame == {"id": 1, "action": "create_session", "token": "login-token"}
+    assert frame == {"id": 1, "action": "create_session", "token": "login-token", "protocol": 1}
     assert client.phase is Phase.OPENING
     assert client.receive(event(3)) == []  # nothing counts before the session's reply
     assert client.receive(opened_reply(1)) == [Opened("s1", "snapshot", 0)]
@@ -105,7 +105,14 @@ def test_a_restore_asks_for_what_came_after_the_last_event_and_takes_the_replay(
     client.lost()
     assert client.phase is Phase.IDLE and client.last_seq == 8  # the session is kept for the restore
     frame = json.loads(client.restore())
-    assert frame == {"id": 2, "action": "restore_session", "token": "tok", "sessionId": "s1", "lastSeq": 8}
+    assert frame == {
+        "id": 2,
+        "action": "restore_session",
+        "token": "tok",
+        "sessionId": "s1",
+        "lastSeq": 8,
+        "protocol": 1,
+    }
     assert client.receive(opened_reply(2, "replay", 2)) == [Opened("s1", "replay", 2)]
     held = CALL.evolve(status=CallStatus.CONNECTED)
     assert client.receive(event(9, held)) == [cmd.CallUpdate(held)]

@@ -152,18 +152,27 @@ async def test_http_errors(cti_server) -> None:
         await check(await http.post("/api/login", json=big), 413, "payload_too_large")
         bad = {"email": "agent@demo.local", "password": "wrong"}
         await check(await http.post("/api/login", json=bad), 401, "invalid_credentials")
-        await check(await http.get("/api/directory"), 400, "invalid_token")
-        await check(await http.get("/api/directory", headers={"Authorization": "Bearer forged"}), 400, "invalid_token")
+        # over HTTP a missing or bad bearer token is 401, with WWW-Authenticate (over the socket: 400, SPEC §4)
+        await check(await http.get("/api/directory"), 401, "invalid_token")
+        await check(await http.get("/v1/directory", headers={"Authorization": "Bearer forged"}), 401, "invalid_token")
+        assert (await http.get("/v1/history")).headers["www-authenticate"] == "Bearer"
         token = await login_token(server.url, "agent@demo.local")
         bearer = {"Authorization": f"Bearer {token}"}
         assert (await http.get("/api/directory", headers=bearer)).status_code == 200
-        # a token in the URL would end up in access logs: it is not accepted there
-        await check(await http.get("/api/directory", params={"token": token}), 400, "invalid_token")
+        # a token in the URL ends up in access logs: refused there, and revoked
+        await check(await http.get("/api/directory", params={"token": token}), 400, "token_in_url")
+        await check(await http.get("/api/directory", headers=bearer), 401, "invalid_token")
+        token = await login_token(server.url, "agent@demo.local")
+        bearer = {"Authorization": f"Bearer {token}"}
+        await check(await http.get("/v1/history", params={"q": token}, headers=bearer), 400, "token_in_url")
+        await check(await http.get("/v1/directory", headers=bearer), 401, "invalid_token")
+        token = await login_token(server.url, "agent@demo.local")
+        bearer = {"Authorization": f"Bearer {token}"}
         await check(await http.get("/api/history", params={"limit": "lots"}, headers=bearer), 400, "invalid_params")
         await check(await http.get("/api/history", params={"outcome": "x"}, headers=bearer), 400, "invalid_params")
         # logging out forgets the token
         assert (await http.post("/api/logout", headers=bearer)).json() == {"ok": True}
-        await check(await http.get("/api/directory", headers=bearer), 400, "invalid_token")
+        await check(await http.get("/api/directory", headers=bearer), 401, "invalid_token")
 
 
 async def test_login_tokens_expire(cti_server) -> None:
@@ -176,7 +185,7 @@ async def test_login_tokens_expire(cti_server) -> None:
         refused(await wire.request("create_session", token=token), 400, "invalid_token")
         async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
             response = await http.get("/api/directory", headers={"Authorization": f"Bearer {token}"})
-        assert (response.status_code, response.json()["code"]) == (400, "invalid_token")
+        assert (response.status_code, response.json()["code"]) == (401, "invalid_token")
         assert token not in server.hub.tokens
         # a fresh token works; expired ones are forgotten when new ones are issued
         server.hub.token_lifetime = timedelta(minutes=15)

@@ -33,7 +33,7 @@ async def test_two_connections_of_one_session_each_get_their_own_refusal(cti_ser
             (False, 200, "slot_empty", "INFO")
         ] * 2, replies
         assert [r["message"] for r in replies] == ["park slot 3 is empty", "park slot 4 is empty"]
-        refusals = [m for m in session.log if m.get("code") == "slot_empty"]
+        refusals = [m for m in session.log.messages() if m.get("code") == "slot_empty"]
         assert sorted(m["message"] for m in refusals) == [r["message"] for r in replies]
         assert [m.get("inReplyTo") for m in refusals] == ["x", "x"]  # each event names its command
     finally:
@@ -61,12 +61,14 @@ async def test_events_a_command_causes_name_it_and_later_ones_do_not(cti_server)
         busy = "+12025550102"
         reply = await wire.request("supervised_transfer", callId=leg.id, destination=busy)
         assert reply == {"type": "reply", "id": reply["id"], "ok": True, "result": True}
-        await wait_for(lambda: any(m.get("code") == "transfer_failed" for m in session.log), "the transfer fails")
-        activity = {(m["name"], m.get("code")): m for m in session.log if "call" not in m}
+        await wait_for(
+            lambda: any(m.get("code") == "transfer_failed" for m in session.log.messages()), "the transfer fails"
+        )
+        activity = {(m["name"], m.get("code")): m for m in session.log.messages() if "call" not in m}
         assert activity[("SUBSCRIBED", None)]["inReplyTo"] == 2
         assert activity[("INFO", "unknown_call")]["inReplyTo"] == 3
         # set in motion by request 5, but it happened later, on its own: the client must show it
         assert "inReplyTo" not in activity[("INFO", "transfer_failed")]
-        assert all("inReplyTo" not in m for m in session.log if "call" in m)
+        assert all("inReplyTo" not in m for m in session.log.messages() if "call" in m)
     finally:
         await wire.close()

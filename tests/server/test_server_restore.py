@@ -14,11 +14,10 @@ import json
 import socket
 from typing import Any
 
-import pytest
 from ws_helpers import Wire, login_token, open_session, seqs, wait_for
 
 from cti_tui.backends.server import ServerBackend
-from cti_tui.core.model import ActivityEvent, ActivityName, CallStatus, ErrorCode, Event
+from cti_tui.core.model import ActivityEvent, ActivityName, CallEvent, CallStatus, ErrorCode, Event
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol.events import call_to_wire
 from cti_tui.server import sessions
@@ -48,7 +47,7 @@ async def test_restore_replays_every_missed_event_once_in_order(cti_server) -> N
     second = server.exchange.inbound_call(next(numbers), "1001", "Grace")
     server.exchange.inbound_call(next(numbers), "1002", "Linus")
     server_seq = session.connector.last_seq
-    missed = [m for m in session.log if m["seq"] > last_seen]
+    missed = [m for m in session.log.messages() if m["seq"] > last_seen]
     assert len(missed) >= 3
 
     back = await Wire.open(server.url)
@@ -89,16 +88,18 @@ async def test_restore_replays_every_missed_event_once_in_order(cti_server) -> N
                 "restore_session", token=alice.session_token, sessionId=alice.session_id, lastSeq=10**6
             )
             assert reply["result"]["present"] == "snapshot"
-            assert (await again.recv())["seq"] == session.connector.last_seq
+            assert "reason" not in reply["result"]  # not behind: ahead (too_far_behind is for a log that ran out)
+            snapshot = await again.recv()
+            assert snapshot["seq"] == session.connector.last_seq and "ended" not in snapshot
         finally:
             await again.close()
     finally:
         await back.close()
 
 
-async def test_restore_beyond_the_log_sends_the_present(cti_server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sessions, "LOG_LIMIT", 5)
+async def test_restore_beyond_the_log_answers_too_far_behind_with_the_present(cti_server) -> None:
     server = await cti_server(no_answer_timeout=3600)
+    server.hub.replay.per_session = 2_000  # a few events' worth: the calls below push the old ones out
     alice = await open_session(server.url, "agent@demo.local")
     session = session_of(server, alice)
     last_seen = session.connector.last_seq
@@ -107,15 +108,20 @@ async def test_restore_beyond_the_log_sends_the_present(cti_server, monkeypatch:
     legs = [server.exchange.inbound_call(next(numbers), "1001") for _ in range(4)]
     for leg in legs[:3]:
         server.exchange.remote_hangup(leg.id)
+    assert session.log.first_seq > last_seen + 1  # the oldest missed events were dropped
+    assert session.log.size <= 2_000
     back = await Wire.open(server.url)
     try:
         reply = await back.request(
             "restore_session", token=alice.session_token, sessionId=alice.session_id, lastSeq=last_seen
         )
-        assert reply["result"]["present"] == "snapshot"
+        assert (reply["result"]["present"], reply["result"]["reason"]) == ("snapshot", "too_far_behind")
         snapshot = await back.recv()
         assert snapshot["type"] == "snapshot" and snapshot["seq"] == session.connector.last_seq
         assert [c["id"] for c in snapshot["calls"]] == [legs[3].id]
+        # what ended while the client was away comes with it, in its final state
+        assert [c["id"] for c in snapshot["ended"]] == [leg.id for leg in legs[:3]]
+        assert {c["status"] for c in snapshot["ended"]} <= {"HANGUP", "CANCEL"}
     finally:
         await back.close()
 
@@ -275,6 +281,44 @@ async def test_a_connection_dropped_mid_call_comes_back_with_nothing_lost(cti_se
         assert alice.connector.subscriptions() == ["queue:sales"]
         assert await alice.connector.resume(call.id)  # and it works as before
         await wait_for(lambda: alice.connector.get_call(call.id).status is CallStatus.CONNECTED, "resumed")
+    finally:
+        await alice.connector.logout()
+
+
+async def test_the_client_too_far_behind_resnapshots_and_every_ended_call_ends_on_screen(cti_server) -> None:
+    server = await cti_server(no_answer_timeout=3600)
+    server.hub.replay.per_session = 3_000
+    alice = Recorder(server.url)
+    assert await alice.connector.login("agent@demo.local", "demo")
+    session = server.hub.sessions[alice.backend.session_id]
+    exchange = server.exchange
+    try:
+        shown = exchange.inbound_call(next(numbers), "1001", "Ada")  # on alice's screen when the link goes
+        kept = exchange.inbound_call(next(numbers), "1001", "Bob")
+        await wait_for(lambda: alice.connector.get_call(kept.id) is not None, "both calls ring")
+        real_url = alice.backend.ws_url
+        alice.backend.ws_url = f"ws://127.0.0.1:{refused_port()}/ws"  # out of reach for a while...
+        alice.backend._socket.transport.abort()
+        await wait_for(lambda: not session.connections, "the server notices")
+        exchange.remote_hangup(shown.id)  # ...while a call alice saw ends, and others ring and end unseen
+        unseen = [exchange.inbound_call(next(numbers), "1001", f"Caller {n}") for n in range(6)]
+        for leg in unseen:
+            exchange.remote_hangup(leg.id)
+        assert session.log.first_seq > alice.backend.last_seq + 1  # the log no longer reaches back
+        alice.events.clear()
+        alice.backend.ws_url = real_url
+        await wait_for(lambda: (ActivityName.READY, None) in alice.activities(), "reconnected")
+
+        assert alice.restores[-1]["reason"] == "too_far_behind"
+        ready = next(e for e in alice.events if isinstance(e, ActivityEvent) and e.name is ActivityName.READY)
+        assert "as they are now" in ready.message
+        ends = {e.call.id: e.call.status for e in alice.events if isinstance(e, CallEvent) and e.call.ended}
+        # every call that ended while away ended in the client's view too (and so reaches its history)
+        assert set(ends) == {shown.id, *(leg.id for leg in unseen)}, ends
+        assert alice.view() == server_view(session)
+        assert [c.id for c in alice.connector.active_calls()] == [kept.id]
+        assert alice.backend.last_seq == session.connector.last_seq
+        assert await alice.connector.answer(kept.id)  # and it works as before
     finally:
         await alice.connector.logout()
 
