@@ -329,6 +329,9 @@ class AsteriskPbx:
         """Connect (once, for everyone) and start fanning the events out to ``view`` too."""
         async with self._lock:
             if not self.connected:
+                if self._watcher is not None and not self._watcher.done():
+                    # the others were told RECONNECTING and wait for the watcher's re-sync: not a second link
+                    raise AmiError("the connection to Asterisk is being re-established; try again in a moment")
                 self._closing = False
                 await self._stop_watching()
                 await self._open_link()

@@ -4,6 +4,8 @@ to AMI, one re-sync after a loss for all of them, and the connection closes when
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import socket
 
 import pytest
 from amilab import Lab, asterisk_fixture  # noqa: F401 - fixtures
@@ -64,5 +66,40 @@ async def test_users_of_one_provider_share_one_connection_and_one_resync(
         assert relinked.closed.is_set() and provider.pbx.link is None  # type: ignore[attr-defined]
     finally:
         for user in users:
+            if user.connector.identity is not None:
+                await user.connector.logout()
+
+
+async def test_a_login_while_the_connection_is_being_re_established_waits_its_turn(
+    asterisk: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The users already in were told RECONNECTING and wait for the shared re-sync: a newcomer does not open a
+    second connection beside it (nor cancel it), it is told to try again, and gets in once it is back."""
+    monkeypatch.setenv(SECRET_ENV, asterisk.ami_secret)
+    provider = open_provider("asterisk", BackendOptions(address=asterisk.url()))
+    pbx = provider.pbx  # type: ignore[attr-defined]
+    first, late = Recorder(Connector(provider.new_backend())), Recorder(Connector(provider.new_backend()))
+    try:
+        assert await asyncio.wait_for(first.connector.login("1001@lab.example", "x"), 20), first.events
+        reachable = pbx.address
+        with socket.socket() as probe:  # a port nothing listens on: each reconnect attempt is refused
+            probe.bind(("127.0.0.1", 0))
+            pbx.address = dataclasses.replace(reachable, port=probe.getsockname()[1])
+        seen = readies(first)
+        pbx.link.abort()
+        await first.wait_for(
+            lambda: any(e.code is ErrorCode.RECONNECTING for e in first.activities()), 15, "RECONNECTING"
+        )
+        assert not await late.connector.login("1002@lab.example", "x")
+        (refusal,) = [e for e in late.activities() if e.name is ActivityName.ERROR]
+        assert "being re-established" in refusal.message and pbx.link.closed.is_set()  # still the old one
+
+        pbx.address = reachable  # Asterisk is back: the watcher's next attempt re-syncs the user who stayed
+        await first.wait_for(lambda: readies(first) > seen, 20, "READY again")
+        assert pbx.reconnects == 1
+        assert await asyncio.wait_for(late.connector.login("1002@lab.example", "x"), 20), late.events
+        assert late.connector.backend.link is first.connector.backend.link  # type: ignore[attr-defined]
+    finally:
+        for user in (first, late):
             if user.connector.identity is not None:
                 await user.connector.logout()
