@@ -131,3 +131,11 @@ async def test_an_org_login_needs_the_right_password_before_asterisk_is_asked(tm
     unreachable = await backend.login(cmd.PasswordLogin("ann@acme.example", "ann-pw"))
     assert isinstance(unreachable, cmd.AuthFailed) and unreachable.code is ErrorCode.BACKEND_FAILURE
     assert "cannot reach AMI" in unreachable.message and provider.pbx.link is None
+
+
+def test_the_lab_org_file_parses_and_its_passwords_are_demo() -> None:
+    lab = load_asterisk_org(Path(__file__).resolve().parents[2] / "tools" / "asterisk_lab_org.toml")
+    assert [lab.endpoint_of(u) for u in lab.org.users] == ["1001", "1002", "1003", "1004", "1100"]
+    assert lab.bridges == {"room": "800"} and lab.queue_names == {"sales": "sales", "support": "support"}
+    outcome = Authenticator(lab.org, VirtualClock()).authenticate(cmd.PasswordLogin("supervisor@lab.local", "demo"))
+    assert isinstance(outcome, cmd.LoggedIn) and outcome.identity.role is Role.SUPERVISOR
