@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from cti_tui.assembly import open_pbx
@@ -20,6 +21,7 @@ from cti_tui.pbx.auth import Authenticator
 from cti_tui.pbx.org import OrgError, hash_password
 
 KEY = "wallboard-key-0123456789"
+TOTP = "JBSWY3DPEHPK3PXPJBSWY3DP"
 ORG = f"""
 [organisation]
 name = "Acme support"
@@ -42,6 +44,7 @@ extension = "1100"
 endpoint = "sue-desk"
 role = "supervisor"
 password_hash = "{hash_password("sue-pw", "s2", 1000)}"
+totp_secret = "{TOTP}"
 
 [[users]]
 email = "board@acme.example"
@@ -76,8 +79,11 @@ def test_who_is_who_and_where_they_live_on_the_asterisk() -> None:
 
 def test_the_org_authenticator_checks_passwords_and_api_keys() -> None:
     found = parse_asterisk_org(ORG, "org.toml")
-    auth = Authenticator(found.org, VirtualClock())
-    logged = auth.authenticate(cmd.PasswordLogin("sue@acme.example", "sue-pw"))
+    clock = VirtualClock()
+    auth = Authenticator(found.org, clock)
+    challenge = auth.authenticate(cmd.PasswordLogin("sue@acme.example", "sue-pw"))
+    assert isinstance(challenge, cmd.NeedsSecondFactor)
+    logged = auth.two_factor_auth(challenge.nonce, pyotp.TOTP(TOTP).at(clock.now()))
     assert isinstance(logged, cmd.LoggedIn) and logged.identity.role is Role.SUPERVISOR
     assert isinstance(auth.authenticate(cmd.PasswordLogin("sue@acme.example", "nope")), cmd.AuthFailed)
     by_key = auth.authenticate(cmd.ApiKeyLogin(KEY))
@@ -139,3 +145,19 @@ def test_the_lab_org_file_parses_and_its_passwords_are_demo() -> None:
     assert lab.bridges == {"room": "800"} and lab.queue_names == {"sales": "sales", "support": "support"}
     outcome = Authenticator(lab.org, VirtualClock()).authenticate(cmd.PasswordLogin("supervisor@lab.local", "demo"))
     assert isinstance(outcome, cmd.LoggedIn) and outcome.identity.role is Role.SUPERVISOR
+
+
+async def test_a_second_factor_is_asked_and_checked_before_asterisk_is(tmp_path: Path) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(ORG)
+    provider = AsteriskProvider(BackendOptions(address="asterisk://cti@127.0.0.1:1", org_file=path, secret="s"))
+    backend = provider.new_backend()
+    challenge = await backend.login(cmd.PasswordLogin("sue@acme.example", "sue-pw"))
+    assert isinstance(challenge, cmd.NeedsSecondFactor)
+    wrong = await backend.two_factor_auth(challenge.nonce, "000000")
+    assert isinstance(wrong, cmd.AuthFailed) and wrong.code is ErrorCode.BAD_OTP
+    right = await backend.two_factor_auth(challenge.nonce, pyotp.TOTP(TOTP).now())
+    assert isinstance(right, cmd.AuthFailed) and "cannot reach AMI" in right.message  # the code passed: on to AMI
+    plain = AsteriskProvider(BackendOptions(address="asterisk://cti@127.0.0.1:1", secret="s")).new_backend()
+    refused = await plain.two_factor_auth("nonce", "123456")
+    assert isinstance(refused, cmd.AuthFailed) and refused.code is ErrorCode.NOT_SUPPORTED
