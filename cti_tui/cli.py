@@ -317,7 +317,7 @@ def _real_pbx_options(args: argparse.Namespace, address: str) -> BackendOptions 
 def _app(args: argparse.Namespace) -> int:
     # A user's organisation is checked before the screen is taken over (its errors go to stderr); the bundled
     # demo is loaded with the engine, once the login form is drawn (bench/README.md, startup.py).
-    if args.pbx is not None:
+    if args.pbx not in (None, "embedded"):
         return _app_on_pbx(args)
     org = None
     if args.org is not None or getattr(args, "demo_org_size", None) is not None:
