@@ -252,7 +252,8 @@ class AsteriskBackend:
         await self.pbx.leave(self)
 
     async def directory(self) -> list[DirectoryEntry]:
-        return []
+        """The org file's people, queues and rooms (dial by name); without one, none."""
+        return [] if self.org is None else self.org.directory()
 
     # --- commands -----------------------------------------------------------------------------------------
 

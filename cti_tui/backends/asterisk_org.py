@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cti_tui.core.model import DirectoryEntry, EntryKind
 from cti_tui.pbx.org import Organisation, OrgError, User, parse_org
 
 _ENDPOINT = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
@@ -46,6 +47,17 @@ class AsteriskOrg:
 
     def endpoint_of(self, user: User) -> str:
         return self.endpoints.get(user.email.lower(), user.extension)
+
+    def directory(self) -> list[DirectoryEntry]:
+        """Everyone and everything the file names, by the extension one dials (as the demo PBX lists them)."""
+        org = self.org
+        return [
+            *(DirectoryEntry(u.name, u.extension, EntryKind.USER, u.line, u.number) for u in org.users),
+            *(DirectoryEntry(q.name, q.extension, EntryKind.QUEUE, q.line, q.number) for q in org.queues),
+            *(DirectoryEntry(i.name, i.extension, EntryKind.IVR, i.line, i.number) for i in org.ivrs),
+            *(DirectoryEntry(c.name, c.extension, EntryKind.CONFERENCE, c.line, c.number) for c in org.conferences),
+            DirectoryEntry("Call park", org.park_extension, EntryKind.PARK, "callpark"),
+        ]
 
 
 def load_asterisk_org(path: Path) -> AsteriskOrg:

@@ -108,7 +108,7 @@ def test_a_bad_entry_is_named(change: tuple[str, str], message: str) -> None:
         parse_asterisk_org(ORG.replace(*change), "org.toml")
 
 
-def test_the_provider_vouches_for_the_org_files_users(tmp_path: Path) -> None:
+async def test_the_provider_vouches_for_the_org_files_users(tmp_path: Path) -> None:
     path = tmp_path / "org.toml"
     path.write_text(ORG)
     assert load_asterisk_org(path).context == "agents"
@@ -118,6 +118,10 @@ def test_the_provider_vouches_for_the_org_files_users(tmp_path: Path) -> None:
     backend = provider.new_backend()
     assert backend.context == "agents" and backend.capabilities.api_key_login and backend.capabilities.two_factor
     assert backend.capabilities.policies is not None and Role.SUPERVISOR in backend.capabilities.policies
+    directory = {(e.name, e.number, e.node) for e in await backend.directory()}
+    assert {("Sue", "1100", "user:1100"), ("Sales", "6001", "queue:sales"), ("Room", "800", "conf:room")} <= directory
+    assert ("Call park", "700", "callpark") in directory
+    assert await AsteriskProvider(BackendOptions(address=address, secret="s")).new_backend().directory() == []
     # without an org file: extension logins, one user's app; serve refuses it and says why
     with pytest.raises(BackendUnavailable, match="only with an org file"):
         open_pbx("asterisk", BackendOptions(address=address, secret="s"))
