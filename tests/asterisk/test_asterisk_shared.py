@@ -20,9 +20,16 @@ pytestmark = pytest.mark.timeout(300)
 
 
 async def ami_sessions(lab: Lab, user: str = "cti") -> int:
-    """How many AMI connections Asterisk itself counts for ``user`` (`manager show connected`)."""
-    text = await asyncio.to_thread(lab.cli, "manager show connected")
-    return sum(1 for line in text.splitlines() if line.split()[:1] == [user])
+    """How many AMI connections Asterisk itself counts for ``user`` (`manager show connected`), once two
+    looks 0.3 s apart agree (bounded): a connection that logged off a moment ago may still be counted."""
+    counts: list[int] = []
+    for _ in range(15):
+        text = await asyncio.to_thread(lab.cli, "manager show connected")
+        counts.append(sum(1 for line in text.splitlines() if line.split()[:1] == [user]))
+        if len(counts) > 1 and counts[-1] == counts[-2]:
+            break
+        await asyncio.sleep(0.3)
+    return counts[-1]
 
 
 def readies(recorder: Recorder) -> int:
