@@ -27,6 +27,7 @@ class AppConfig:
     softphone_sip_port: int = 5070
     softphone_ctrl_port: int = 4470
     softphone_name: str | None = None  # the display name callers see
+    asterisk_org: str | None = None  # the org file of `--pbx asterisk://…` when --org is not given
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
@@ -68,6 +69,7 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "softphone_sip_port", int)
     _take(config, data, path, "softphone_ctrl_port", int)
     _take(config, data, path, "softphone_name", str)
+    _take(config, data, path, "asterisk_org", str)
     _take(config, data, path, "use_api_key", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)
