@@ -47,9 +47,10 @@ from cti_tui.backends.asterisk_pbx import (
 )
 from cti_tui.backends.registry import BackendOptions, BackendUnavailable
 from cti_tui.core import commands as cmd
-from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy
+from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy, refusal
 from cti_tui.core.backend import Capabilities, ReportSink
 from cti_tui.core.model import DirectoryEntry, ErrorCode, Identity, Operation, Role
+from cti_tui.core.permissions import may_watch
 from cti_tui.protocol.ami import Event, Reply
 from cti_tui.protocol.ami_calls import ChannelBook
 from cti_tui.protocol.ami_lines import LineWatch
@@ -296,10 +297,18 @@ class AsteriskBackend:
                 case cmd.Transfer(call_id=call_id, destination=destination):
                     return await self._transfer(call_id, destination)
                 case cmd.Subscribe(node=node):
+                    if self.org is not None and not may_watch(self.org.org.policies, self.identity, node):
+                        return cmd.CommandResult.error(
+                            ErrorCode.NOT_PERMITTED, f"{self.identity.role} may not watch {node}"
+                        )
                     return await self.desk.subscribe(node)
                 case cmd.Unsubscribe(node=node):
                     return self.desk.unsubscribe(node)
                 case QueueLogin() | QueueLogout() | QueuePause() | Spy():
+                    if self.org is not None:  # without one, whoever holds the AMI secret may do anything anyway
+                        why = refusal(command, self.identity.role, self.desk.own, self.desk.lines.watched)
+                        if why is not None:
+                            return cmd.CommandResult.error(ErrorCode.NOT_PERMITTED, why)
                     return await self.desk.execute(command)
         except AmiError as exc:
             return cmd.CommandResult.info(ErrorCode.BACKEND_FAILURE, f"Asterisk: {exc}")
