@@ -1,7 +1,7 @@
 """`cti-tui serve --pbx asterisk://… --org FILE` as a real subprocess on a real Asterisk 22: two agents and a
 supervisor log in with the org file's passwords over HTTP and WebSocket (the app's own client), a real call
-between the two agents' baresips is seen by all three (the supervisor watching both agents' lines), and the
-server holds ONE AMI connection for all three."""
+between the two agents' baresips is seen by all three (the supervisor watching both agents' lines and their
+queue, through which a second call goes), and the server holds ONE AMI connection for all three."""
 
 from __future__ import annotations
 
@@ -196,6 +196,25 @@ async def test_two_agents_and_a_supervisor_on_one_ami_connection_see_a_real_call
         await sue.call_reaches(bobs.id, "HANGUP", timeout=15)
         assert ann.connector.active_calls() == [] and bob.connector.active_calls() == []
         assert sue.connector.active_calls() == []
+
+        # then through the sales queue: Ann calls 6001 and waits there, as Sue sees; Bob's phone rings (Ann's
+        # does not: she is busy, ringinuse = no) and he takes the call
+        for event in ringing.values():
+            event.clear()
+        queued = (await ann.connector.call("6001")).value  # type: ignore[union-attr]
+        await asyncio.wait_for(ringing["1001"].wait(), 15)
+        assert (await handsets["1001"].request("accept")).ok
+        waiting = await sue.wait_for(lambda: on_line(sue, "queue:sales", "RINGING"), 15, "Ann waiting in sales")
+        assert isinstance(waiting, Call) and waiting.queue_position == 1, waiting
+        await asyncio.wait_for(ringing["1002"].wait(), 15)
+        assert (await handsets["1002"].request("accept")).ok
+        assert (await sue.call_reaches(waiting.id, "HANGUP", timeout=15)).cause == "transferred"  # taken
+        await ann.call_reaches(queued, "CONNECTED", timeout=15)  # type: ignore[arg-type]
+        taken = await sue.wait_for(lambda: on_line(sue, "user:1002", "CONNECTED"), 15, "Bob took the queue call")
+        assert isinstance(taken, Call) and taken.direction is Direction.INBOUND, taken
+        assert await ann.connector.terminate(queued)  # type: ignore[arg-type]
+        await sue.call_reaches(taken.id, "HANGUP", timeout=15)
+        await sue.wait_for(lambda: not sue.connector.active_calls(), 15, "all three lines idle")
     finally:
         for handset in handsets.values():
             await handset.close()
