@@ -98,12 +98,26 @@ def history_listener(
     return record
 
 
+def pbx_login_hint(provider: Provider) -> str:
+    """What the login form says about logging in to a real PBX: who vouches for whom."""
+    if provider.authenticator is not None:
+        return f"{provider.label}: log in with your e-mail and password (or API key) from the org file"
+    return (
+        f"{provider.label}, no org file: log in as <extension>@… (your PJSIP endpoint); the password is not "
+        "checked: whoever holds the AMI secret controls the PBX"
+    )
+
+
 # --- the app ------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class AppWiring:
-    """What one app's sessions are built from: a provider per backend kind, made when first asked for."""
+    """What one app's sessions are built from: a provider per backend kind, made when first asked for.
+
+    ``home`` is the app's own PBX, the login form's first choice (which the form calls ``embedded``): the
+    demo PBX, or a real one given with ``--pbx`` (``asterisk``), whose options are then :attr:`options`.
+    """
 
     options: BackendOptions
     config: AppConfig
@@ -113,11 +127,14 @@ class AppWiring:
     history: HistoryStore | None = None
     history_problem: str | None = None
     prepared: bool = False
+    home: str = "embedded"
 
     def provider(self, name: str, address: str = "", user: str = "") -> Provider:
-        """The embedded PBX is one per app (every session shares it); a server or a softphone is opened for
-        the address (and, for a baresip cti-tui starts, the SIP user) the login form gives."""
-        if name == "embedded":
+        """The app's own PBX is one per app (every session shares it, and a real PBX's connection); a
+        server or a softphone is opened for the address (and, for a baresip cti-tui starts, the SIP user)
+        the login form gives."""
+        if name in ("embedded", self.home):
+            name = self.home
             if name not in self.providers:
                 self.providers[name] = kind(name).open(self.options)
             return self.providers[name]
@@ -131,7 +148,8 @@ class AppWiring:
         if self.prepared:
             return
         self.prepared = True
-        self.provider("embedded").prepare()
+        if self.home == "embedded":  # a real PBX is checked by the command line, before the screen is taken
+            self.provider("embedded").prepare()
         if self.history_wanted:
             from cti_tui.store.history import HistoryError
 
@@ -147,14 +165,15 @@ class AppWiring:
         """A connector for the login form's choice: its backend kind, address and email."""
         from cti_tui.engine.connector import Connector
 
-        if kind_name == "embedded":
+        if kind_name in ("embedded", self.home):
             self.prepare()
         user = email.partition("@")[0] or "agent"
         return Connector(self.provider(kind_name, address or "", user).new_backend())
 
     def start_world(self) -> None:
         """The demo's simulated callers and colleagues (on the running loop: they schedule timers)."""
-        self.provider("embedded").start()
+        if self.home == "embedded":
+            self.provider("embedded").start()
 
     def record_history(self, connector: Connector, on_error: Callable[[Exception], None]) -> None:
         if self.history is not None:
@@ -191,20 +210,26 @@ def build_app(
     remember_email: bool = True,
     server_url: str | None = None,
     softphone: str | None = None,
+    pbx: tuple[str, BackendOptions] | None = None,
 ) -> CtiApp:
     """The app on ``org``, or on the bundled demo (with ``demo_seed`` / ``demo_rate`` when given) loaded when
-    the session's parts are prepared: the demo is checked by the tests, a user's file is checked before."""
+    the session's parts are prepared: the demo is checked by the tests, a user's file is checked before.
+    ``pbx``: a real PBX instead of the demo (its backend name and options, e.g. ``asterisk`` and its AMI
+    address), checked beforehand with :meth:`AppWiring.provider`'s ``prepare``."""
     from cti_tui.ui.app import CtiApp
     from cti_tui.ui.services import Services
 
     clock = clock or RealClock()
     settings = config or AppConfig()
-    wiring = AppWiring(
+    home, options = pbx or (
+        "embedded",
         BackendOptions(clock=clock, org=org, seed=demo_seed, rate=demo_rate, traffic=traffic),
-        settings,
-        history_path,
-        history,
     )
+    wiring = AppWiring(options, settings, history_path, history, home=home)
+    label, hint = "Embedded demo PBX", DEMO_HINT if org is None or org.user_by_email("agent@demo.local") else ""
+    if pbx is not None:
+        provider = wiring.provider(home)
+        label, hint = provider.label, pbx_login_hint(provider)
 
     def prepare() -> None:
         wiring.prepare()
@@ -215,8 +240,8 @@ def build_app(
         make_connector=wiring.connect,
         clock=clock,
         credentials=credentials or CredentialStore(),
-        backend_label="Embedded demo PBX",
-        demo_hint=DEMO_HINT if org is None or org.user_by_email("agent@demo.local") else "",
+        backend_label=label,
+        demo_hint=hint,
         preload=SESSION_MODULES,
         save_email=save_email if remember_email else (lambda email: None),
         server_url=server_url or settings.server_url or DEFAULT_SERVER_URL,
@@ -247,6 +272,17 @@ class ServerParts:
         return self.provider.exchange  # type: ignore[attr-defined]
 
 
+def pbx_choice(text: str) -> tuple[str, str]:
+    """``--pbx``'s value as (backend name, address): ``embedded``, or an address whose scheme names the
+    backend (``asterisk://USER@HOST:PORT``)."""
+    scheme, sep, _ = text.partition("://")
+    if not sep:
+        return text, ""
+    if scheme not in KINDS or not KINDS[scheme].serves_many:
+        raise BackendUnavailable(f"no PBX is reached as {scheme}://… (try asterisk://USER@HOST:PORT)")
+    return scheme, text
+
+
 def open_pbx(name: str, options: BackendOptions) -> Provider:
     """A backend that can serve many users, by name; :class:`BackendUnavailable` says why another cannot."""
     chosen = kind(name)
@@ -255,7 +291,13 @@ def open_pbx(name: str, options: BackendOptions) -> Provider:
             f"the {name} backend is {chosen.summary}, one user's world: `cti-tui serve` needs a PBX "
             f"({', '.join(n for n, k in KINDS.items() if k.serves_many)})"
         )
-    return chosen.open(options)
+    provider = chosen.open(options)
+    if provider.authenticator is None:
+        raise BackendUnavailable(
+            f"the {name} backend serves many users only with an org file saying who is who: --org FILE "
+            "(docs/asterisk.md)"
+        )
+    return provider
 
 
 def make_server(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from cti_tui import __version__
 
 MAX_SPEED = 10_000.0  # simulated time past this overflows the clock's date arithmetic within the run
+AMI_SECRET_ENV = "CTI_TUI_AMI_SECRET"  # cti_tui.backends.asterisk_pbx.SECRET_ENV (not imported: --help is instant)
 
 if TYPE_CHECKING:
     from cti_tui.backends.registry import BackendOptions
@@ -39,7 +40,8 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         type=Path,
         metavar="FILE",
         default=default(None),
-        help="organisation TOML file (default: the demo)",
+        help="organisation TOML file (default: the demo); with --pbx asterisk://…, who is who on the "
+        "Asterisk (docs/asterisk.md; or asterisk_org in the config file)",
     )
     group.add_argument(
         "--seed", type=int, default=default(None), help="seed of the simulated world (same seed, same calls)"
@@ -83,6 +85,13 @@ def _add_backend_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         const="",
         default=default(None),
         help="drive a baresip softphone: attach to its ctrl_tcp at HOST:PORT, or (no value) start one",
+    )
+    parser.add_argument(
+        "--pbx",
+        metavar="ADDRESS",
+        default=default(None),
+        help="a real PBX instead of the demo: asterisk://USER@HOST[:PORT] (AMI; the secret from "
+        f"{AMI_SECRET_ENV}, the keyring, or prompted)",
     )
     sip = parser.add_argument_group(
         "softphone account (a baresip cti-tui starts; the SIP password is typed or in the keyring)"
@@ -148,9 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--pbx",
-        metavar="NAME",
-        default="embedded",
-        help="the PBX to serve, by backend name (default: embedded, the demo PBX)",
+        metavar="NAME|ADDRESS",
+        default=argparse.SUPPRESS,
+        help="the PBX to serve: embedded (the default, the demo PBX) or asterisk://USER@HOST[:PORT] with "
+        f"--org FILE (the AMI secret from {AMI_SECRET_ENV}, the keyring, or prompted)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -299,9 +309,53 @@ def _backend_options(args: argparse.Namespace, org: Organisation | None) -> Back
     return BackendOptions(clock=RealClock(args.speed), org=org, seed=args.seed, rate=args.demo_rate)
 
 
+def _real_pbx_options(args: argparse.Namespace, address: str) -> BackendOptions | None:
+    """The options of a real PBX at ``address`` (``asterisk://…``): its org file (``--org`` or the config's
+    ``asterisk_org``) and the AMI secret (prompted on a terminal when neither the environment nor the
+    keyring has it); None after one clear line on stderr."""
+    import getpass
+
+    from cti_tui.assembly import softphone_settings
+    from cti_tui.backends.asterisk_pbx import parse_address
+    from cti_tui.backends.registry import BackendOptions, BackendUnavailable
+
+    if getattr(args, "demo_org_size", None) is not None:
+        print("cti-tui: error: --demo-org-size is for the embedded PBX, not --pbx", file=sys.stderr)
+        return None
+    try:
+        ami = parse_address(address)
+    except BackendUnavailable as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return None
+    config = _config_with_sip_flags(args)  # the agent's phone, attached when a registrar is set
+    if config is None:
+        return None
+    org_file = args.org
+    if org_file is None:
+        configured = config.asterisk_org
+        org_file = Path(configured).expanduser() if configured else None
+    secret = os.environ.get(AMI_SECRET_ENV)
+    if not secret:
+        from cti_tui.credentials import CredentialStore
+
+        secret = CredentialStore().load(ami.keyring_account)
+    if not secret and sys.stdin.isatty():
+        secret = getpass.getpass(f"AMI secret for {ami.user}@{ami.host}:{ami.port}: ")
+    if not secret:
+        print(
+            f"cti-tui: error: no AMI secret for {ami}: set {AMI_SECRET_ENV}, store it in the keyring "
+            f"(account {ami.keyring_account}) or run on a terminal to be asked",
+            file=sys.stderr,
+        )
+        return None
+    return BackendOptions(address=address, org_file=org_file, secret=secret, softphone=softphone_settings(config))
+
+
 def _app(args: argparse.Namespace) -> int:
     # A user's organisation is checked before the screen is taken over (its errors go to stderr); the bundled
     # demo is loaded with the engine, once the login form is drawn (bench/README.md, startup.py).
+    if args.pbx not in (None, "embedded"):
+        return _app_on_pbx(args)
     org = None
     if args.org is not None or getattr(args, "demo_org_size", None) is not None:
         org = _organisation(args)
@@ -339,13 +393,60 @@ def _app(args: argparse.Namespace) -> int:
     return app.return_code or 0  # 143 / 129 after SIGTERM / SIGHUP, the terminal restored
 
 
+def _app_on_pbx(args: argparse.Namespace) -> int:
+    """The app on a real PBX (``--pbx asterisk://…``), checked before the screen is taken over."""
+    from cti_tui.assembly import build_app, pbx_choice, wiring_of
+    from cti_tui.backends.registry import BackendUnavailable
+    from cti_tui.config import load_config
+
+    if args.server is not None or args.softphone is not None:
+        print("cti-tui: error: --pbx, --server and --softphone cannot be used together", file=sys.stderr)
+        return 2
+    try:
+        kind_name, address = pbx_choice(args.pbx)
+    except BackendUnavailable as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return 2
+    if not address:
+        print("cti-tui: error: --pbx takes an address such as asterisk://USER@HOST:5038", file=sys.stderr)
+        return 2
+    options = _real_pbx_options(args, address)
+    if options is None:
+        return 2
+    try:
+        app = build_app(
+            pbx=(kind_name, options),
+            history=not args.no_history,
+            config=load_config(),
+            email=args.email,
+            api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
+        )
+        wiring_of(app).provider(kind_name).prepare()
+    except BackendUnavailable as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        app.run()
+    finally:
+        if app.services.history is not None:
+            app.services.history.close()
+    return app.return_code or 0
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from cti_tui.assembly import make_server, open_history, open_pbx
+    from cti_tui.assembly import make_server, open_history, open_pbx, pbx_choice
     from cti_tui.backends.registry import BackendUnavailable
 
-    org = _organisation(args)
-    if org is None:
+    try:
+        kind_name, address = pbx_choice(args.pbx or "embedded")
+    except BackendUnavailable as exc:
+        print(f"cti-tui: error: {exc}", file=sys.stderr)
         return 2
+    org = None
+    if not address:
+        org = _organisation(args)
+        if org is None:
+            return 2
     if (args.tls_cert is None) != (args.tls_key is None):
         print("cti-tui: error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
@@ -360,8 +461,14 @@ def _serve(args: argparse.Namespace) -> int:
     if limits is None:
         return 2
     options = _backend_options(args, org)
+    if address:
+        real = _real_pbx_options(args, address)
+        if real is None:
+            return 2
+        options = real
     try:
-        provider = open_pbx(args.pbx, options)
+        provider = open_pbx(kind_name, options)
+        provider.prepare()  # a PBX that does not answer, or refuses the secret: one line, before listening
     except BackendUnavailable as exc:
         print(f"cti-tui: error: {exc}", file=sys.stderr)
         return 2
@@ -459,14 +566,24 @@ def _config_with_sip_flags(args: argparse.Namespace) -> AppConfig | None:
 
 def _events_backend(args: argparse.Namespace) -> tuple[str, str] | None:
     """The backend ``cti-tui events`` drives and its address, or None after one clear line on stderr."""
+    from cti_tui.assembly import pbx_choice
+    from cti_tui.backends.registry import BackendUnavailable
+
     server, softphone = getattr(args, "server", None), getattr(args, "softphone", None)
-    if server is not None and softphone is not None:
-        print("cti-tui: error: --server and --softphone cannot be used together", file=sys.stderr)
+    pbx = getattr(args, "pbx", None)
+    if sum(option is not None for option in (server, softphone, pbx)) > 1:
+        print("cti-tui: error: --pbx, --server and --softphone cannot be used together", file=sys.stderr)
         return None
     if server is not None:
         return "server", server
     if softphone is not None:
         return "softphone", softphone
+    if pbx is not None:
+        try:
+            return pbx_choice(pbx)
+        except BackendUnavailable as exc:
+            print(f"cti-tui: error: {exc}", file=sys.stderr)
+            return None
     return "embedded", ""
 
 
@@ -484,7 +601,12 @@ def _events(args: argparse.Namespace) -> int:
         return 2
     backend, address = chosen
     org = None
-    if backend == "embedded":
+    real = None
+    if backend != "embedded" and backend not in ("server", "softphone"):
+        real = _real_pbx_options(args, address)
+        if real is None:
+            return 2
+    elif backend == "embedded":
         org = _organisation(args)
         if org is None:
             return 2
@@ -511,6 +633,8 @@ def _events(args: argparse.Namespace) -> int:
         user=(email or "agent").partition("@")[0],
         softphone=softphone_settings(config),
     )
+    if real is not None:
+        options = dataclasses.replace(real, clock=options.clock)
     request = EventsRequest(backend, options, history=not args.no_history)
     try:
         return asyncio.run(run_events(request, login))

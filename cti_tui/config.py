@@ -31,6 +31,7 @@ class AppConfig:
     softphone_proxy: str = ""  # host[:port] of an outbound proxy ("" none)
     softphone_user: str = ""  # the SIP account's user ("" the login's local part)
     softphone_auth_user: str = ""  # the digest user, when not the SIP user
+    asterisk_org: str | None = None  # the org file of `--pbx asterisk://…` when --org is not given
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
@@ -88,6 +89,7 @@ def load_config(path: Path | None = None) -> AppConfig:
             setattr(config, key, "")
     _take(config, data, path, "softphone_user", str)
     _take(config, data, path, "softphone_auth_user", str)
+    _take(config, data, path, "asterisk_org", str)
     _take(config, data, path, "use_api_key", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)

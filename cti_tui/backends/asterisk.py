@@ -1,287 +1,98 @@
 """The Asterisk backend: a real PBX over the Asterisk Manager Interface (AMI) — the I/O shell.
 
 Around two pure modules: :mod:`cti_tui.protocol.ami` (the wire codec) and :mod:`cti_tui.protocol.ami_calls`
-(one agent's channels as the engine's calls). Here:
+(one agent's channels as the engine's calls), and the shared connection :mod:`cti_tui.backends.asterisk_pbx`
+(one :class:`AmiLink` per PBX, whatever the number of users: reconnect, re-sync, events fanned out). Here:
 
-- :class:`AmiLink`: one AMI connection — connect, banner, Login, an action awaited as a whole
-  :class:`~cti_tui.protocol.ami.Reply` (list answers included), every other event to a callback.
-- :class:`AsteriskBackend`: one agent (its PJSIP endpoint = its extension). Login checks the endpoint exists;
-  ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList feed the
-  watched lines, asterisk_lines.py) and then follows events; a lost connection is LinkDown, reconnect with back-off
-  (0.05 s doubling to 5 s), login, re-sync, LinkUp — the calls keep their ids (the channels' Uniqueid), so
-  nothing is duplicated. Commands so far: click-to-call (Originate with our ``ChannelId``), hang up
-  (Hangup) and blind transfer (BlindTransfer); the rest is refused as not supported and hidden by the
-  capabilities (docs/asterisk.md says which AMI action each will use).
-- :class:`AsteriskProvider`: ``asterisk://USER@HOST:PORT``; the AMI secret from ``CTI_TUI_AMI_SECRET`` or the
-  keyring (account ``ami:USER@HOST:PORT``), never from a file. One agent per process for now: it has no
-  authenticator, so ``cti-tui serve`` refuses it until the org file of issue 16 maps users to endpoints.
+- :class:`AsteriskBackend`: one user's view of the PBX (its PJSIP endpoint). Login: with an org file
+  (:mod:`cti_tui.backends.asterisk_org`) the user's password, API key or second factor, checked by the org's
+  authenticator, maps to the user's endpoint; without one, the extension is the e-mail's local part and no
+  password is checked (whoever runs this holds the AMI secret). Either way the endpoint must exist.
+  ``open`` re-syncs (CoreShowChannels → a Snapshot of the user's calls and its watched lines' calls;
+  QueueStatus, ParkedCalls and DeviceStateList feed the lines, :mod:`cti_tui.backends.asterisk_lines`) and
+  then follows events; a lost connection is LinkDown, and after the shared re-sync a Snapshot (the same
+  watched lines) and LinkUp — the calls keep their ids (the channels' Uniqueid), so nothing is duplicated.
+  Commands so far: click-to-call (Originate with our ``ChannelId``), hang up (Hangup), blind transfer
+  (BlindTransfer), watching lines, queue login/logout/pause and ChanSpy (with an org file, only a supervisor
+  acts on another agent, on a line it watches); the rest is refused as not supported and hidden by the
+  capabilities (docs/asterisk.md).
+- :class:`AsteriskProvider`: ``asterisk://USER@HOST:PORT``; the AMI secret given by the front end (prompted),
+  from ``CTI_TUI_AMI_SECRET`` or the keyring (account ``ami:USER@HOST:PORT``), never from a file. With an
+  org file it has an authenticator, so ``cti-tui serve`` serves many agents and supervisors over one
+  connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import secrets
-import socket
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from cti_tui.backends.asterisk_lines import LineDesk
+from cti_tui.backends.asterisk_pbx import (
+    ACTION_TIMEOUT,
+    AMI_PORT,
+    SECRET_ENV,
+    ActionFailed,
+    AmiAddress,
+    AmiError,
+    AmiLink,
+    AsteriskPbx,
+    parse_address,
+)
 from cti_tui.backends.registry import BackendOptions, BackendUnavailable
 from cti_tui.core import commands as cmd
-from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy
+from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy, refusal
 from cti_tui.core.backend import Capabilities, ReportSink
 from cti_tui.core.model import DirectoryEntry, ErrorCode, Identity, Operation, Role
-from cti_tui.protocol.ami import (
-    ActionIds,
-    ActionTracker,
-    AmiParser,
-    Banner,
-    Event,
-    ParseError,
-    Reply,
-    encode_action,
-    encode_login,
-)
+from cti_tui.core.permissions import may_watch
+from cti_tui.protocol.ami import Event, Reply
 from cti_tui.protocol.ami_calls import ChannelBook
 from cti_tui.protocol.ami_lines import LineWatch
 
-ACTION_TIMEOUT = 10.0
-CONNECT_TIMEOUT = 5.0
-READ_SIZE = 65536
-AMI_PORT = 5038
-FIRST_BACKOFF, MAX_BACKOFF = 0.05, 5.0
+if TYPE_CHECKING:
+    from cti_tui.backends.asterisk_org import AsteriskOrg
+    from cti_tui.pbx.auth import Authenticator
+
+__all__ = [
+    "ACTION_TIMEOUT",
+    "AMI_PORT",
+    "SECRET_ENV",
+    "ActionFailed",
+    "AmiAddress",
+    "AmiError",
+    "AmiLink",
+    "AsteriskBackend",
+    "AsteriskPbx",
+    "AsteriskProvider",
+    "parse_address",
+]
+
 ORIGINATE_TIMEOUT_MS = 30000  # how long the agent's phone rings for a click-to-call
-SECRET_ENV = "CTI_TUI_AMI_SECRET"
-
-
-class AmiError(ConnectionError):
-    """AMI could not be reached, refused the login, or went away; the message says which (never the secret)."""
-
-
-class ActionFailed(AmiError):
-    """Asterisk answered an action with ``Response: Error``; :attr:`reply` holds what it said."""
-
-    def __init__(self, reply: Reply) -> None:
-        super().__init__(f"AMI {reply.action} failed: {reply.message or reply.response.status}")
-        self.reply = reply
-
-
-class AmiLink:
-    """One AMI connection: actions out (each awaited by ActionID), events in (to ``on_event``).
-
-    ``tap`` sees every byte received (a recorder, a benchmark); ``on_event`` runs on the reader task for each
-    event, in order. :attr:`closed` is set when the connection ends, :attr:`problem` says why.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        on_event: Callable[[Event], None] = lambda _event: None,
-        *,
-        tap: Callable[[bytes], None] | None = None,
-    ) -> None:
-        self.host, self.port = host, port
-        self.on_event = on_event
-        self.tap = tap
-        self.banner: Banner | None = None
-        self.parse_errors: list[ParseError] = []
-        self.closed = asyncio.Event()
-        self.problem = ""
-        self._ids = ActionIds()
-        self._tracker = ActionTracker()
-        self._parser = AmiParser()
-        self._waiting: dict[str, asyncio.Future[Reply]] = {}
-        self._banner_seen = asyncio.Event()
-        self._writer: asyncio.StreamWriter | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def __repr__(self) -> str:
-        return f"AmiLink({self.host}:{self.port}, banner={self.banner}, closed={self.closed.is_set()})"
-
-    async def connect(self, timeout: float = CONNECT_TIMEOUT) -> Banner:
-        """Open the TCP connection and wait for the banner (bounded)."""
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {exc or 'timed out'}") from None
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._writer = writer
-        self._task = asyncio.create_task(self._read(reader))
-        try:
-            await asyncio.wait_for(self._banner_seen.wait(), timeout)
-        except TimeoutError:
-            await self.close()
-            raise AmiError(f"{self.host}:{self.port} sent no AMI banner within {timeout:g} s") from None
-        if self.banner is None:
-            raise AmiError(f"{self.host}:{self.port} is not AMI: {self.problem or 'no banner'}")
-        return self.banner
-
-    def next_id(self) -> str:
-        return self._ids.next()
-
-    async def login(self, username: str, secret: str, timeout: float = ACTION_TIMEOUT, events: str = "on") -> Reply:
-        """``Login``; a refusal raises :class:`AmiError` with Asterisk's message (the secret is never shown)."""
-        action_id = self._ids.next()
-        reply = await self._send(encode_login(username, secret, action_id, events), action_id, "Login", timeout)
-        if not reply.ok:
-            raise AmiError(f"AMI login as {username!r} refused: {reply.message or reply.response.status}")
-        return reply
-
-    async def action(
-        self,
-        name: str,
-        fields: Mapping[str, object] | Iterable[tuple[str, object]] = (),
-        timeout: float = ACTION_TIMEOUT,
-        *,
-        check: bool = True,
-        action_id: str | None = None,
-    ) -> Reply:
-        """Send one action and wait for its whole reply; ``check``: an Error response raises ActionFailed.
-        ``action_id``: one from :meth:`next_id`, for a caller that must know it before the reply (events
-        such as OriginateResponse carry it)."""
-        action_id = action_id or self._ids.next()
-        reply = await self._send(encode_action(name, fields, action_id), action_id, name, timeout)
-        if check and not reply.ok:
-            raise ActionFailed(reply)
-        return reply
-
-    async def _send(self, data: bytes, action_id: str, name: str, timeout: float) -> Reply:
-        if self._writer is None or self.closed.is_set():
-            raise AmiError(self.problem or "not connected to AMI")
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._waiting[action_id] = future
-        self._tracker.sent(action_id, name)
-        try:
-            self._writer.write(data)
-            await self._writer.drain()
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise AmiError(f"AMI did not answer {name} within {timeout:g} s") from None
-        except OSError as exc:
-            raise AmiError(f"AMI connection: {exc}") from None
-        finally:
-            self._waiting.pop(action_id, None)
-            self._tracker.forget(action_id)
-
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                data = await reader.read(READ_SIZE)
-                if not data:
-                    self.problem = self.problem or "AMI closed the connection"
-                    return
-                if self.tap is not None:
-                    self.tap(data)
-                for item in self._parser.feed(data):
-                    for out in self._tracker.receive(item):
-                        self._dispatch(out)
-        except OSError as exc:
-            self.problem = f"AMI connection lost: {exc}"
-        finally:
-            for future in self._waiting.values():
-                if not future.done():
-                    future.set_exception(AmiError(self.problem or "AMI connection closed"))
-            self._waiting.clear()
-            self._tracker.clear()
-            self._banner_seen.set()
-            if self._writer is not None:
-                self._writer.close()
-            self.closed.set()
-
-    def _dispatch(self, item: object) -> None:
-        if isinstance(item, Reply):
-            future = self._waiting.get(item.action_id)
-            if future is not None and not future.done():
-                future.set_result(item)
-        elif isinstance(item, Event):
-            self.on_event(item)
-        elif isinstance(item, Banner):
-            self.banner = item
-            self._banner_seen.set()
-        elif isinstance(item, ParseError):
-            self.parse_errors.append(item)
-            del self.parse_errors[:-20]
-        if not self._banner_seen.is_set():  # anything but a banner first: not AMI (or a banner-less proxy)
-            self.problem = f"first message was {type(item).__name__}, not the AMI banner"
-            self._banner_seen.set()
-
-    def abort(self) -> None:
-        """Drop the connection at once, as a failing network would (no Logoff): the reader ends and
-        :attr:`closed` is set. For a peer that stopped answering, and for tests of the reconnect path."""
-        if self._writer is not None:
-            self.problem = self.problem or "connection aborted"
-            self._writer.transport.abort()
-
-    async def close(self, logoff: bool = True) -> None:
-        """``Logoff`` (best effort, bounded), then close the socket and end the reader."""
-        if logoff and self._writer is not None and not self.closed.is_set():
-            with contextlib.suppress(AmiError, OSError):
-                await self.action("Logoff", timeout=1.0, check=False)
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                await asyncio.wait_for(self._writer.wait_closed(), 2.0)
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
 
 
 # --- the backend --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AmiAddress:
-    """``asterisk://USER@HOST:PORT`` (port 5038 by default)."""
-
-    user: str
-    host: str
-    port: int = AMI_PORT
-
-    def __str__(self) -> str:
-        return f"asterisk://{self.user}@{self.host}:{self.port}"
-
-    @property
-    def keyring_account(self) -> str:
-        return f"ami:{self.user}@{self.host}:{self.port}"
-
-
-def parse_address(text: str) -> AmiAddress:
-    """An AMI address, or :class:`BackendUnavailable` saying what is wrong with it."""
-    wanted = "asterisk://USER@HOST[:PORT]"
-    parts = urlsplit(text.strip())
-    try:
-        port = parts.port or AMI_PORT
-    except ValueError:
-        raise BackendUnavailable(f"bad AMI port in {text!r} ({wanted})") from None
-    if parts.scheme != "asterisk" or not parts.username or not parts.hostname or parts.path not in ("", "/"):
-        raise BackendUnavailable(f"an Asterisk address is {wanted}, not {text!r}")
-    if parts.password is not None:
-        raise BackendUnavailable(f"no secret in the address: set {SECRET_ENV} or store it in the keyring")
-    return AmiAddress(parts.username, parts.hostname, port)
-
-
 ASTERISK_OPERATIONS = frozenset({Operation.HANGUP, Operation.TRANSFER})
 
 
-def asterisk_capabilities() -> Capabilities:
+def asterisk_capabilities(org: AsteriskOrg | None = None) -> Capabilities:
+    """With an org file: API keys, second factors and its role policies; without: extension logins only."""
     return Capabilities(
         operations=ASTERISK_OPERATIONS,
         click_to_call=True,
         subscribe=True,
         auto_answer=False,
-        api_key_login=False,
-        two_factor=False,
+        api_key_login=org is not None,
+        two_factor=org is not None,
         park_slots=0,
+        policies=None if org is None else org.org.policies,
     )
 
 
@@ -289,39 +100,54 @@ _CALLERID_NAME = re.compile(r'^\s*"?([^"<]*?)"?\s*<')
 
 
 class AsteriskBackend:
-    """One agent on a real Asterisk over AMI (see the module docstring for what it does so far)."""
+    """One user on a real Asterisk over AMI: a view on the provider's shared :class:`AsteriskPbx` (see the
+    module docstring). Given no ``pbx``, it has one of its own (one user, one connection)."""
 
     name = "asterisk (AMI)"
 
     def __init__(
         self,
         address: AmiAddress,
-        secret: str | None,
+        secret: str | None = None,
         *,
         context: str = "internal",
         reconnect: bool = True,
         action_timeout: float = ACTION_TIMEOUT,
+        pbx: AsteriskPbx | None = None,
+        org: AsteriskOrg | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
-        """``context``: the dialplan context a click-to-call dials the destination in (the agents' own)."""
+        """``context``: the dialplan context a click-to-call dials the destination in (the agents' own);
+        ``org`` and its ``authenticator``: who may log in as which endpoint (None: extension logins)."""
         self.address = address
-        self._secret = secret
-        self.context = context
-        self.reconnect = reconnect
+        self.pbx = pbx or AsteriskPbx(address, secret, reconnect=reconnect, action_timeout=action_timeout)
+        self.org = org
+        self.authenticator = authenticator
+        self.context = org.context if org is not None else context
         self.action_timeout = action_timeout
-        self.capabilities = asterisk_capabilities()
+        self.capabilities = asterisk_capabilities(org)
         self.identity: Identity | None = None
         self.book: ChannelBook | None = None
         self.desk: LineDesk | None = None  # watched lines, queue membership, ChanSpy (asterisk_lines)
-        self.lists: dict[str, Reply] = {}  # the last QueueStatus, ParkedCalls, DeviceStateList
-        self.link: AmiLink | None = None
         self._sink: ReportSink | None = None
-        self._watcher: asyncio.Task[None] | None = None
-        self._closing = False
         self._originates: dict[str, str] = {}  # ActionID of our Originate -> call id
-        self.reconnects = 0
 
     def __repr__(self) -> str:
         return f"AsteriskBackend({self.address}, identity={self.identity})"
+
+    @property
+    def link(self) -> AmiLink | None:
+        """The shared AMI connection (None while there is none)."""
+        return self.pbx.link
+
+    @property
+    def lists(self) -> dict[str, Reply]:
+        """The last QueueStatus, ParkedCalls and DeviceStateList (shared by every view)."""
+        return self.pbx.lists
+
+    @property
+    def reconnects(self) -> int:
+        return self.pbx.reconnects
 
     def _report(self, report: cmd.Report) -> None:
         if self._sink is not None:
@@ -340,32 +166,39 @@ class AsteriskBackend:
         for report in reports:
             self._report(report)
 
-    async def _connect(self) -> AmiLink:
-        if not self._secret:
-            raise AmiError(f"no AMI secret for {self.address}: set {SECRET_ENV} or store it in the keyring")
-        link = AmiLink(self.address.host, self.address.port, self._on_event)
-        await link.connect()
-        try:
-            await link.login(self.address.user, self._secret, self.action_timeout)
-        except AmiError:
-            await link.close(logoff=False)
-            raise
-        self.link = link
-        return link
+    def _link_lost(self, problem: str, retrying: bool) -> None:
+        self._report(cmd.LinkDown(problem, retrying=retrying))
+
+    async def _resynced(self, channels: Reply) -> None:
+        """The shared connection is back and re-synced: this view's present (its calls and the calls of the
+        lines it still watches), then READY."""
+        if self.book is not None and self._sink is not None:
+            self._report(await self._snapshot(channels))
+            self._report(cmd.LinkUp("reconnected to Asterisk; calls re-synchronised"))
 
     async def _action(
         self, name: str, fields: Mapping[str, object] | Iterable[tuple[str, object]] = (), *, check: bool = True
     ) -> Reply:
-        link = self.link
-        if link is None or link.closed.is_set():
-            raise AmiError("not connected to Asterisk")
-        return await link.action(name, fields, self.action_timeout, check=check)
+        return await self.pbx.action(name, fields, check=check)
 
     # --- session ------------------------------------------------------------------------------------------
 
     async def login(self, credentials: cmd.Credentials) -> cmd.AuthOutcome:
-        """Log in as the agent whose extension is the e-mail's local part (``1001@example.com`` → PJSIP
-        endpoint 1001); the password is not checked here: whoever runs this holds the AMI secret."""
+        """With an org file: its authenticator checks the password or API key (or the server already did:
+        Vouched) and the user's endpoint comes from the file. Without: the extension is the e-mail's local
+        part (``1001@example.com`` → PJSIP endpoint 1001) and the password is not checked."""
+        if self.org is not None:
+            match credentials:
+                case cmd.Vouched(identity=identity):
+                    pass
+                case _:
+                    if self.authenticator is None:  # pragma: no cover - the provider always gives both
+                        return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "no authenticator for the org file")
+                    outcome = await asyncio.to_thread(self.authenticator.authenticate, credentials)
+                    if not isinstance(outcome, cmd.LoggedIn):
+                        return outcome
+                    identity = outcome.identity
+            return await self._login_as(identity)
         match credentials:
             case cmd.PasswordLogin(email=email):
                 pass
@@ -376,87 +209,79 @@ class AsteriskBackend:
         extension = email.partition("@")[0]
         if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,40}", extension):
             return cmd.AuthFailed(ErrorCode.BAD_CREDENTIALS, "log in as <extension>@… (your PJSIP endpoint)")
+        return await self._login_as(Identity(f"PJSIP/{extension}", email, "", Role.AGENT, extension))
+
+    async def _login_as(self, identity: Identity) -> cmd.AuthOutcome:
+        """Join the shared connection as ``identity``, once Asterisk confirms its endpoint exists."""
+        endpoint = identity.extension
+        if self.org is not None:
+            user = self.org.user(identity.email)
+            if user is None:
+                return cmd.AuthFailed(ErrorCode.BAD_CREDENTIALS, f"{identity.email} is not in the org file")
+            endpoint = self.org.endpoint_of(user)
         try:
-            if self.link is None or self.link.closed.is_set():
-                await self._connect()
-            reply = await self._action("PJSIPShowEndpoint", {"Endpoint": extension}, check=False)
+            await self.pbx.join(self)
+            reply = await self._action("PJSIPShowEndpoint", {"Endpoint": endpoint}, check=False)
         except AmiError as exc:
+            await self.pbx.leave(self)
             return cmd.AuthFailed(ErrorCode.BACKEND_FAILURE, str(exc))
         if not reply.ok:
-            await self.close()
-            return cmd.AuthFailed(ErrorCode.BAD_CREDENTIALS, f"Asterisk has no PJSIP endpoint {extension!r}")
-        details = reply.events("EndpointDetail")
-        callerid = details[0].get("Callerid") if details else ""
-        match = _CALLERID_NAME.match(callerid)
-        name = match.group(1).strip() if match else ""
-        self.identity = Identity(f"PJSIP/{extension}", email, name or extension, Role.AGENT, extension)
-        self.book = ChannelBook(extension, self.identity.line, name)
-        self.desk = LineDesk(LineWatch(), self._action, self._report, extension)
-        return cmd.LoggedIn(self.identity)
+            await self.pbx.leave(self)
+            return cmd.AuthFailed(ErrorCode.BAD_CREDENTIALS, f"Asterisk has no PJSIP endpoint {endpoint!r}")
+        if self.org is None:  # the name from the endpoint's caller ID
+            details = reply.events("EndpointDetail")
+            match = _CALLERID_NAME.match(details[0].get("Callerid") if details else "")
+            name = (match.group(1).strip() if match else "") or endpoint
+            identity = Identity(identity.user_id, identity.email, name, identity.role, identity.extension)
+        self.identity = identity
+        self.book = ChannelBook(endpoint, identity.line, identity.name)
+        self.desk = LineDesk(LineWatch(), self._action, self._report, endpoint)
+        return cmd.LoggedIn(identity)
 
     async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:
-        return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "Asterisk logins have no second factor")
+        if self.authenticator is None:
+            return cmd.AuthFailed(ErrorCode.NOT_SUPPORTED, "Asterisk logins without an org file have no second factor")
+        outcome = await asyncio.to_thread(self.authenticator.two_factor_auth, nonce, code)
+        if isinstance(outcome, cmd.LoggedIn):
+            return await self._login_as(outcome.identity)
+        return outcome
 
     async def open(self, sink: ReportSink) -> None:
-        if self.identity is None or self.link is None:
+        if self.identity is None or not self.pbx.connected:
             raise ConnectionError("not authenticated")
-        self._closing = False
         self._sink = sink
         sink(await self._resync())
-        self._watcher = asyncio.create_task(self._watch())
 
     async def _resync(self) -> cmd.Snapshot:
-        """The present: the agent's channels and the watched lines' calls (a Snapshot)."""
+        """The present: the user's channels and its watched lines' calls (a Snapshot); the lists the lines
+        show are the shared connection's (refreshed here)."""
         assert self.book is not None and self.desk is not None
         channels = await self._action("CoreShowChannels")
-        for name in ("QueueStatus", "ParkedCalls", "DeviceStateList"):
-            self.lists[name] = await self._action(name)
+        await self.pbx.refresh_lists()
+        return await self._snapshot(channels)
+
+    async def _snapshot(self, channels: Reply) -> cmd.Snapshot:
+        assert self.book is not None and self.desk is not None
         lines = await self.desk.resync(channels.items, self.lists)
         own = self.book.resync(channels.items)
         return cmd.Snapshot((*own.calls, *lines), tuple(self.desk.lines.watched))
 
-    async def _watch(self) -> None:
-        """Keep the AMI connection: on loss, LinkDown, reconnect with back-off, re-sync, LinkUp."""
-        while not self._closing:
-            link = self.link
-            assert link is not None
-            await link.closed.wait()
-            if self._closing:
-                return
-            if not self.reconnect:
-                self._report(cmd.LinkDown(f"AMI connection lost: {link.problem}", retrying=False))
-                return
-            self._report(cmd.LinkDown(f"AMI connection lost ({link.problem}); reconnecting…", retrying=True))
-            delay = FIRST_BACKOFF
-            while not self._closing:
-                try:
-                    await self._connect()
-                    snapshot = await self._resync()
-                except AmiError:
-                    await asyncio.sleep(delay)  # back-off between attempts to reach a PBX that is away
-                    delay = min(MAX_BACKOFF, delay * 2)
-                    continue
-                self.reconnects += 1
-                self._report(snapshot)
-                self._report(cmd.LinkUp("reconnected to Asterisk; calls re-synchronised"))
-                break
-
     async def close(self) -> None:
-        self._closing = True
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watcher
-            self._watcher = None
-        if self.link is not None:
-            await self.link.close()
-        self.link = None
         self._sink = None
+        await self.pbx.leave(self)
 
     async def directory(self) -> list[DirectoryEntry]:
-        if self.desk is None or self.link is None or self.link.closed.is_set():
-            return []
-        return await self.desk.directory()
+        """The org file's people, queues and rooms (its names and numbers), then what the PBX itself offers
+        that the file does not name (its users' endpoints, the dialplan's queues, rooms and park lot)."""
+        entries = [] if self.org is None else self.org.directory()
+        if self.desk is None or not self.pbx.connected:
+            return entries
+        try:
+            found = await self.desk.directory()
+        except AmiError:
+            return entries
+        nodes, numbers = {e.node for e in entries}, {e.number for e in entries}
+        return entries + [e for e in found if e.node not in nodes and e.number not in numbers]
 
     # --- commands -----------------------------------------------------------------------------------------
 
@@ -472,10 +297,18 @@ class AsteriskBackend:
                 case cmd.Transfer(call_id=call_id, destination=destination):
                     return await self._transfer(call_id, destination)
                 case cmd.Subscribe(node=node):
+                    if self.org is not None and not may_watch(self.org.org.policies, self.identity, node):
+                        return cmd.CommandResult.error(
+                            ErrorCode.NOT_PERMITTED, f"{self.identity.role} may not watch {node}"
+                        )
                     return await self.desk.subscribe(node)
                 case cmd.Unsubscribe(node=node):
                     return self.desk.unsubscribe(node)
                 case QueueLogin() | QueueLogout() | QueuePause() | Spy():
+                    if self.org is not None:  # without one, whoever holds the AMI secret may do anything anyway
+                        why = refusal(command, self.identity.role, self.desk.own, self.desk.lines.watched)
+                        if why is not None:
+                            return cmd.CommandResult.error(ErrorCode.NOT_PERMITTED, why)
                     return await self.desk.execute(command)
         except AmiError as exc:
             return cmd.CommandResult.info(ErrorCode.BACKEND_FAILURE, f"Asterisk: {exc}")
@@ -542,18 +375,37 @@ class AsteriskBackend:
 
 
 class AsteriskProvider:
-    """An Asterisk PBX at ``asterisk://USER@HOST:PORT`` (BackendOptions.address), one agent per backend."""
+    """An Asterisk PBX at ``asterisk://USER@HOST:PORT`` (BackendOptions.address): every backend it makes is a
+    view on one shared AMI connection. With an org file (BackendOptions.org_file) it vouches for its users
+    (:attr:`authenticator`), which is what ``cti-tui serve`` needs."""
 
     name = "asterisk"
     label = "Asterisk (AMI)"
-    authenticator = None
 
     def __init__(self, options: BackendOptions) -> None:
         self.options = options
         self.address = parse_address(options.address or f"asterisk://cti@127.0.0.1:{AMI_PORT}")
+        self.org: AsteriskOrg | None = None
+        self.authenticator: Authenticator | None = None
+        if options.org_file is not None:
+            from cti_tui.backends.asterisk_org import load_asterisk_org
+            from cti_tui.pbx.auth import Authenticator
+            from cti_tui.pbx.org import OrgError
+
+            try:
+                self.org = load_asterisk_org(options.org_file)
+            except OrgError as exc:
+                raise BackendUnavailable(str(exc)) from None
+            self.authenticator = Authenticator(self.org.org, options.clock)
+        self.label = f"Asterisk (AMI) at {self.address.host}:{self.address.port}"
+        self._pbx: AsteriskPbx | None = None
+        self._checked = False
 
     def secret(self) -> str | None:
-        """``CTI_TUI_AMI_SECRET``, else the keyring's ``ami:USER@HOST:PORT``; never a file."""
+        """The one the front end was given (prompted), else ``CTI_TUI_AMI_SECRET``, else the keyring's
+        ``ami:USER@HOST:PORT``; never a file."""
+        if self.options.secret:
+            return self.options.secret
         from_env = os.environ.get(SECRET_ENV)
         if from_env:
             return from_env
@@ -561,11 +413,35 @@ class AsteriskProvider:
 
         return CredentialStore().load(self.address.keyring_account)
 
+    @property
+    def pbx(self) -> AsteriskPbx:
+        """The shared connection (made on first need, on the loop that first uses it)."""
+        if self._pbx is None:
+            self._pbx = AsteriskPbx(self.address, self.secret())
+        return self._pbx
+
     def prepare(self) -> None:
-        pass
+        """Check once that Asterisk answers and takes the secret (:class:`BackendUnavailable` says why not),
+        on a thread of its own so that it works inside or outside a running loop."""
+        if self._checked:
+            return
+        problem: list[str] = []
+
+        def check() -> None:
+            try:
+                asyncio.run(AsteriskPbx(self.address, self.secret()).check())
+            except AmiError as exc:
+                problem.append(str(exc))
+
+        thread = threading.Thread(target=check, name="cti-tui-ami-check", daemon=True)
+        thread.start()
+        thread.join()
+        if problem:
+            raise BackendUnavailable(problem[0])
+        self._checked = True
 
     def new_backend(self) -> AsteriskBackend:
-        return AsteriskBackend(self.address, self.secret())
+        return AsteriskBackend(self.address, pbx=self.pbx, org=self.org, authenticator=self.authenticator)
 
     def start(self) -> None:
         pass

@@ -23,11 +23,11 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from cti_tui.backends.asterisk import AmiError, AsteriskBackend, AsteriskProvider
+from cti_tui.backends.asterisk import AmiError, AsteriskBackend, AsteriskPbx, AsteriskProvider
 from cti_tui.backends.registry import BackendOptions
 from cti_tui.backends.softphone import SoftphoneBackend, SoftphoneProvider
 from cti_tui.core import commands as cmd
-from cti_tui.core.backend import Capabilities, ReportSink
+from cti_tui.core.backend import Authenticator, Capabilities, ReportSink
 from cti_tui.core.model import ActivityName, CallStatus, Direction, DirectoryEntry, ErrorCode, Operation
 
 PHONE_OPERATIONS = frozenset({Operation.ANSWER, Operation.REJECT, Operation.HOLD, Operation.RESUME, Operation.DTMF})
@@ -201,26 +201,35 @@ class AttachedPhoneProvider:
     ``softphone_registrar``); without one, no phone is attached. The registry's ``asterisk`` kind."""
 
     name = "asterisk"
-    authenticator = None
 
     def __init__(self, options: BackendOptions) -> None:
-        self.pbx = AsteriskProvider(options)
-        self.label = self.pbx.label
+        self.asterisk = AsteriskProvider(options)
+        self.label = self.asterisk.label
         self.phone = (
             SoftphoneProvider(dataclasses.replace(options, address="")) if options.softphone.registrar else None
         )
 
+    @property
+    def authenticator(self) -> Authenticator | None:
+        """The org file's (``cti-tui serve`` needs one), else None: one user's app, extension logins."""
+        return self.asterisk.authenticator
+
+    @property
+    def pbx(self) -> AsteriskPbx:
+        """The one shared AMI connection every user's backend rides on."""
+        return self.asterisk.pbx
+
     def prepare(self) -> None:
-        self.pbx.prepare()
+        self.asterisk.prepare()
 
     def new_backend(self) -> AsteriskBackend | AttachedPhoneBackend:
         """With a phone, the composed backend; without, Asterisk's own (which refuses what needs a phone)."""
         if self.phone is None:
-            return self.pbx.new_backend()
-        return AttachedPhoneBackend(self.pbx.new_backend(), self.phone.new_backend())
+            return self.asterisk.new_backend()
+        return AttachedPhoneBackend(self.asterisk.new_backend(), self.phone.new_backend())
 
     def start(self) -> None:
-        self.pbx.start()
+        self.asterisk.start()
 
     def now(self) -> datetime:
-        return self.pbx.now()
+        return self.asterisk.now()

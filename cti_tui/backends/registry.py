@@ -51,13 +51,15 @@ class BackendOptions:
     """What any backend may need; each takes what it uses and ignores the rest."""
 
     clock: Clock = field(default_factory=RealClock)
-    address: str = ""  # server: its URL; softphone: baresip's ctrl_tcp host:port ("" starts one)
+    address: str = ""  # server: its URL; softphone: baresip's ctrl_tcp host:port ("" starts one); asterisk: AMI
     org: Organisation | None = None  # embedded: the organisation (None: the bundled demo)
     seed: int | None = None  # embedded demo: the simulated world's seed
     rate: float | None = None  # embedded demo: random inbound calls per minute
     traffic: bool = True  # embedded: simulated callers and colleagues once started
     user: str = ""  # softphone started by cti-tui: its SIP user (the login's local part)
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
+    org_file: Path | None = None  # asterisk: who is who (users → endpoints); None: extension logins
+    secret: str | None = field(default=None, repr=False)  # asterisk: the AMI secret a front end prompted for
 
 
 class Provider(Protocol):
@@ -119,8 +121,8 @@ KINDS: dict[str, BackendKind] = {
         ),
         BackendKind(
             "asterisk",
-            "an Asterisk PBX over AMI (asterisk://USER@HOST:PORT), one agent",
-            False,
+            "an Asterisk PBX over AMI (asterisk://USER@HOST:PORT); many users with an org file",
+            True,
             "cti_tui.backends.attached_phone:AttachedPhoneProvider",
         ),
     )

@@ -430,15 +430,16 @@ class _OrgReader:
         email = self.text(table, path, "email")
         if "@" not in email:
             raise self.fail((*path, "email"), f"not an email address: {email!r}")
-        password_hash = self.text(table, path, "password_hash")
-        if not password_hash.startswith("pbkdf2_sha256$") or password_hash.count("$") != 3:
+        keys = self.get(table, path, "api_key_sha256", list, [])
+        if not all(isinstance(k, str) and re.fullmatch(r"[0-9a-f]{64}", k) for k in keys):
+            raise self.fail((*path, "api_key_sha256"), "expected a list of 64-hex-digit SHA-256 digests")
+        # a user who logs in only with an API key (a script, a wallboard) needs no password: "" matches none
+        password_hash = self.text(table, path, "password_hash", "" if keys else ...)
+        if password_hash and (not password_hash.startswith("pbkdf2_sha256$") or password_hash.count("$") != 3):
             raise self.fail(
                 (*path, "password_hash"),
                 "expected pbkdf2_sha256$<iterations>$<salt>$<hex> (make one with `cti-tui hash-password`)",
             )
-        keys = self.get(table, path, "api_key_sha256", list, [])
-        if not all(isinstance(k, str) and re.fullmatch(r"[0-9a-f]{64}", k) for k in keys):
-            raise self.fail((*path, "api_key_sha256"), "expected a list of 64-hex-digit SHA-256 digests")
         totp = self.text(table, path, "totp_secret", None)
         if totp is not None and not re.fullmatch(r"[A-Z2-7]{16,}=*", totp):
             raise self.fail((*path, "totp_secret"), "expected a base32 secret (A–Z, 2–7, at least 16 chars)")

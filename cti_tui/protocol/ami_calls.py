@@ -11,7 +11,12 @@ How AMI events become statuses (measured on Asterisk 22, tests/asterisk/transcri
   far end (``DialBegin`` with ``Channel`` = the agent's) → RINGING; ``DialEnd ANSWER`` → CONNECTED.
 - **inbound** (a ``DialBegin`` whose ``DestChannel`` is the agent's, from a caller's channel, e.g. a queue):
   RINGING, party from the caller's CallerID; the agent's channel Up → CONNECTED. A ``DialBegin`` with no
-  calling channel is somebody else's Originate: an outbound call in INITIAL.
+  calling channel is somebody else's Originate: an outbound call in INITIAL. Its ``Newstate`` Ringing may
+  come first (both orders happen): an originated channel starts its own ``Linkedid`` (= its ``Uniqueid``),
+  a dialled one carries its caller's, so that one is an Originate too, whichever event says so first.
+- **ChanSpy** (a supervisor's phone originated into the ChanSpy application): INITIAL while its phone rings,
+  ACCEPTED when picked up, CONNECTED at ``ChanSpyStart`` (its channel the spyer; the party the agent spied
+  on) through the RINGING step every outbound call takes, so it ends HANGUP ``normal``, not cancelled.
 - **outbound from the phone** (``Newchannel`` in state 4, *Ring*): RINGING, destination its ``Exten``;
   ``DialEnd ANSWER`` (or the channel Up) → CONNECTED.
 - ``Hold``/``Unhold`` of the agent's channel → ON_HOLD / CONNECTED (the phone put it on hold).
@@ -35,6 +40,8 @@ from cti_tui.protocol.ami import Event
 UNKNOWN = ("", "<unknown>", "<null>")
 _REPEATABLE = (CallStatus.RINGING, CallStatus.CONNECTED)
 """Statuses a call may be reported in again with new details; in any other the engine refuses a repeat."""
+_TO_CONNECTED = (CallStatus.INITIAL, CallStatus.ACCEPTED, CallStatus.RINGING, CallStatus.CONNECTED)
+"""An outbound call's way to CONNECTED, one legal step at a time."""
 
 # Q.850 cause codes (the Hangup event's Cause) → why a call that never connected ended
 _Q850: dict[int, Cause] = {
@@ -228,6 +235,8 @@ class ChannelBook:
             return self._dial_begin(event)
         if name == "DialEnd":
             return self._dial_end(event)
+        if name == "ChanSpyStart":
+            return self._spying(event)
         channel = event.get("Channel")
         if not self.ours(channel):
             return []
@@ -269,9 +278,12 @@ class ChannelBook:
     def _state(self, leg: _Leg | None, event: Event, channel: str, unique: str) -> list[cmd.Report]:
         state = event.get("ChannelState")
         if leg is None:
-            if state == "5":  # ringing, and no DialBegin told us who calls: an inbound call all the same
-                number, name = event.get("ConnectedLineNum"), event.get("ConnectedLineName")
-                call = self._new(unique, channel, Direction.INBOUND, CallStatus.RINGING, _known(number), _known(name))
+            if state == "5":  # ringing, and no DialBegin told us who calls (yet)
+                number, name = _known(event.get("ConnectedLineNum")), _known(event.get("ConnectedLineName"))
+                if event.get("Linkedid") == unique:  # nobody's channel dials it: an Originate, as DialBegin says
+                    call = self._new(unique, channel, Direction.OUTBOUND, CallStatus.INITIAL, number, name)
+                else:
+                    call = self._new(unique, channel, Direction.INBOUND, CallStatus.RINGING, number, name)
                 return self._put(call, channel)
             return []
         call = leg.call
@@ -309,6 +321,20 @@ class ChannelBook:
                 number, name = event.get("DestConnectedLineNum"), event.get("DestConnectedLineName")
                 call = self._new(unique, callee, Direction.OUTBOUND, CallStatus.INITIAL, _known(number), _known(name))
             reports += self._put(call, callee)
+        return reports
+
+    def _spying(self, event: Event) -> list[cmd.Report]:
+        """``ChanSpyStart`` with the agent's channel as the spyer: its call is joined to the spied-on one."""
+        leg = self.legs.get(event.get("SpyerUniqueid"))
+        if leg is None or not self.ours(event.get("SpyerChannel")) or leg.call.status not in _TO_CONNECTED:
+            return []
+        spied = _known(event.get("SpyeeCallerIDNum")) or event.get("SpyeeChannel").partition("/")[2].rpartition("-")[0]
+        call = self._party(leg.call, spied, leg.call.destination_name or event.get("SpyeeCallerIDName"))
+        reports: list[cmd.Report] = []
+        for step in _TO_CONNECTED[_TO_CONNECTED.index(call.status) + 1 :]:  # the outbound path (SPEC §1)
+            connect_at = self.now() if step is CallStatus.CONNECTED else None
+            call = call.evolve(status=step, connect_at=connect_at)
+            reports += self._put(call, leg.channel)
         return reports
 
     def _dial_end(self, event: Event) -> list[cmd.Report]:

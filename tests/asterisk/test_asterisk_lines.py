@@ -16,13 +16,14 @@ from cti_tui.backends.asterisk import SECRET_ENV, AsteriskBackend
 from cti_tui.backends.registry import BackendOptions, open_provider
 from cti_tui.backends.softphone import ControlLink
 from cti_tui.core.agent_commands import QueueLogin, QueueLogout, QueuePause, Spy, SpyMode
-from cti_tui.core.model import Call, CallStatus, ErrorCode
+from cti_tui.core.model import Call, CallStatus, Direction, ErrorCode
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol.baresip import BaresipEvent
 from cti_tui.ui.lamps import Lamp, LineSummary, summarise
 from cti_tui.ui.widgets.subscriptions_pane import summary_text
 
-pytestmark = pytest.mark.timeout(300)  # the first test may build the root (20-60 s) when no cache exists
+pytestmark = pytest.mark.timeout(300)
+OUT = Direction.OUTBOUND  # the first test may build the root (20-60 s) when no cache exists
 
 
 async def logged_in(lab: Lab, monkeypatch: pytest.MonkeyPatch, extension: str) -> Recorder:
@@ -252,29 +253,32 @@ async def test_a_supervisor_listens_in_with_chanspy(
             )
             assert (await backend.execute(Spy("1001", mode))).ok
             await asyncio.wait_for(handset.rung.wait(), 10)  # the supervisor's own phone rings
-            # its own line shows it: INITIAL (somebody's Originate) or RINGING, depending on whether Asterisk
+            # its own line shows it as a call it placed, its phone ringing first (INITIAL), whether Asterisk
             # said DialBegin or the channel's Newstate Ringing first (both orders happen: ami_calls.py)
             await supervisor.wait_for(lambda: supervisor.connector.active_calls(), 15, "the supervisor's call")
             ringing = only(supervisor.connector.active_calls())
-            assert ringing.line == "user:1100" and ringing.status.value in ("INITIAL", "RINGING")
+            assert (ringing.line, ringing.status, ringing.direction) == ("user:1100", CallStatus.INITIAL, OUT), ringing
             assert (await handset.link.request("accept")).ok
             start = await ami.event("ChanSpyStart", timeout=15)
             assert start.get("SpyerChannel").startswith("PJSIP/1100-")
             assert start.get("SpyeeChannel") == agent_channel
-            # the supervisor's session shows its end of it as its own call, picked up
-            await supervisor.wait_for(
-                lambda: supervisor.connector.get_call(ringing.id).status.value in ("ACCEPTED", "CONNECTED"),  # type: ignore[union-attr]
-                15,
-                "the supervisor's call picked up",
-            )
+            # the supervisor's session shows its end of it connected to the agent's call once the spying starts
+            listening = await supervisor.call_reaches(ringing.id, "CONNECTED", timeout=15)
+            assert listening.destination == "1001", listening
+            path = supervisor.statuses(ringing.id)
+            assert [s for i, s in enumerate(path) if not i or path[i - 1] != s] == [
+                "INITIAL",
+                "ACCEPTED",
+                "RINGING",
+                "CONNECTED",
+            ]
             channels = (await ami.link.action("CoreShowChannels")).events("CoreShowChannel")
             (spyer,) = [c for c in channels if c.get("Channel") == start.get("SpyerChannel")]
             assert (spyer.get("Application"), spyer.get("ApplicationData")) == ("ChanSpy", f"PJSIP/1001-,{options}")
             # E: the agent's call ends, and the supervisor's with it
             await ami.link.action("Hangup", {"Channel": agent_channel})
-            # (ended HANGUP or CANCEL: ami_calls.py sees an Originate to an application as a click-to-call
-            # whose far end never answered when DialBegin came first; a note for its owner)
-            await supervisor.wait_for(lambda: supervisor.connector.get_call(ringing.id).ended, 15, "spy over")  # type: ignore[union-attr]
+            ended = await supervisor.call_reaches(ringing.id, "HANGUP", timeout=15)
+            assert ended.cause == "normal", ended  # it listened: not "cancelled"
     finally:
         if sipp is not None:
             await stop_process(sipp)

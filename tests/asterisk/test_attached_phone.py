@@ -40,7 +40,7 @@ def agent_on(lab: Lab, folder: Path, monkeypatch: pytest.MonkeyPatch, *, with_ph
     assert isinstance(provider, AttachedPhoneProvider)
     if not with_phone:  # what the provider gives without a phone is Asterisk's own backend; the wrapper's refusal:
         assert isinstance(provider.new_backend(), AsteriskBackend)
-        return Recorder(Connector(AttachedPhoneBackend(provider.pbx.new_backend(), None)))
+        return Recorder(Connector(AttachedPhoneBackend(provider.asterisk.new_backend(), None)))
     backend = provider.new_backend()
     assert isinstance(backend, AttachedPhoneBackend) and backend.phone is not None and backend.phone.managed
     backend.phone.managed.rtp_ports = ports.phone_rtp(PHONE_INDEX)

@@ -208,3 +208,49 @@ def test_a_blind_transfer_by_the_agent_ends_its_leg_transferred() -> None:
     (report,) = book.on_event(ev("Hangup", Channel=chan, Uniqueid=uid, Cause="16"))
     assert isinstance(report, cmd.CallUpdate)
     assert (report.call.status, report.call.cause) == (CallStatus.HANGUP, Cause.TRANSFERRED.value)
+
+
+LINES = (Path(__file__).resolve().parents[1] / "asterisk" / "transcripts" / "lines.ami").read_bytes()
+LINE_EVENTS = [item for item in AmiParser().feed(LINES) if isinstance(item, Event)]
+
+
+def ringing_first(events: list[Event], channel_prefix: str) -> list[Event]:
+    """``events`` with the Newstate Ringing of the channel ``channel_prefix`` moved before the DialBegin that
+    rings it: the other order Asterisk sends them in."""
+    events = list(events)
+    ring = next(
+        i
+        for i, e in enumerate(events)
+        if e.name == "Newstate" and e.get("ChannelState") == "5" and e.get("Channel").startswith(channel_prefix)
+    )
+    dial = next(
+        i for i, e in enumerate(events) if e.name == "DialBegin" and e.get("DestChannel").startswith(channel_prefix)
+    )
+    assert dial < ring
+    events.insert(dial, events.pop(ring))
+    return events
+
+
+@pytest.mark.parametrize("order", ["as recorded", "ringing first"])
+def test_a_supervisors_chanspy_call_connects_and_ends_normally(order: str) -> None:
+    """1100 listens in on 1001's call (an Originate into ChanSpy): its own row is an outbound call that
+    connects when the spying starts — not one left ACCEPTED and ended cancelled."""
+    events = LINE_EVENTS if order == "as recorded" else ringing_first(LINE_EVENTS, "PJSIP/1100-")
+    book, updates = replay("1100", events)
+    assert list(story(updates).values()) == [["INITIAL", "ACCEPTED", "RINGING", "CONNECTED", "HANGUP"]]
+    last = updates[-1]
+    assert (last.direction, last.destination, last.destination_name) == (Direction.OUTBOUND, "1001", "Agent 1001")
+    assert last.cause == Cause.NORMAL.value and last.connect_at is not None and book.live() == []
+
+
+@pytest.mark.parametrize("order", ["as recorded", "ringing first"])
+def test_a_click_to_call_seen_from_the_called_phone_is_inbound_either_way(order: str) -> None:
+    """1001 calls 1002 (somebody's Originate): for 1001 an outbound click-to-call, for 1002 an inbound call,
+    whichever of DialBegin and Newstate Ringing comes first (Linkedid tells them apart)."""
+    events = EVENTS if order == "as recorded" else ringing_first(ringing_first(EVENTS, "PJSIP/1001-"), "PJSIP/1002-")
+    _, calling = replay("1001", events)
+    assert story(calling)[calling[0].id][:2] == ["INITIAL", "ACCEPTED"] and calling[0].direction is Direction.OUTBOUND
+    _, called = replay("1002", events)
+    first = [c for c in called if c.id == called[0].id]
+    assert {c.direction for c in first} == {Direction.INBOUND}, first
+    assert story(first)[called[0].id] == ["RINGING", "CONNECTED", "HANGUP"]
