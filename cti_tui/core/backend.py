@@ -28,6 +28,7 @@ class Capabilities:
     api_key_login: bool = True
     two_factor: bool = True
     park_slots: int = 0
+    agent_states: bool = False  # availability, queue login/logout, wrap-up and dispositions
     # what each role may do on lines it watches, when the backend tells; None: unknown, let it decide
     policies: Mapping[Role, RolePolicy] | None = None
 

@@ -30,7 +30,7 @@ from cti_tui.core.clock import Clock, Timer
 from cti_tui.core.model import Event, Identity
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol import session as protocol
-from cti_tui.protocol.events import call_to_wire
+from cti_tui.protocol.events import agent_to_wire, call_to_wire
 from cti_tui.server.throttle import LoginThrottle
 
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -163,6 +163,7 @@ class Session:
             "now": self.connector_now(),
             "calls": [call_to_wire(c) for c in self.connector.active_calls()],
             "subscriptions": self.connector.subscriptions(),
+            "agents": [agent_to_wire(a) for a in self.connector.agents()],
         }
 
     def connector_now(self) -> str:

@@ -9,7 +9,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from cti_tui.core.availability import Availability
 from cti_tui.core.model import Identity
+from cti_tui.ui.widgets.agent_state import agent_text
 
 STATE_STYLE = {
     "connecting": "bold #7aa2f7",
@@ -22,6 +24,7 @@ STATE_STYLE = {
 class StatusBar(Static):
     state: reactive[str] = reactive("connecting")
     notice: reactive[str] = reactive("")
+    agent: reactive[Availability | None] = reactive(None)  # the agent's own availability, when the backend has one
 
     def __init__(self, identity: Identity, backend: str, now: Callable[[], datetime], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -33,6 +36,8 @@ class StatusBar(Static):
         me = self.identity
         text = Text()
         text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
+        if self.agent is not None:
+            text.append_text(agent_text(self.agent, self._now()))
         text.append(f" {me.name} ", style="bold")
         text.append(f"({me.role}) · ext {me.extension} · {self.backend}", style="")
         if self.notice:
