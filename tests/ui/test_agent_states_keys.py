@@ -1,0 +1,225 @@
+"""Agent states and after-call work in the app, by keys and the palette, on the embedded PBX and (through the
+same tests) a CTI server on loopback: the status bar shows the state and its time, a break keeps queue calls
+away until ready, a queue call's end starts wrap-up, and the disposition and note reach the history."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from conftest import settle, until
+from scenes import advance, exchange_of
+from test_app_on_server import server_login
+from textual.command import CommandPalette
+from textual.widgets import Input, OptionList
+
+from cti_tui.core.availability import AgentState
+from cti_tui.core.model import CallStatus
+from cti_tui.pbx.exchange import Exchange
+from cti_tui.ui.screens.dashboard import Dashboard
+from cti_tui.ui.screens.modals import ChoiceModal
+from cti_tui.ui.widgets.wrap_up import WrapUpModal
+
+SIZE = (120, 36)
+SALES = "6001"
+
+
+@dataclass
+class World:
+    """Where the app logs in, and the PBX behind it (in the app, or in the server)."""
+
+    login: Callable[[object], Awaitable[None]]
+    exchange: Callable[[object], Exchange]
+
+
+@pytest.fixture(params=["embedded", "server"])
+async def world(request, cti_server) -> World:
+    if request.param == "embedded":
+
+        async def login(pilot) -> None:
+            from scenes import as_agent
+
+            await as_agent(pilot)
+
+        return World(login, lambda app: exchange_of(app))
+    server = await cti_server(no_answer_timeout=3600)
+
+    async def on_server(pilot) -> None:
+        await server_login(pilot, server.url)
+
+    return World(on_server, lambda app: server.exchange)
+
+
+def status_text(app) -> str:
+    return app.screen.query_one("#status").render().plain
+
+
+def agent_state(exchange: Exchange) -> AgentState | None:
+    agent = exchange.agents.of("1001")
+    return None if agent is None else agent.state
+
+
+async def test_break_with_a_reason_then_ready_offers_the_waiting_queue_call(make_app, world: World) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await world.login(pilot)
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        exchange = world.exchange(app)
+        await until(pilot, lambda: "AVAILABLE 00:00" in status_text(app), "available, since just now")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the break reasons")
+        assert app.screen.query_one(OptionList).option_count == len(exchange.org.agents.break_reasons)
+        await pilot.press("down", "enter")  # the second reason: training
+        await until(pilot, lambda: agent_state(exchange) is AgentState.BREAK, "on a break in the PBX")
+        await until(pilot, lambda: "BREAK training" in status_text(app), "the break shown with its reason")
+        leg = exchange.inbound_call("+12025551001", SALES, "Ada Lovelace")
+        assert leg is not None
+        await settle(pilot)
+        assert exchange.legs[leg.id].line == "queue:sales"  # waits in the queue: the agent is not offered it
+        assert app.connector.get_call(leg.id) is None
+        await pilot.press("R")
+        calls = app.screen.query_one("#calls")
+        await until(pilot, lambda: calls.selected_call_id == leg.id, "the queue call, offered once ready")
+        assert "AVAILABLE" in status_text(app)
+
+
+async def test_a_queue_calls_end_starts_wrap_up_and_the_disposition_reaches_history(make_app, world: World) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await world.login(pilot)
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        exchange = world.exchange(app)
+        leg = exchange.inbound_call("+12025551001", SALES, "Ada Lovelace")
+        assert leg is not None
+        calls = app.screen.query_one("#calls")
+        await until(pilot, lambda: calls.selected_call_id == leg.id, "the queue call rings")
+        await pilot.press("a")
+        await until(pilot, lambda: exchange.legs[leg.id].status is CallStatus.CONNECTED, "answered")
+        assert exchange.remote_hangup(leg.id)
+        await until(pilot, lambda: "WRAP-UP" in status_text(app), "wrap-up shown")
+        assert agent_state(exchange) is AgentState.WRAP_UP
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WrapUpModal), "the wrap-up form")
+        form = app.screen
+        assert "Ada Lovelace" in str(form.query_one(".title").render())
+        await pilot.press("down", "enter")  # the second disposition: sale; the note gets the focus
+        assert isinstance(form.focused, Input)
+        await pilot.press(*"two licences", "enter")
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the form closed")
+        agent = exchange.agents.of("1001")
+        await until(pilot, lambda: exchange.agents.of("1001").disposition == "sale", "the disposition in the PBX")
+        agent = exchange.agents.of("1001")
+        assert agent is not None and (agent.call_id, agent.note) == (leg.id, "two licences")
+        pane = app.screen.history_pane
+
+        def kept() -> bool:
+            return any(r.id == leg.id and (r.disposition, r.note) == ("sale", "two licences") for r in pane.rows)
+
+        await until(pilot, kept, "the disposition and note in the history pane's rows")
+        await pilot.press("R")  # ready ends wrap-up early
+        await until(pilot, lambda: agent_state(exchange) is AgentState.AVAILABLE, "available again")
+        await until(pilot, lambda: "AVAILABLE" in status_text(app), "shown")
+
+
+async def test_the_wrap_up_countdown_runs_out_in_the_status_bar_and_the_form(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        from scenes import as_agent
+
+        await as_agent(pilot)
+        exchange = exchange_of(app)
+        leg = exchange.inbound_call("+12025551001", SALES, "Ada Lovelace")
+        assert leg is not None
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert "WRAP-UP 00:30 left" in status_text(app)
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, WrapUpModal)
+        await advance(pilot, 10)
+        app.screen.tick()
+        await settle(pilot)
+        assert "00:20 left" in str(app.screen.query_one("#countdown").render())
+        await pilot.press("escape")
+        await settle(pilot)
+        await advance(pilot, 20)
+        assert "AVAILABLE 00:00" in status_text(app)
+        await advance(pilot, 65)
+        assert "AVAILABLE 01:05" in status_text(app)  # time in state
+
+
+async def test_queue_logout_by_key_and_offline_from_the_palette(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        from scenes import as_agent
+
+        await as_agent(pilot)
+        exchange = exchange_of(app)
+        await pilot.press("Q")
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("enter")  # the first queue, sales: logged in, so this logs out
+        await settle(pilot)
+        assert exchange.agents.of("1001").queues == ("support",)  # type: ignore[union-attr]
+        leg = exchange.inbound_call("+12025551001", SALES, "Ada Lovelace")
+        assert leg is not None
+        await settle(pilot)
+        assert app.connector.get_call(leg.id) is None
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"Offline")
+        palette = app.screen
+        await until(pilot, lambda: palette.query_one(OptionList).option_count > 0, "offered")
+        await pilot.press("enter")
+        await until(pilot, lambda: agent_state(exchange) is AgentState.OFFLINE, "offline")
+        assert "OFFLINE" in status_text(app)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"Break: meeting")
+        palette = app.screen
+        await until(pilot, lambda: palette.query_one(OptionList).option_count > 0, "offered")
+        await pilot.press("enter")
+        await until(pilot, lambda: agent_state(exchange) is AgentState.BREAK, "on a break")
+        assert exchange.agents.of("1001").reason == "meeting"  # type: ignore[union-attr]
+
+
+async def test_keys_that_cannot_act_are_not_offered(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        from scenes import as_agent
+
+        await as_agent(pilot)
+        dashboard = app.screen
+        assert not dashboard.check_action("ready", ())  # already available
+        assert not dashboard.check_action("dispose", ())  # no call to wrap up yet
+        assert dashboard.check_action("take_break", ()) and dashboard.check_action("queues", ())
+        await pilot.press("w")  # nothing happens
+        await settle(pilot)
+        assert isinstance(app.screen, Dashboard)
+
+
+async def test_the_state_survives_a_dropped_connection_to_the_server(make_app, cti_server) -> None:
+    from cti_tui.core import commands as cmd
+
+    server = await cti_server()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await server_login(pilot, server.url)
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        await pilot.press("b", "enter")  # lunch
+        await until(pilot, lambda: "BREAK lunch" in status_text(app), "on a break")
+        status = app.screen.query_one("#status")
+        backend = app.connector.backend
+        backend._socket.transport.abort()
+        # while away, the agent's other window (same PBX state) says ready
+        identity = app.connector.identity
+        with server.exchange.registry.batch():
+            server.exchange.agents.execute(identity, cmd.TakeBreak("training"))
+        await until(pilot, lambda: status.state == "ready", "ready again")
+        await until(pilot, lambda: "BREAK training" in status_text(app), "the change made while away")
+        assert app.connector.availability().reason == "training"
+        await app.connector.logout()
