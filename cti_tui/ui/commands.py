@@ -65,7 +65,7 @@ class CtiCommands(Provider):
 
 def _agent_commands(dashboard: Dashboard) -> list[tuple[str, Callable[[], object], str]]:
     """Availability from the palette: the same commands as the keys, a break per reason, a queue each."""
-    agent = dashboard.connector.availability()
+    agent = dashboard.own_agent()
     if agent is None:
         return []
     commands: list[tuple[str, Callable[[], object], str]] = []

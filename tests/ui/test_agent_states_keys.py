@@ -223,3 +223,21 @@ async def test_the_state_survives_a_dropped_connection_to_the_server(make_app, c
         await until(pilot, lambda: "BREAK training" in status_text(app), "the change made while away")
         assert app.connector.availability().reason == "training"
         await app.connector.logout()
+
+
+def test_the_agent_keys_are_remappable_and_clash_with_nothing() -> None:
+    from textual.app import App
+    from textual.binding import Binding
+
+    from cti_tui.ui.keymap import check_keymap, key_name
+    from cti_tui.ui.screens.agent_states import AGENT_KEYS
+
+    scope = list(Binding.make_bindings(Dashboard.BINDINGS))
+    reserved = [*Binding.make_bindings(App.BINDINGS), Binding("ctrl+p", "command_palette", "the palette")]
+    keys = [key_name(b.key) for b in scope]
+    assert len(keys) == len(set(keys)), keys  # one key, one binding
+    assert not {key_name(b.key) for b in AGENT_KEYS} & {key_name(k) for b in reserved for k in b.key.split(",")}
+    accepted, problems = check_keymap({"cti.ready": "y", "cti.dispose": "W"}, scope, reserved)
+    assert (accepted, problems) == ({"cti.ready": "y", "cti.dispose": "W"}, [])
+    accepted, problems = check_keymap({"cti.take_break": "a"}, scope, reserved)
+    assert accepted == {} and "cti.answer" in problems[0]  # a break never steals answer's key

@@ -17,7 +17,7 @@ from textual.binding import Binding
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.availability import AgentState, Availability
-from cti_tui.core.model import Identity
+from cti_tui.core.model import Identity, Role
 from cti_tui.core.numbers import format_for_display
 from cti_tui.engine.connector import Connector
 from cti_tui.ui.screens.modals import ChoiceModal
@@ -40,6 +40,8 @@ class _Dashboard(Protocol):
 
     def _run(self, command: cmd.Command) -> object: ...
 
+    def own_agent(self) -> Availability | None: ...
+
 
 AGENT_KEYS: tuple[Binding, ...] = (
     Binding("R", "ready", "Ready", id="cti.ready", priority=True),
@@ -54,9 +56,16 @@ AGENT_ACTIONS = frozenset(binding.action for binding in AGENT_KEYS)
 class AgentStateKeys:
     """What the agent-state keys do, and when they can act (``agent_action_available``)."""
 
-    def agent_action_available(self: _Dashboard, action: str) -> bool:
+    def own_agent(self: _Dashboard) -> Availability | None:
+        """The own availability, when it means something: an agent's, or a supervisor's who is in a queue."""
         agent = self.connector.availability()
         if agent is None or not self.connector.backend.capabilities.agent_states:
+            return None
+        return agent if agent.member_of or self.identity.role is Role.AGENT else None
+
+    def agent_action_available(self: _Dashboard, action: str) -> bool:
+        agent = self.own_agent()
+        if agent is None:
             return False
         match action:
             case "ready":
@@ -70,9 +79,6 @@ class AgentStateKeys:
             case "dispose":
                 return bool(agent.call_id) and bool(agent.dispositions)
         return False
-
-    def _agent(self: _Dashboard) -> Availability | None:
-        return self.connector.availability()
 
     def action_ready(self: _Dashboard) -> None:
         self._run(cmd.SetReady())
@@ -139,7 +145,7 @@ class AgentStateKeys:
         """An agent event: the status bar shows the own state; an open wrap-up form follows it."""
         if agent.extension != self.identity.extension:
             return
-        self.status.agent = agent
+        self.status.agent = self.own_agent()
         for screen in self.app.screen_stack:
             if isinstance(screen, WrapUpModal) and screen.agent.call_id == agent.call_id:
                 screen.agent_changed(agent)

@@ -150,7 +150,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.directory = await self.connector.directory()
         self.lines.directory = self.directory
         self.status.state = "ready" if self.connector.is_connected() else "connecting"
-        self.status.agent = self.connector.availability()
+        self.status.agent = self.own_agent()
         self._show_engine_view()
         self._remove_listener = self.connector.add_listener(self._arrived)
         self.set_interval(1.0, self.tick)

@@ -33,16 +33,25 @@ class StatusBar(Static):
         self._now = now
 
     def render(self) -> Text:
+        """The state, the agent's availability, who, the clock, then the notice; at a narrow width the
+        details (role, backend) go first, so the clock and the availability are never cut."""
         me = self.identity
-        text = Text()
-        text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
-        if self.agent is not None:
-            text.append_text(agent_text(self.agent, self._now()))
-        text.append(f" {me.name} ", style="bold")
-        text.append(f"({me.role}) · ext {me.extension} · {self.backend}", style="")
+        width = self.size.width or 10**6
+        clock = Text(f"  {self._now().strftime('%H:%M:%S')}", style="dim")
+        for details in (f"({me.role}) · ext {me.extension} · {self.backend}", f"ext {me.extension}", ""):
+            text = Text()
+            text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
+            if self.agent is not None:
+                text.append_text(agent_text(self.agent, self._now()))
+            text.append(f" {me.name} ", style="bold")
+            text.append(details, style="")
+            if text.cell_len + clock.cell_len <= width:
+                break
         if self.notice:
             text.append(f"  │ {self.notice}", style="italic")
-        text.append(f"  {self._now().strftime('%H:%M:%S')}", style="dim")
+            if text.cell_len + clock.cell_len > width:  # the notice is cut, never the clock
+                text.truncate(max(0, width - clock.cell_len), overflow="ellipsis")
+        text.append_text(clock)
         return text
 
     def tick(self) -> None:
