@@ -9,13 +9,16 @@ from dataclasses import dataclass
 
 import pytest
 from conftest import settle, until
-from scenes import advance, exchange_of
+from scenes import advance, exchange_of, type_login
 from test_app_on_server import server_login
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
+from cti_tui.backends.embedded import EmbeddedBackend
+from cti_tui.backends.server import ServerBackend
 from cti_tui.core.availability import AgentState
 from cti_tui.core.model import CallStatus
+from cti_tui.engine.connector import Connector
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.modals import ChoiceModal
@@ -29,26 +32,35 @@ SALES = "6001"
 class World:
     """Where the app logs in, and the PBX behind it (in the app, or in the server)."""
 
-    login: Callable[[object], Awaitable[None]]
+    login: Callable[..., Awaitable[None]]
     exchange: Callable[[object], Exchange]
+    colleague: Callable[[object, str], Awaitable[Connector]]  # another person on the same PBX
 
 
 @pytest.fixture(params=["embedded", "server"])
 async def world(request, cti_server) -> World:
     if request.param == "embedded":
 
-        async def login(pilot) -> None:
-            from scenes import as_agent
+        async def login(pilot, email: str = "agent@demo.local") -> None:
+            await type_login(pilot, email, "demo")
 
-            await as_agent(pilot)
+        async def embedded_colleague(app, email: str) -> Connector:
+            connector = Connector(EmbeddedBackend(exchange_of(app)))
+            assert await connector.login(email, "demo")
+            return connector
 
-        return World(login, lambda app: exchange_of(app))
+        return World(login, lambda app: exchange_of(app), embedded_colleague)
     server = await cti_server(no_answer_timeout=3600)
 
-    async def on_server(pilot) -> None:
-        await server_login(pilot, server.url)
+    async def on_server(pilot, email: str = "agent@demo.local") -> None:
+        await server_login(pilot, server.url, email)
 
-    return World(on_server, lambda app: server.exchange)
+    async def server_colleague(app, email: str) -> Connector:
+        connector = Connector(ServerBackend(server.url))
+        assert await connector.login(email, "demo")
+        return connector
+
+    return World(on_server, lambda app: server.exchange, server_colleague)
 
 
 def status_text(app) -> str:
@@ -82,6 +94,30 @@ async def test_break_with_a_reason_then_ready_offers_the_waiting_queue_call(make
         calls = app.screen.query_one("#calls")
         await until(pilot, lambda: calls.selected_call_id == leg.id, "the queue call, offered once ready")
         assert "AVAILABLE" in status_text(app)
+
+
+async def test_a_supervisor_sees_a_watched_agents_state_on_its_line(make_app, world: World) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await world.login(pilot, "supervisor@demo.local")
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        alice = await world.colleague(app, "agent@demo.local")
+        try:
+            dashboard = app.screen
+            assert "AVAILABLE" not in status_text(app)  # a supervisor in no queue has no state of its own
+            dashboard.subscribe("user:1001")
+            lines = dashboard.query_one("#lines")
+
+            def heading() -> str:
+                return lines.row_texts("user:1001")[0] if "user:1001" in lines.nodes else ""
+
+            await until(pilot, lambda: "AVAILABLE" in heading(), "the agent's state on its line")
+            assert await alice.take_break("lunch")
+            await until(pilot, lambda: "BREAK lunch" in heading(), "the break, seen by the supervisor")
+        finally:
+            await alice.logout()
+        await until(pilot, lambda: "OFFLINE" in heading(), "logged out: offline")
+        await app.connector.logout()
 
 
 async def test_a_queue_calls_end_starts_wrap_up_and_the_disposition_reaches_history(make_app, world: World) -> None:

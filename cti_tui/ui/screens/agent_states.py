@@ -22,6 +22,7 @@ from cti_tui.core.numbers import format_for_display
 from cti_tui.engine.connector import Connector
 from cti_tui.ui.screens.modals import ChoiceModal
 from cti_tui.ui.widgets.status_bar import StatusBar
+from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 from cti_tui.ui.widgets.wrap_up import WrapUpModal
 
 
@@ -37,6 +38,9 @@ class _Dashboard(Protocol):
 
     @property
     def status(self) -> StatusBar: ...
+
+    @property
+    def lines(self) -> SubscriptionsPane: ...
 
     def _run(self, command: cmd.Command) -> object: ...
 
@@ -144,6 +148,7 @@ class AgentStateKeys:
     def agent_changed(self: _Dashboard, agent: Availability) -> None:
         """An agent event: the status bar shows the own state; an open wrap-up form follows it."""
         if agent.extension != self.identity.extension:
+            self.lines.set_agent(agent)  # a watched agent: its line's lamp row shows the state
             return
         self.status.agent = self.own_agent()
         for screen in self.app.screen_stack:

@@ -221,6 +221,8 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.calls.replace(calls)
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(calls)
+        for agent in self.connector.agents():
+            self.agent_changed(agent)
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls

@@ -17,8 +17,19 @@ AGENT_STYLE = {
 }
 
 
-def agent_text(agent: Availability, now: datetime) -> Text:
-    """``AVAILABLE 03:12``, ``BREAK lunch 00:05``, ``WRAP-UP 00:25 left``: what queues may offer, at a glance."""
+COMPACT = {
+    AgentState.AVAILABLE: "avail",
+    AgentState.BREAK: "break",
+    AgentState.WRAP_UP: "wrap",
+    AgentState.OFFLINE: "off",
+}
+
+
+def agent_text(agent: Availability, now: datetime, *, compact: bool = False) -> Text:
+    """``AVAILABLE 03:12``, ``BREAK lunch 00:05``, ``WRAP-UP 00:25 left``: what queues may offer, at a glance.
+    ``compact``: the state alone (``avail``), where a narrow row must keep room for the line's name."""
+    if compact:
+        return Text.assemble((f" {COMPACT[agent.state]} ", AGENT_STYLE[agent.state]), " ")
     label = agent.state.label
     if agent.reason:
         label += f" {agent.reason}"
