@@ -74,10 +74,15 @@ class Dispatcher:
                 return self.park.unpark(me, slot)
             case cmd.CancelSupervisedTransfer(call_id=call_id):
                 return self.transfers.cancel(me, call_id)
-            case cmd.SetReady() | cmd.TakeBreak() | cmd.GoOffline() | cmd.QueueLogin() | cmd.QueueLogout():
-                return self.agents.execute(me, command)
-            case cmd.Dispose():
-                return self.agents.execute(me, command)
+            case (
+                cmd.SetReady()
+                | cmd.TakeBreak()
+                | cmd.GoOffline()
+                | cmd.QueueLogin()
+                | cmd.QueueLogout()
+                | cmd.Dispose()
+            ):
+                return self.agents.execute(me, command)  # availability and after-call work
         call_id = getattr(command, "call_id", "")
         operation = OPERATION_OF[type(command)]
         leg_or_refusal = self._leg_for(session, call_id, operation)

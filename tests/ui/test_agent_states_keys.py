@@ -277,3 +277,44 @@ def test_the_agent_keys_are_remappable_and_clash_with_nothing() -> None:
     assert (accepted, problems) == ({"cti.ready": "y", "cti.dispose": "W"}, [])
     accepted, problems = check_keymap({"cti.take_break": "a"}, scope, reserved)
     assert accepted == {} and "cti.answer" in problems[0]  # a break never steals answer's key
+
+
+async def test_the_palette_exports_history_as_json_with_the_disposition(make_app, tmp_path, monkeypatch) -> None:
+    import json
+
+    from cti_tui.store.history import STRICT_OFF_LOOP_ENV
+
+    monkeypatch.setenv(STRICT_OFF_LOOP_ENV, "1")  # SQLite on the event loop would fail the test
+    monkeypatch.chdir(tmp_path)  # where the palette's export writes
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        from scenes import as_agent
+
+        await as_agent(pilot)
+        exchange = exchange_of(app)
+        leg = exchange.inbound_call("+12025551001", SALES, "Ada Lovelace")
+        assert leg is not None
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("enter")  # resolved; the note gets the focus
+        await pilot.press(*"all good", "enter")
+        await settle(pilot)
+        pane = app.screen.history_pane
+        await until(pilot, lambda: any(r.disposition == "resolved" for r in pane.rows), "filed with its disposition")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"Export call history to JSON")
+        palette = app.screen
+        await until(pilot, lambda: palette.query_one(OptionList).option_count > 0, "offered")
+        await pilot.press("enter")
+        await until(pilot, lambda: list(tmp_path.glob("cti-tui-history-*.json")), "the export written")
+        (written,) = tmp_path.glob("cti-tui-history-*.json")
+        rows = json.loads(written.read_text(encoding="utf-8"))
+        assert [(r["id"], r["outcome"], r["disposition"], r["note"]) for r in rows] == [
+            (leg.id, "answered", "resolved", "all good")
+        ]
