@@ -164,7 +164,7 @@ class AgentDesk:
         """Move ``extension`` to ``new`` (the time in state restarts), and tell whoever watches its line."""
         state = self.states[extension]
         timer = self._timers.pop(extension, None)
-        if timer is not None and new is not A.WRAP_UP:
+        if timer is not None:  # a new wrap-up (a call ended during one) gets a countdown of its own
             timer.cancel()
         if new is not A.WRAP_UP:
             changes.setdefault("wrap_up_until", None)

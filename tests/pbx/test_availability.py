@@ -3,10 +3,11 @@ calls; a call from a queue is followed by its wrap-up; dispositions and break re
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import Pbx
+from conftest import Pbx, quiet_demo
 
 from cti_tui.core.availability import AgentState, Availability, time_in_states
 from cti_tui.core.clock import DEFAULT_EPOCH
@@ -219,3 +220,27 @@ async def test_the_login_sequence_is_unchanged_by_availability(pbx: Pbx) -> None
     alice = await pbx.login()
     assert [e.name for e in alice.activities()] == [ActivityName.LOGGED_IN, ActivityName.READY]
     assert not [e for e in alice.events if isinstance(e, AgentEvent)]  # its state is part of the present
+
+
+async def test_a_call_ending_during_wrap_up_starts_a_wrap_up_of_its_own(pbx_factory) -> None:
+    demo = quiet_demo()
+    pbx = pbx_factory(dataclasses.replace(demo, agents=dataclasses.replace(demo.agents, wrap_up_seconds=25)))
+    alice = await pbx.login()
+    first = pbx.exchange.inbound_call("+12025551001", SALES)
+    assert first is not None and await alice.connector.answer(first.id)
+    assert await alice.connector.terminate(first.id)  # sales: 30 s of wrap-up
+    pbx.advance(20)
+    waiting = pbx.exchange.inbound_call("+12025551002", SUPPORT)  # no queue call in wrap-up: it waits
+    assert waiting is not None and alice.ringing() == []
+    direct = pbx.exchange.inbound_call("+12025551003", "1001")  # a direct call still rings
+    assert direct is not None and await alice.connector.answer(direct.id)
+    assert await alice.connector.terminate(direct.id)  # a call from no queue: the org's 25 s
+    own = alice.connector.availability()
+    assert own is not None and (own.state, own.call_id) == (AgentState.WRAP_UP, direct.id)
+    assert own.wrap_up_until == pbx.clock.now() + timedelta(seconds=25)
+    pbx.advance(24)  # the first wrap-up's end has passed: the second one holds
+    assert alice.connector.availability().state is AgentState.WRAP_UP  # type: ignore[union-attr]
+    assert alice.ringing() == []
+    pbx.advance(1)
+    assert alice.connector.availability().state is AgentState.AVAILABLE  # type: ignore[union-attr]
+    assert [c.id for c in alice.ringing()] == [waiting.id]
