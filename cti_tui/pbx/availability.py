@@ -38,11 +38,13 @@ class AgentDesk:
     # --- what queues ask ------------------------------------------------------------------------------
 
     def may_offer(self, extension: str, queue_id: str) -> bool:
-        """May ``queue_id`` offer ``extension`` a call? A person only when available and logged in to it."""
-        if not self.sessions.is_human(extension):
-            return True
+        """May ``queue_id`` offer ``extension`` a call? A person only when available and logged in to it; an
+        extension nobody has logged in as (or whose person logged out: a simulated colleague plays it) yes.
+        Asked per member for every waiting call: the session scan comes last, and rarely."""
         state = self.states.get(extension)
-        return state is not None and state.takes_calls_from(queue_id)
+        if state is None or state.takes_calls_from(queue_id):
+            return True
+        return state.state is A.OFFLINE and not self.sessions.is_human(extension)
 
     # --- sessions -----------------------------------------------------------------------------------
 

@@ -244,3 +244,15 @@ async def test_a_call_ending_during_wrap_up_starts_a_wrap_up_of_its_own(pbx_fact
     pbx.advance(1)
     assert alice.connector.availability().state is AgentState.AVAILABLE  # type: ignore[union-attr]
     assert [c.id for c in alice.ringing()] == [waiting.id]
+
+
+async def test_a_colleague_who_logged_out_is_played_again_by_the_simulated_world(pbx_factory) -> None:
+    pbx = pbx_factory(colleagues=True)  # users nobody is logged in as act on their own (not 1001: a person)
+    bruno = await pbx.login("bruno@demo.local")  # 1002, the member idle longest (ties go by extension)
+    assert await bruno.connector.take_break("lunch")
+    on_break = pbx.exchange.inbound_call("+12025551001", SALES)
+    assert on_break is not None and pbx.exchange.legs[on_break.id].owner == "1003"  # not bruno: on a break
+    await bruno.connector.logout()
+    assert pbx.exchange.agents.of("1002").state is AgentState.OFFLINE  # type: ignore[union-attr]
+    after = pbx.exchange.inbound_call("+12025551002", SALES)
+    assert after is not None and pbx.exchange.legs[after.id].owner == "1002"  # the world plays bruno again
