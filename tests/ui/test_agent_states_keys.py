@@ -22,6 +22,7 @@ from cti_tui.engine.connector import Connector
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.ui.screens.dashboard import Dashboard
 from cti_tui.ui.screens.modals import ChoiceModal
+from cti_tui.ui.widgets.history_pane import party_text
 from cti_tui.ui.widgets.wrap_up import WrapUpModal
 
 SIZE = (120, 36)
@@ -153,6 +154,8 @@ async def test_a_queue_calls_end_starts_wrap_up_and_the_disposition_reaches_hist
             return any(r.id == leg.id and (r.disposition, r.note) == ("sale", "two licences") for r in pane.rows)
 
         await until(pilot, kept, "the disposition and note in the history pane's rows")
+        row = next(r for r in pane.rows if r.id == leg.id)
+        assert "· sale" in party_text(row).plain  # shown on the row
         await pilot.press("R")  # ready ends wrap-up early
         await until(pilot, lambda: agent_state(exchange) is AgentState.AVAILABLE, "available again")
         await until(pilot, lambda: "AVAILABLE" in status_text(app), "shown")

@@ -93,6 +93,8 @@ def party_text(row: HistoryRow) -> Text:
     text = Text(format_for_display(row.party) or "anonymous", style="bold")
     if row.party_name and row.party_name != row.party:
         text.append(f"  {row.party_name}", style="")
+    if row.disposition:  # the agent's after-call work, at a glance (the note is in the export)
+        text.append(f"  · {row.disposition}", style="italic #7aa2f7")
     return text
 
 
