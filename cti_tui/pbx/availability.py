@@ -49,8 +49,8 @@ class AgentDesk:
     # --- sessions -----------------------------------------------------------------------------------
 
     def opened(self, identity: Identity) -> Availability:
-        """A session of ``identity`` opened: an agent coming back from offline is available in its queues;
-        one on a break or in wrap-up (a reconnect, a second window) stays as it was."""
+        """A session of ``identity`` opened: an agent logging in is available in its queues; one already
+        logged in elsewhere (a second window) stays as it was, on a break, in wrap-up or offline."""
         extension = identity.extension
         state = self.states.get(extension)
         if state is None:
@@ -64,7 +64,8 @@ class AgentDesk:
                 dispositions=org.agents.dispositions,
             )
             self.states[extension] = state
-        if state.state is A.OFFLINE:
+        first = sum(1 for s in self.sessions.sessions if s.identity.extension == extension) == 1
+        if state.state is A.OFFLINE and first:  # (a second window leaves an agent who went offline so)
             self._set(extension, A.AVAILABLE, queues=state.queues or state.member_of)
         return self.states[extension]
 

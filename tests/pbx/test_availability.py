@@ -165,6 +165,14 @@ async def test_the_state_is_the_exchanges_a_second_login_finds_the_break(pbx: Pb
     assert back.connector.availability().state is AgentState.AVAILABLE  # type: ignore[union-attr]
 
 
+async def test_a_second_window_leaves_an_agent_who_went_offline_offline(pbx: Pbx) -> None:
+    alice = await pbx.login()
+    assert await alice.connector.go_offline()
+    again = await pbx.login()
+    assert again.connector.availability().state is AgentState.OFFLINE  # type: ignore[union-attr]
+    assert alice.connector.availability().state is AgentState.OFFLINE  # type: ignore[union-attr]
+
+
 async def test_an_agent_logged_out_of_the_app_is_offline_and_not_offered(pbx: Pbx) -> None:
     alice = await pbx.login()
     await alice.connector.logout()
