@@ -332,6 +332,7 @@ class Connector:
                 self._identity = None
                 self._set_subscriptions(())
                 self._calls.clear()
+                self._agents.clear()
                 self._activity(ActivityName.LOGGED_OUT, "logged out")
             return DONE
 

@@ -176,6 +176,7 @@ async def test_a_second_window_leaves_an_agent_who_went_offline_offline(pbx: Pbx
 async def test_an_agent_logged_out_of_the_app_is_offline_and_not_offered(pbx: Pbx) -> None:
     alice = await pbx.login()
     await alice.connector.logout()
+    assert alice.connector.availability("1001") is None and alice.connector.agents() == []  # nothing stale
     assert pbx.exchange.agents.of("1001").state is AgentState.OFFLINE  # type: ignore[union-attr]
 
 
