@@ -376,6 +376,44 @@ async def _two_factor_ok(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def _agent_available(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await advance(pilot, 125)  # two minutes available: the time in state counts
+
+
+async def _agent_break(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await pilot.press("b")
+    await settle(pilot)
+    await pilot.press("enter")  # lunch
+    await settle(pilot)
+    await advance(pilot, 65)
+
+
+async def _agent_offline(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await pilot.press("O")
+    await settle(pilot)
+    await advance(pilot, 5)
+
+
+async def _agent_wrap_up(pilot: Pilot[None]) -> None:
+    """A Sales call just ended: wrap-up counts down, the form shows the dispositions and a note being typed."""
+    await as_agent(pilot)
+    await ring(pilot, "+12025550143", "6001", "Ada Lovelace")
+    await pilot.press("a")
+    await settle(pilot)
+    await advance(pilot, 40)
+    await pilot.press("x")
+    await settle(pilot)
+    await advance(pilot, 8)
+    await pilot.press("w")
+    await settle(pilot)
+    await pilot.press("down", "enter")  # sale; the note gets the focus
+    await pilot.press(*"quote for 20 seats")
+    await settle(pilot)
+
+
 NARROW = (80, 24)
 MEDIUM = (120, 36)
 WIDE = (160, 50)
@@ -409,6 +447,14 @@ SCENES: tuple[Scene, ...] = (
     Scene("modal-subscribe", "the subscribe picker", MEDIUM, _modal_subscribe),
     Scene("modal-merge", "the merge dialog", MEDIUM, _modal_merge),
     Scene("modal-quit", "quitting with a call active", MEDIUM, _modal_quit),
+    Scene("agent-available-80x24", "available for two minutes (status bar)", NARROW, _agent_available),
+    Scene("agent-available-160x50", "available for two minutes (status bar)", WIDE, _agent_available),
+    Scene("agent-break-80x24", "on a lunch break", NARROW, _agent_break),
+    Scene("agent-break-160x50", "on a lunch break", WIDE, _agent_break),
+    Scene("agent-offline-80x24", "offline: out of every queue", NARROW, _agent_offline),
+    Scene("agent-offline-160x50", "offline: out of every queue", WIDE, _agent_offline),
+    Scene("agent-wrap-up-80x24", "wrap-up after a Sales call: dispositions and a note", NARROW, _agent_wrap_up),
+    Scene("agent-wrap-up-160x50", "wrap-up after a Sales call: dispositions and a note", WIDE, _agent_wrap_up),
 )
 
 

@@ -90,7 +90,7 @@ class ServerBackend:
         self.ws_url = _ws_url(self.base)
         self.reconnect = reconnect
         self.max_backoff = max_backoff
-        self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=10)
+        self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=10, agent_states=True)
         self.name = f"CTI server {self.base}"
         # httpx is imported here, not at the top: importing it pulls in rich (its CLI), and the engine's
         # modules must stay importable without any terminal-UI library
@@ -299,7 +299,7 @@ class ServerBackend:
                 self._opened = item
             case ServerTime(now=now):
                 self._skew = now - datetime.now(UTC)
-            case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice():
+            case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice() | cmd.AgentUpdate():
                 self._report(item)
             case _:  # Live: the session's state is the protocol's. Overflow: the server closes
                 pass  # the socket next, and the reader restores from the last sequence number

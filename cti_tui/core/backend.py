@@ -29,6 +29,7 @@ class Capabilities:
     two_factor: bool = True
     park_slots: int = 0
     sip_uris: bool = False  # destinations may be SIP URIs (sip:user@host), dialled as given
+    agent_states: bool = False  # availability, queue login/logout, wrap-up and dispositions
     # what each role may do on lines it watches, when the backend tells; None: unknown, let it decide
     policies: Mapping[Role, RolePolicy] | None = None
 

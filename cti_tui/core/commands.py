@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cti_tui.core.availability import Availability
 from cti_tui.core.model import ActivityName, Call, ErrorCode, Identity
 
 
@@ -97,6 +98,45 @@ class SetAutoAnswer:
     enabled: bool
 
 
+# --- availability and after-call work (on Asterisk: QueuePause, QueueAdd, QueueRemove) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetReady:
+    """Available: queues may offer calls again (ends a break or a wrap-up early)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TakeBreak:
+    """Not available, for ``reason`` (one of the organisation's break reason codes)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoOffline:
+    """Out of every queue until the agent is ready again."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogin:
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogout:
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dispose:
+    """The agent's disposition code and note for one of its ended calls (kept with it in history)."""
+
+    call_id: str
+    code: str
+    note: str = ""
+
+
 Command = (
     Dial
     | Answer
@@ -114,6 +154,12 @@ Command = (
     | Subscribe
     | Unsubscribe
     | SetAutoAnswer
+    | SetReady
+    | TakeBreak
+    | GoOffline
+    | QueueLogin
+    | QueueLogout
+    | Dispose
 )
 
 
@@ -227,4 +273,11 @@ class LinkDown:
     retrying: bool
 
 
-Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp
+@dataclass(frozen=True, slots=True)
+class AgentUpdate:
+    """An agent's availability changed (its own, or that of a line this session watches)."""
+
+    availability: Availability
+
+
+Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp | AgentUpdate

@@ -72,6 +72,8 @@ class HistoryRow:
     ringing_seconds: float
     talk_seconds: float
     status: CallStatus
+    disposition: str = ""  # the agent's after-call work: its code and note
+    note: str = ""
 
     @property
     def party(self) -> str:
@@ -166,6 +168,20 @@ class CallHistory(Protocol):
     ) -> int:
         """Write every matching row to ``destination`` as CSV; ``progress(rows so far)`` now and then.
         Blocking; returns the row count; raises :class:`HistoryError` (or ``OSError`` for the path)."""
+        ...
+
+    def export_json(
+        self,
+        owner: str,
+        destination: Path,
+        *,
+        search: str | None = None,
+        outcome: Outcome | None = None,
+        direction: Direction | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancel: Cancellation | None = None,
+    ) -> int:
+        """As :meth:`export_csv`, as one JSON array of objects with the CSV's columns as keys."""
         ...
 
     def wait_written(self, timeout: float | None = None) -> bool:

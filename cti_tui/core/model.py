@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from cti_tui.core.availability import Availability
+
 
 class Direction(StrEnum):
     INBOUND = "INBOUND"
@@ -187,7 +189,19 @@ class CallEvent:
         return self.call.status
 
 
-Event = ActivityEvent | CallEvent
+@dataclass(frozen=True, slots=True)
+class AgentEvent:
+    """``{name: "AGENT", agent}``: an agent's availability changed (its own, or a watched line's)."""
+
+    seq: int
+    agent: Availability
+
+    @property
+    def name(self) -> str:
+        return "AGENT"
+
+
+Event = ActivityEvent | CallEvent | AgentEvent
 
 
 class EntryKind(StrEnum):

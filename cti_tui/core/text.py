@@ -13,14 +13,16 @@ import dataclasses
 import re
 from typing import Any, TypeVar
 
+from cti_tui.core.availability import Availability
 from cti_tui.core.model import Call, DirectoryEntry, Identity
 
-_Shown = TypeVar("_Shown", Call, DirectoryEntry, Identity)
+_Shown = TypeVar("_Shown", Call, DirectoryEntry, Identity, Availability)
 # the fields a person reads; ids and line names are keys the backend matched on, and stay as sent
 _SHOWN_FIELDS = {
     Call: ("source", "destination", "source_name", "destination_name", "cause"),
     DirectoryEntry: ("name", "number", "outside_number"),
     Identity: ("email", "name", "extension"),
+    Availability: ("reason", "disposition", "note"),
 }
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"

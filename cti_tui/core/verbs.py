@@ -50,6 +50,12 @@ VERBS: tuple[Verb, ...] = (
     Verb(cmd.Subscribe, "subscribe", intent="subscribe"),
     Verb(cmd.Unsubscribe, "unsubscribe"),
     Verb(cmd.SetAutoAnswer, "set_auto_answer"),
+    Verb(cmd.SetReady, "ready", intent="ready"),
+    Verb(cmd.TakeBreak, "take_break", intent="take_break"),
+    Verb(cmd.GoOffline, "go_offline", intent="go_offline"),
+    Verb(cmd.QueueLogin, "queue_login", intent="queues"),
+    Verb(cmd.QueueLogout, "queue_logout"),
+    Verb(cmd.Dispose, "dispose", intent="dispose"),
 )
 
 BY_COMMAND: dict[type[cmd.Command], Verb] = {verb.command: verb for verb in VERBS}

@@ -6,7 +6,7 @@ from typing import Any
 
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol.actions import Action
-from cti_tui.protocol.events import call_to_wire
+from cti_tui.protocol.events import agent_to_wire, call_to_wire
 
 
 async def perform(connector: Connector, action: Action) -> Any:
@@ -34,6 +34,8 @@ async def perform(connector: Connector, action: Action) -> Any:
             return connector.auto_answer()
         case "calls":
             return [call_to_wire(c) for c in connector.calls()]
+        case "agents":
+            return [agent_to_wire(a) for a in connector.agents()]
         case "get_call":
             call = connector.get_call(args["call_id"])
             return None if call is None else call_to_wire(call)

@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from typing import assert_never
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.availability import MAX_NOTE_CHARS, Availability
 from cti_tui.core.backend import Backend
 from cti_tui.core.machine import Refusal, advance, is_legal, operations_for
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
+    AgentEvent,
     Call,
     CallEvent,
     CallStatus,
@@ -74,6 +76,7 @@ class Connector:
         self._holding = 0  # commands under way whose reports must wait for their own event (READY, SUBSCRIBED)
         self._held: list[cmd.Report] = []
         self._trim_at = 2 * MAX_ENDED_CALLS
+        self._agents: dict[str, Availability] = {}  # extension -> availability: its own, and watched agents'
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -172,6 +175,14 @@ class Connector:
             case cmd.LinkUp(message=message):
                 self._ready = True
                 self._activity(ActivityName.READY, message)
+            case cmd.AgentUpdate(availability=availability):
+                availability = shown(availability)
+                known = self._agents.get(availability.extension)
+                if known != availability:
+                    self._agents[availability.extension] = availability
+                    own = self._identity is not None and availability.extension == self._identity.extension
+                    if known is not None or not own:  # the own state at login is part of the present, as READY
+                        self._emit(AgentEvent(self._next_seq(), availability))
 
     def _interrupt_live_calls(self) -> None:
         """The link is gone for good: calls this session can no longer control end here, cause
@@ -321,6 +332,7 @@ class Connector:
                 self._identity = None
                 self._set_subscriptions(())
                 self._calls.clear()
+                self._agents.clear()
                 self._activity(ActivityName.LOGGED_OUT, "logged out")
             return DONE
 
@@ -551,7 +563,72 @@ class Connector:
                 return await self.unsubscribe(node)
             case cmd.SetAutoAnswer(enabled=enabled):
                 return await self.set_auto_answer(enabled)
+            case cmd.SetReady():
+                return await self.ready()
+            case cmd.TakeBreak(reason=reason):
+                return await self.take_break(reason)
+            case cmd.GoOffline():
+                return await self.go_offline()
+            case cmd.QueueLogin(queue=queue):
+                return await self.queue_login(queue)
+            case cmd.QueueLogout(queue=queue):
+                return await self.queue_logout(queue)
+            case cmd.Dispose(call_id=call_id, code=code, note=note):
+                return await self.dispose(call_id, code, note)
         assert_never(command)
+
+    # --- availability and after-call work -----------------------------------------------------------
+
+    def availability(self, extension: str | None = None) -> Availability | None:
+        """The agent's own availability (or a watched agent's); None when the backend has none."""
+        if extension is None:
+            extension = self._identity.extension if self._identity else ""
+        return self._agents.get(extension)
+
+    def agents(self) -> list[Availability]:
+        """Every availability this session knows: its own and the watched agents'."""
+        return list(self._agents.values())
+
+    def _agent_command(self) -> Refused | None:
+        if (refused := self._not_ready()) is not None:
+            return refused
+        if not self.backend.capabilities.agent_states:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no agent states")
+        return None
+
+    async def ready(self) -> Result:
+        """Available: queues offer calls again (ends a break or a wrap-up early)."""
+        return refused if (refused := self._agent_command()) else await self._run_plain(cmd.SetReady())
+
+    async def take_break(self, reason: str) -> Result:
+        """Not offered queue calls, for ``reason`` (a break reason code of the organisation)."""
+        if (refused := self._agent_command()) is not None:
+            return refused
+        own = self.availability()
+        if own is not None and reason not in own.break_reasons:
+            known = ", ".join(own.break_reasons)
+            return self._error(ErrorCode.BAD_REQUEST, f"no break reason {reason!r}; use {known}")
+        return await self._run_plain(cmd.TakeBreak(reason))
+
+    async def go_offline(self) -> Result:
+        return refused if (refused := self._agent_command()) else await self._run_plain(cmd.GoOffline())
+
+    async def queue_login(self, queue: str) -> Result:
+        return refused if (refused := self._agent_command()) else await self._run_plain(cmd.QueueLogin(queue))
+
+    async def queue_logout(self, queue: str) -> Result:
+        return refused if (refused := self._agent_command()) else await self._run_plain(cmd.QueueLogout(queue))
+
+    async def dispose(self, call_id: str, code: str, note: str = "") -> Result:
+        """Say how one of the agent's ended calls went (a disposition code and a note, kept in history)."""
+        if (refused := self._agent_command()) is not None:
+            return refused
+        call = self._calls.get(call_id)
+        if call is not None and not call.ended:
+            return self._info(ErrorCode.WRONG_STATE, f"call {call_id} is still going: dispose it once it ends", call_id)
+        if len(note) > MAX_NOTE_CHARS:
+            return self._error(ErrorCode.BAD_REQUEST, f"a note is at most {MAX_NOTE_CHARS} characters", call_id)
+        return await self._run_plain(cmd.Dispose(call_id, code, note), call_id)
 
     # --- subscriptions and settings -----------------------------------------------------------------
 
@@ -593,6 +670,8 @@ class Connector:
         lines = self.visible_lines()
         for call_id in [cid for cid, c in self._calls.items() if not c.seen_on(lines)]:
             del self._calls[call_id]
+        for extension in [e for e, a in self._agents.items() if a.line not in lines]:
+            del self._agents[extension]
         self._activity(ActivityName.UNSUBSCRIBED, f"unsubscribed from {node}", node=node)
         return DONE
 

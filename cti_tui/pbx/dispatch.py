@@ -7,6 +7,7 @@ from cti_tui.core import commands as cmd
 from cti_tui.core.machine import operations_for
 from cti_tui.core.model import CallStatus, Cause, ErrorCode, Operation
 from cti_tui.core.permissions import may_act, may_watch
+from cti_tui.pbx.availability import AgentDesk
 from cti_tui.pbx.calls import Calls
 from cti_tui.pbx.conference import Conferences
 from cti_tui.pbx.context import Context
@@ -44,6 +45,7 @@ class Dispatcher:
         transfers: Transfers,
         rooms: Conferences,
         park: ParkLot,
+        agents: AgentDesk,
     ) -> None:
         self.context = context
         self.book = book
@@ -52,6 +54,7 @@ class Dispatcher:
         self.transfers = transfers
         self.rooms = rooms
         self.park = park
+        self.agents = agents
 
     def execute(self, session: ExchangeSession, command: cmd.Command) -> cmd.CommandResult:
         me = session.identity
@@ -71,6 +74,15 @@ class Dispatcher:
                 return self.park.unpark(me, slot)
             case cmd.CancelSupervisedTransfer(call_id=call_id):
                 return self.transfers.cancel(me, call_id)
+            case (
+                cmd.SetReady()
+                | cmd.TakeBreak()
+                | cmd.GoOffline()
+                | cmd.QueueLogin()
+                | cmd.QueueLogout()
+                | cmd.Dispose()
+            ):
+                return self.agents.execute(me, command)  # availability and after-call work
         call_id = getattr(command, "call_id", "")
         operation = OPERATION_OF[type(command)]
         leg_or_refusal = self._leg_for(session, call_id, operation)
@@ -114,6 +126,9 @@ class Dispatcher:
         session.subscriptions[node] = None
         for call in self.book.calls_on({node}):
             session.sink(cmd.CallUpdate(call))
+        kind, _, extension = node.partition(":")
+        if kind == "user" and (agent := self.agents.of(extension)) is not None:
+            session.sink(cmd.AgentUpdate(agent))  # a supervisor sees the agent's state from the start
         return cmd.CommandResult.done()
 
     def _leg_for(self, session: ExchangeSession, call_id: str, operation: Operation) -> Leg | cmd.CommandResult:

@@ -36,6 +36,7 @@ from cti_tui.core import commands as cmd
 from cti_tui.core.clock import Clock, Timer
 from cti_tui.core.model import Call, DirectoryEntry, EntryKind, Identity
 from cti_tui.pbx.auth import Authenticator
+from cti_tui.pbx.availability import AgentDesk
 from cti_tui.pbx.calls import Calls
 from cti_tui.pbx.conference import Conferences
 from cti_tui.pbx.context import Context
@@ -67,16 +68,26 @@ class Exchange:
         self.registry = SessionRegistry(context)
         self.calls = Calls(context, self.book, self.registry)
         self.desk = QueueDesk(context, self.calls, self.book, self.registry)
+        self.agents = AgentDesk(context, self.book, self.registry)
+        self.desk.may_offer = self.agents.may_offer
+        self.desk.on_taken.append(self.agents.leg_taken)
+        self.agents.on_available.append(self.desk.phone_free)
         self.conferences = Conferences(context, self.calls)
         self.lot = ParkLot(context, self.calls)
         self.router = Router(context, self.calls, self.registry, self.desk, self.conferences)
         self.transfers = Transfers(context, self.calls, self.book, self.registry, self.router)
         self.dispatcher = Dispatcher(
-            context, self.book, self.calls, self.router, self.transfers, self.conferences, self.lot
+            context, self.book, self.calls, self.router, self.transfers, self.conferences, self.lot, self.agents
         )
         # what ending a leg means beyond the leg, in this order: its park slot frees, its queue moves up,
         # its pending transfer fails; then its bridge and far end go; last, its owner's queues offer
-        self.calls.on_ended += [self.lot.leg_ended, self.desk.leg_ended, self.transfers.leg_ended]
+        # its agent's wrap-up starts before the phone is free
+        self.calls.on_ended += [
+            self.lot.leg_ended,
+            self.desk.leg_ended,
+            self.transfers.leg_ended,
+            self.agents.leg_ended,
+        ]
         self.calls.on_phone_free.append(self.desk.phone_free)
         self.calls.on_far_end_answered.append(self.transfers.consult_answered)
 
@@ -141,11 +152,15 @@ class Exchange:
         session = self.registry.attach(identity, sink)
         sink(cmd.Snapshot(tuple(self.book.calls_on({identity.line})), ()))
         with self.registry.batch():
+            state = self.agents.opened(identity)
+            sink(cmd.AgentUpdate(state))  # unchanged (a reconnect), the other sessions were not told
             self.desk.distribute_all()
         return session
 
     def close_session(self, session: ExchangeSession) -> None:
         self.registry.detach(session)
+        with self.registry.batch():
+            self.agents.closed(session.identity)
 
     def execute(self, session: ExchangeSession, command: cmd.Command) -> cmd.CommandResult:
         with self.registry.batch():

@@ -77,6 +77,7 @@ class Queue:
     members: tuple[str, ...]
     number: str | None = None
     offer_timeout: float = 15.0
+    wrap_up_seconds: float | None = None  # after-call work once a call from this queue ends (None: the org's)
 
     @property
     def line(self) -> str:
@@ -144,6 +145,16 @@ class WorldSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """The ``[agents]`` table: the codes agents choose from, and the after-call work of a call that came
+    from no queue (a queue's own ``wrap_up_seconds`` wins). 0 seconds: no wrap-up."""
+
+    break_reasons: tuple[str, ...] = ("lunch", "training", "meeting", "personal")
+    dispositions: tuple[str, ...] = ("resolved", "sale", "callback", "escalated", "no_action")
+    wrap_up_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Organisation:
     name: str
     users: tuple[User, ...]
@@ -153,6 +164,7 @@ class Organisation:
     park_slots: int = 10
     park_extension: str = "700"
     world: WorldSettings = WorldSettings()
+    agents: AgentSettings = AgentSettings()
     policies: dict[Role, RolePolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     # lookup tables built on first use (the organisation never changes; ``dataclasses.replace`` gives a
     # new, empty one), so the exchange's hot paths stay O(1) in an organisation of thousands of users
@@ -414,6 +426,7 @@ class _OrgReader:
             if "park_extension" in head
             else "700",
             world=self.world(self.get(data, (), "world", dict, {})),
+            agents=self.agents(self.get(data, (), "agents", dict, {})),
             policies=self.policies(self.get(data, (), "roles", dict, {})),
         )
         self.check_references(org)
@@ -469,6 +482,27 @@ class _OrgReader:
             members=tuple(members),
             number=self.number(table, path),
             offer_timeout=offer,
+            wrap_up_seconds=self.seconds(table, path, "wrap_up_seconds", 0.0, allow_zero=True)
+            if "wrap_up_seconds" in table
+            else None,
+        )
+
+    def codes(self, table: dict[str, Any], path: Path_, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A list of short codes (a break reason, a disposition): identifiers, each once, at least one."""
+        value = self.get(table, path, key, list, list(default))
+        if not value or not all(isinstance(v, str) and _IDENT.match(v) for v in value):
+            raise self.fail((*path, key), f"expected a list of codes (letters, digits, - and _), got {value!r}")
+        if len(set(value)) != len(value):
+            raise self.fail((*path, key), "a code is listed twice")
+        return tuple(value)
+
+    def agents(self, table: dict[str, Any]) -> AgentSettings:
+        path: Path_ = ("agents",)
+        defaults = AgentSettings()
+        return AgentSettings(
+            break_reasons=self.codes(table, path, "break_reasons", defaults.break_reasons),
+            dispositions=self.codes(table, path, "dispositions", defaults.dispositions),
+            wrap_up_seconds=self.seconds(table, path, "wrap_up_seconds", defaults.wrap_up_seconds, allow_zero=True),
         )
 
     def ivr(self, table: dict[str, Any], path: Path_) -> Ivr:

@@ -8,6 +8,7 @@ The longest-waiting call goes to the member idle longest; a member who is busy o
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
 
 from cti_tui.core.model import CallStatus
@@ -34,6 +35,8 @@ class QueueDesk:
         for queue in org.queues:
             for member in queue.members:
                 self._queues_of.setdefault(member, []).append(queue.id)
+        self.may_offer: Callable[[str, str], bool] = lambda extension, queue_id: True  # the agent's availability
+        self.on_taken: list[Callable[[Leg], None]] = []  # a member answered a queued call (before it leaves)
         now = context.clock.now()
         self.idle_since: dict[str, datetime] = {u.extension: now for u in org.users}
 
@@ -80,7 +83,7 @@ class QueueDesk:
             nonlocal busy
             if busy is None:
                 busy = self.book.busy_extensions()
-            return extension not in busy and self.sessions.is_present(extension)
+            return extension not in busy and self.sessions.is_present(extension) and self.may_offer(extension, queue_id)
 
         for leg in list(self.waiting[queue_id]):
             if leg.owner is not None or not leg.live:
@@ -123,6 +126,8 @@ class QueueDesk:
 
     def take(self, leg: Leg) -> None:
         """``leg`` was answered: it leaves its queue, and the calls behind it move up."""
+        for taken in self.on_taken:
+            taken(leg)
         if leg.queue_id and leg in self.waiting.get(leg.queue_id, []):
             self.waiting[leg.queue_id].remove(leg)
             self.renumber(leg.queue_id)

@@ -97,10 +97,17 @@ SCHEMA: dict[str, tuple[_Field, ...]] = {
     "auto_answer": (),
     "calls": (),
     "get_call": (_CALL_ID,),
+    "ready": (),
+    "take_break": (_f("reason", "reason", str),),
+    "go_offline": (),
+    "queue_login": (_f("queue", "queue", str),),
+    "queue_logout": (_f("queue", "queue", str),),
+    "dispose": (_CALL_ID, _f("disposition", "code", str), _f("note", "note", str, False)),
+    "agents": (),
     "quit": (),  # ends a headless run or a server connection; not a Connector method
 }
 ALIASES = {"hangup": "terminate", "dial": "call", "dtmf": "send_dtmf", "twoFactorAuth": "two_factor_auth"}
-QUERIES = frozenset({"is_connected", "subscriptions", "auto_answer", "calls", "get_call"})
+QUERIES = frozenset({"is_connected", "subscriptions", "auto_answer", "calls", "get_call", "agents"})
 
 
 def parse_line(line: str | bytes) -> Action:

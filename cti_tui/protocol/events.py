@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cti_tui.core.availability import AgentState, Availability
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
+    AgentEvent,
     Call,
     CallEvent,
     CallStatus,
@@ -93,9 +95,52 @@ def call_from_wire(data: dict[str, Any]) -> Call:
     )
 
 
+def agent_to_wire(agent: Availability) -> dict[str, Any]:
+    return {
+        "extension": agent.extension,
+        "state": agent.state.value,
+        "since": _time(agent.since),
+        "reason": agent.reason,
+        "queues": list(agent.queues),
+        "memberOf": list(agent.member_of),
+        "wrapUpUntil": _time(agent.wrap_up_until),
+        "callId": agent.call_id,
+        "disposition": agent.disposition,
+        "note": agent.note,
+        "breakReasons": list(agent.break_reasons),
+        "dispositions": list(agent.dispositions),
+    }
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError("expected a list of strings")
+    return tuple(str(item) for item in value)
+
+
+def agent_from_wire(data: dict[str, Any]) -> Availability:
+    """Inverse of :func:`agent_to_wire`; raises ``ValueError``/``KeyError``/``TypeError`` on bad input."""
+    return Availability(
+        extension=str(data["extension"]),
+        state=AgentState(data["state"]),
+        since=_parse_time(data.get("since")),
+        reason=str(data.get("reason", "")),
+        queues=_strings(data.get("queues", [])),
+        member_of=_strings(data.get("memberOf", [])),
+        wrap_up_until=_parse_time(data.get("wrapUpUntil")),
+        call_id=str(data.get("callId", "")),
+        disposition=str(data.get("disposition", "")),
+        note=str(data.get("note", "")),
+        break_reasons=_strings(data.get("breakReasons", [])),
+        dispositions=_strings(data.get("dispositions", [])),
+    )
+
+
 def event_to_wire(event: Event) -> dict[str, Any]:
     if isinstance(event, CallEvent):
         return {"seq": event.seq, "name": event.name.value, "call": call_to_wire(event.call)}
+    if isinstance(event, AgentEvent):
+        return {"seq": event.seq, "name": event.name, "agent": agent_to_wire(event.agent)}
     out: dict[str, Any] = {"seq": event.seq, "name": event.name.value, "message": event.message}
     if event.code is not None:
         out["code"] = event.code.value
@@ -112,6 +157,8 @@ def event_from_wire(data: dict[str, Any]) -> Event:
     seq = int(data["seq"])
     if "call" in data:
         return CallEvent(seq, call_from_wire(data["call"]))
+    if "agent" in data:
+        return AgentEvent(seq, agent_from_wire(data["agent"]))
     return ActivityEvent(
         seq,
         ActivityName(data["name"]),

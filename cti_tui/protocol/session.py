@@ -19,10 +19,11 @@ from enum import Enum
 from typing import Any
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.availability import Availability
 from cti_tui.core.model import ActivityEvent, ActivityName, Call, ErrorCode, Event
 from cti_tui.core.results import Done, Refused
 from cti_tui.protocol.actions import ActionError, command_frame, parse_action
-from cti_tui.protocol.events import call_from_wire, event_to_wire
+from cti_tui.protocol.events import agent_from_wire, call_from_wire, event_to_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
@@ -276,7 +277,18 @@ class Overflow:
     """The client fell behind; the server closes the socket next, and a restore replays what was missed."""
 
 
-Received = cmd.CallUpdate | cmd.Snapshot | cmd.Notice | Opened | OpenFailed | Live | Answer | ServerTime | Overflow
+Received = (
+    cmd.CallUpdate
+    | cmd.Snapshot
+    | cmd.Notice
+    | cmd.AgentUpdate
+    | Opened
+    | OpenFailed
+    | Live
+    | Answer
+    | ServerTime
+    | Overflow
+)
 
 
 class Phase(Enum):
@@ -436,6 +448,9 @@ class ClientSession:
         if not isinstance(subscriptions, list) or not all(isinstance(n, str) for n in subscriptions):
             raise MessageError('a snapshot\'s "subscriptions" is a list of nodes')
         snapshot = cmd.Snapshot(tuple(_call(c) for c in calls), tuple(subscriptions))
+        agents = message.get("agents", [])
+        if not isinstance(agents, list):
+            raise MessageError('a snapshot\'s "agents" is a list of agent objects')
         # calls that ended while this client was too far behind to replay: their end first, so they end on
         # the screen (and reach the history) rather than vanish when the snapshot replaces the view
         endings: list[Received] = [cmd.CallUpdate(_call(c)) for c in ended]
@@ -444,6 +459,7 @@ class ClientSession:
         out: list[Received] = [] if now is None else [ServerTime(now)]
         out.extend(endings)
         out.append(snapshot)
+        out.extend(cmd.AgentUpdate(_agent(a)) for a in agents)
         if self.phase is Phase.PRESENT and self._replay_left is None:
             self.phase = Phase.LIVE
             out.append(Live())
@@ -494,6 +510,15 @@ def _call(data: object) -> Call:
         raise MessageError(f"bad call object: {exc!r}"[:200]) from None
 
 
+def _agent(data: object) -> Availability:
+    if not isinstance(data, dict):
+        raise MessageError("an agent is a JSON object")
+    try:
+        return agent_from_wire(data)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise MessageError(f"bad agent object: {exc!r}"[:200]) from None
+
+
 def _aware_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -509,6 +534,8 @@ def _event_reports(message: dict[str, Any]) -> list[Received]:
     names a command (``inReplyTo``) is left out: its command's reply tells the connector that sent it."""
     if "call" in message:
         return [cmd.CallUpdate(_call(message["call"]))]
+    if "agent" in message:
+        return [cmd.AgentUpdate(_agent(message["agent"]))]
     name = message.get("name")
     if not isinstance(name, str):
         raise MessageError('an event has a "name"')

@@ -304,6 +304,8 @@ def build_server_app(
                     "releaseAt": r.release_at.isoformat() if r.release_at else None,
                     "talkSeconds": r.talk_seconds,
                     "ringingSeconds": r.ringing_seconds,
+                    "disposition": r.disposition,
+                    "note": r.note,
                 }
                 for r in page.rows
             ],

@@ -30,7 +30,7 @@ from cti_tui.core.clock import Clock, Timer
 from cti_tui.core.model import CallEvent, Event, Identity
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol import session as protocol
-from cti_tui.protocol.events import call_to_wire
+from cti_tui.protocol.events import agent_to_wire, call_to_wire
 from cti_tui.server.replay import PER_SESSION_BYTES, TOTAL_BYTES, ReplayBudget, ReplayLog
 from cti_tui.server.throttle import LoginThrottle
 
@@ -176,6 +176,7 @@ class Session:
             "now": self.connector_now(),
             "calls": [call_to_wire(c) for c in self.connector.active_calls()],
             "subscriptions": self.connector.subscriptions(),
+            "agents": [agent_to_wire(a) for a in self.connector.agents()],
         }
         if since is not None:
             ended = (self.connector.get_call(call_id) for call_id, seq in self.ended.items() if seq > since)

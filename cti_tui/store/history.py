@@ -19,6 +19,7 @@ import asyncio
 import atexit
 import contextlib
 import csv
+import json
 import logging
 import os
 import queue
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from cti_tui import paths
+from cti_tui.core.availability import Availability
 from cti_tui.core.history import (
     Cancellation,
     HistoryCancelled,
@@ -44,7 +46,7 @@ from cti_tui.core.history import (
     Outcome,
     derive_outcome,
 )
-from cti_tui.core.model import Call, CallEvent, CallStatus, Direction, Event
+from cti_tui.core.model import AgentEvent, Call, CallEvent, CallStatus, Direction, Event
 
 __all__ = [
     "CSV_HEADER",
@@ -66,10 +68,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema this code writes. Bump it and add the steps to ``_MIGRATIONS`` when the tables change.
 
 1: calls and their search index. 2: ``call_counts``, so that "History · 1000000" costs no count of the rows.
+3: the agent's disposition and note of each call (after-call work), searchable.
 """
 
 _BUSY_TIMEOUT = 5.0  # seconds to wait for another process (a second cti-tui) holding the write lock
@@ -129,7 +132,7 @@ def default_history_path() -> Path:
 
 # --- schema -------------------------------------------------------------------------------------------------
 
-_COLUMNS = (
+_CALL_COLUMNS = (
     "id",
     "owner",
     "direction",
@@ -147,7 +150,12 @@ _COLUMNS = (
     "talk_seconds",
     "status",
 )
-_TEXT_COLUMNS = ("source", "source_name", "destination", "destination_name")
+# --- after-call work (schema 3): what the agent said about a call, written after the call itself ----------
+_WRAP_UP_COLUMNS = ("disposition", "note")
+_COLUMNS = (*_CALL_COLUMNS, *_WRAP_UP_COLUMNS)
+_SET_DISPOSITION = "UPDATE calls SET disposition = :disposition, note = :note WHERE owner = :owner AND id = :id"
+# ---
+_TEXT_COLUMNS = ("source", "source_name", "destination", "destination_name", *_WRAP_UP_COLUMNS)
 # The numbers without formatting, stored only when they differ from the number (else ''), for digit searches.
 _COMPACT_COLUMNS = ("source_digits", "destination_digits")
 _NUMBER_COLUMNS = ("source", "destination", *_COMPACT_COLUMNS)
@@ -180,6 +188,8 @@ _CREATE_TABLES = (
         status TEXT NOT NULL,
         source_digits TEXT NOT NULL,
         destination_digits TEXT NOT NULL,
+        disposition TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
         UNIQUE (owner, id)
     )""",
     "CREATE INDEX calls_by_owner ON calls (owner, release_at DESC, id DESC)",
@@ -231,13 +241,25 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         *_CREATE_COUNTS,
         f"INSERT INTO call_counts ({_COUNT_KEY}, calls) SELECT {_COUNT_KEY}, count(*) FROM calls GROUP BY {_COUNT_KEY}",
     ),
+    2: tuple(f"ALTER TABLE calls ADD COLUMN {column} TEXT NOT NULL DEFAULT ''" for column in _WRAP_UP_COLUMNS),
+}
+# A file with a search index gets it rebuilt over the new columns too (after the step's statements).
+_REINDEX_AFTER = {
+    2: (
+        "DROP TRIGGER calls_search_insert",
+        "DROP TRIGGER calls_search_delete",
+        "DROP TRIGGER calls_search_update",
+        "DROP TABLE calls_search",
+        *_CREATE_SEARCH,
+        "INSERT INTO calls_search (calls_search) VALUES ('rebuild')",
+    ),
 }
 
 _UPSERT = (
     f"INSERT INTO calls ({', '.join((*_COLUMNS, *_COMPACT_COLUMNS))}) "
     f"VALUES ({', '.join(f':{c}' for c in (*_COLUMNS, *_COMPACT_COLUMNS))}) "
     "ON CONFLICT (owner, id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*_COLUMNS, *_COMPACT_COLUMNS) if c not in ("id", "owner"))
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_CALL_COLUMNS, *_COMPACT_COLUMNS) if c not in ("id", "owner"))
 )
 _SELECT = ", ".join(f"calls.{c}" for c in _COLUMNS)
 _NEWEST_FIRST = "ORDER BY calls.release_at DESC, calls.id DESC"
@@ -323,12 +345,14 @@ def _values(call: Call, owner: str) -> dict[str, Any]:
         "status": call.status.value,
         "source_digits": _compact(call.source),
         "destination_digits": _compact(call.destination),
+        "disposition": "",  # a new row has none yet; a repeat of the call keeps the one it has
+        "note": "",
     }
 
 
 def _row(record: tuple[Any, ...]) -> HistoryRow:
     id_, owner, direction, source, source_name, destination, destination_name, line, cause = record[:9]
-    outcome, setup_at, connect_at, release_at, ringing, talk, status = record[9:]
+    outcome, setup_at, connect_at, release_at, ringing, talk, status, disposition, note = record[9:]
     return HistoryRow(
         id=id_,
         owner=owner,
@@ -346,6 +370,8 @@ def _row(record: tuple[Any, ...]) -> HistoryRow:
         ringing_seconds=float(ringing),
         talk_seconds=float(talk),
         status=CallStatus(status),
+        disposition=disposition,
+        note=note,
     )
 
 
@@ -380,6 +406,8 @@ CSV_HEADER = (
     "release_at",
     "ringing_seconds",
     "talk_seconds",
+    "disposition",
+    "note",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"\+?[\d\s\-.()]+")
@@ -395,7 +423,7 @@ def _cell(text: str) -> str:
 def _csv_cells(record: tuple[Any, ...]) -> list[Any]:
     """A CSV line straight from a ``_SELECT`` record: stored times are already ISO-8601 UTC text."""
     id_, owner, direction, source, source_name, destination, destination_name, line, cause = record[:9]
-    outcome, setup_at, connect_at, release_at, ringing, talk, status = record[9:]
+    outcome, setup_at, connect_at, release_at, ringing, talk, status, disposition, note = record[9:]
     inbound = direction == Direction.INBOUND
     party, party_name = (source, source_name) if inbound else (destination, destination_name)
     texts = (id_, owner, direction, status, outcome, cause, line, party, party_name)
@@ -408,6 +436,64 @@ def _csv_cells(record: tuple[Any, ...]) -> list[Any]:
         release_at or "",
         round(ringing, 3),
         round(talk, 3),
+        _cell(disposition),
+        _cell(note),
+    ]
+
+
+class _RowWriter:
+    """Writes exported rows to a text stream in one format."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def row(self, record: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        pass
+
+
+class _CsvRows(_RowWriter):
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__(out)
+        self.writer = csv.writer(out)
+        self.writer.writerow(CSV_HEADER)
+
+    def row(self, record: tuple[Any, ...]) -> None:
+        self.writer.writerow(_csv_cells(record))
+
+
+class _JsonRows(_RowWriter):
+    """One JSON array, streamed: a row at a time, never the whole export in memory."""
+
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__(out)
+        self.first = True
+        out.write("[")
+
+    def row(self, record: tuple[Any, ...]) -> None:
+        cells = _json_cells(record)
+        self.out.write(("\n" if self.first else ",\n") + json.dumps(dict(zip(CSV_HEADER, cells, strict=True))))
+        self.first = False
+
+    def end(self) -> None:
+        self.out.write("\n]\n")
+
+
+def _json_cells(record: tuple[Any, ...]) -> list[Any]:
+    id_, owner, direction, source, source_name, destination, destination_name, line, cause = record[:9]
+    outcome, setup_at, connect_at, release_at, ringing, talk, status, disposition, note = record[9:]
+    inbound = direction == Direction.INBOUND
+    party, party_name = (source, source_name) if inbound else (destination, destination_name)
+    return [
+        *(id_, owner, direction, status, outcome, cause, line, party, party_name),
+        *(source, source_name, destination, destination_name),
+        *(setup_at, connect_at, release_at),
+        round(ringing, 3),
+        round(talk, 3),
+        disposition,
+        note,
     ]
 
 
@@ -433,6 +519,7 @@ class _Write:
     call_id: str
     values: dict[str, Any]
     done: Future[None]
+    sql: str | None = None  # another statement than the call's upsert (a disposition)
 
 
 class HistoryStore:
@@ -638,7 +725,8 @@ class HistoryStore:
 
     def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
         for step in range(version, SCHEMA_VERSION):
-            for statement in _MIGRATIONS[step]:
+            searchable = self._has_search_index(conn)
+            for statement in (*_MIGRATIONS[step], *(_REINDEX_AFTER.get(step, ()) if searchable else ())):
                 conn.execute(statement)
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
@@ -668,18 +756,25 @@ class HistoryStore:
         """
         if not call.ended:
             raise ValueError(f"call {call.id} is {call.status.value}; only ended calls go to history")
-        done: Future[None] = Future()
-        done.set_running_or_notify_cancel()
-        write = _Write(call.id, _values(call, owner), done)
+        return self._enqueue(_Write(call.id, _values(call, owner), _started()))
+
+    def submit_disposition(self, owner: str, call_id: str, disposition: str, note: str) -> Future[None]:
+        """Hand the agent's disposition and note of an already filed call to the writer thread (after the
+        call itself, in order); a call the history never filed is left alone."""
+        values = {"owner": owner, "id": call_id, "disposition": disposition, "note": note}
+        return self._enqueue(_Write(call_id, values, _started(), _SET_DISPOSITION))
+
+    def _enqueue(self, write: _Write) -> Future[None]:
+        done, call_id = write.done, write.call_id
         refusal: HistoryError | None = None
         with self._progress:
             if self._closed:
-                refusal = HistoryError(f"call history {self.path} is closed: call {call.id} was not saved", self.path)
+                refusal = HistoryError(f"call history {self.path} is closed: call {call_id} was not saved", self.path)
             elif self._damage is not None:
                 refusal = self._damage
             elif self._submitted - self._finished >= WRITE_QUEUE_LIMIT:
                 refusal = HistoryError(
-                    f"{WRITE_QUEUE_LIMIT} calls are waiting to be written to {self.path}: call {call.id} was not saved",
+                    f"{WRITE_QUEUE_LIMIT} calls are waiting to be written to {self.path}: call {call_id} was not saved",
                     self.path,
                 )
             else:
@@ -714,7 +809,10 @@ class HistoryStore:
         while (write := self._writes.get()) is not None:
             try:
                 self._checked.wait()  # rows wait here for the full check, never the event loop
-                self._write(write.call_id, write.values)
+                if write.sql is None:
+                    self._write(write.call_id, write.values)
+                else:
+                    self._execute(write.call_id, write.sql, write.values)
             except HistoryError as exc:
                 write.done.set_exception(exc)
             except Exception as exc:  # not a HistoryError: a bug, but the writer goes on and the caller hears
@@ -728,10 +826,13 @@ class HistoryStore:
                     self._progress.notify_all()
 
     def _write(self, call_id: str, values: dict[str, Any]) -> None:
+        self._execute(call_id, _UPSERT, values)
+
+    def _execute(self, call_id: str, sql: str, values: dict[str, Any]) -> None:
         with self._write_lock:
             self._sound()
             try:
-                self._writer.execute(_UPSERT, values)
+                self._writer.execute(sql, values)
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot save call {call_id} to {self.path}: {exc}", self.path) from exc
 
@@ -960,10 +1061,42 @@ class HistoryStore:
         self._sound()
         if self._closed:
             raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
+        return self._export(owner, destination, _CsvRows, search, outcome, direction, progress, cancel)
+
+    def export_json(
+        self,
+        owner: str,
+        destination: Path | TextIO,
+        *,
+        search: str | None = None,
+        outcome: Outcome | None = None,
+        direction: Direction | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancel: Cancellation | None = None,
+    ) -> int:
+        """As :meth:`export_csv`, as one JSON array of objects (the CSV's columns as keys, numbers as numbers,
+        text as it was stored: JSON has no formulas to guard against)."""
+        _off_the_loop("HistoryStore.export_json")
+        self._sound()
+        if self._closed:
+            raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
+        return self._export(owner, destination, _JsonRows, search, outcome, direction, progress, cancel)
+
+    def _export(
+        self,
+        owner: str,
+        destination: Path | TextIO,
+        rows: type[_RowWriter],
+        search: str | None,
+        outcome: Outcome | None,
+        direction: Direction | None,
+        progress: Callable[[int], None] | None,
+        cancel: Cancellation | None,
+    ) -> int:
         body, params = self._filters(owner, search, outcome, direction, plan="set")
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
-            return self._write_csv(sql, params, destination, progress, cancel)
+            return self._write_csv(sql, params, destination, progress, cancel, rows)
         target = Path(destination)
         with tempfile.NamedTemporaryFile(
             "w",
@@ -976,7 +1109,7 @@ class HistoryStore:
         ) as out:
             temporary = Path(out.name)
             try:
-                count = self._write_csv(sql, params, out, progress, cancel)
+                count = self._write_csv(sql, params, out, progress, cancel, rows)
             except BaseException:
                 out.close()
                 temporary.unlink(missing_ok=True)
@@ -991,6 +1124,7 @@ class HistoryStore:
         out: IO[str],
         progress: Callable[[int], None] | None,
         cancel: Cancellation | None,
+        rows: type[_RowWriter] | None = None,
     ) -> int:
         conn = self._connect()
         conn.guarded = True
@@ -998,14 +1132,14 @@ class HistoryStore:
             with self._cancellable(conn, cancel, "export"):
                 try:
                     conn.execute("PRAGMA query_only = ON")
-                    writer = csv.writer(out)
-                    writer.writerow(CSV_HEADER)
+                    writer = (rows or _CsvRows)(out)
                     count = 0
                     for record in conn.execute(sql, params):
-                        writer.writerow(_csv_cells(record))
+                        writer.row(record)
                         count += 1
                         if progress is not None and count % _EXPORT_PROGRESS_EVERY == 0:
                             progress(count)
+                    writer.end()
                     if progress is not None:
                         progress(count)
                     return count
@@ -1071,6 +1205,8 @@ class HistoryRecorder:
     def record(self, event: Event) -> Future[None] | None:
         """Submit the call if the event ends one of the owner's calls; the future resolves once its row is
         committed (``cti-tui events`` may print HANGUP only then). None for any other event."""
+        if isinstance(event, AgentEvent):
+            return self._record_disposition(event.agent)
         if not isinstance(event, CallEvent):
             return None
         call = event.call
@@ -1082,6 +1218,15 @@ class HistoryRecorder:
             loop = None
         done = self.store.submit(call, self.owner)
         done.add_done_callback(lambda future: self._finished(future, call.id, loop))
+        return done
+
+    def _record_disposition(self, agent: Availability) -> Future[None] | None:
+        """The owner's disposition and note of one of its calls go into that call's row."""
+        if agent.line != self.owner or not agent.call_id or not agent.disposition:
+            return None
+        loop = _running_loop()
+        done = self.store.submit_disposition(self.owner, agent.call_id, agent.disposition, agent.note)
+        done.add_done_callback(lambda future: self._finished(future, agent.call_id, loop))
         return done
 
     def _finished(self, future: Future[None], call_id: str, loop: asyncio.AbstractEventLoop | None) -> None:
@@ -1098,6 +1243,12 @@ class HistoryRecorder:
             return
         with contextlib.suppress(RuntimeError):  # a closed loop (the app has exited): the log above is all
             loop.call_soon_threadsafe(self.on_error, error)
+
+
+def _started() -> Future[None]:
+    done: Future[None] = Future()
+    done.set_running_or_notify_cancel()
+    return done
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -9,7 +9,9 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
+from cti_tui.core import commands as cmd
 from cti_tui.core.model import EntryKind
+from cti_tui.ui.screens.agent_states import AGENT_KEYS
 from cti_tui.ui.screens.dashboard import CALL_ACTIONS, Dashboard
 
 
@@ -28,6 +30,7 @@ class CtiCommands(Provider):
             if action in CALL_ACTIONS and call is not None and dashboard.check_action(action, ()):
                 label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"
                 commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))
+        commands.extend(_agent_commands(dashboard))
         for entry in dashboard.directory:
             if entry.kind is not EntryKind.PARK:
                 commands.append((f"Dial {entry.name} ({entry.number})", partial(dashboard.dial, entry.number), "Call"))
@@ -42,6 +45,9 @@ class CtiCommands(Provider):
                     )
                 )
         commands.append(("Export call history to CSV", dashboard.export_history, "Write the history to a CSV file"))
+        commands.append(
+            ("Export call history to JSON", partial(dashboard.export_history, kind="json"), "Write it as JSON")
+        )
         commands.append(("Log out", dashboard.log_out, "End the session and return to the login screen"))
         return commands
 
@@ -55,6 +61,23 @@ class CtiCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, _highlight(matcher, name), callback, help=help_text)
+
+
+def _agent_commands(dashboard: Dashboard) -> list[tuple[str, Callable[[], object], str]]:
+    """Availability from the palette: the same commands as the keys, a break per reason, a queue each."""
+    agent = dashboard.own_agent()
+    if agent is None:
+        return []
+    commands: list[tuple[str, Callable[[], object], str]] = []
+    for binding in AGENT_KEYS:
+        if binding.action != "take_break" and dashboard.check_action(binding.action, ()):
+            commands.append((binding.description, getattr(dashboard, f"action_{binding.action}"), f"key {binding.key}"))
+    if dashboard.check_action("take_break", ()):
+        for reason in agent.break_reasons:
+            commands.append((f"Break: {reason}", partial(dashboard.run_command, cmd.TakeBreak(reason)), "key b"))
+    for label, command in dashboard.queue_commands():
+        commands.append((label, partial(dashboard.run_command, command), "key Q"))
+    return commands
 
 
 def _highlight(matcher: Matcher, name: str) -> Content:

@@ -33,6 +33,12 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.Subscribe: cmd.Subscribe("queue:sales"),
     cmd.Unsubscribe: cmd.Unsubscribe("queue:sales"),
     cmd.SetAutoAnswer: cmd.SetAutoAnswer(True),
+    cmd.SetReady: cmd.SetReady(),
+    cmd.TakeBreak: cmd.TakeBreak("lunch"),
+    cmd.GoOffline: cmd.GoOffline(),
+    cmd.QueueLogin: cmd.QueueLogin("sales"),
+    cmd.QueueLogout: cmd.QueueLogout("sales"),
+    cmd.Dispose: cmd.Dispose("c1", "sale", "wants a quote"),
 }
 COMMANDS = typing.get_args(cmd.Command)
 

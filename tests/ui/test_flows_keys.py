@@ -827,7 +827,8 @@ async def test_the_key_bar_shows_what_the_keys_can_do_and_a_click_presses_one(ma
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
         bar = dashboard(app).query_one(KeyBar)
-        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", "q Quit"]
+        agent_keys = ["b Break", "O Offline", "Q Queues"]  # available: ready and wrap-up have nothing to do
+        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", *agent_keys, "q Quit"]
         call_id = await ring(pilot)
         assert await wait_until(pilot, lambda: "a Answer" in bar.shown)
         assert "r Reject" in bar.shown and "h Hold/Resume" not in bar.shown

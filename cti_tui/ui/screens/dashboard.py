@@ -29,6 +29,7 @@ from cti_tui.core.history import CallHistory
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
+    AgentEvent,
     Call,
     CallEvent,
     CallStatus,
@@ -41,6 +42,7 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
+from cti_tui.ui.screens.agent_states import AGENT_ACTIONS, AGENT_KEYS, AgentStateKeys
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -76,7 +78,7 @@ FAILURE_REASONS = {
 }
 
 
-class Dashboard(Screen[None]):
+class Dashboard(AgentStateKeys, Screen[None]):
     class SessionLost(Message):
         """The backend's session is gone for good (the server restarted without it, the phone died): the app
         takes the user back to the login form."""
@@ -102,6 +104,7 @@ class Dashboard(Screen[None]):
         Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
+        *AGENT_KEYS,
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
@@ -147,6 +150,7 @@ class Dashboard(Screen[None]):
         self.directory = await self.connector.directory()
         self.lines.directory = self.directory
         self.status.state = "ready" if self.connector.is_connected() else "connecting"
+        self.status.agent = self.own_agent()
         self._show_engine_view()
         self._remove_listener = self.connector.add_listener(self._arrived)
         self.set_interval(1.0, self.tick)
@@ -201,6 +205,9 @@ class Dashboard(Screen[None]):
             if isinstance(event, CallEvent):
                 self._on_call(event.call)
                 own_call_ended |= event.call.ended and event.call.line == self.identity.line
+            elif isinstance(event, AgentEvent):
+                self.agent_changed(event.agent)
+                own_call_ended |= bool(event.agent.disposition) and event.agent.extension == self.identity.extension
             else:
                 self._on_activity(event)
         if own_call_ended:  # once per drain, however many ended
@@ -214,6 +221,8 @@ class Dashboard(Screen[None]):
         self.calls.replace(calls)
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(calls)
+        for agent in self.connector.agents():
+            self.agent_changed(agent)
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls
@@ -322,6 +331,8 @@ class Dashboard(Screen[None]):
             return capabilities.supports(Operation.UNPARK) and bool(self._parked())
         if action == "subscribe":
             return capabilities.subscribe
+        if action in AGENT_ACTIONS:
+            return self.agent_action_available(action)
         return True
 
     def _typing(self) -> bool:
@@ -352,6 +363,10 @@ class Dashboard(Screen[None]):
     async def _run(self, command: cmd.Command) -> None:
         """Run one command on the connector; its outcome arrives as events (INFO/ERROR become notifications)."""
         await self.connector.perform(command)
+
+    def run_command(self, command: cmd.Command) -> None:
+        """Run a command of the palette's (its outcome arrives as events, as a key's does)."""
+        self._run(command)
 
     def _with_selected(self, command: Callable[[str], cmd.Command]) -> None:
         call = self.selected()
@@ -473,10 +488,10 @@ class Dashboard(Screen[None]):
     def action_search(self) -> None:
         self.history_pane.focus_search()
 
-    def export_history(self, path: Path | None = None) -> None:
-        """Export the history pane's rows (its search and filter) to CSV on a worker: the app stays usable,
-        the pane shows the progress, and the outcome comes back as a notification (never a traceback)."""
-        target = path or Path.cwd() / f"cti-tui-history-{self.now():%Y%m%d-%H%M%S}.csv"
+    def export_history(self, path: Path | None = None, kind: str = "csv") -> None:
+        """Export the history pane's rows (its search and filter) to CSV (or JSON) on a worker: the app stays
+        usable, the pane shows the progress, and the outcome comes back as a notification (never a traceback)."""
+        target = path or Path.cwd() / f"cti-tui-history-{self.now():%Y%m%d-%H%M%S}.{kind}"
         if not self.history_pane.export_csv(target):
             self.notify("an export is already running", title="History", severity="warning")
 

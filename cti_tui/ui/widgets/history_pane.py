@@ -93,6 +93,8 @@ def party_text(row: HistoryRow) -> Text:
     text = Text(format_for_display(row.party) or "anonymous", style="bold")
     if row.party_name and row.party_name != row.party:
         text.append(f"  {row.party_name}", style="")
+    if row.disposition:  # the agent's after-call work, at a glance (the note is in the export)
+        text.append(f"  · {row.disposition}", style="italic #7aa2f7")
     return text
 
 
@@ -402,10 +404,10 @@ class HistoryPane(Vertical):
         )
 
     def export_csv(self, path: Path) -> bool:
-        """Start writing every row matching the current search and filter to ``path`` as CSV, on a worker
-        thread, with a progress bar in the pane. The outcome comes back as :class:`Exported` or
-        :class:`ExportFailed` (history off, a damaged file, an unwritable path: never raised). False when
-        an export is already running (nothing started)."""
+        """Start writing every row matching the current search and filter to ``path`` as CSV (JSON for a
+        ``.json`` path), on a worker thread, with a progress bar in the pane. The outcome comes back as
+        :class:`Exported` or :class:`ExportFailed` (history off, a damaged file, an unwritable path: never
+        raised). False when an export is already running (nothing started)."""
         path = Path(path)
         if self.store is None:
             self.post_message(self.ExportFailed(path, f"{OFF_MESSAGE}: nothing to export"))
@@ -625,7 +627,8 @@ class HistoryPane(Vertical):
                 self.post_message(self._ExportProgress(rows))
 
         def export() -> int:
-            return store.export_csv(self.owner, path, search=search, outcome=outcome, progress=progress, cancel=cancel)
+            write = store.export_json if path.suffix.lower() == ".json" else store.export_csv  # by the file's kind
+            return write(self.owner, path, search=search, outcome=outcome, progress=progress, cancel=cancel)
 
         try:
             rows = await asyncio.to_thread(export)

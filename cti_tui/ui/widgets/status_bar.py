@@ -9,7 +9,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from cti_tui.core.availability import Availability
 from cti_tui.core.model import Identity
+from cti_tui.ui.widgets.agent_state import agent_text
 
 STATE_STYLE = {
     "connecting": "bold #7aa2f7",
@@ -22,6 +24,7 @@ STATE_STYLE = {
 class StatusBar(Static):
     state: reactive[str] = reactive("connecting")
     notice: reactive[str] = reactive("")
+    agent: reactive[Availability | None] = reactive(None)  # the agent's own availability, when the backend has one
 
     def __init__(self, identity: Identity, backend: str, now: Callable[[], datetime], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -30,14 +33,25 @@ class StatusBar(Static):
         self._now = now
 
     def render(self) -> Text:
+        """The state, the agent's availability, who, the clock, then the notice; at a narrow width the
+        details (role, backend) go first, so the clock and the availability are never cut."""
         me = self.identity
-        text = Text()
-        text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
-        text.append(f" {me.name} ", style="bold")
-        text.append(f"({me.role}) · ext {me.extension} · {self.backend}", style="")
+        width = self.size.width or 10**6
+        clock = Text(f"  {self._now().strftime('%H:%M:%S')}", style="dim")
+        for details in (f"({me.role}) · ext {me.extension} · {self.backend}", f"ext {me.extension}", ""):
+            text = Text()
+            text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
+            if self.agent is not None:
+                text.append_text(agent_text(self.agent, self._now()))
+            text.append(f" {me.name} ", style="bold")
+            text.append(details, style="")
+            if text.cell_len + clock.cell_len <= width:
+                break
         if self.notice:
             text.append(f"  │ {self.notice}", style="italic")
-        text.append(f"  {self._now().strftime('%H:%M:%S')}", style="dim")
+            if text.cell_len + clock.cell_len > width:  # the notice is cut, never the clock
+                text.truncate(max(0, width - clock.cell_len), overflow="ellipsis")
+        text.append_text(clock)
         return text
 
     def tick(self) -> None:

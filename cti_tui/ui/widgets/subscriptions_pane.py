@@ -18,9 +18,11 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from cti_tui.core.availability import Availability
 from cti_tui.core.model import Call, DirectoryEntry
 from cti_tui.ui import render
 from cti_tui.ui.lamps import Lamp, LineBoard, LineSummary, is_waiting
+from cti_tui.ui.widgets.agent_state import agent_text
 from cti_tui.ui.widgets.row_view import RowView
 
 LAMP_GLYPH = "●"
@@ -32,6 +34,7 @@ LAMP_STYLE: dict[Lamp, str] = {
 }
 EMPTY_HINT = "no lines watched — press s to subscribe"
 CALL_INDENT = "    "
+COMPACT_BELOW = 56  # columns under which a watched agent's state is shown as one word
 
 
 def _plural(count: int, word: str) -> str:
@@ -75,14 +78,17 @@ def call_line(call: Call, node: str, now: datetime, width: int, base: Style) -> 
     return spread(left, clock, width, base)
 
 
-def heading(summary: LineSummary, name: str, width: int, base: Style) -> Text:
-    """Lamp, node and name on the left (cut with an ellipsis when narrow), the summary on the right."""
+def heading(summary: LineSummary, name: str, width: int, base: Style, agent: Text | None = None) -> Text:
+    """Lamp, node and name on the left (cut with an ellipsis when narrow), the summary on the right, and
+    before it a watched agent's availability (``agent``) when the backend tells it."""
     title = Text()
     title.append(f"{LAMP_GLYPH} ", style=LAMP_STYLE[summary.lamp])
     title.append(summary.node, style="bold")
     if name and name != summary.node:
         title.append(f"  {name}")
     note = Text(summary_text(summary), style="#ffcc00" if summary.lamp is Lamp.RINGING else "dim")
+    if agent is not None:
+        note = Text.assemble(agent, note)
     return spread(title, note, width, base)
 
 
@@ -114,6 +120,7 @@ class SubscriptionsPane(RowView):
         self._board = LineBoard()
         self._summaries: dict[str, LineSummary] = {}  # until the node changes (its rows share one)
         self._none_highlighted = True
+        self._agents: dict[str, Availability] = {}  # node -> the watched agent's availability
         self.directory = directory
         self.border_title = "Lines (0)"
 
@@ -176,8 +183,16 @@ class SubscriptionsPane(RowView):
         self._redraw(self._board.nodes)
 
     def tick(self) -> None:
-        """Durations moved on: the lines with live calls change (only those on screen are rendered)."""
+        """Durations moved on: the lines with live calls change (only those on screen are rendered), and
+        the time in state of the agents shown."""
         self._redraw(self._board.busy_nodes())
+        self._redraw(node for node in self._agents if self._board.watches(node))
+
+    def set_agent(self, agent: Availability) -> None:
+        """A watched agent's availability changed: its line's heading shows it."""
+        self._agents[agent.line] = agent
+        if self._board.watches(agent.line):
+            self.changed(agent.line)
 
     # --- reading -----------------------------------------------------------------------------------
 
@@ -214,7 +229,10 @@ class SubscriptionsPane(RowView):
     def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
         summary = self._summary(key)
         if row == 0:
-            return heading(summary, self.name_of(key), width, base)
+            agent = self._agents.get(key)
+            compact = width < COMPACT_BELOW  # the line's name first: the state shrinks to a word
+            shown = None if agent is None else agent_text(agent, self._now(), compact=compact)
+            return heading(summary, self.name_of(key), width, base, shown)
         if row - 1 < len(summary.calls):
             return call_line(summary.calls[row - 1], key, self._now(), width, base)
         return Text(style=base)
