@@ -21,6 +21,8 @@ from cti_tui.core.clock import Clock, RealClock
 from cti_tui.credentials import CredentialStore
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import uvicorn
 
     from cti_tui.core.model import Event
@@ -79,17 +81,21 @@ def open_history(path: Path | None = None, **options: Any) -> HistoryStore:
 
 def history_listener(
     history: HistoryStore, connector: Connector, on_error: Callable[[Exception], None]
-) -> Callable[[Event], None]:
-    """Records every call that ends on the logged-in user's own line (whoever logs in, on any backend)."""
+) -> Callable[[Event], Future[None] | None]:
+    """Records every call that ends on the logged-in user's own line (whoever logs in, on any backend).
+
+    It returns the future of the call's row (None for an event that files nothing): ``cti-tui events`` holds
+    HANGUP/CANCEL back until the row is committed, so a reader never sees an end that a kill could lose."""
     from cti_tui.store.history import HistoryRecorder
 
     recorders: dict[str, HistoryRecorder] = {}
 
-    def record(event: Event) -> None:
+    def record(event: Event) -> Future[None] | None:
         identity = connector.identity
-        if identity is not None:
-            line = identity.line
-            recorders.setdefault(line, HistoryRecorder(history, line, on_error=on_error))(event)
+        if identity is None:
+            return None
+        line = identity.line
+        return recorders.setdefault(line, HistoryRecorder(history, line, on_error=on_error)).record(event)
 
     return record
 
@@ -154,7 +160,12 @@ class AppWiring:
 
     def record_history(self, connector: Connector, on_error: Callable[[Exception], None]) -> None:
         if self.history is not None:
-            connector.add_listener(history_listener(self.history, connector, on_error))
+            record = history_listener(self.history, connector, on_error)
+
+            def file(event: Event) -> None:  # the app shows the end at once; its row follows on the writer
+                record(event)
+
+            connector.add_listener(file)
 
     @property
     def exchange(self) -> Any:
@@ -330,9 +341,8 @@ async def run_events(
         except (HistoryError, OSError) as exc:
             problem = f"call history is off: {exc}"
 
-    def record(on_error: Callable[[Exception], None]) -> None:
-        if history is not None:
-            connector.add_listener(history_listener(history, connector, on_error))
+    def record(on_error: Callable[[Exception], None]) -> Callable[[Event], Future[None] | None] | None:
+        return None if history is None else history_listener(history, connector, on_error)
 
     try:
         return await run_headless(

@@ -7,10 +7,7 @@ Secrets are never read from here: a ``password`` or ``api_key`` key is ignored a
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,23 +110,8 @@ _EMAIL_KEY = re.compile(r"\s*email\s*=")
 def write_atomically(path: Path, text: str) -> None:
     """``text`` into ``path`` all or nothing, readable by its owner only (0600; a new folder 0700)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):  # the rename itself reaches the disk with the folder's entry
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    with paths.replacing(path) as handle:
+        handle.write(text)
 
 
 def _toml_string(text: str) -> str:

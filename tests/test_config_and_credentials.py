@@ -86,7 +86,7 @@ def test_a_full_disk_leaves_the_config_whole(tmp_path: Path, monkeypatch) -> Non
     import errno
     import os
 
-    from cti_tui import config as config_module
+    from cti_tui import paths
 
     path = tmp_path / "config.toml"
     original = 'email = "old@x.y"\nbell = false\n[keymap]\n"cti.dial" = "D"\n'
@@ -95,7 +95,7 @@ def test_a_full_disk_leaves_the_config_whole(tmp_path: Path, monkeypatch) -> Non
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(config_module.os, "fsync", full)  # the data reaches the disk here, or fails
+    monkeypatch.setattr(paths.os, "fsync", full)  # the data reaches the disk here, or fails
     problem = save_email("new@x.y", path)
     assert problem is not None and "No space left" in problem
     assert path.read_text() == original

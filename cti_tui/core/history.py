@@ -39,10 +39,14 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     TRANSFERRED = "transferred"
+    INTERRUPTED = "interrupted"
+    """The backend or session was lost while the call was live: how it really ended is not known here."""
 
 
 def derive_outcome(call: Call) -> Outcome:
     """How history labels a call: an explicit cause wins, then whether it ever connected, then direction."""
+    if call.cause == Cause.INTERRUPTED:
+        return Outcome.INTERRUPTED
     if call.cause == Cause.REJECTED:
         return Outcome.REJECTED
     if call.cause == Cause.TRANSFERRED:

@@ -24,7 +24,6 @@ import os
 import queue
 import re
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -951,10 +950,10 @@ class HistoryStore:
         """Write a header and every matching row (newest first) as CSV; returns the number of rows. Blocking.
 
         Rows stream from the cursor of a connection of its own, so a big export neither fills memory nor
-        holds up ``record``. A path is written atomically (temporary file, then rename: a failed or cancelled
-        export leaves nothing); a text stream should be opened with ``newline=""`` as the csv module asks.
-        ``progress`` is called with the rows written so far every ``_EXPORT_PROGRESS_EVERY`` rows and at
-        the end, on this thread.
+        holds up ``record``. A path is written atomically (:func:`cti_tui.paths.replacing`: a failed or
+        cancelled export leaves nothing, an earlier file at the path stays whole); a text stream should be
+        opened with ``newline=""`` as the csv module asks. ``progress`` is called with the rows written so far
+        every ``_EXPORT_PROGRESS_EVERY`` rows and at the end, on this thread.
         """
         _off_the_loop("HistoryStore.export_csv")
         self._sound()
@@ -964,25 +963,8 @@ class HistoryStore:
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
             return self._write_csv(sql, params, destination, progress, cancel)
-        target = Path(destination)
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            newline="",
-            dir=target.parent,
-            prefix=f".{target.name}.",
-            suffix=".tmp",
-            delete=False,
-        ) as out:
-            temporary = Path(out.name)
-            try:
-                count = self._write_csv(sql, params, out, progress, cancel)
-            except BaseException:
-                out.close()
-                temporary.unlink(missing_ok=True)
-                raise
-        os.replace(temporary, target)
-        return count
+        with paths.replacing(Path(destination), newline="") as out:
+            return self._write_csv(sql, params, out, progress, cancel)
 
     def _write_csv(
         self,

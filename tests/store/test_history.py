@@ -148,6 +148,9 @@ CHECK_MODES = pytest.mark.parametrize("background", [False, True], ids=["checked
         (Direction.OUTBOUND, "rejected", False, Outcome.REJECTED),
         (Direction.INBOUND, "transferred", True, Outcome.TRANSFERRED),
         (Direction.OUTBOUND, "transferred", True, Outcome.TRANSFERRED),
+        (Direction.INBOUND, "interrupted", True, Outcome.INTERRUPTED),
+        (Direction.INBOUND, "interrupted", False, Outcome.INTERRUPTED),
+        (Direction.OUTBOUND, "interrupted", False, Outcome.INTERRUPTED),
     ],
 )
 def test_derive_outcome(direction: Direction, cause: str, connected: bool, expected: Outcome) -> None:
@@ -795,6 +798,28 @@ def test_export_csv_to_a_path(directory: HistoryStore, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export")] == []  # no temporary left
 
 
+def test_a_full_disk_during_an_export_leaves_the_earlier_file_whole(
+    directory: HistoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export goes through the config's atomic write (paths.replacing): flushed to the disk before the
+    rename, so a disk that fills up fails the export instead of replacing a good file with a short one."""
+    import errno
+
+    from cti_tui import paths
+
+    target = tmp_path / "export.csv"
+    target.write_text("earlier export\n")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(paths.os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        directory.export_csv(OWNER, target)
+    assert target.read_text() == "earlier export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if "export" in p.name) == ["export.csv"]
+
+
 def test_export_csv_to_a_stream_with_filters(directory: HistoryStore) -> None:
     out = io.StringIO(newline="")
     assert directory.export_csv(OWNER, out, search="202 555", outcome=Outcome.ANSWERED) == 2
@@ -815,6 +840,19 @@ def test_export_csv_neutralises_formulas_but_not_numbers(store: HistoryStore) ->
     (row,) = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert row["party_name"] == '\'=HYPERLINK("http://x","y")'
     assert row["party"] == "+12025550143"
+
+
+def test_a_call_cut_off_by_a_lost_session_is_filed_and_exported_as_interrupted(store: HistoryStore) -> None:
+    """The connector ends live calls with cause ``interrupted`` when the backend is gone (issue 14 #5): history
+    must not call them answered or missed, since nobody knows how they really ended."""
+    store.record(make_call("cut", cause="interrupted", connected=True), OWNER)
+    store.record(make_call("fine", minute=1), OWNER)
+    assert ids(store, outcome=Outcome.INTERRUPTED) == ["cut"]
+    assert ids(store, outcome=Outcome.ANSWERED) == ["fine"]
+    out = io.StringIO(newline="")
+    store.export_csv(OWNER, out, outcome=Outcome.INTERRUPTED)
+    (row,) = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
+    assert (row["id"], row["outcome"], row["cause"]) == ("cut", "interrupted", "interrupted")
 
 
 # --- recorder -----------------------------------------------------------------------------------------------

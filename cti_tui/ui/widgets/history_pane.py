@@ -48,6 +48,7 @@ OUTCOME_STYLE: dict[Outcome, str] = {
     Outcome.CANCELLED: "dim",
     Outcome.REJECTED: "#ff9e64",
     Outcome.TRANSFERRED: "#7aa2f7",
+    Outcome.INTERRUPTED: "italic #e0af68",
 }
 
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
