@@ -221,7 +221,7 @@ def build_app(
     services = Services(
         make_connector=wiring.connect,
         clock=clock,
-        credentials=credentials or CredentialStore(),
+        credentials=credentials or CredentialStore(allow_plaintext=settings.allow_plaintext_keyring),
         backend_label="Embedded demo PBX",
         demo_hint=DEMO_HINT if org is None or org.user_by_email("agent@demo.local") else "",
         preload=SESSION_MODULES,

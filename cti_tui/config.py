@@ -25,6 +25,7 @@ class AppConfig:
     softphone_ctrl_port: int = 4470
     softphone_name: str | None = None  # the display name callers see
     use_api_key: bool = False
+    allow_plaintext_keyring: bool = False  # remember-me in a plain-file keyring (keyrings.alt): off unless asked
     bell: bool = True
     flash: bool = True
     cursor_blink: bool = True  # off: text cursors stay solid (steadier for screen readers and snapshots)
@@ -66,6 +67,7 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "softphone_ctrl_port", int)
     _take(config, data, path, "softphone_name", str)
     _take(config, data, path, "use_api_key", bool)
+    _take(config, data, path, "allow_plaintext_keyring", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)
     _take(config, data, path, "cursor_blink", bool)
