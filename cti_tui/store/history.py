@@ -257,6 +257,23 @@ def _fts5_trigram_available(conn: sqlite3.Connection) -> bool:
     return True
 
 
+def _private_file(path: Path) -> None:
+    """Who called whom is personal data: the folder is made 0700 and a new file 0600 before SQLite opens it
+    (SQLite gives its -wal and -shm files the database's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # there already, or cannot be made: opening it says which
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is a new database
+
+
+def _tighten(path: Path) -> None:
+    """A history that others may read (made by an older cti-tui) becomes 0600, its contents untouched; only
+    once it was accepted, so that a refused file is left exactly as it was."""
+    for member in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # not there, or not ours to change: SQLite will say if it matters
+            if member.stat().st_mode & 0o077:
+                member.chmod(0o600)
+
+
 def _lower_this_threads_priority() -> None:
     """Nice the calling thread (Linux schedules threads as tasks: a thread id is a process id to setpriority);
     elsewhere, or when not allowed, it keeps its priority."""
@@ -451,7 +468,7 @@ class HistoryStore:
         the file untouched. A file that must be created or migrated is always checked in full here.
         """
         self.path = Path(path) if path is not None else default_history_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._checked = threading.Event()
@@ -470,6 +487,7 @@ class HistoryStore:
             self._searchable = self._prepare(self._writer, full_check=not check_in_background)
             self._reader = self._connect()
             self._reader.execute("PRAGMA query_only = ON")
+            _tighten(self.path)
         except BaseException:
             self._writer.close()
             raise

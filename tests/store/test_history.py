@@ -339,6 +339,30 @@ def test_nothing_is_written_before_the_background_check_passes(tmp_path: Path, m
         assert ids(store) == ["c2", "c1"]
 
 
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_history_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Issue 15 #10: the file was created 0644 in a 0755 folder; who called whom is personal data."""
+    path = tmp_path / "data" / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("a"), OWNER)
+        companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+        assert all(p.exists() for p in companions)
+        assert [_mode(p) for p in (path.parent, path, *companions)] == [0o700, 0o600, 0o600, 0o600]
+
+
+def test_an_older_readable_history_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("a"), OWNER)
+    path.chmod(0o644)
+    with HistoryStore(path) as store:
+        assert _mode(path) == 0o600
+        assert ids(store) == ["a"]
+
+
 @CHECK_MODES
 def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path, background: bool) -> None:
     path = tmp_path / "contacts.db"
@@ -347,11 +371,13 @@ def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path, b
     conn.execute("INSERT INTO contacts VALUES ('Alice', '+12025550143')")
     conn.commit()
     conn.close()
+    path.chmod(0o644)
     before = snapshot(tmp_path)
     with pytest.raises(HistoryError, match="not a cti-tui call history") as caught:
         HistoryStore(path, check_in_background=background)
     assert str(path) in str(caught.value)
     assert snapshot(tmp_path) == before
+    assert _mode(path) == 0o644  # not ours: not even its mode changes
 
 
 def test_search_index_needs_fts5_to_reopen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
