@@ -8,6 +8,8 @@ none of them imports the demo PBX, a concrete adapter or the history store's rec
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +116,8 @@ class AppWiring:
     providers: dict[str, Provider] = field(default_factory=dict)
     history: HistoryStore | None = None
     history_problem: str | None = None
+    _watching_damage: bool = False
+    _report_damage: Callable[[Exception], None] = field(default=lambda damage: None, repr=False)
     prepared: bool = False
 
     def provider(self, name: str, address: str = "", user: str = "") -> Provider:
@@ -159,7 +163,19 @@ class AppWiring:
         self.provider("embedded").start()
 
     def record_history(self, connector: Connector, on_error: Callable[[Exception], None]) -> None:
+        """File the session's ended calls; ``on_error`` hears (on this loop) of a call not saved, and at once of
+        damage the history's background check finds (the latest session's ``on_error``: one report)."""
         if self.history is not None:
+            self._report_damage = on_error
+            if not self._watching_damage:
+                self._watching_damage = True
+                loop = asyncio.get_running_loop()
+
+                def damaged(damage: Exception) -> None:  # on the check's thread, or here if already known
+                    with contextlib.suppress(RuntimeError):  # the app's loop is closed: the log has it
+                        loop.call_soon_threadsafe(lambda: self._report_damage(damage))
+
+                self.history.when_damaged(damaged)
             record = history_listener(self.history, connector, on_error)
 
             def file(event: Event) -> None:  # the app shows the end at once; its row follows on the writer

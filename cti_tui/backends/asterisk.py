@@ -447,6 +447,10 @@ class AsteriskBackend:
     async def directory(self) -> list[DirectoryEntry]:
         return []
 
+    def now(self) -> datetime:
+        """The phone's calls happen in real time: this machine's clock."""
+        return datetime.now(UTC)
+
     # --- commands -----------------------------------------------------------------------------------------
 
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:

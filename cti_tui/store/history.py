@@ -473,6 +473,7 @@ class HistoryStore:
         self._read_lock = threading.Lock()
         self._checked = threading.Event()
         self._damage: HistoryError | None = None
+        self._damage_watchers: list[Callable[[HistoryError], None]] = []  # guarded by _progress
         self._checker: threading.Thread | None = None
         self._closing = threading.Event()  # close(): stop the check, nothing waits to be written
         self._wake = threading.Event()  # ends the check's delay: closing, or close() hurrying it for waiting rows
@@ -576,12 +577,30 @@ class HistoryStore:
             self._checked.set()
 
     def _refuse(self, damage: HistoryError) -> None:
-        """The full check failed: close, so that nothing is ever written to the file and its WAL goes."""
+        """The full check failed: close, so that nothing is ever written to the file and its WAL goes; then
+        tell whoever watches (the app shows it at once, not at the next search)."""
         log.error("%s", damage)
-        self._damage = damage
+        with self._progress:
+            self._damage = damage
+            watchers, self._damage_watchers = self._damage_watchers, []
         with self._write_lock, self._read_lock:
             self._reader.close()
             self._writer.close()
+        for watcher in watchers:
+            try:
+                watcher(damage)
+            except Exception:  # a watcher's bug must not hide the damage from the others
+                log.exception("history damage watcher failed")
+
+    def when_damaged(self, watcher: Callable[[HistoryError], None]) -> None:
+        """Call ``watcher`` once with the damage the background check finds: on the checker's thread, or here
+        at once when it was already found. Never called for a sound file."""
+        with self._progress:
+            damage = self._damage
+            if damage is None:
+                self._damage_watchers.append(watcher)
+                return
+        watcher(damage)
 
     def wait_checked(self, timeout: float | None = None) -> bool:
         """Wait for the full integrity check; True once it is done (its verdict: :attr:`damage`)."""

@@ -283,6 +283,30 @@ def test_damage_only_a_full_check_sees_is_found_in_the_background(tmp_path: Path
         HistoryStore(path)  # checked at open, the same file is refused at once
 
 
+def test_damage_watchers_hear_of_it_once_whenever_they_came(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record_many((make_call(f"c{i:04d}", minute=i) for i in range(2000)), OWNER)
+    _damage_far_from_the_schema(path)
+    early: list[HistoryError] = []
+    store = HistoryStore(path, check_in_background=True, check_delay=0.2)
+    try:
+        store.when_damaged(early.append)  # before the check ends: told by the checker's thread
+        assert store.wait_checked(timeout=30)
+        late: list[HistoryError] = []
+        store.when_damaged(late.append)  # after: told at once
+        assert early == late == [store.damage]
+    finally:
+        store.close()
+    sound = tmp_path / "sound.sqlite3"
+    HistoryStore(sound).close()
+    heard: list[HistoryError] = []
+    with HistoryStore(sound, check_in_background=True) as store:
+        store.when_damaged(heard.append)
+        assert store.wait_checked(timeout=30)
+    assert heard == []
+
+
 def test_a_sound_file_checked_in_background_works_as_usual(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as store:
