@@ -805,6 +805,7 @@ class HistoryStore:
         direction: Direction | None,
         *,
         plan: str = "sort",
+        released_from: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """``FROM ... WHERE ...`` for query and export: fixed SQL fragments, user input only in params.
 
@@ -838,6 +839,9 @@ class HistoryStore:
                     source = "calls_search CROSS JOIN calls ON calls.row_id = calls_search.rowid"
                     where.append("calls_search MATCH :match")
             else:  # too short for a trigram (or no index): scan, case-insensitive for ASCII
+                if released_from is not None:  # the scan's budget: an index range, so the scan stops there
+                    where.append("calls.release_at >= :released_from")
+                    params["released_from"] = released_from
                 likes = [f"calls.{c} LIKE :raw ESCAPE '\\'" for c in _TEXT_COLUMNS]
                 params["raw"] = _like_pattern(raw)
                 if digits is not None:
@@ -857,17 +861,26 @@ class HistoryStore:
         offset: int = 0,
         exact_total: bool = True,
         cancel: Cancellation | None = None,
+        scan_at_most: int | None = None,
     ) -> HistoryPage:
         """One page of ``owner``'s history, newest first, with the total count of matching rows. Blocking.
 
         Counting a search that matches most of a million rows takes seconds; ``exact_total=False`` (what a
         screen that shows "20000+" wants) stops counting after ``_SORT_AT_MOST`` matches. ``cancel`` stops
         the query where it is (:class:`HistoryCancelled`): a newer keystroke wants another answer.
+
+        A search too short for the trigram index reads rows one by one; a rare one ("zq") read all of them.
+        ``scan_at_most`` bounds that to the owner's newest calls (``searched_newest`` says so when it mattered):
+        with the two budgets no search reads more than about that many rows plus ``_SORT_AT_MOST`` matches.
         """
         if limit < 0 or offset < 0:
             raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
-        body, params = self._filters(owner, search, outcome, direction)
+        if scan_at_most is not None and scan_at_most < 1:
+            raise ValueError(f"scan_at_most must be at least 1 (got {scan_at_most})")
         searching = bool((search or "").strip())
+        with self._read_lock, self._cancellable(self._reader, cancel, "search"):
+            released_from = self._scan_start(owner, search, scan_at_most) if searching else None
+        body, params = self._filters(owner, search, outcome, direction, released_from=released_from)
         if not searching:
             counting = self._kept_count(outcome, direction)
         elif exact_total:
@@ -891,8 +904,26 @@ class HistoryStore:
                         ).fetchall()
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
-        exact = exact_total or not searching or total <= _SORT_AT_MOST
-        return HistoryPage([_row(record) for record in records], total, exact)
+        # Many matches among the newest calls: "N+" as for any search not counted to the end. Fewer: older
+        # calls were not looked at, and the page says how many were.
+        searched = scan_at_most if released_from is not None and total <= _SORT_AT_MOST else None
+        exact = (exact_total or not searching or total <= _SORT_AT_MOST) and searched is None
+        return HistoryPage([_row(record) for record in records], total, exact, searched)
+
+    def _scan_start(self, owner: str, search: str | None, scan_at_most: int | None) -> str | None:
+        """The release time from which a scanning search (``scan_at_most`` newest calls) starts; None when the
+        search uses the index, there is no budget, or the owner has no more calls than the budget."""
+        if scan_at_most is None or "raw" not in self._filters(owner, search, None, None)[1]:
+            return None
+        self._sound()
+        try:
+            found = self._reader.execute(
+                f"SELECT calls.release_at FROM calls WHERE calls.owner = :owner {_NEWEST_FIRST} LIMIT 1 OFFSET :n",
+                {"owner": owner, "n": scan_at_most},
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
+        return None if found is None or found[0] is None else str(found[0])
 
     def _walk(
         self,

@@ -72,6 +72,9 @@ SEARCH_DEBOUNCE = 0.12  # seconds of no typing before a search runs: "Caller 1" 
 SEARCHING_AFTER = 0.3  # seconds a query may take before the title says "searching…"
 WRITTEN_WAIT = 2.0  # seconds a reload waits for the call that just ended to be committed (the writer thread)
 LATE_WAIT = 60.0  # seconds it then waits, after showing what is there, to reload once those calls are in
+SCAN_AT_MOST = 200_000
+"""Calls a search too short for the trigram index (1-2 characters) reads at most, newest first: a rare one read
+a million rows (bench/README.md); the title then says how far it looked."""
 PROGRESS_EVERY = 0.1  # seconds between two progress updates of an export
 
 
@@ -334,6 +337,7 @@ class HistoryPane(Vertical):
         self._ids: set[str] = set()
         self._total = 0
         self._exact = True  # False: _total is a lower bound (a search that was not counted to the end)
+        self._searched_newest: int | None = None  # a short search looked through only this many newest calls
         self._exhausted = False  # the last page came back short: nothing more to load
         self._error: str | None = None
         self._ready = False
@@ -399,6 +403,11 @@ class HistoryPane(Vertical):
     def total(self) -> int:
         """How many rows match the current search and filter (loaded or not); see :attr:`total_exact`."""
         return self._total
+
+    @property
+    def searched_newest(self) -> int | None:
+        """How many of the newest calls a short search looked through (older ones exist); None: all of them."""
+        return self._searched_newest
 
     @property
     def total_exact(self) -> bool:
@@ -555,6 +564,7 @@ class HistoryPane(Vertical):
                 offset=ask.offset,
                 exact_total=False,
                 cancel=cancel,
+                scan_at_most=SCAN_AT_MOST,
             )
 
         try:
@@ -600,6 +610,7 @@ class HistoryPane(Vertical):
         assert page is not None
         self._show_error(None)
         table = self.query_one(HistoryTable)
+        self._searched_newest = page.searched_newest
         if message.append:
             self._total, self._exact = page.total, page.exact
             self._exhausted = len(page.rows) < ask.limit
@@ -637,6 +648,8 @@ class HistoryPane(Vertical):
             self.border_title = "History"
         elif self._exact:
             self.border_title = f"History · {self._total}"
+        elif self._searched_newest is not None:
+            self.border_title = f"History · {self._total} in the newest {self._searched_newest:,}"
         else:
             self.border_title = f"History · {max(self._total - 1, len(self._rows))}+"
 
