@@ -266,12 +266,16 @@ def _private_file(path: Path) -> None:
 
 
 def _tighten(path: Path) -> None:
-    """A history that others may read (made by an older cti-tui) becomes 0600, its contents untouched; only
-    once it was accepted, so that a refused file is left exactly as it was."""
+    """A history that others may read (made by an older cti-tui) becomes 0600, its contents untouched, and
+    cti-tui's own data folder 0700 (a history file elsewhere may sit in a shared folder: that is left alone); only
+    once the file was accepted, so that a refused file is left exactly as it was."""
     for member in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         with contextlib.suppress(OSError):  # not there, or not ours to change: SQLite will say if it matters
             if member.stat().st_mode & 0o077:
                 member.chmod(0o600)
+    with contextlib.suppress(OSError):
+        if path.parent == paths.data_dir() and path.parent.stat().st_mode & 0o077:
+            path.parent.chmod(0o700)
 
 
 def _lower_this_threads_priority() -> None:

@@ -387,6 +387,17 @@ def test_an_older_readable_history_is_made_private(tmp_path: Path) -> None:
         assert ids(store) == ["a"]
 
 
+def test_an_older_readable_data_folder_is_made_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own, elsewhere = tmp_path / "data", tmp_path / "shared"
+    for folder in (own, elsewhere):
+        folder.mkdir(mode=0o755)
+        folder.chmod(0o755)
+    monkeypatch.setenv("CTI_TUI_DATA_DIR", str(own))
+    HistoryStore(history_module.default_history_path()).close()
+    HistoryStore(elsewhere / "history.sqlite3").close()
+    assert (_mode(own), _mode(elsewhere)) == (0o700, 0o755)
+
+
 @CHECK_MODES
 def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path, background: bool) -> None:
     path = tmp_path / "contacts.db"
