@@ -7,6 +7,7 @@ Secrets are never read from here: a ``password`` or ``api_key`` key is ignored a
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,10 +111,14 @@ _EMAIL_KEY = re.compile(r"\s*email\s*=")
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """``text`` into ``path`` all or nothing, readable by its owner only (0600; a new folder 0700)."""
+    """``text`` into ``path`` all or nothing, readable by its owner only (0600; a new folder 0700, and
+    cti-tui's own config folder made 0700 if an older cti-tui left it readable by others)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with paths.replacing(path) as handle:
         handle.write(text)
+    with contextlib.suppress(OSError):  # saved already: a folder that is not ours to change stays as it is
+        if path.parent == paths.config_dir() and path.parent.stat().st_mode & 0o077:
+            path.parent.chmod(0o700)
 
 
 def _toml_string(text: str) -> str:

@@ -183,3 +183,13 @@ def test_the_app_honours_the_plain_file_opt_in() -> None:
     assert build_app(config=AppConfig()).services.credentials.allow_plaintext is False
     opted_in = build_app(config=AppConfig(allow_plaintext_keyring=True))
     assert opted_in.services.credentials.allow_plaintext is True
+
+
+def test_saving_makes_an_older_readable_config_folder_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 #10: folders 0700; one made 0755 by an earlier cti-tui is tightened at the next save."""
+    own = tmp_path / "config"
+    own.mkdir()
+    own.chmod(0o755)
+    monkeypatch.setenv("CTI_TUI_CONFIG_DIR", str(own))
+    assert save_email("a@b.c") is None
+    assert (own.stat().st_mode & 0o777, (own / "config.toml").stat().st_mode & 0o777) == (0o700, 0o600)
