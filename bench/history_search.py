@@ -22,6 +22,7 @@ file). Every wait is bounded; a child that overruns ``--timeout`` is killed by i
 
     python3 bench/history_search.py --before ../other-checkout   # 2 rounds, alternated (a slow before: ~25 min)
     python3 bench/history_search.py --terms 99 --rounds 3        # this tree only
+    python3 bench/history_search.py --budget-terms --rounds 1    # the 50 terms of the budget test (issue 15)
 
 Timing figures vary with the VM (±40 % minute to minute here): compare within a run, and the calibration
 printed with each child. Results and how to read them: bench/README.md.
@@ -272,8 +273,8 @@ def run_child(tree: Path, history: Path, args: argparse.Namespace, workdir: Path
         str(args.gap),
         "--timeout",
         str(args.timeout),
-        "--terms",
-        *args.terms,
+        "--terms-json",
+        json.dumps(args.terms),  # (a term such as "--" could not follow --terms)
     ]
     env = {**os.environ, "CTI_TUI_CONFIG_DIR": str(workdir / "config"), "CTI_TUI_DATA_DIR": str(workdir / "data")}
     env.pop("CTI_TUI_STRICT_OFF_LOOP", None)
@@ -320,6 +321,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--terms", nargs="+", default=["99", "Caller 1"])
+    parser.add_argument(
+        "--budget-terms",
+        action="store_true",
+        help="type the 50 terms of tests/store/test_history_budget.py instead (issue 15)",
+    )
+    parser.add_argument("--terms-json", help=argparse.SUPPRESS)
     parser.add_argument("--gap", type=float, default=0.2, help="seconds between two keys")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds for any one answer or the export")
     parser.add_argument("--json", type=Path, default=None, help="also write every result here")
@@ -328,6 +335,13 @@ def main() -> int:
     parser.add_argument("--history", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.terms_json is not None:
+        args.terms = json.loads(args.terms_json)
+    elif args.budget_terms:
+        sys.path.insert(0, str(ROOT))
+        from tests.store.test_history_budget import TERMS
+
+        args.terms = list(TERMS)
     if args.child:
         return child_main(args)
     if not 1 <= args.rounds <= 20:

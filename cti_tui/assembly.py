@@ -8,6 +8,8 @@ none of them imports the demo PBX, a concrete adapter or the history store's rec
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from cti_tui.core.clock import Clock, RealClock
 from cti_tui.credentials import CredentialStore
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import uvicorn
 
     from cti_tui.core.model import Event
@@ -83,17 +87,21 @@ def open_history(path: Path | None = None, **options: Any) -> HistoryStore:
 
 def history_listener(
     history: HistoryStore, connector: Connector, on_error: Callable[[Exception], None]
-) -> Callable[[Event], None]:
-    """Records every call that ends on the logged-in user's own line (whoever logs in, on any backend)."""
+) -> Callable[[Event], Future[None] | None]:
+    """Records every call that ends on the logged-in user's own line (whoever logs in, on any backend).
+
+    It returns the future of the call's row (None for an event that files nothing): ``cti-tui events`` holds
+    HANGUP/CANCEL back until the row is committed, so a reader never sees an end that a kill could lose."""
     from cti_tui.store.history import HistoryRecorder
 
     recorders: dict[str, HistoryRecorder] = {}
 
-    def record(event: Event) -> None:
+    def record(event: Event) -> Future[None] | None:
         identity = connector.identity
-        if identity is not None:
-            line = identity.line
-            recorders.setdefault(line, HistoryRecorder(history, line, on_error=on_error))(event)
+        if identity is None:
+            return None
+        line = identity.line
+        return recorders.setdefault(line, HistoryRecorder(history, line, on_error=on_error)).record(event)
 
     return record
 
@@ -126,6 +134,8 @@ class AppWiring:
     providers: dict[str, Provider] = field(default_factory=dict)
     history: HistoryStore | None = None
     history_problem: str | None = None
+    _watching_damage: bool = False
+    _report_damage: Callable[[Exception], None] = field(default=lambda damage: None, repr=False)
     prepared: bool = False
     home: str = "embedded"
 
@@ -176,8 +186,25 @@ class AppWiring:
             self.provider("embedded").start()
 
     def record_history(self, connector: Connector, on_error: Callable[[Exception], None]) -> None:
+        """File the session's ended calls; ``on_error`` hears (on this loop) of a call not saved, and at once of
+        damage the history's background check finds (the latest session's ``on_error``: one report)."""
         if self.history is not None:
-            connector.add_listener(history_listener(self.history, connector, on_error))
+            self._report_damage = on_error
+            if not self._watching_damage:
+                self._watching_damage = True
+                loop = asyncio.get_running_loop()
+
+                def damaged(damage: Exception) -> None:  # on the check's thread, or here if already known
+                    with contextlib.suppress(RuntimeError):  # the app's loop is closed: the log has it
+                        loop.call_soon_threadsafe(lambda: self._report_damage(damage))
+
+                self.history.when_damaged(damaged)
+            record = history_listener(self.history, connector, on_error)
+
+            def file(event: Event) -> None:  # the app shows the end at once; its row follows on the writer
+                record(event)
+
+            connector.add_listener(file)
 
     @property
     def exchange(self) -> Any:
@@ -239,7 +266,7 @@ def build_app(
     services = Services(
         make_connector=wiring.connect,
         clock=clock,
-        credentials=credentials or CredentialStore(),
+        credentials=credentials or CredentialStore(allow_plaintext=settings.allow_plaintext_keyring),
         backend_label=label,
         demo_hint=hint,
         preload=SESSION_MODULES,
@@ -376,9 +403,8 @@ async def run_events(
         except (HistoryError, OSError) as exc:
             problem = f"call history is off: {exc}"
 
-    def record(on_error: Callable[[Exception], None]) -> None:
-        if history is not None:
-            connector.add_listener(history_listener(history, connector, on_error))
+    def record(on_error: Callable[[Exception], None]) -> Callable[[Event], Future[None] | None] | None:
+        return None if history is None else history_listener(history, connector, on_error)
 
     try:
         return await run_headless(

@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING
 
 from cti_tui import __version__
 
+SECRET_FROM_INPUT = "-"
+"""A secret flag given as ``-`` is read from the terminal (a prompt without echo) or else the next stdin line:
+a value on the command line is visible to every user of the machine in ``ps`` and /proc."""
+MAX_SECRET_BYTES = 4096
+IN_PS = "visible in ps: prefer {env} or '-' to be asked (or read from the next stdin line)"
 MAX_SPEED = 10_000.0  # simulated time past this overflows the clock's date arithmetic within the run
 AMI_SECRET_ENV = "CTI_TUI_AMI_SECRET"  # cti_tui.backends.asterisk_pbx.SECRET_ENV (not imported: --help is instant)
 
@@ -120,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cti-tui {__version__}")
     parser.add_argument("--email", help="prefill the login form's email")
-    parser.add_argument("--api-key", help="prefill the login form's API key (or set CTI_TUI_API_KEY)")
+    parser.add_argument(
+        "--api-key",
+        help="prefill the login form's API key; " + IN_PS.format(env="CTI_TUI_API_KEY"),
+    )
     _add_backend_options(parser, top=True)
     _add_engine_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -134,10 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     login = events.add_argument_group("login (default: the demo agent)")
     login.add_argument("--email", help="account email")
     login.add_argument(
-        "--password", help="account password (or set CTI_TUI_PASSWORD; prompted on a terminal if missing)"
+        "--password",
+        help="account password (prompted on a terminal if missing); " + IN_PS.format(env="CTI_TUI_PASSWORD"),
     )
-    login.add_argument("--api-key", help="API key instead of email and password (or set CTI_TUI_API_KEY)")
-    login.add_argument("--otp", help="two-factor code, when the account asks for one")
+    login.add_argument(
+        "--api-key", help="API key instead of email and password; " + IN_PS.format(env="CTI_TUI_API_KEY")
+    )
+    login.add_argument(
+        "--otp", help="two-factor code, when the account asks for one; " + IN_PS.format(env="CTI_TUI_OTP")
+    )
     events.add_argument(
         "--subscribe",
         action="append",
@@ -381,7 +394,7 @@ def _app(args: argparse.Namespace) -> int:
         history=not args.no_history,
         config=config,
         email=args.email,
-        api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
+        api_key=_secret(args.api_key, "CTI_TUI_API_KEY", "API key"),
         server_url=args.server,
         softphone=args.softphone,
     )
@@ -616,14 +629,15 @@ def _events(args: argparse.Namespace) -> int:
     elif not _world_flags_ok(args):
         return 2
     email = getattr(args, "email", None)
-    password = getattr(args, "password", None) or os.environ.get("CTI_TUI_PASSWORD")
-    if email and password is None and sys.stdin.isatty():
+    password = _secret(getattr(args, "password", None), "CTI_TUI_PASSWORD", f"password for {email}")
+    api_key = _secret(getattr(args, "api_key", None), "CTI_TUI_API_KEY", "API key")
+    if email and password is None and api_key is None and sys.stdin.isatty():
         password = getpass.getpass(f"password for {email}: ")
     login = EventsOptions(
         email=email,
         password=password,
-        api_key=getattr(args, "api_key", None) or os.environ.get("CTI_TUI_API_KEY"),
-        otp=getattr(args, "otp", None),
+        api_key=api_key,
+        otp=_secret(getattr(args, "otp", None), "CTI_TUI_OTP", "two-factor code"),
         subscribe=list(getattr(args, "subscribe", [])),
         exit_on_eof=getattr(args, "exit_on_eof", False),
     )
@@ -645,3 +659,23 @@ def _events(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _secret(given: str | None, env: str, what: str) -> str | None:
+    """A secret from its flag, ``-`` (asked for: see :data:`SECRET_FROM_INPUT`) or the environment variable."""
+    if given == SECRET_FROM_INPUT:
+        return _read_secret(what)
+    return given or os.environ.get(env) or None
+
+
+def _read_secret(what: str) -> str:
+    """Ask on the terminal without echo; otherwise take the next line of stdin, byte by byte, so that what
+    follows it (``cti-tui events``' commands) stays unread for the command reader."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"{what}: ")
+    line = bytearray()
+    while len(line) <= MAX_SECRET_BYTES and (byte := os.read(sys.stdin.fileno(), 1)) not in (b"", b"\n"):
+        line += byte
+    return line.decode("utf-8", "replace").removesuffix("\r")

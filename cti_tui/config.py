@@ -8,9 +8,7 @@ Secrets are never read from here: a ``password`` or ``api_key`` key is ignored a
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +31,7 @@ class AppConfig:
     softphone_auth_user: str = ""  # the digest user, when not the SIP user
     asterisk_org: str | None = None  # the org file of `--pbx asterisk://…` when --org is not given
     use_api_key: bool = False
+    allow_plaintext_keyring: bool = False  # remember-me in a plain-file keyring (keyrings.alt): off unless asked
     bell: bool = True
     flash: bool = True
     cursor_blink: bool = True  # off: text cursors stay solid (steadier for screen readers and snapshots)
@@ -91,6 +90,7 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "softphone_auth_user", str)
     _take(config, data, path, "asterisk_org", str)
     _take(config, data, path, "use_api_key", bool)
+    _take(config, data, path, "allow_plaintext_keyring", bool)
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)
     _take(config, data, path, "cursor_blink", bool)
@@ -133,25 +133,14 @@ _EMAIL_KEY = re.compile(r"\s*email\s*=")
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """``text`` into ``path`` all or nothing, readable by its owner only (0600; a new folder 0700)."""
+    """``text`` into ``path`` all or nothing, readable by its owner only (0600; a new folder 0700, and
+    cti-tui's own config folder made 0700 if an older cti-tui left it readable by others)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):  # the rename itself reaches the disk with the folder's entry
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    with paths.replacing(path) as handle:
+        handle.write(text)
+    with contextlib.suppress(OSError):  # saved already: a folder that is not ours to change stays as it is
+        if path.parent == paths.config_dir() and path.parent.stat().st_mode & 0o077:
+            path.parent.chmod(0o700)
 
 
 def _toml_string(text: str) -> str:

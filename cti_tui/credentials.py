@@ -3,6 +3,10 @@
 Machines without a usable keyring (a headless server, a container) are common: :meth:`available` says
 so with a reason, and every call degrades to "nothing remembered" instead of failing the login.
 
+A keyring that keeps secrets in a plain file (keyrings.alt's ``PlaintextKeyring``, base64 in a file anyone
+who reads the home folder can decode) counts as no keyring unless the user opts in with
+``allow_plaintext_keyring = true`` in config.toml: remember-me must not quietly write passwords to disk.
+
 ``keyring`` is imported on first use, not with this module: importing it and finding the system's backend
 costs tens of milliseconds (more with a D-Bus keyring), which the login screen does after it is drawn.
 """
@@ -16,6 +20,16 @@ if TYPE_CHECKING:
     import keyring.backend
 
 SERVICE = "cti-tui"
+NO_KEYRING = "no system keyring: remember me is off"  # (one line on the form: nothing below moves)
+PLAINTEXT_REFUSED = "plain-file keyring not used: remember me is off"
+PLAINTEXT_MODULES = ("keyrings.alt.",)
+"""Where the plain-file backends live. keyrings.alt's own README calls its backends "less secure" and meant
+for tests; its EncryptedKeyring would also ask for its password on the terminal, under a full-screen app."""
+
+
+def in_plain_file(backend: keyring.backend.KeyringBackend) -> bool:
+    """Whether ``backend`` keeps secrets in a file of its own rather than the system's secret store."""
+    return type(backend).__module__.startswith(PLAINTEXT_MODULES)
 
 
 def _keyring_errors() -> type[Exception]:
@@ -25,16 +39,24 @@ def _keyring_errors() -> type[Exception]:
 
 
 class CredentialStore:
-    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
+    def __init__(self, backend: keyring.backend.KeyringBackend | None = None, *, allow_plaintext: bool = False) -> None:
         self._backend = backend
+        self.allow_plaintext = allow_plaintext
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
-        if self._backend is not None:
-            return self._backend
-        import keyring
+        """The keyring secrets go to. From a chain of several, plain-file ones are left out (unless allowed):
+        the chain would fall back to them whenever the system's store refuses a secret."""
+        backend = self._backend
+        if backend is None:
+            import keyring
 
-        return keyring.get_keyring()
+            backend = keyring.get_keyring()
+        chained = getattr(backend, "backends", None)
+        if isinstance(chained, list) and not self.allow_plaintext and any(map(in_plain_file, chained)):
+            kept = [b for b in chained if not in_plain_file(b)]
+            return kept[0] if kept else chained[0]
+        return backend
 
     def available(self) -> tuple[bool, str]:
         """Can secrets be stored here? ``(False, reason)`` when there is no usable keyring."""
@@ -42,7 +64,9 @@ class CredentialStore:
         if backend.priority <= 0 or type(backend).__module__.startswith(
             ("keyring.backends.fail", "keyring.backends.null")
         ):
-            return False, "no system keyring: remember me is off"  # (one line on the form: nothing below moves)
+            return False, NO_KEYRING
+        if in_plain_file(backend) and not self.allow_plaintext:
+            return False, PLAINTEXT_REFUSED
         return True, f"stored in {getattr(backend, 'name', type(backend).__name__)}"
 
     @staticmethod

@@ -14,7 +14,9 @@ import os
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -26,6 +28,11 @@ from cti_tui.protocol.events import event_to_wire
 
 DEMO_EMAIL = "agent@demo.local"
 DEMO_PASSWORD = "demo"
+DRAIN_SECONDS = 10.0
+"""At the end of a run, how long events held back for their history rows may wait to be printed."""
+
+Filer = Callable[[Event], "Future[None] | None"]
+"""Files an event's ended call in the history; the future resolves once its row is committed."""
 
 
 @dataclass
@@ -69,6 +76,49 @@ class _Output:
 
     def event(self, event: Event) -> None:
         self.write(event_to_wire(event))
+
+
+class _InOrder:
+    """Prints events in the order they came, each only once its history row (if any) is committed.
+
+    A reader that saw HANGUP/CANCEL may rely on the call being in the history, even if this process is killed
+    the next moment (issue 15 #8). An event whose row is still on the writer thread holds back itself and every
+    event after it, so the order never changes. A row that could not be written releases its event too: the
+    failure is reported as an ERROR event of its own."""
+
+    def __init__(self, out: _Output, loop: asyncio.AbstractEventLoop) -> None:
+        self._out = out
+        self._loop = loop
+        self._held: deque[tuple[Event, Future[None] | None]] = deque()
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    def put(self, event: Event, written: Future[None] | None) -> None:
+        self._held.append((event, written))
+        if written is not None and not written.done():
+            written.add_done_callback(self._wake)
+        self._release()
+
+    def _wake(self, _written: Future[None]) -> None:
+        """On the history's writer thread: release what waits, on the loop."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+            self._loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        while self._held:
+            event, written = self._held[0]
+            if written is not None and not written.done():
+                self._empty.clear()
+                return
+            self._held.popleft()
+            self._out.event(event)
+        self._empty.set()
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait (bounded) until every event is printed; False if some still wait for their rows."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._empty.wait(), timeout)
+        return self._empty.is_set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,17 +182,24 @@ async def run_headless(
     options: EventsOptions,
     *,
     start: Callable[[], None] = lambda: None,
-    record: Callable[[Callable[[Exception], None]], None] | None = None,
+    record: Callable[[Callable[[Exception], None]], Filer | None] | None = None,
     history_problem: str | None = None,
     stdin_fd: int | None = None,
     stdout: TextIO | None = None,
 ) -> int:
     """Log in on ``connector`` (any backend), stream events, obey commands until ``quit``, a signal, or
-    (optionally) end of input. ``start`` begins the backend's live activity on this loop; ``record`` attaches
-    the call history, reporting its failures through the given callback."""
+    (optionally) end of input. ``start`` begins the backend's live activity on this loop; ``record`` gives the
+    call history's filer, which reports its failures through the given callback: an ended call is printed
+    only once its row is committed."""
     out = _Output(stdout or sys.stdout)
     loop = asyncio.get_running_loop()
-    connector.add_listener(out.event)
+    printer = _InOrder(out, loop)
+    filer: Filer | None = None
+
+    def deliver(event: Event) -> None:
+        printer.put(event, None if filer is None else filer(event))
+
+    connector.add_listener(deliver)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -155,7 +212,7 @@ async def run_headless(
         def failed(exc: Exception) -> None:
             connector.notify(ActivityName.ERROR, ErrorCode.BACKEND_FAILURE, f"call history: {exc}")
 
-        record(failed)
+        filer = record(failed)
 
     try:
         if not await _login(connector, options) and connector.pending_nonce is None:
@@ -171,6 +228,10 @@ async def run_headless(
     finally:
         if connector.identity is not None:
             await connector.logout()
+        if not await printer.drained(DRAIN_SECONDS):
+            print(
+                f"cti-tui: error: events not printed: history rows not written in {DRAIN_SECONDS:g} s", file=sys.stderr
+            )
 
 
 async def _login(connector: Connector, options: EventsOptions) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import keyring.backends.fail
+import pytest
 
 from cti_tui.config import AppConfig, load_config, save_email
-from cti_tui.credentials import SERVICE, CredentialStore, MemoryKeyring
+from cti_tui.credentials import PLAINTEXT_REFUSED, SERVICE, CredentialStore, MemoryKeyring
 
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:
@@ -86,7 +88,7 @@ def test_a_full_disk_leaves_the_config_whole(tmp_path: Path, monkeypatch) -> Non
     import errno
     import os
 
-    from cti_tui import config as config_module
+    from cti_tui import paths
 
     path = tmp_path / "config.toml"
     original = 'email = "old@x.y"\nbell = false\n[keymap]\n"cti.dial" = "D"\n'
@@ -95,7 +97,7 @@ def test_a_full_disk_leaves_the_config_whole(tmp_path: Path, monkeypatch) -> Non
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(config_module.os, "fsync", full)  # the data reaches the disk here, or fails
+    monkeypatch.setattr(paths.os, "fsync", full)  # the data reaches the disk here, or fails
     problem = save_email("new@x.y", path)
     assert problem is not None and "No space left" in problem
     assert path.read_text() == original
@@ -121,3 +123,73 @@ def test_only_the_top_level_email_is_replaced(tmp_path: Path) -> None:
     path.write_text('email = "a@b.c"\nemails_seen = 3\n[keymap]\n"email" = "e"\n')
     assert save_email("z@b.c", path) is None
     assert path.read_text() == 'email = "z@b.c"\nemails_seen = 3\n[keymap]\n"email" = "e"\n'
+
+
+# --- plain-file keyrings (issue 15 #10) ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plaintext_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """keyrings.alt's real PlaintextKeyring (in the [test] extra), keeping its file under ``tmp_path``."""
+    alt = pytest.importorskip("keyrings.alt.file", reason="keyrings.alt is in the [test] extra")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return alt.PlaintextKeyring()
+
+
+def test_a_plain_file_keyring_counts_as_none_unless_allowed(plaintext_keyring: Any) -> None:
+    """Its secrets would lie base64-encoded in a file: remember-me is off, and says why, unless opted in."""
+    store = CredentialStore(plaintext_keyring)
+    ok, reason = store.available()
+    assert (ok, reason) == (False, PLAINTEXT_REFUSED)
+    account = store.account("a@b.c", api_key=False)
+    assert store.save(account, "s3cret") == PLAINTEXT_REFUSED
+    assert store.load(account) is None
+    assert not Path(plaintext_keyring.file_path).exists()  # nothing was written
+
+    allowed = CredentialStore(plaintext_keyring, allow_plaintext=True)
+    assert allowed.available()[0]
+    assert allowed.save(account, "s3cret") is None
+    assert allowed.load(account) == "s3cret"
+    assert Path(plaintext_keyring.file_path).exists()
+    assert store.load(account) is None  # still refused without the opt-in
+
+
+def test_a_chain_falls_back_to_no_plain_file_keyring(plaintext_keyring: Any) -> None:
+    """keyring chains every viable backend (the system's store, then keyrings.alt's file): a refusal by the
+    first would land the secret in the file. Without the opt-in the chain's plain-file members are skipped."""
+    import keyring.backends.chainer
+
+    memory = MemoryKeyring()
+
+    class SystemThenFile(keyring.backends.chainer.ChainerBackend):
+        @property
+        def backends(self) -> list[Any]:
+            return [memory, plaintext_keyring]
+
+    assert CredentialStore(SystemThenFile()).backend is memory
+    assert isinstance(CredentialStore(SystemThenFile(), allow_plaintext=True).backend, SystemThenFile)
+
+
+def test_the_plain_file_opt_in_is_read_from_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert load_config(path).allow_plaintext_keyring is False
+    path.write_text("allow_plaintext_keyring = true\n")
+    assert load_config(path).allow_plaintext_keyring is True
+
+
+def test_the_app_honours_the_plain_file_opt_in() -> None:
+    from cti_tui.assembly import build_app
+
+    assert build_app(config=AppConfig()).services.credentials.allow_plaintext is False
+    opted_in = build_app(config=AppConfig(allow_plaintext_keyring=True))
+    assert opted_in.services.credentials.allow_plaintext is True
+
+
+def test_saving_makes_an_older_readable_config_folder_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 #10: folders 0700; one made 0755 by an earlier cti-tui is tightened at the next save."""
+    own = tmp_path / "config"
+    own.mkdir()
+    own.chmod(0o755)
+    monkeypatch.setenv("CTI_TUI_CONFIG_DIR", str(own))
+    assert save_email("a@b.c") is None
+    assert (own.stat().st_mode & 0o777, (own / "config.toml").stat().st_mode & 0o777) == (0o700, 0o600)

@@ -283,6 +283,10 @@ class AsteriskBackend:
         nodes, numbers = {e.node for e in entries}, {e.number for e in entries}
         return entries + [e for e in found if e.node not in nodes and e.number not in numbers]
 
+    def now(self) -> datetime:
+        """The phone's calls happen in real time: this machine's clock."""
+        return datetime.now(UTC)
+
     # --- commands -----------------------------------------------------------------------------------------
 
     async def execute(self, command: cmd.Command | QueueLogin | QueueLogout | QueuePause | Spy) -> cmd.CommandResult:

@@ -58,6 +58,10 @@ class EmbeddedBackend:
     async def directory(self) -> list[DirectoryEntry]:
         return self.exchange.directory()
 
+    def now(self) -> datetime:
+        """The simulated world's time (virtual in tests, sped up with --speed)."""
+        return self.exchange.clock.now()
+
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:
         if self._session is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")

@@ -711,6 +711,10 @@ class SoftphoneBackend:
     async def directory(self) -> list[DirectoryEntry]:
         return []
 
+    def now(self) -> datetime:
+        """The phone's calls happen in real time: this machine's clock."""
+        return datetime.now(UTC)
+
     # --- commands ---------------------------------------------------------------------------------------
 
     def _uri(self, destination: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from cti_tui.core.commands import AuthOutcome, Command, CommandResult, Credentials, Report
@@ -60,6 +61,11 @@ class Backend(Protocol):
 
     async def directory(self) -> list[DirectoryEntry]:
         """Who and what can be dialled or watched (empty when the backend has no directory)."""
+        ...
+
+    def now(self) -> datetime:
+        """The time in this backend's world (the demo's clock may run fast or virtual): what the connector
+        stamps a call it ends itself with, and what the screen counts call durations against."""
         ...
 
 

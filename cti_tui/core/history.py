@@ -39,10 +39,14 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     TRANSFERRED = "transferred"
+    INTERRUPTED = "interrupted"
+    """The backend or session was lost while the call was live: how it really ended is not known here."""
 
 
 def derive_outcome(call: Call) -> Outcome:
     """How history labels a call: an explicit cause wins, then whether it ever connected, then direction."""
+    if call.cause == Cause.INTERRUPTED:
+        return Outcome.INTERRUPTED
     if call.cause == Cause.REJECTED:
         return Outcome.REJECTED
     if call.cause == Cause.TRANSFERRED:
@@ -90,11 +94,14 @@ class HistoryPage:
     """One page of a query, newest first, and how many rows match in all (for "41–60 of 1 234").
 
     ``exact`` is False when the caller let a search stop counting: ``total`` is then a lower bound.
+    ``searched_newest``: a search too short for the index looked through only this many of the newest calls
+    (the caller's ``scan_at_most``; older ones exist), else None.
     """
 
     rows: list[HistoryRow]
     total: int
     exact: bool = True
+    searched_newest: int | None = None
 
 
 class Cancellation:
@@ -151,6 +158,7 @@ class CallHistory(Protocol):
         offset: int = 0,
         exact_total: bool = True,
         cancel: Cancellation | None = None,
+        scan_at_most: int | None = None,
     ) -> HistoryPage:
         """One page of ``owner``'s calls, newest first. Blocking; raises :class:`HistoryError`."""
         ...

@@ -52,6 +52,7 @@ class Cause(StrEnum):
     MERGED = "merged"
     CANCELLED = "cancelled"
     ERROR = "error"
+    INTERRUPTED = "interrupted"  # the backend or session was lost: the call's real end is unknown
 
 
 class Operation(StrEnum):

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, datetime
 from typing import assert_never
 
 from cti_tui.core import commands as cmd
@@ -31,6 +30,7 @@ from cti_tui.core.model import (
     Call,
     CallEvent,
     CallStatus,
+    Cause,
     DirectoryEntry,
     ErrorCode,
     Event,
@@ -187,14 +187,10 @@ class Connector:
     def _interrupt_live_calls(self) -> None:
         """The link is gone for good: calls this session can no longer control end here, cause
         ``interrupted``, so the screen (and the history) never shows a ghost call ticking on."""
-        now = self._now()
+        now = self.backend.now()
         for call in [c for c in self._calls.values() if not c.ended]:
             end = CallStatus.HANGUP if is_legal(call.status, CallStatus.HANGUP, call.direction) else CallStatus.CANCEL
-            self._apply(dataclasses.replace(call, status=end, cause="interrupted", release_at=now))
-
-    def _now(self) -> datetime:
-        now = getattr(self.backend, "now", None)
-        return now() if callable(now) else datetime.now(UTC)
+            self._apply(dataclasses.replace(call, status=end, cause=Cause.INTERRUPTED, release_at=now))
 
     def _apply(self, update: Call) -> None:
         current = self._calls.get(update.id)

@@ -25,7 +25,6 @@ import os
 import queue
 import re
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -278,6 +277,27 @@ def _fts5_trigram_available(conn: sqlite3.Connection) -> bool:
         return False
     conn.execute("DROP TABLE temp.cti_fts5_probe")
     return True
+
+
+def _private_file(path: Path) -> None:
+    """Who called whom is personal data: the folder is made 0700 and a new file 0600 before SQLite opens it
+    (SQLite gives its -wal and -shm files the database's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # there already, or cannot be made: opening it says which
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is a new database
+
+
+def _tighten(path: Path) -> None:
+    """A history that others may read (made by an older cti-tui) becomes 0600, its contents untouched, and
+    cti-tui's own data folder 0700 (a history file elsewhere may sit in a shared folder: that is left alone); only
+    once the file was accepted, so that a refused file is left exactly as it was."""
+    for member in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # not there, or not ours to change: SQLite will say if it matters
+            if member.stat().st_mode & 0o077:
+                member.chmod(0o600)
+    with contextlib.suppress(OSError):
+        if path.parent == paths.data_dir() and path.parent.stat().st_mode & 0o077:
+            path.parent.chmod(0o700)
 
 
 def _lower_this_threads_priority() -> None:
@@ -539,11 +559,12 @@ class HistoryStore:
         the file untouched. A file that must be created or migrated is always checked in full here.
         """
         self.path = Path(path) if path is not None else default_history_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._checked = threading.Event()
         self._damage: HistoryError | None = None
+        self._damage_watchers: list[Callable[[HistoryError], None]] = []  # guarded by _progress
         self._checker: threading.Thread | None = None
         self._closing = threading.Event()  # close(): stop the check, nothing waits to be written
         self._wake = threading.Event()  # ends the check's delay: closing, or close() hurrying it for waiting rows
@@ -558,6 +579,7 @@ class HistoryStore:
             self._searchable = self._prepare(self._writer, full_check=not check_in_background)
             self._reader = self._connect()
             self._reader.execute("PRAGMA query_only = ON")
+            _tighten(self.path)
         except BaseException:
             self._writer.close()
             raise
@@ -646,12 +668,30 @@ class HistoryStore:
             self._checked.set()
 
     def _refuse(self, damage: HistoryError) -> None:
-        """The full check failed: close, so that nothing is ever written to the file and its WAL goes."""
+        """The full check failed: close, so that nothing is ever written to the file and its WAL goes; then
+        tell whoever watches (the app shows it at once, not at the next search)."""
         log.error("%s", damage)
-        self._damage = damage
+        with self._progress:
+            self._damage = damage
+            watchers, self._damage_watchers = self._damage_watchers, []
         with self._write_lock, self._read_lock:
             self._reader.close()
             self._writer.close()
+        for watcher in watchers:
+            try:
+                watcher(damage)
+            except Exception:  # a watcher's bug must not hide the damage from the others
+                log.exception("history damage watcher failed")
+
+    def when_damaged(self, watcher: Callable[[HistoryError], None]) -> None:
+        """Call ``watcher`` once with the damage the background check finds: on the checker's thread, or here
+        at once when it was already found. Never called for a sound file."""
+        with self._progress:
+            damage = self._damage
+            if damage is None:
+                self._damage_watchers.append(watcher)
+                return
+        watcher(damage)
 
     def wait_checked(self, timeout: float | None = None) -> bool:
         """Wait for the full integrity check; True once it is done (its verdict: :attr:`damage`)."""
@@ -870,6 +910,7 @@ class HistoryStore:
         direction: Direction | None,
         *,
         plan: str = "sort",
+        released_from: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """``FROM ... WHERE ...`` for query and export: fixed SQL fragments, user input only in params.
 
@@ -903,6 +944,9 @@ class HistoryStore:
                     source = "calls_search CROSS JOIN calls ON calls.row_id = calls_search.rowid"
                     where.append("calls_search MATCH :match")
             else:  # too short for a trigram (or no index): scan, case-insensitive for ASCII
+                if released_from is not None:  # the scan's budget: an index range, so the scan stops there
+                    where.append("calls.release_at >= :released_from")
+                    params["released_from"] = released_from
                 likes = [f"calls.{c} LIKE :raw ESCAPE '\\'" for c in _TEXT_COLUMNS]
                 params["raw"] = _like_pattern(raw)
                 if digits is not None:
@@ -922,17 +966,26 @@ class HistoryStore:
         offset: int = 0,
         exact_total: bool = True,
         cancel: Cancellation | None = None,
+        scan_at_most: int | None = None,
     ) -> HistoryPage:
         """One page of ``owner``'s history, newest first, with the total count of matching rows. Blocking.
 
         Counting a search that matches most of a million rows takes seconds; ``exact_total=False`` (what a
         screen that shows "20000+" wants) stops counting after ``_SORT_AT_MOST`` matches. ``cancel`` stops
         the query where it is (:class:`HistoryCancelled`): a newer keystroke wants another answer.
+
+        A search too short for the trigram index reads rows one by one; a rare one ("zq") read all of them.
+        ``scan_at_most`` bounds that to the owner's newest calls (``searched_newest`` says so when it mattered):
+        with the two budgets no search reads more than about that many rows plus ``_SORT_AT_MOST`` matches.
         """
         if limit < 0 or offset < 0:
             raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
-        body, params = self._filters(owner, search, outcome, direction)
+        if scan_at_most is not None and scan_at_most < 1:
+            raise ValueError(f"scan_at_most must be at least 1 (got {scan_at_most})")
         searching = bool((search or "").strip())
+        with self._read_lock, self._cancellable(self._reader, cancel, "search"):
+            released_from = self._scan_start(owner, search, scan_at_most) if searching else None
+        body, params = self._filters(owner, search, outcome, direction, released_from=released_from)
         if not searching:
             counting = self._kept_count(outcome, direction)
         elif exact_total:
@@ -956,8 +1009,26 @@ class HistoryStore:
                         ).fetchall()
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
-        exact = exact_total or not searching or total <= _SORT_AT_MOST
-        return HistoryPage([_row(record) for record in records], total, exact)
+        # Many matches among the newest calls: "N+" as for any search not counted to the end. Fewer: older
+        # calls were not looked at, and the page says how many were.
+        searched = scan_at_most if released_from is not None and total <= _SORT_AT_MOST else None
+        exact = (exact_total or not searching or total <= _SORT_AT_MOST) and searched is None
+        return HistoryPage([_row(record) for record in records], total, exact, searched)
+
+    def _scan_start(self, owner: str, search: str | None, scan_at_most: int | None) -> str | None:
+        """The release time from which a scanning search (``scan_at_most`` newest calls) starts; None when the
+        search uses the index, there is no budget, or the owner has no more calls than the budget."""
+        if scan_at_most is None or "raw" not in self._filters(owner, search, None, None)[1]:
+            return None
+        self._sound()
+        try:
+            found = self._reader.execute(
+                f"SELECT calls.release_at FROM calls WHERE calls.owner = :owner {_NEWEST_FIRST} LIMIT 1 OFFSET :n",
+                {"owner": owner, "n": scan_at_most},
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot read call history {self.path}: {exc}", self.path) from exc
+        return None if found is None or found[0] is None else str(found[0])
 
     def _walk(
         self,
@@ -1052,10 +1123,10 @@ class HistoryStore:
         """Write a header and every matching row (newest first) as CSV; returns the number of rows. Blocking.
 
         Rows stream from the cursor of a connection of its own, so a big export neither fills memory nor
-        holds up ``record``. A path is written atomically (temporary file, then rename: a failed or cancelled
-        export leaves nothing); a text stream should be opened with ``newline=""`` as the csv module asks.
-        ``progress`` is called with the rows written so far every ``_EXPORT_PROGRESS_EVERY`` rows and at
-        the end, on this thread.
+        holds up ``record``. A path is written atomically (:func:`cti_tui.paths.replacing`: a failed or
+        cancelled export leaves nothing, an earlier file at the path stays whole); a text stream should be
+        opened with ``newline=""`` as the csv module asks. ``progress`` is called with the rows written so far
+        every ``_EXPORT_PROGRESS_EVERY`` rows and at the end, on this thread.
         """
         _off_the_loop("HistoryStore.export_csv")
         self._sound()
@@ -1097,25 +1168,8 @@ class HistoryStore:
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
             return self._write_csv(sql, params, destination, progress, cancel, rows)
-        target = Path(destination)
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            newline="",
-            dir=target.parent,
-            prefix=f".{target.name}.",
-            suffix=".tmp",
-            delete=False,
-        ) as out:
-            temporary = Path(out.name)
-            try:
-                count = self._write_csv(sql, params, out, progress, cancel, rows)
-            except BaseException:
-                out.close()
-                temporary.unlink(missing_ok=True)
-                raise
-        os.replace(temporary, target)
-        return count
+        with paths.replacing(Path(destination), newline="") as out:
+            return self._write_csv(sql, params, out, progress, cancel, rows)
 
     def _write_csv(
         self,

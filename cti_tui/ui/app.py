@@ -170,7 +170,7 @@ class CtiApp(App[None]):
         self.switch_screen(
             Dashboard(
                 connector,
-                now=getattr(connector.backend, "now", self.services.clock.now),
+                now=connector.backend.now,
                 history=self.services.history,
                 backend_label=connector.backend.name,
                 bell=self.config.bell,

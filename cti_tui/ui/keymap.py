@@ -8,25 +8,24 @@ so answer, hang up and quit are never left without one.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
-from textual.keys import KEY_NAME_REPLACEMENTS, Keys
+from textual.keys import Keys
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 _NAMED = frozenset(key.value.rpartition("+")[2] for key in Keys) | {"space", "tab", "enter", "backspace"}
 
 
 def key_name(key: str) -> str:
-    """One key as Textual names it: ``#`` -> ``number_sign``, ``D`` stays ``D``, ``ctrl+x`` stays."""
-    if len(key) == 1 and not key.isalnum():
-        try:
-            name = unicodedata.name(key).lower().replace("-", "_").replace(" ", "_")
-        except ValueError:
-            return key
-        return KEY_NAME_REPLACEMENTS.get(name, name)
-    return key
+    """One key as Textual names it: ``#`` -> ``number_sign``, ``D`` stays ``D``, ``ctrl+x`` stays.
+
+    Asked of Textual's public ``Binding.make_bindings`` (how it expands ``BINDINGS``), so the name is the one
+    Textual binds whatever its private ``_character_to_key`` does in a later version.
+    """
+    if "," in key or not key.strip():  # not one key: make_bindings would split or refuse it
+        return key
+    return next(iter(Binding.make_bindings([Binding(key, "")]))).key
 
 
 def is_key(key: str) -> bool:

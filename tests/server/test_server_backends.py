@@ -47,6 +47,9 @@ class RelayBackend:
     async def directory(self) -> list[DirectoryEntry]:
         return await self.inner.directory()
 
+    def now(self) -> datetime:
+        return self.inner.now()
+
 
 class RelayProvider:
     """A provider that is not the embedded one: the server must not notice the difference."""

@@ -148,6 +148,9 @@ CHECK_MODES = pytest.mark.parametrize("background", [False, True], ids=["checked
         (Direction.OUTBOUND, "rejected", False, Outcome.REJECTED),
         (Direction.INBOUND, "transferred", True, Outcome.TRANSFERRED),
         (Direction.OUTBOUND, "transferred", True, Outcome.TRANSFERRED),
+        (Direction.INBOUND, "interrupted", True, Outcome.INTERRUPTED),
+        (Direction.INBOUND, "interrupted", False, Outcome.INTERRUPTED),
+        (Direction.OUTBOUND, "interrupted", False, Outcome.INTERRUPTED),
     ],
 )
 def test_derive_outcome(direction: Direction, cause: str, connected: bool, expected: Outcome) -> None:
@@ -280,6 +283,30 @@ def test_damage_only_a_full_check_sees_is_found_in_the_background(tmp_path: Path
         HistoryStore(path)  # checked at open, the same file is refused at once
 
 
+def test_damage_watchers_hear_of_it_once_whenever_they_came(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record_many((make_call(f"c{i:04d}", minute=i) for i in range(2000)), OWNER)
+    _damage_far_from_the_schema(path)
+    early: list[HistoryError] = []
+    store = HistoryStore(path, check_in_background=True, check_delay=0.2)
+    try:
+        store.when_damaged(early.append)  # before the check ends: told by the checker's thread
+        assert store.wait_checked(timeout=30)
+        late: list[HistoryError] = []
+        store.when_damaged(late.append)  # after: told at once
+        assert early == late == [store.damage]
+    finally:
+        store.close()
+    sound = tmp_path / "sound.sqlite3"
+    HistoryStore(sound).close()
+    heard: list[HistoryError] = []
+    with HistoryStore(sound, check_in_background=True) as store:
+        store.when_damaged(heard.append)
+        assert store.wait_checked(timeout=30)
+    assert heard == []
+
+
 def test_a_sound_file_checked_in_background_works_as_usual(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as store:
@@ -336,6 +363,41 @@ def test_nothing_is_written_before_the_background_check_passes(tmp_path: Path, m
         assert ids(store) == ["c2", "c1"]
 
 
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_history_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Issue 15 #10: the file was created 0644 in a 0755 folder; who called whom is personal data."""
+    path = tmp_path / "data" / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("a"), OWNER)
+        companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+        assert all(p.exists() for p in companions)
+        assert [_mode(p) for p in (path.parent, path, *companions)] == [0o700, 0o600, 0o600, 0o600]
+
+
+def test_an_older_readable_history_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.record(make_call("a"), OWNER)
+    path.chmod(0o644)
+    with HistoryStore(path) as store:
+        assert _mode(path) == 0o600
+        assert ids(store) == ["a"]
+
+
+def test_an_older_readable_data_folder_is_made_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own, elsewhere = tmp_path / "data", tmp_path / "shared"
+    for folder in (own, elsewhere):
+        folder.mkdir(mode=0o755)
+        folder.chmod(0o755)
+    monkeypatch.setenv("CTI_TUI_DATA_DIR", str(own))
+    HistoryStore(history_module.default_history_path()).close()
+    HistoryStore(elsewhere / "history.sqlite3").close()
+    assert (_mode(own), _mode(elsewhere)) == (0o700, 0o755)
+
+
 @CHECK_MODES
 def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path, background: bool) -> None:
     path = tmp_path / "contacts.db"
@@ -344,11 +406,13 @@ def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path, b
     conn.execute("INSERT INTO contacts VALUES ('Alice', '+12025550143')")
     conn.commit()
     conn.close()
+    path.chmod(0o644)
     before = snapshot(tmp_path)
     with pytest.raises(HistoryError, match="not a cti-tui call history") as caught:
         HistoryStore(path, check_in_background=background)
     assert str(path) in str(caught.value)
     assert snapshot(tmp_path) == before
+    assert _mode(path) == 0o644  # not ours: not even its mode changes
 
 
 def test_search_index_needs_fts5_to_reopen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -825,6 +889,28 @@ def test_export_csv_to_a_path(directory: HistoryStore, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export")] == []  # no temporary left
 
 
+def test_a_full_disk_during_an_export_leaves_the_earlier_file_whole(
+    directory: HistoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export goes through the config's atomic write (paths.replacing): flushed to the disk before the
+    rename, so a disk that fills up fails the export instead of replacing a good file with a short one."""
+    import errno
+
+    from cti_tui import paths
+
+    target = tmp_path / "export.csv"
+    target.write_text("earlier export\n")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(paths.os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        directory.export_csv(OWNER, target)
+    assert target.read_text() == "earlier export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if "export" in p.name) == ["export.csv"]
+
+
 def test_export_csv_to_a_stream_with_filters(directory: HistoryStore) -> None:
     out = io.StringIO(newline="")
     assert directory.export_csv(OWNER, out, search="202 555", outcome=Outcome.ANSWERED) == 2
@@ -845,6 +931,19 @@ def test_export_csv_neutralises_formulas_but_not_numbers(store: HistoryStore) ->
     (row,) = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert row["party_name"] == '\'=HYPERLINK("http://x","y")'
     assert row["party"] == "+12025550143"
+
+
+def test_a_call_cut_off_by_a_lost_session_is_filed_and_exported_as_interrupted(store: HistoryStore) -> None:
+    """The connector ends live calls with cause ``interrupted`` when the backend is gone (issue 14 #5): history
+    must not call them answered or missed, since nobody knows how they really ended."""
+    store.record(make_call("cut", cause="interrupted", connected=True), OWNER)
+    store.record(make_call("fine", minute=1), OWNER)
+    assert ids(store, outcome=Outcome.INTERRUPTED) == ["cut"]
+    assert ids(store, outcome=Outcome.ANSWERED) == ["fine"]
+    out = io.StringIO(newline="")
+    store.export_csv(OWNER, out, outcome=Outcome.INTERRUPTED)
+    (row,) = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
+    assert (row["id"], row["outcome"], row["cause"]) == ("cut", "interrupted", "interrupted")
 
 
 # --- recorder -----------------------------------------------------------------------------------------------

@@ -75,3 +75,30 @@ async def test_export_to_a_path_that_cannot_be_written_is_a_notification(make_ap
         (message,) = notifications(app)
         assert message.startswith("export failed: ") and "No such file or directory" in message
         assert app.is_running
+
+
+async def test_damage_found_by_the_background_check_is_shown_at_once(make_app, tmp_path: Path) -> None:
+    """Issue 15 #10: the app opens the history at once and checks it in the background; damage found there
+    used to show only at the next search. Now it is a notification as soon as the check ends."""
+    import asyncio
+    import time
+
+    from cti_tui.store.history import HistoryStore
+    from tests.store.test_history import OWNER, _damage_far_from_the_schema, make_call
+
+    path = tmp_path / "history.sqlite3"
+
+    def damaged_history() -> None:  # off the loop, as strict mode wants
+        with HistoryStore(path) as store:
+            store.record_many((make_call(f"c{i:04d}", minute=i) for i in range(2000)), OWNER)
+        _damage_far_from_the_schema(path)
+
+    await asyncio.to_thread(damaged_history)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        deadline = time.monotonic() + 30  # the check starts 1 s after the form is drawn, on a thread
+        while not any("damaged" in m for m in notifications(app)) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert any("damaged" in m and str(path) in m for m in notifications(app)), notifications(app)
+        assert app.is_running

@@ -87,3 +87,24 @@ async def test_many_matches_are_not_counted_to_the_end(store: HistoryStore) -> N
         assert pane.has_more and pane.load_more()  # a page of 10, then the 11th
         await settle(pilot)
         assert not pane.has_more and len(pane.rows) == 11
+
+
+async def test_a_short_search_says_how_far_back_it_looked(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1-2 character search reads only the newest calls (the pane's budget, lowered to 10 here): the title
+    says so, since an older call may match too."""
+    from cti_tui.ui.widgets import history_pane
+
+    monkeypatch.setattr(history_pane, "SCAN_AT_MOST", 10)
+    app = PaneApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(HistoryPane)
+        await settle(pilot)
+        pane.focus_search()
+        await pilot.press("9")  # Caller 9, 19, 29: the 11 newest are c29 … c19
+        await settle(pilot)
+        assert [row.id for row in pane.rows] == ["c29", "c19"]
+        assert pane.searched_newest == 10 and pane.border_title == "History · 2 in the newest 10"
+        await pilot.press("backspace", *"Caller 9")  # the index: every call searched
+        await settle(pilot)
+        assert [row.id for row in pane.rows] == ["c09"] and pane.searched_newest is None
+        assert pane.border_title == "History · 1"

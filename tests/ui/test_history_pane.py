@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Input, ProgressBar, Select, Static
+from textual.widgets import Input, ProgressBar, Select, Static
 
 from cti_tui.core.history import HistoryError, HistoryPage, Outcome
 from cti_tui.core.model import Call, CallStatus, Direction
@@ -182,12 +182,12 @@ def ids(pane: HistoryPane) -> list[str]:
 
 
 def table_ids(pane: HistoryPane) -> list[str]:
-    table = pane.query_one(HistoryTable)
-    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    return list(pane.query_one(HistoryTable).keys)
 
 
 def plain_row(pane: HistoryPane, index: int) -> list[str]:
-    return [cell.plain for cell in pane.query_one(HistoryTable).get_row_at(index)]
+    table = pane.query_one(HistoryTable)
+    return [cell.plain for cell in table.cells(table.keys[index])]
 
 
 async def test_rows_newest_first_with_formatted_cells(filled: HistoryStore) -> None:
@@ -198,15 +198,15 @@ async def test_rows_newest_first_with_formatted_cells(filled: HistoryStore) -> N
         assert ids(pane) == ["e5", "r4", "c3", "m2", "a1"]
         assert table_ids(pane) == ids(pane)
         assert pane.border_title == "History · 5"
-        table = pane.query_one("#history-table", DataTable)
-        assert table.cursor_type == "row"
+        table = pane.query_one("#history-table", HistoryTable)
+        assert table.cursor_row == 0
         search = pane.query_one("#history-search", Input)
         assert search.placeholder == "search number or name  (/)"
         # e5 released 09:04:05 + 75 s talk -> 09:05:20 UTC
         assert plain_row(pane, 0) == ["05-01 09:05", "↑ out", "transferred", "+33 1 42 68 53 00  Eve Paris", "01:15"]
         assert plain_row(pane, 3) == ["05-01 09:01", "↓ in", "missed", "+44 20 7183 8750  Bob Marley", "—"]
         assert plain_row(pane, 1)[3] == "1002  Dave Desk"
-        outcome_styles = {pane.rows[i].outcome: table.get_row_at(i)[2].style for i in range(5)}
+        outcome_styles = {pane.rows[i].outcome: table.cells(table.keys[i])[2].style for i in range(5)}
         assert outcome_styles[Outcome.MISSED] == "bold #f7768e"
         assert outcome_styles[Outcome.CANCELLED] == "dim"
         assert len(set(outcome_styles.values())) == 5
@@ -440,7 +440,7 @@ async def test_without_a_store_history_is_off(tmp_path: Path) -> None:
         assert not pane.enabled
         message = pane.query_one("#history-message", Static)
         assert str(message.render()) == "call history is off"
-        assert not pane.query(DataTable) and not pane.query(Input)
+        assert not pane.query(HistoryTable) and not pane.query(Input)
         pane.focus_search()  # the dashboard's `/` does nothing harmful
         pane.reload()
         await pilot.press("slash")
@@ -506,13 +506,13 @@ async def test_an_answer_with_the_rows_already_shown_redraws_nothing(
     filled: HistoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cleared: list[int] = []
-    real_clear = HistoryTable.clear
+    real_replace = HistoryTable.replace_rows
 
-    def counted_clear(table: HistoryTable, columns: bool = False) -> HistoryTable:
+    def counted_replace(table: HistoryTable, rows: list, keep: str | None = None) -> None:
         cleared.append(table.row_count)
-        return real_clear(table, columns)
+        real_replace(table, rows, keep)
 
-    monkeypatch.setattr(HistoryTable, "clear", counted_clear)
+    monkeypatch.setattr(HistoryTable, "replace_rows", counted_replace)
     app = HistoryApp(filled)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.pane

@@ -60,3 +60,11 @@ async def test_the_app_shows_the_refusal_and_answer_still_answers(make_app) -> N
         messages = [str(n.message) for n in app._notifications]
         assert any("cti.dial = 'a' takes cti.answer's key" in m for m in messages), messages
         assert app._keymap == {"cti.park": "P"}
+
+
+def test_every_single_character_is_named_as_textual_binds_it() -> None:
+    """key_name asks Textual's public make_bindings rather than copying its private rules, which may change
+    with a Textual upgrade: whatever Textual does, a remap names the key Textual binds."""
+    characters = [c for c in map(chr, range(1, 127)) if c.strip() and c != ","] + ["é", "ü", "→", "€"]
+    expected = {c: next(iter(Binding.make_bindings([Binding(c, "a")]))).key for c in characters}
+    assert {c: key_name(c) for c in expected} == expected

@@ -20,6 +20,7 @@ from time import monotonic
 from typing import ClassVar
 
 import rich.repr
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,7 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, ProgressBar, Select, Static
+from textual.widgets import Input, ProgressBar, Select, Static
 
 from cti_tui.core.history import (
     CallHistory,
@@ -41,6 +42,8 @@ from cti_tui.core.history import (
 from cti_tui.core.model import Direction
 from cti_tui.core.numbers import format_for_display
 from cti_tui.ui import render
+from cti_tui.ui.widgets.active_calls import join_cells
+from cti_tui.ui.widgets.row_view import RowView
 
 OUTCOME_STYLE: dict[Outcome, str] = {
     Outcome.ANSWERED: "#9ece6a",
@@ -48,6 +51,7 @@ OUTCOME_STYLE: dict[Outcome, str] = {
     Outcome.CANCELLED: "dim",
     Outcome.REJECTED: "#ff9e64",
     Outcome.TRANSFERRED: "#7aa2f7",
+    Outcome.INTERRUPTED: "italic #e0af68",
 }
 
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
@@ -58,6 +62,9 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("talk", "Talk", 8),
 )
 
+GAP = 2
+MIN_PARTY = 10  # an 80-column dashboard leaves the pane ~54 cells: the header still fits
+
 _ALL = "all"  # the outcome filter's "no filter" value (Select needs a real option for it)
 OFF_MESSAGE = "call history is off"
 
@@ -65,6 +72,9 @@ SEARCH_DEBOUNCE = 0.12  # seconds of no typing before a search runs: "Caller 1" 
 SEARCHING_AFTER = 0.3  # seconds a query may take before the title says "searching…"
 WRITTEN_WAIT = 2.0  # seconds a reload waits for the call that just ended to be committed (the writer thread)
 LATE_WAIT = 60.0  # seconds it then waits, after showing what is there, to reload once those calls are in
+SCAN_AT_MOST = 200_000
+"""Calls a search too short for the trigram index (1-2 characters) reads at most, newest first: a rare one read
+a million rows (bench/README.md); the title then says how far it looked."""
 PROGRESS_EVERY = 0.1  # seconds between two progress updates of an export
 
 
@@ -126,39 +136,93 @@ class HistorySearch(Input):
         self.post_message(self.Leave())
 
 
-class HistoryTable(DataTable[Text]):
-    """A row-cursor table that says when the user pushes past its last loaded row.
+def column_widths(width: int) -> list[int]:
+    """Fixed columns as given; the party column gets what they leave (at least MIN_PARTY)."""
+    fixed = sum(w or 0 for _, _, w in COLUMNS)
+    party = max(MIN_PARTY, width - fixed - GAP * (len(COLUMNS) - 1) - 1)
+    return [w if w is not None else party for _, _, w in COLUMNS]
 
-    Stock DataTable binds ``home``/``end`` to horizontal scrolling even with a row cursor; here they go to the
-    first and last loaded row, which is what a list of calls wants (and ``end`` loads the next page).
+
+class HistoryTable(RowView):
+    """The loaded history rows, keyed by call id, with a header and a cursor; says when the user pushes past
+    its last loaded row.
+
+    A row view, not Textual's DataTable: a new search answer replaced every row of a DataTable, which then
+    rendered every visible cell again in one frame (44-65 ms, the longest loop block of a search at a million
+    rows: bench/README.md). Here only the rows on screen are drawn, each once, from cached cells.
     """
 
+    header_rows = 1
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "Call back", show=False, priority=True),
+    ]
+
     class EndReached(Message):
-        """Down or PageDown on the last loaded row: load more if there is more."""
+        """Down, PageDown or End on the last loaded row: load more if there is more."""
+
+    class Selected(Message):
+        """Enter on a row (``key``: its call id)."""
+
+        def __init__(self, table: HistoryTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> HistoryTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._history_rows: dict[str, HistoryRow] = {}
+
+    def replace_rows(self, rows: list[HistoryRow], keep: str | None = None) -> None:
+        """Show exactly ``rows``; the cursor goes to ``keep`` if it is among them, else to the first row."""
+        self._history_rows = {row.id: row for row in rows}
+        self.set_keys(self._history_rows)
+        target = keep if keep in self._history_rows else next(iter(self._history_rows), None)
+        if target is not None:
+            self.move_to(target)
+
+    def add_rows(self, rows: list[HistoryRow]) -> None:
+        for row in rows:
+            self._history_rows[row.id] = row
+            self.add(row.id)
+
+    def cells(self, key: str) -> list[Text]:
+        """Row ``key``'s cells as drawn (before they are fitted to their columns)."""
+        return row_cells(self._history_rows[key])
 
     def _at_end(self) -> bool:
         return self.row_count > 0 and self.cursor_row >= self.row_count - 1
 
-    def action_cursor_down(self) -> None:
+    def _past_end(self) -> bool:
         if self._at_end():
             self.post_message(self.EndReached())
-            return
-        super().action_cursor_down()
+            return True
+        return False
+
+    def action_cursor_down(self) -> None:
+        if not self._past_end():
+            super().action_cursor_down()
 
     def action_page_down(self) -> None:
-        if self._at_end():
-            self.post_message(self.EndReached())
-            return
-        super().action_page_down()
+        if not self._past_end():
+            super().action_page_down()
 
-    def action_scroll_end(self) -> None:
-        if self._at_end():
-            self.post_message(self.EndReached())
-            return
-        self.action_scroll_bottom()
+    def action_last(self) -> None:
+        if not self._past_end():
+            super().action_last()
 
-    def action_scroll_home(self) -> None:
-        self.action_scroll_top()
+    def action_select(self) -> None:
+        if self.cursor_key is not None:
+            self.post_message(self.Selected(self, self.cursor_key))
+
+    def render_header_row(self, row: int, width: int, base: Style) -> Text:
+        return join_cells([Text(label) for _, label, _ in COLUMNS], column_widths(width), base)
+
+    def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:
+        return join_cells(self.cells(key), column_widths(width), base)
 
 
 # --- the pane -----------------------------------------------------------------------------------------------
@@ -275,6 +339,7 @@ class HistoryPane(Vertical):
         self._ids: set[str] = set()
         self._total = 0
         self._exact = True  # False: _total is a lower bound (a search that was not counted to the end)
+        self._searched_newest: int | None = None  # a short search looked through only this many newest calls
         self._exhausted = False  # the last page came back short: nothing more to load
         self._error: str | None = None
         self._ready = False
@@ -304,14 +369,11 @@ class HistoryPane(Vertical):
         message = Static("", id="history-message", markup=False)
         message.display = False
         yield message
-        yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=False)
+        yield HistoryTable(id="history-table")
 
     def on_mount(self) -> None:
         if self.store is None:
             return
-        table = self.query_one(HistoryTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
         self._ready = True
         self._requery()
 
@@ -343,6 +405,11 @@ class HistoryPane(Vertical):
     def total(self) -> int:
         """How many rows match the current search and filter (loaded or not); see :attr:`total_exact`."""
         return self._total
+
+    @property
+    def searched_newest(self) -> int | None:
+        """How many of the newest calls a short search looked through (older ones exist); None: all of them."""
+        return self._searched_newest
 
     @property
     def total_exact(self) -> bool:
@@ -499,6 +566,7 @@ class HistoryPane(Vertical):
                 offset=ask.offset,
                 exact_total=False,
                 cancel=cancel,
+                scan_at_most=SCAN_AT_MOST,
             )
 
         try:
@@ -536,7 +604,7 @@ class HistoryPane(Vertical):
         if message.error is not None:
             if not message.append:
                 self._rows, self._ids, self._total, self._exact = [], set(), 0, True
-                self.query_one(HistoryTable).clear()
+                self.query_one(HistoryTable).replace_rows([])
             self._show_error(message.error)
             self._update_title()
             return
@@ -544,37 +612,30 @@ class HistoryPane(Vertical):
         assert page is not None
         self._show_error(None)
         table = self.query_one(HistoryTable)
+        self._searched_newest = page.searched_newest
         if message.append:
             self._total, self._exact = page.total, page.exact
             self._exhausted = len(page.rows) < ask.limit
             if self._append(page.rows) and ask.advance:
                 table.action_cursor_down()
         elif page.rows == self._rows:
-            # The very calls on screen ("Calle" → "Caller" when every caller matches): redrawing the table
-            # would cost a frame of ~40-100 ms here (Textual draws each visible cell again) for nothing.
+            # The very calls on screen ("Calle" → "Caller" when every caller matches): nothing to redraw.
             self._total, self._exact = page.total, page.exact
             self._exhausted = len(page.rows) < ask.limit
         else:
-            table.clear()
-            self._rows, self._ids, self._total = [], set(), page.total
+            rows = list({row.id: row for row in page.rows}.values())
+            self._rows, self._ids, self._total = rows, {row.id for row in rows}, page.total
             self._exact, self._exhausted = page.exact, len(page.rows) < ask.limit
-            self._append(page.rows)
-            if ask.keep is not None and ask.keep in self._ids:
-                table.move_cursor(row=table.get_row_index(ask.keep), animate=False)
+            table.replace_rows(rows, keep=ask.keep)
         self._update_title()
 
     def _append(self, rows: list[HistoryRow]) -> int:
         """Add rows not shown yet (a call recorded between two pages shifts the offsets by one)."""
-        table = self.query_one(HistoryTable)
-        added = 0
-        for row in rows:
-            if row.id in self._ids:
-                continue
-            table.add_row(*row_cells(row), key=row.id)
-            self._rows.append(row)
-            self._ids.add(row.id)
-            added += 1
-        return added
+        new = [row for row in {row.id: row for row in rows}.values() if row.id not in self._ids]
+        self.query_one(HistoryTable).add_rows(new)
+        self._rows += new
+        self._ids.update(row.id for row in new)
+        return len(new)
 
     def _show_error(self, message: str | None) -> None:
         self._error = message
@@ -589,6 +650,8 @@ class HistoryPane(Vertical):
             self.border_title = "History"
         elif self._exact:
             self.border_title = f"History · {self._total}"
+        elif self._searched_newest is not None:
+            self.border_title = f"History · {self._total} in the newest {self._searched_newest:,}"
         else:
             self.border_title = f"History · {max(self._total - 1, len(self._rows))}+"
 
@@ -687,8 +750,8 @@ class HistoryPane(Vertical):
         if self._ready:
             self._requery()
 
-    @on(DataTable.RowHighlighted, "#history-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(HistoryTable.Highlighted, "#history-table")
+    def _row_highlighted(self, event: HistoryTable.Highlighted) -> None:
         event.stop()
         table = self.query_one(HistoryTable)
         # Judge by the cursor now, not the message: a requery may have replaced the rows since it was sent.
@@ -704,11 +767,11 @@ class HistoryPane(Vertical):
         ask = _Ask(self._generation, self._search or None, self._outcome, self.page_size, len(self._rows), advance=True)
         self._start_more(ask)  # replaces a prefetch under way for the same page
 
-    @on(DataTable.RowSelected, "#history-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(HistoryTable.Selected, "#history-table")
+    def _row_selected(self, event: HistoryTable.Selected) -> None:
         event.stop()
         row = self.selected_row
-        if row is None or row.id != event.row_key.value:
+        if row is None or row.id != event.key:
             return
         if not row.party:  # an anonymous caller cannot be called back
             self.app.bell()
