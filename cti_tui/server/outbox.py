@@ -51,8 +51,14 @@ class Outbox:
     def flush(self) -> None:
         dirty, self.dirty = self.dirty, []
         self.passes += 1
-        for connection in dirty:
-            connection.flush()
+        for connection in dirty:  # (Connection.flush inlined for the common case: it runs N times an event)
+            writer = connection.writer
+            if writer is not None and connection.frames and not connection.overflowed and writer.ready():
+                connection.marked = False
+                frames, connection.frames, connection.waiting = connection.frames, [], 0
+                writer.write_frames(frames)
+            else:
+                connection.flush()
 
 
 class Connection:

@@ -97,17 +97,18 @@ class ReplayLog:
         before a gap could be replayed without it."""
         if self.released:
             return
-        if seq != self.next_seq:
+        entries, budget = self.entries, self.budget
+        if seq != self.first_seq + len(entries):
             self.clear()
             self.first_seq = seq
-        self.entries.append(data)
+        entries.append(data)
         cost = len(data) + ENTRY_OVERHEAD
         self.size += cost
-        self.budget.used += cost
-        if self.size > self.budget.per_session:
-            self.trim_to(self.budget.per_session)
-        if self.budget.used > self.budget.total:
-            self.budget._over_total()
+        budget.used += cost
+        if self.size > budget.per_session:
+            self.trim_to(budget.per_session)
+        if budget.used > budget.total:
+            budget._over_total()
 
     def trim_to(self, size: int) -> None:
         """Drop the oldest events until this log holds at most ``size`` bytes."""

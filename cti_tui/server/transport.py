@@ -251,21 +251,17 @@ def guarded_protocols(
         # --- writing frames directly (the FrameWriter of cti_tui.server.outbox) -------------------------
 
         def ready(self) -> bool:
-            return (
-                self.writable.is_set()
-                and not self.close_sent
-                and not self.disconnected
-                and self.conn.state is State.OPEN
-                and not self.transport.is_closing()
-            )
+            # (a close received, a lost connection, a failed parse: each closes the transport or sets close_sent)
+            return self.writable.is_set() and not self.close_sent and not self.transport.is_closing()
 
         def write_frames(self, frames: list[bytes]) -> None:
             """Each UTF-8 JSON text as one unmasked text frame (RFC 6455 §5.2), all in one write. With an
             extension negotiated (permessage-deflate) websockets' own protocol object frames them."""
             if self.conn.extensions:
-                for frame in frames:
-                    self.conn.send_text(frame)
-                self.transport.write(b"".join(self.conn.data_to_send()))
+                if self.conn.state is State.OPEN:
+                    for frame in frames:
+                        self.conn.send_text(frame)
+                    self.transport.write(b"".join(self.conn.data_to_send()))
                 return
             parts: list[bytes] = []
             for frame in frames:
