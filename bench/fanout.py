@@ -374,6 +374,9 @@ async def run_cti(n: int, calls: int, args: argparse.Namespace, capture: bool) -
         "--no-history",
         "--speed",
         str(args.speed),
+        # 1,000 sessions open in about a second from one address: over the default rate (100/s, bursts of 200)
+        "--new-connections-per-second",
+        "100000",
     ]
     proc = None
     clients: list[LeanClient] = []

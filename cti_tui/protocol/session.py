@@ -20,10 +20,10 @@ from typing import Any
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.availability import Availability
-from cti_tui.core.model import ActivityEvent, ActivityName, Call, ErrorCode, Event
+from cti_tui.core.model import ActivityEvent, ActivityName, Call, CallEvent, ErrorCode, Event
 from cti_tui.core.results import Done, Refused
 from cti_tui.protocol.actions import ActionError, command_frame, parse_action
-from cti_tui.protocol.events import agent_from_wire, call_from_wire, event_to_wire
+from cti_tui.protocol.events import agent_from_wire, call_from_wire, call_to_wire, event_to_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
@@ -204,6 +204,40 @@ def event_message(event: Event, in_reply_to: str | int | None = None) -> dict[st
     if in_reply_to is not None and isinstance(event, ActivityEvent):
         message["inReplyTo"] = in_reply_to
     return message
+
+
+EVENT_HEAD = b'{"type":"event","seq":'  # every event frame starts so: the seq, then the body (see EventFrames)
+
+
+class EventFrames:
+    """Event frames as UTF-8 bytes, each call's body encoded once for every session that gets it.
+
+    Every session numbers its events itself, so the frames N watchers get for one call event differ only
+    in ``seq``. An event frame is ``{"type":"event","seq":N,`` and then the rest of the object (name, call,
+    and ``inReplyTo`` if any) — the very bytes :func:`encode` of :func:`event_message` gives — so the rest
+    is encoded once and each session's frame is its seq spliced in front. A session's connector hands the
+    exchange's Call object on unchanged when there is nothing to make visible, so the N frames of one event
+    come one after another with the same object: the last body is remembered by that object's identity
+    (held, so the identity cannot be reused while remembered)."""
+
+    __slots__ = ("_call", "_name", "_rest", "bodies")
+
+    def __init__(self) -> None:
+        self._call: Call | None = None
+        self._name = ""
+        self._rest = b""
+        self.bodies = 0  # call-event bodies encoded so far (what sharing saves shows here)
+
+    def frame(self, event: Event, in_reply_to: str | int | None = None) -> bytes:
+        if isinstance(event, CallEvent):
+            call, name = event.call, event.name.value
+            if call is not self._call or name != self._name:
+                body = {"name": name, "call": call_to_wire(call)}
+                self._rest = encode(body)[1:].encode("utf-8")
+                self._call, self._name = call, name
+                self.bodies += 1
+            return b"%s%d,%s" % (EVENT_HEAD, event.seq, self._rest)
+        return encode(event_message(event, in_reply_to)).encode("utf-8")
 
 
 # engine refusal codes -> the status a client can switch on

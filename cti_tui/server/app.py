@@ -31,7 +31,9 @@ from cti_tui.engine.actions import perform
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.actions import QUERIES, Action
 from cti_tui.server.limits import ServerLimits
-from cti_tui.server.sessions import ApiError, Connection, Session, SessionHub
+from cti_tui.server.outbox import Connection
+from cti_tui.server.sessions import ApiError, Session, SessionHub
+from cti_tui.server.transport import FRAME_WRITER
 from cti_tui.store.history import HistoryError, HistoryRecorder, HistoryStore, Outcome
 
 log = logging.getLogger("cti_tui.server")
@@ -344,7 +346,10 @@ class SocketHandler:
         self.hub = hub
         self.websocket = websocket
         self.history = history
-        self.connection = Connection(hub.queue_limit)
+        self.connection = Connection(hub.queue_limit, hub.outbox)
+        writer = websocket.scope.get("extensions", {}).get(FRAME_WRITER)
+        if writer is not None:
+            self.connection.use(writer)
         self.session: Session | None = None
         self.window_start = time.monotonic()
         self.frames_in_window = 0
@@ -398,17 +403,26 @@ class SocketHandler:
             self.window_start, self.frames_in_window = time.monotonic(), 1
 
     async def _send_loop(self) -> None:
+        """Wakes only to overflow or to close, when the transport writes the frames itself (outbox.py); else
+        (another ASGI server) it sends every frame too, one ASGI send each."""
+        connection = self.connection
         try:
             while True:
-                if self.connection.overflowed:
+                await connection.wake.wait()
+                connection.wake.clear()
+                if connection.overflowed:
                     await self.websocket.send_text(protocol.encode({"type": "overflow", "message": "restore"}))
                     await self._close(CLOSE_OVERFLOW, "fell behind; restore the session")
                     return
-                message = await self.connection.next()
-                if message is None:
-                    await self._close(1000, "session closed")
-                    return
-                await self.websocket.send_text(message if isinstance(message, str) else protocol.encode(message))
+                if connection.writer is None or connection.closing:
+                    while connection.frames and not connection.overflowed:
+                        for frame in connection.take():
+                            if connection.overflowed:
+                                break  # (its push set wake: the next turn says so)
+                            await self.websocket.send_text(frame.decode("utf-8"))
+                    if connection.closing and not connection.overflowed:
+                        await self._close(1000, "session closed")
+                        return
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
 

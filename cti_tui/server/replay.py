@@ -2,10 +2,11 @@
 
 A session keeps what it sent so a client that drops can restore and get exactly what it missed. Kept as
 one dict per event (10,000 per session), 100 busy sessions held 903 MiB and the collector's pauses over that
-heap were the server's p99 latency. Here an event is the UTF-8 text already sent on the wire (one bytes
-object, which the collector does not track), sequence numbers are implied by position, and the bytes are
-counted: each log holds at most ``per_session`` bytes and all logs together at most ``total``, the oldest
-events dropped first. A restore from before a log's first event gets the present instead (``too_far_behind``).
+heap were the server's p99 latency. Here an event is the frame already sent on the wire, UTF-8 JSON (one
+bytes object — the very one written to the sockets — which the collector does not track), sequence numbers
+are implied by position, and the bytes are counted: each log holds at most ``per_session`` bytes and all
+logs together at most ``total``, the oldest events dropped first. A restore from before a log's first event
+gets the present instead (``too_far_behind``).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class ReplayBudget:
 
 
 class ReplayLog:
-    """One session's events after ``first_seq - 1``, oldest first, as the encoded text sent to clients."""
+    """One session's events after ``first_seq - 1``, oldest first, as the frames sent to clients."""
 
     __slots__ = ("budget", "entries", "first_seq", "released", "size")
 
@@ -91,23 +92,23 @@ class ReplayLog:
     def next_seq(self) -> int:
         return self.first_seq + len(self.entries)
 
-    def append(self, seq: int, text: str) -> None:
-        """Keep event ``seq`` (encoded as ``text``). A gap in the sequence starts the log again: nothing
+    def append(self, seq: int, data: bytes) -> None:
+        """Keep event ``seq`` (its frame, ``data``). A gap in the sequence starts the log again: nothing
         before a gap could be replayed without it."""
         if self.released:
             return
-        if seq != self.next_seq:
+        entries, budget = self.entries, self.budget
+        if seq != self.first_seq + len(entries):
             self.clear()
             self.first_seq = seq
-        data = text.encode("utf-8")
-        self.entries.append(data)
+        entries.append(data)
         cost = len(data) + ENTRY_OVERHEAD
         self.size += cost
-        self.budget.used += cost
-        if self.size > self.budget.per_session:
-            self.trim_to(self.budget.per_session)
-        if self.budget.used > self.budget.total:
-            self.budget._over_total()
+        budget.used += cost
+        if self.size > budget.per_session:
+            self.trim_to(budget.per_session)
+        if budget.used > budget.total:
+            budget._over_total()
 
     def trim_to(self, size: int) -> None:
         """Drop the oldest events until this log holds at most ``size`` bytes."""
@@ -123,14 +124,14 @@ class ReplayLog:
         self.size = 0
         self.entries.clear()
 
-    def after(self, last_seq: int) -> list[str] | None:
-        """The events after ``last_seq`` as text, or None when the log no longer reaches back that far."""
+    def after(self, last_seq: int) -> list[bytes] | None:
+        """The frames of the events after ``last_seq``, or None when the log no longer reaches back that far."""
         if last_seq + 1 < self.first_seq or last_seq + 1 > self.next_seq:
             return None
         skip = last_seq + 1 - self.first_seq
-        return [data.decode("utf-8") for data in itertools.islice(self.entries, skip, None)]
+        return list(itertools.islice(self.entries, skip, None))
 
     def messages(self) -> Iterator[dict[str, Any]]:
-        """The kept events decoded (for tests and inspection; the server sends the text as it is)."""
+        """The kept events decoded (for tests and inspection; the server sends the bytes as they are)."""
         for data in self.entries:
             yield json.loads(data)

@@ -31,13 +31,13 @@ from cti_tui.core.model import CallEvent, Event, Identity
 from cti_tui.engine.connector import Connector
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.events import agent_to_wire, call_to_wire
+from cti_tui.server.outbox import QUEUE_LIMIT, Connection, Outbox
 from cti_tui.server.replay import PER_SESSION_BYTES, TOTAL_BYTES, ReplayBudget, ReplayLog
 from cti_tui.server.throttle import LoginThrottle
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 GRACE_SECONDS = 300.0
 ENDED_KEPT = 500  # calls ended per session whose last event a too_far_behind snapshot can still send
-QUEUE_LIMIT = 2_000  # messages waiting for one slow connection before it is told to restore
 MAX_PENDING_NONCES = 10_000  # two-factor logins under way whose account the hub remembers
 
 
@@ -69,44 +69,6 @@ class Token:
     expires: datetime
 
 
-class Connection:
-    """One WebSocket's outgoing side: a queue the transport drains. Live messages are bounded: past ``limit``
-    waiting, the connection is marked overflowed (the transport says so and closes; the client restores from
-    its last seq). A replay does not count against the bound: it is the session's log, already in memory and
-    bounded by it — counting it would overflow at once every client that restores after falling behind."""
-
-    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
-        self.limit = limit
-        # a message: a dict to encode, or the text of an event (encoded once, for every connection and the log)
-        self.queue: asyncio.Queue[tuple[dict[str, Any] | str | None, bool]] = asyncio.Queue()
-        self.waiting = 0  # live messages in the queue
-        self.overflowed = False
-
-    def push(self, message: dict[str, Any] | str) -> None:
-        if self.overflowed:
-            return
-        if self.waiting >= self.limit:
-            self.overflowed = True
-            return
-        self.waiting += 1
-        self.queue.put_nowait((message, True))
-
-    def push_replay(self, messages: list[str]) -> None:
-        if not self.overflowed:
-            for message in messages:
-                self.queue.put_nowait((message, False))
-
-    def close(self) -> None:
-        self.queue.put_nowait((None, False))
-
-    async def next(self) -> dict[str, Any] | str | None:
-        """The next message to send; None once the connection is to close."""
-        message, counted = await self.queue.get()
-        if counted:
-            self.waiting -= 1
-        return message
-
-
 @dataclass(eq=False)
 class _Reply:
     """A command of ``session`` in progress: the activity events it causes name ``request_id``."""
@@ -125,8 +87,17 @@ _replying: ContextVar[_Reply | None] = ContextVar("cti_tui_replying", default=No
 class Session:
     """A logged-in user on the server: its connector, event log, live connections and grace timer."""
 
-    def __init__(self, session_id: str, identity: Identity, connector: Connector, clock: Clock, log: ReplayLog) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        identity: Identity,
+        connector: Connector,
+        clock: Clock,
+        log: ReplayLog,
+        frames: protocol.EventFrames | None = None,
+    ) -> None:
         self.id = session_id
+        self.frames = frames or protocol.EventFrames()  # the hub's, shared: a call's body is encoded once
         self.clock = clock
         self.identity = identity
         self.connector = connector
@@ -155,15 +126,15 @@ class Session:
     def on_event(self, event: Event) -> None:
         reply = _replying.get()
         in_reply_to = reply.request_id if reply is not None and reply.open and reply.session is self else None
-        text = protocol.encode(protocol.event_message(event, in_reply_to))
-        self.log.append(event.seq, text)
+        frame = self.frames.frame(event, in_reply_to)
+        self.log.append(event.seq, frame)
         if isinstance(event, CallEvent) and event.call.ended:
             self.ended[event.call.id] = event.seq
             self.ended.move_to_end(event.call.id)
             while len(self.ended) > ENDED_KEPT:
                 self.ended.popitem(last=False)
-        for connection in list(self.connections):
-            connection.push(text)
+        for connection in self.connections:
+            connection.push(frame)
 
     def snapshot(self, since: int | None = None) -> dict[str, Any]:
         """The present; with ``since`` (a restore too far behind to replay), also ``ended``: the final
@@ -186,7 +157,7 @@ class Session:
     def connector_now(self) -> str:
         return self.clock.now().isoformat()
 
-    def replay_after(self, last_seq: int) -> list[str] | None:
+    def replay_after(self, last_seq: int) -> list[bytes] | None:
         """Every logged event after ``last_seq`` (as sent), or None when the log no longer reaches back that
         far (or ``last_seq`` is one this session never sent: the client's count is off, so it gets the present)."""
         if last_seq == self.connector.last_seq:
@@ -228,6 +199,8 @@ class SessionHub:
         self.token_lifetime = token_lifetime
         self.queue_limit = queue_limit
         self.replay = ReplayBudget(replay_bytes_per_session, replay_bytes_total)
+        self.frames = protocol.EventFrames()  # every session's event frames: a call's body encoded once
+        self.outbox = Outbox()  # every connection's frames, written once per loop turn
         self.sessions: dict[str, Session] = {}
         self.tokens: dict[str, Token] = {}
         # failed logins (successes are not counted): per account (unknown ones too, so that a lock says
@@ -366,7 +339,7 @@ class SessionHub:
     async def create_session(self, token: str) -> Session:
         identity = self.identity_for(token)
         connector = Connector(self.backends())
-        session = Session(secrets.token_urlsafe(18), identity, connector, self.clock, self.replay.log())
+        session = Session(secrets.token_urlsafe(18), identity, connector, self.clock, self.replay.log(), self.frames)
         connector.add_listener(session.on_event)
         if not await connector.login_vouched(identity):
             self.replay.release(session.log)

@@ -8,6 +8,10 @@ server's :class:`ConnectionGate`. Every override of uvicorn internals is in this
 :func:`check_uvicorn` refuses to start on a uvicorn whose classes no longer look like the ones these
 overrides were written for.
 
+The WebSocket protocol also writes the server's frames straight to its transport (:meth:`write_frames`,
+offered to the app as the ASGI scope extension ``FRAME_WRITER``): several frames in one write, no ASGI
+``send`` and no await per frame.
+
 A connection over a cap gets ``503 too_many_connections`` (JSON, ``Retry-After``) once its request head has
 arrived — a WebSocket client sees its handshake refused — and is closed; it is never handed to the app.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,15 +29,27 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
 
 REFUSAL_RETRY_AFTER = 5  # seconds a refused client is told to wait
 LINGER_SECONDS = 1.0  # how long a WebSocket closed for a bad frame is still read (and discarded) ...
 LINGER_BYTES = 1 << 20  # ... and how much of it
+FRAME_WRITER = "cti_tui.frame_writer"  # the scope extension holding the protocol that writes frames directly
+
+_MEDIUM = struct.Struct("!BBH")  # a frame header with a 16-bit length
+_LONG = struct.Struct("!BBQ")  # ... and with a 64-bit one
 
 # what the overrides below call or replace, by class; checked once, when a server is built
 _RELIED_ON = {
     H11Protocol: ("connection_made", "connection_lost", "data_received", "on_response_complete"),
-    WebSocketsSansIOProtocol: ("connection_lost", "data_received", "handle_parser_exception"),
+    WebSocketsSansIOProtocol: (
+        "connection_lost",
+        "data_received",
+        "handle_parser_exception",
+        "handle_connect",
+        "resume_writing",
+    ),
 }
 
 
@@ -223,6 +240,48 @@ def guarded_protocols(
     class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         _lingering = False
         _discarded = 0
+        _resumed: Callable[[], None] | None = None
+
+        def handle_connect(self, event: Request) -> None:
+            super().handle_connect(event)
+            scope = getattr(self, "scope", None)  # none when the handshake was refused
+            if scope is not None:
+                scope["extensions"][FRAME_WRITER] = self
+
+        # --- writing frames directly (the FrameWriter of cti_tui.server.outbox) -------------------------
+
+        def ready(self) -> bool:
+            # (a close received, a lost connection, a failed parse: each closes the transport or sets close_sent)
+            return self.writable.is_set() and not self.close_sent and not self.transport.is_closing()
+
+        def write_frames(self, frames: list[bytes]) -> None:
+            """Each UTF-8 JSON text as one unmasked text frame (RFC 6455 §5.2), all in one write. With an
+            extension negotiated (permessage-deflate) websockets' own protocol object frames them."""
+            if self.conn.extensions:
+                if self.conn.state is State.OPEN:
+                    for frame in frames:
+                        self.conn.send_text(frame)
+                    self.transport.write(b"".join(self.conn.data_to_send()))
+                return
+            parts: list[bytes] = []
+            for frame in frames:
+                size = len(frame)
+                if size < 126:
+                    parts.append(bytes((0x81, size)))
+                elif size < 65536:
+                    parts.append(_MEDIUM.pack(0x81, 126, size))
+                else:
+                    parts.append(_LONG.pack(0x81, 127, size))
+                parts.append(frame)
+            self.transport.write(b"".join(parts))
+
+        def on_resume(self, callback: Callable[[], None]) -> None:
+            self._resumed = callback
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            if self._resumed is not None:
+                self._resumed()
 
         def connection_lost(self, exc: Exception | None) -> None:
             gate.release(self.transport)

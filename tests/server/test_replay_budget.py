@@ -18,8 +18,8 @@ from cti_tui.server.replay import LOG_OVERHEAD, PER_SESSION_BYTES, TOTAL_BYTES, 
 SESSIONS = 1_000
 
 
-def event_text(seq: int, session: int) -> str:
-    """The text the server sends for a call event (a realistic size: ~600 bytes)."""
+def event_text(seq: int, session: int) -> bytes:
+    """The frame the server sends for a call event (a realistic size: ~600 bytes)."""
     call = Call(
         id=f"2026010509{session:06d}{seq:08d}",
         cid=str(seq),
@@ -32,17 +32,17 @@ def event_text(seq: int, session: int) -> str:
         destination_name=f"Agent {session}",
         setup_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
     )
-    return protocol.encode(protocol.event_message(CallEvent(seq, call)))
+    return protocol.encode(protocol.event_message(CallEvent(seq, call))).encode()
 
 
 def fill(log: ReplayLog, session: int, nbytes: int) -> int:
     """Append events until ``nbytes`` of text went in; the last seq appended. (Each text is the session's
     real event message with its seq put in: building a Call for each would make the test ten times slower.)"""
-    head, tail = event_text(0, session).split('"seq":0', 1)
+    head, tail = event_text(0, session).split(b'"seq":0', 1)
     seq, written = log.next_seq - 1, 0
     while written < nbytes:
         seq += 1
-        text = f'{head}"seq":{seq}{tail}'
+        text = b'%s"seq":%d%s' % (head, seq, tail)
         log.append(seq, text)
         written += len(text)
     return seq
