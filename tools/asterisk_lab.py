@@ -204,7 +204,7 @@ NOLOAD_WORDS = (
     "app_alarmreceiver res_fax res_fax_spandsp"
 )
 EMPTY_CONFIG_WORDS = (
-    "cdr_custom cel features acl udptl pjproject pjsip_wizard pjsip_notify ccss stasis musiconhold cli_aliases "
+    "cdr_custom cel acl udptl pjproject pjsip_wizard pjsip_notify ccss stasis musiconhold cli_aliases "
     "queuerules ari websocket_client http res_http_media_cache"
 )
 NOLOAD, EMPTY_CONFIGS = NOLOAD_WORDS.split(), EMPTY_CONFIG_WORDS.split()
@@ -489,7 +489,8 @@ write = all
             # any caller on loopback that is not one of the users (sipp as an outside caller)
             f"[anonymous]\ntype = endpoint\ncontext = from-outside\n{media}",
             # the way out: numbers of 5+ digits and E.164 go to whatever listens on the trunk port (sipp UAS)
-            f"[trunk]\ntype = endpoint\ncontext = from-outside\naors = trunk\n{media}",
+            # DTMF as SIP INFO: a sipp UAS can check the digits cti-tui sends (PlayDTMF) in the messages
+            f"[trunk]\ntype = endpoint\ncontext = from-outside\naors = trunk\ndtmf_mode = info\n{media}",
             f"[trunk]\ntype = aor\ncontact = sip:127.0.0.1:{p.trunk}\n",
         ]
         for user, display in users:
@@ -509,7 +510,7 @@ writeprotect = yes
 [internal]
 include => parkedcalls
 exten => _1XXX,1,NoOp(Dial ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN},30)
+ same => n,Dial(PJSIP/${EXTEN},30,tT)
  same => n,Hangup()
 exten => 6001,1,NoOp(Queue sales)
  same => n,Answer()
@@ -525,10 +526,10 @@ exten => 800,1,NoOp(Conference 800)
  same => n,ConfBridge(800)
  same => n,Hangup()
 exten => _XXXX.,1,NoOp(Outside ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN}@trunk,30)
+ same => n,Dial(PJSIP/${EXTEN}@trunk,30,tT)
  same => n,Hangup()
 exten => _+X.,1,NoOp(Outside ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN}@trunk,30)
+ same => n,Dial(PJSIP/${EXTEN}@trunk,30,tT)
  same => n,Hangup()
 
 [from-outside]
@@ -565,6 +566,9 @@ parkingtime => 120
 comebacktoorigin = yes
 findslot => next
 """
+        # the AMI Atxfer action "presses" the atxfer feature code on the transferer's channel: without one it
+        # fails ("No attended transfer feature code found"); Dial's t/T let both sides of a call transfer
+        files["features.conf"] = "[general]\n[featuremap]\natxfer => *2\n"
         files["confbridge.conf"] = (
             "[general]\n[default_bridge]\ntype = bridge\n[default_user]\ntype = user\nquiet = yes\n"
         )

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cti_tui.backends.asterisk_calls import CallOperations, CallSettings
 from cti_tui.backends.registry import BackendOptions, BackendUnavailable
 from cti_tui.core import commands as cmd
 from cti_tui.core.backend import Capabilities, ReportSink
@@ -267,7 +268,18 @@ def parse_address(text: str) -> AmiAddress:
     return AmiAddress(parts.username, parts.hostname, port)
 
 
-ASTERISK_OPERATIONS = frozenset({Operation.HANGUP, Operation.TRANSFER})
+ASTERISK_OPERATIONS = frozenset(
+    {
+        Operation.HANGUP,
+        Operation.TRANSFER,
+        Operation.SUPERVISED_TRANSFER,
+        Operation.REJECT,
+        Operation.PARK,
+        Operation.UNPARK,
+        Operation.MERGE,
+        Operation.DTMF,
+    }
+)  # answer and hold are the phone's (docs/asterisk.md)
 
 
 def asterisk_capabilities() -> Capabilities:
@@ -278,7 +290,7 @@ def asterisk_capabilities() -> Capabilities:
         auto_answer=False,
         api_key_login=False,
         two_factor=False,
-        park_slots=0,
+        park_slots=CallSettings().park_slots,
     )
 
 
@@ -303,6 +315,7 @@ class AsteriskBackend:
         self.address = address
         self._secret = secret
         self.context = context
+        self.settings = CallSettings(context=context)
         self.reconnect = reconnect
         self.action_timeout = action_timeout
         self.capabilities = asterisk_capabilities()
@@ -452,14 +465,33 @@ class AsteriskBackend:
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:
         if self.book is None or self.identity is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")
+        ops = CallOperations(
+            lambda name, fields: self._action(name, fields, check=False), self.book, self._report, self.settings
+        )
         try:
             match command:
                 case cmd.Dial(destination=destination):
                     return await self._dial(destination)
+                case cmd.Hangup(call_id=call_id) if self.book.transfer_of(call_id):
+                    return await ops.complete_transfer(call_id)
                 case cmd.Hangup(call_id=call_id):
                     return await self._hangup(call_id)
                 case cmd.Transfer(call_id=call_id, destination=destination):
                     return await self._transfer(call_id, destination)
+                case cmd.SupervisedTransfer(call_id=call_id, destination=destination):
+                    return await ops.supervised_transfer(call_id, destination)
+                case cmd.CancelSupervisedTransfer(call_id=call_id):
+                    return await ops.cancel_supervised_transfer(call_id)
+                case cmd.Reject(call_id=call_id):
+                    return await ops.reject(call_id)
+                case cmd.SendDtmf(call_id=call_id, digits=digits):
+                    return await ops.send_dtmf(call_id, digits)
+                case cmd.Park(call_id=call_id, slot=slot):
+                    return await ops.park(call_id, slot)
+                case cmd.Unpark(slot=slot):
+                    return await ops.unpark(self.identity.extension, slot)
+                case cmd.Merge(call_id=call_id, other_call_id=other_id):
+                    return await ops.merge(call_id, other_id)
         except AmiError as exc:
             return cmd.CommandResult.info(ErrorCode.BACKEND_FAILURE, f"Asterisk: {exc}")
         return cmd.CommandResult.info(ErrorCode.NOT_SUPPORTED, f"{self.name} cannot do that yet")
