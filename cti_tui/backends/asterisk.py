@@ -9,9 +9,10 @@ Around two pure modules: :mod:`cti_tui.protocol.ami` (the wire codec) and :mod:`
   ``open`` re-syncs (CoreShowChannels → a Snapshot; QueueStatus, ParkedCalls and DeviceStateList are kept
   for the lines to come) and then follows events; a lost connection is LinkDown, reconnect with back-off
   (0.05 s doubling to 5 s), login, re-sync, LinkUp — the calls keep their ids (the channels' Uniqueid), so
-  nothing is duplicated. Commands so far: click-to-call (Originate with our ``ChannelId``), hang up
-  (Hangup) and blind transfer (BlindTransfer); the rest is refused as not supported and hidden by the
-  capabilities (docs/asterisk.md says which AMI action each will use).
+  nothing is duplicated. Commands here: click-to-call (Originate with our ``ChannelId``), hang up
+  (Hangup) and blind transfer (BlindTransfer); supervised transfer, reject, park/unpark, merge and DTMF
+  are :mod:`cti_tui.backends.asterisk_calls`; answer and hold (the phone's) are refused and hidden by the
+  capabilities (docs/asterisk.md says which AMI action each uses).
 - :class:`AsteriskProvider`: ``asterisk://USER@HOST:PORT``; the AMI secret from ``CTI_TUI_AMI_SECRET`` or the
   keyring (account ``ami:USER@HOST:PORT``), never from a file. One agent per process for now: it has no
   authenticator, so ``cti-tui serve`` refuses it until the org file of issue 16 maps users to endpoints.

@@ -1,0 +1,164 @@
+"""ChannelBook for the operations of backends/asterisk_calls.py, replaying the AMI events measured on Asterisk 22
+(trimmed to the fields the book reads): an Atxfer consult completed and cancelled, a park and its pick-up,
+a merge and a reject. Every report is checked against the engine's state machine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cti_tui.core import commands as cmd
+from cti_tui.core.machine import Refusal, advance
+from cti_tui.core.model import Call, CallStatus
+from cti_tui.protocol.ami import Event
+from cti_tui.protocol.ami_calls import ChannelBook
+
+T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+AGENT, AGENT_ID = "PJSIP/1001-00000006", "cti-1"
+TRUNK, TRUNK_ID = "PJSIP/trunk-00000007", "9.7"
+LOCAL1, LOCAL2 = "Local/1003@internal-00000000;1", "Local/1003@internal-00000000;2"
+
+
+def ev(name: str, **fields: str) -> Event:
+    return Event((("Event", name), *fields.items()))
+
+
+class Checked:
+    """A book for agent 1001 and every call it reported, each move legal for the engine."""
+
+    def __init__(self) -> None:
+        self.book = ChannelBook("1001", "user:1001", "Agent 1001", now=lambda: T0)
+        self.current: dict[str, Call] = {}
+        self.paths: dict[str, list[str]] = {}
+
+    def feed(self, *events: Event) -> None:
+        for event in events:
+            self.take(self.book.on_event(event))
+
+    def take(self, reports: list[cmd.Report]) -> None:
+        for report in reports:
+            assert isinstance(report, cmd.CallUpdate)
+            outcome = advance(self.current.get(report.call.id), report.call)
+            assert not isinstance(outcome, Refusal), outcome
+            self.current[report.call.id] = report.call
+            path = self.paths.setdefault(report.call.id, [])
+            if not path or path[-1] != report.call.status.value:
+                path.append(report.call.status.value)
+
+
+def connected_click_to_call() -> Checked:
+    book = Checked()
+    book.take(book.book.dialling(AGENT_ID, "+12025550123"))
+    book.feed(
+        ev("Newchannel", Channel=AGENT, Uniqueid=AGENT_ID, ChannelState="0"),
+        ev("Newstate", Channel=AGENT, Uniqueid=AGENT_ID, ChannelState="6"),
+        ev("DialBegin", Channel=AGENT, Uniqueid=AGENT_ID, DestChannel=TRUNK, DestUniqueid=TRUNK_ID),
+        ev("DialEnd", Channel=AGENT, Uniqueid=AGENT_ID, DestChannel=TRUNK, DialStatus="ANSWER"),
+        ev("BridgeEnter", Channel=TRUNK, Uniqueid=TRUNK_ID, BridgeUniqueid="b1"),
+        ev("BridgeEnter", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b1"),
+    )
+    assert book.book.peers_of(AGENT_ID) == [TRUNK]
+    return book
+
+
+def consulting() -> tuple[Checked, str]:
+    book = connected_click_to_call()
+    book.book.consulting(AGENT_ID, "1003")
+    book.feed(
+        ev("Hold", Channel=AGENT, Uniqueid=AGENT_ID),
+        ev("Newchannel", Channel=LOCAL1, Uniqueid="9.8"),
+        ev("BridgeEnter", Channel=LOCAL1, Uniqueid="9.8", BridgeUniqueid="b2"),
+        ev("BridgeLeave", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b1"),
+        ev("BridgeEnter", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b2"),
+        ev("DialBegin", Channel=LOCAL2, Uniqueid="9.9", DestChannel="PJSIP/1003-00000008"),
+        ev("Newstate", Channel=LOCAL1, Uniqueid="9.8", ChannelState="5"),
+        ev("Newstate", Channel=LOCAL1, Uniqueid="9.8", ChannelState="6"),
+    )
+    (consult,) = [call_id for call_id in book.paths if call_id != AGENT_ID]
+    assert book.current[consult].destination == "1003"
+    assert book.book.transfer_of(consult) == (AGENT_ID, consult) == book.book.transfer_of(AGENT_ID)
+    return book, consult
+
+
+def test_atxfer_completed_ends_both_legs_transferred() -> None:
+    book, consult = consulting()
+    book.feed(
+        ev("AttendedTransfer", Result="Success", OrigTransfererUniqueid=AGENT_ID, SecondTransfererUniqueid=AGENT_ID),
+        ev("Hangup", Channel=AGENT, Uniqueid=AGENT_ID, Cause="16"),
+        ev("Hangup", Channel=LOCAL1, Uniqueid="9.8", Cause="16"),
+    )
+    assert book.paths[AGENT_ID][-3:] == ["CONNECTED", "ON_HOLD", "HANGUP"]
+    assert book.paths[consult] == ["RINGING", "CONNECTED", "HANGUP"]
+    assert {book.current[c].cause for c in (AGENT_ID, consult)} == {"transferred"}
+    assert book.book.live() == []
+
+
+def test_atxfer_cancelled_brings_the_caller_back() -> None:
+    book, consult = consulting()
+    book.book.cancelling(consult)
+    book.feed(
+        ev("BridgeLeave", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b2"),
+        ev("BridgeEnter", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b1"),
+        ev("Unhold", Channel=AGENT, Uniqueid=AGENT_ID),
+        ev("Hangup", Channel=LOCAL1, Uniqueid="9.8", Cause="16"),
+        ev("Hangup", Channel=LOCAL2, Uniqueid="9.9", Cause="16"),
+    )
+    assert book.paths[consult] == ["RINGING", "CONNECTED", "HANGUP"]
+    assert book.current[consult].cause == "cancelled"
+    assert book.current[AGENT_ID].status is CallStatus.CONNECTED
+    assert book.book.transfer_of(AGENT_ID) is None and book.book.peers_of(AGENT_ID) == [TRUNK]
+
+
+def test_parked_call_stays_parked_until_someone_picks_it_up() -> None:
+    book = connected_click_to_call()
+    book.book.parking(AGENT_ID, TRUNK)
+    book.feed(
+        ev("BridgeLeave", Channel=TRUNK, Uniqueid=TRUNK_ID, BridgeUniqueid="b1"),
+        ev("ParkedCall", ParkeeChannel=TRUNK, ParkeeUniqueid=TRUNK_ID, ParkingSpace="703"),
+        ev("Hangup", Channel=AGENT, Uniqueid=AGENT_ID, Cause="16"),
+    )
+    parked = book.current[AGENT_ID]
+    assert (parked.status, parked.park_slot) == (CallStatus.PARKED, 3) and "callpark" in parked.also
+    snapshot = book.book.resync([])  # a re-sync while it waits keeps it
+    assert [c.status for c in snapshot.calls] == [CallStatus.PARKED]
+    book.feed(ev("UnParkedCall", ParkeeChannel=TRUNK, ParkingSpace="703", RetrieverUniqueid="other"))
+    assert book.paths[AGENT_ID][-2:] == ["PARKED", "HANGUP"]
+
+
+def test_unpark_by_originate_connects_to_the_parked_party() -> None:
+    book = Checked()
+    book.take(book.book.dialling("cti-2", "703"))
+    mine = "PJSIP/1001-00000010"
+    book.feed(
+        ev("Newchannel", Channel=mine, Uniqueid="cti-2", ChannelState="0"),
+        ev("Newstate", Channel=mine, Uniqueid="cti-2", ChannelState="6"),
+        ev("UnParkedCall", ParkeeChannel=TRUNK, ParkeeCallerIDNum="+12025550123", RetrieverUniqueid="cti-2"),
+    )
+    assert book.paths["cti-2"] == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
+    assert book.current["cti-2"].destination == "+12025550123"
+
+
+def test_merged_call_ends_merged_and_the_other_names_both() -> None:
+    book = connected_click_to_call()
+    second, chan2 = "cti-3", "PJSIP/1001-00000011"
+    book.take(book.book.dialling(second, "1003"))
+    book.feed(
+        ev("Newchannel", Channel=chan2, Uniqueid=second, ChannelState="0"),
+        ev("Newstate", Channel=chan2, Uniqueid=second, ChannelState="6"),
+        ev("DialBegin", Channel=chan2, Uniqueid=second, DestChannel="PJSIP/1003-12", DestCallerIDNum="1003"),
+        ev("DialEnd", Channel=chan2, Uniqueid=second, DestChannel="PJSIP/1003-12", DialStatus="ANSWER"),
+    )
+    book.take(book.book.merged(AGENT_ID, second, "800"))
+    book.feed(ev("Hangup", Channel=chan2, Uniqueid=second, Cause="16"))
+    assert (book.current[second].status, book.current[second].cause) == (CallStatus.HANGUP, "merged")
+    first = book.current[AGENT_ID]
+    assert first.status is CallStatus.CONNECTED and first.destination_name == "+12025550123 & 1003"
+    assert "conf:800" in first.also
+
+
+def test_rejected_ringing_call_is_cancelled_rejected() -> None:
+    book = Checked()
+    chan = "PJSIP/1001-0000000d"
+    book.feed(ev("DialBegin", Channel="PJSIP/anonymous-0c", CallerIDNum="5555", DestChannel=chan, DestUniqueid="9.17"))
+    book.book.intend("9.17", "reject")
+    book.feed(ev("Hangup", Channel=chan, Uniqueid="9.17", Cause="21"))
+    assert book.paths["9.17"] == ["RINGING", "CANCEL"] and book.current["9.17"].cause == "rejected"
