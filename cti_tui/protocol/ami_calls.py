@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cti_tui.core import commands as cmd
-from cti_tui.core.model import Call, CallStatus, Cause, Direction
+from cti_tui.core.model import ActivityName, Call, CallStatus, Cause, Direction, ErrorCode
 from cti_tui.protocol.ami import Event
 
 UNKNOWN = ("", "<unknown>", "<null>")
@@ -391,10 +391,20 @@ class ChannelBook:
         return []
 
     def _end_consult(self, leg: _Leg, q850: str) -> list[cmd.Report]:
+        """The consult's Local channel hung up: cancelled by the agent, or the target failed (busy, no answer,
+        unreachable, hung up), in which case Asterisk gives the agent the caller back: say so, as the
+        embedded PBX does."""
         original = self.legs.get(leg.consult_of)
         if original is not None:
             original.consult = ""
-        return self._end(leg, q850)
+        asked = leg.intent is not None
+        reports = self._end(leg, q850)
+        ended = self.get(leg.call.id)
+        if not asked and original is not None and ended is not None:
+            reason = ended.cause or "ended"
+            message = f"transfer to {ended.destination} did not complete ({reason}); call {original.call.id} is back"
+            reports.append(cmd.Notice(ActivityName.INFO, ErrorCode.TRANSFER_FAILED, message, original.call.id))
+        return reports
 
     def cancelling(self, call_id: str) -> None:
         """We sent ``CancelAtxfer``: the consult of ``call_id`` ends cancelled."""

@@ -145,6 +145,35 @@ async def test_supervised_transfer_consults_then_completes_or_cancels(
         await agent.connector.logout()
 
 
+async def test_supervised_transfer_to_a_busy_target_gives_the_caller_back(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ready(ami, phones, "1001")
+    await ready(ami, phones, "1003", answermode="manual")  # it rings; the test then refuses it as busy
+    uas = await far_end(asterisk, tmp_path)
+    agent = await logged_in(asterisk, monkeypatch, "1001")
+    try:
+        call_id, trunk = await connected_to_far_end(agent, ami)
+        assert await agent.connector.supervised_transfer(call_id, "1003")
+        consult = await agent.wait_for(lambda: [c for c in agent.connector.calls() if c.id != call_id], 15)
+        (consult_call,) = consult  # type: ignore[misc]
+        target = (await ami.event("DialBegin", DialString="1003", timeout=15)).get("DestChannel")
+        await ami.link.action("Hangup", {"Channel": target, "Cause": 17})
+        failed = await agent.call_reaches(consult_call.id, "CANCEL", timeout=15)
+        assert failed.cause == "busy", failed
+        await agent.call_reaches(call_id, "CONNECTED", timeout=15)
+        await ami.wait_for(lambda: together(ami, trunk, "PJSIP/1001-"), 15, "the agent talks to the caller again")
+        notices = [e for e in agent.activities() if e.code is ErrorCode.TRANSFER_FAILED]
+        assert notices and "1003" in notices[0].message and notices[0].call_id == call_id
+        assert await agent.connector.terminate(call_id)
+        assert (await agent.call_reaches(call_id, "HANGUP", timeout=15)).cause == "normal"
+        assert await asyncio.wait_for(uas.wait(), 15) == 0
+        no_refused_reports(agent)
+    finally:
+        await stop_process(uas)
+        await agent.connector.logout()
+
+
 # --- park ---------------------------------------------------------------------------------------------------
 
 
