@@ -328,6 +328,7 @@ class AsteriskBackend:
         self._watcher: asyncio.Task[None] | None = None
         self._closing = False
         self._originates: dict[str, str] = {}  # ActionID of our Originate -> call id
+        self._timers: set[asyncio.Task[None]] = set()  # consult invite timeouts (asterisk_calls)
         self.reconnects = 0
 
     def __repr__(self) -> str:
@@ -448,6 +449,8 @@ class AsteriskBackend:
 
     async def close(self) -> None:
         self._closing = True
+        for timer in list(self._timers):
+            timer.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -467,7 +470,11 @@ class AsteriskBackend:
         if self.book is None or self.identity is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")
         ops = CallOperations(
-            lambda name, fields: self._action(name, fields, check=False), self.book, self._report, self.settings
+            lambda name, fields: self._action(name, fields, check=False),
+            self.book,
+            self._report,
+            self.settings,
+            self._timers,
         )
         try:
             match command:
@@ -479,8 +486,8 @@ class AsteriskBackend:
                     return await self._hangup(call_id)
                 case cmd.Transfer(call_id=call_id, destination=destination):
                     return await self._transfer(call_id, destination)
-                case cmd.SupervisedTransfer(call_id=call_id, destination=destination):
-                    return await ops.supervised_transfer(call_id, destination)
+                case cmd.SupervisedTransfer(call_id=call_id, destination=destination, invite_timeout=timeout):
+                    return await ops.supervised_transfer(call_id, destination, timeout)
                 case cmd.CancelSupervisedTransfer(call_id=call_id):
                     return await ops.cancel_supervised_transfer(call_id)
                 case cmd.Reject(call_id=call_id):

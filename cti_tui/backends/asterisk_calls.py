@@ -20,6 +20,8 @@ back as events, which the book turns into the calls' new states. Measured on Ast
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -61,11 +63,14 @@ class CallOperations:
         book: ChannelBook,
         report: Callable[[cmd.Report], None],
         settings: CallSettings | None = None,
+        timers: set[asyncio.Task[None]] | None = None,
     ) -> None:
+        """``timers``: where a consult's invite timeout waits (the backend cancels them when it closes)."""
         self.action = action
         self.book = book
         self.report = report
         self.settings = settings or CallSettings()
+        self.timers = timers if timers is not None else set()
 
     def _emit(self, reports: list[cmd.Report]) -> None:
         for report in reports:
@@ -87,8 +92,11 @@ class CallOperations:
 
     # --- supervised transfer ------------------------------------------------------------------------------
 
-    async def supervised_transfer(self, call_id: str, destination: str) -> cmd.CommandResult:
-        """``Atxfer``: the caller is held, the consult call to ``destination`` follows as a second call."""
+    async def supervised_transfer(
+        self, call_id: str, destination: str, invite_timeout: float | None = None
+    ) -> cmd.CommandResult:
+        """``Atxfer``: the caller is held, the consult call to ``destination`` follows as a second call;
+        unanswered after ``invite_timeout`` s, it is cancelled (CANCEL no_answer) and the caller is back."""
         channel = self._channel(call_id)
         if isinstance(channel, cmd.CommandResult):
             return channel
@@ -99,7 +107,22 @@ class CallOperations:
         if not reply.ok:
             return _refused(reply, ErrorCode.TRANSFER_FAILED)
         self.book.consulting(call_id, destination)
+        if invite_timeout:
+            timer = asyncio.create_task(self._consult_timeout(call_id, invite_timeout))
+            self.timers.add(timer)
+            timer.add_done_callback(self.timers.discard)
         return cmd.CommandResult.done()
+
+    async def _consult_timeout(self, call_id: str, timeout: float) -> None:
+        await asyncio.sleep(timeout)  # the invite timeout the agent asked for
+        pair = self.book.transfer_of(call_id)
+        consult = self.book.get(pair[1]) if pair else None
+        if pair is None or (consult is not None and consult.status is not CallStatus.RINGING):
+            return
+        channel = self.book.channel_of(pair[0])
+        if channel is not None and self.book.timing_out(call_id):
+            with contextlib.suppress(ConnectionError):  # the link is gone: nothing left to cancel
+                await self.action("CancelAtxfer", [("Channel", channel)])
 
     async def cancel_supervised_transfer(self, call_id: str) -> cmd.CommandResult:
         """``CancelAtxfer``: the consult call ends, the agent is back with the caller."""

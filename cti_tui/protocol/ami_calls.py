@@ -203,6 +203,15 @@ class ChannelBook:
         if leg is not None:
             leg.atxfer_to = destination
 
+    def timing_out(self, call_id: str) -> bool:
+        """The consult of ``call_id`` rang too long: it ends CANCEL no_answer (False: no consult ringing)."""
+        pair = self.transfer_of(call_id)
+        consult = self.legs.get(pair[1]) if pair else None
+        if consult is None or consult.call.status is not CallStatus.RINGING:
+            return False
+        consult.intent = "no_answer"
+        return True
+
     def parking(self, call_id: str, parkee: str) -> None:
         """We sent ``Park`` of ``parkee`` (the agent's peer on ``call_id``)."""
         leg = self.legs.get(call_id)
@@ -397,7 +406,9 @@ class ChannelBook:
         original = self.legs.get(leg.consult_of)
         if original is not None:
             original.consult = ""
-        asked = leg.intent is not None
+        asked = leg.intent not in (None, "no_answer")
+        if leg.intent is None and leg.call.connect_at is None and cause_of(q850) is Cause.CANCELLED:
+            leg.intent = "no_answer"  # Asterisk gave up ringing (atxfernoanswertimeout, 15 s by default)
         reports = self._end(leg, q850)
         ended = self.get(leg.call.id)
         if not asked and original is not None and ended is not None:
@@ -523,8 +534,9 @@ class ChannelBook:
         if leg.intent in ("transferred", "merged", "cancelled"):  # ends as the agent asked, whatever its state
             cause = Cause(leg.intent)
             return self._put(call.evolve(status=CallStatus.HANGUP, cause=cause.value, release_at=now))
-        if leg.intent == "reject" and call.status is CallStatus.RINGING:
-            return self._put(call.evolve(status=CallStatus.CANCEL, cause=Cause.REJECTED.value, release_at=now))
+        if leg.intent in ("reject", "no_answer") and call.status is CallStatus.RINGING:
+            cause = Cause.REJECTED if leg.intent == "reject" else Cause.NO_ANSWER
+            return self._put(call.evolve(status=CallStatus.CANCEL, cause=cause.value, release_at=now))
         if call.connect_at is not None:
             return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.NORMAL.value, release_at=now))
         if leg.intent == "hangup":

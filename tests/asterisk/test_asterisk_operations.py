@@ -145,22 +145,33 @@ async def test_supervised_transfer_consults_then_completes_or_cancels(
         await agent.connector.logout()
 
 
-async def test_supervised_transfer_to_a_busy_target_gives_the_caller_back(
-    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("failure", ["busy", "no_answer"])
+async def test_supervised_transfer_that_fails_gives_the_caller_back(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
+    """busy: 1003 refuses (cause 17); no_answer: it rings past the agent's invite timeout (6 s: the lab
+    dials 1003 after the 3 s transferdigittimeout, as it could still grow into a longer number)."""
     await ready(ami, phones, "1001")
-    await ready(ami, phones, "1003", answermode="manual")  # it rings; the test then refuses it as busy
+    await ready(ami, phones, "1003", answermode="manual")  # it rings and is never picked up
     uas = await far_end(asterisk, tmp_path)
     agent = await logged_in(asterisk, monkeypatch, "1001")
     try:
         call_id, trunk = await connected_to_far_end(agent, ami)
-        assert await agent.connector.supervised_transfer(call_id, "1003")
+        timeout = 6.0 if failure == "no_answer" else None
+        assert await agent.connector.supervised_transfer(call_id, "1003", invite_timeout=timeout)
         consult = await agent.wait_for(lambda: [c for c in agent.connector.calls() if c.id != call_id], 15)
         (consult_call,) = consult  # type: ignore[misc]
         target = (await ami.event("DialBegin", DialString="1003", timeout=15)).get("DestChannel")
-        await ami.link.action("Hangup", {"Channel": target, "Cause": 17})
-        failed = await agent.call_reaches(consult_call.id, "CANCEL", timeout=15)
-        assert failed.cause == "busy", failed
+        if failure == "busy":
+            await ami.link.action("Hangup", {"Channel": target, "Cause": 17})
+        failed = await agent.call_reaches(consult_call.id, "CANCEL", timeout=20)
+        assert failed.cause == failure, failed
+        if failure == "no_answer":  # cancelled by cti-tui's timer: CancelAtxfer "presses" atxferabort (*1)
+            after = ami.events[ami.events.index(ami.named("DialBegin", DestChannel=target)[0]) :]
+            pressed = [
+                e.get("Digit") for e in after if e.name == "DTMFEnd" and e.get("Channel").startswith("PJSIP/1001-")
+            ]
+            assert pressed == ["*", "1"], pressed
         await agent.call_reaches(call_id, "CONNECTED", timeout=15)
         await ami.wait_for(lambda: together(ami, trunk, "PJSIP/1001-"), 15, "the agent talks to the caller again")
         notices = [e for e in agent.activities() if e.code is ErrorCode.TRANSFER_FAILED]
@@ -239,6 +250,7 @@ async def test_merge_joins_the_agents_two_calls_in_a_confbridge(
         assert call is not None and not call.ended and "conf:800" in call.also
         assert "1003" in call.destination_name and FAR_END in call.destination_name
 
+        assert collapsed(agent.statuses(first)) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
         assert await agent.connector.terminate(first)
         await agent.call_reaches(first, "HANGUP", timeout=15)
         for channel in (trunk, target):

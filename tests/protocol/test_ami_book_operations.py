@@ -29,6 +29,7 @@ class Checked:
         self.book = ChannelBook("1001", "user:1001", "Agent 1001", now=lambda: T0)
         self.current: dict[str, Call] = {}
         self.paths: dict[str, list[str]] = {}
+        self.notices: list[cmd.Notice] = []
 
     def feed(self, *events: Event) -> None:
         for event in events:
@@ -36,6 +37,9 @@ class Checked:
 
     def take(self, reports: list[cmd.Report]) -> None:
         for report in reports:
+            if isinstance(report, cmd.Notice):
+                self.notices.append(report)
+                continue
             assert isinstance(report, cmd.CallUpdate)
             outcome = advance(self.current.get(report.call.id), report.call)
             assert not isinstance(outcome, Refusal), outcome
@@ -106,6 +110,24 @@ def test_atxfer_cancelled_brings_the_caller_back() -> None:
     assert book.current[consult].cause == "cancelled"
     assert book.current[AGENT_ID].status is CallStatus.CONNECTED
     assert book.book.transfer_of(AGENT_ID) is None and book.book.peers_of(AGENT_ID) == [TRUNK]
+
+
+def test_atxfer_unanswered_in_time_is_cancelled_no_answer_with_a_notice() -> None:
+    book = connected_click_to_call()
+    book.book.consulting(AGENT_ID, "1003")
+    book.feed(
+        ev("Hold", Channel=AGENT, Uniqueid=AGENT_ID),
+        ev("BridgeEnter", Channel=LOCAL1, Uniqueid="9.8", BridgeUniqueid="b2"),
+        ev("BridgeEnter", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b2"),
+    )
+    (consult,) = [call_id for call_id in book.paths if call_id != AGENT_ID]
+    assert book.book.timing_out(AGENT_ID)
+    book.feed(ev("Hangup", Channel=LOCAL1, Uniqueid="9.8", Cause="16"), ev("Unhold", Channel=AGENT, Uniqueid=AGENT_ID))
+    assert (book.current[consult].status, book.current[consult].cause) == (CallStatus.CANCEL, "no_answer")
+    assert book.current[AGENT_ID].status is CallStatus.CONNECTED
+    (notice,) = book.notices
+    assert notice.code.value == "transfer_failed" and notice.call_id == AGENT_ID and "1003" in notice.message
+    assert not book.book.timing_out(AGENT_ID)  # nothing left to time out
 
 
 def test_parked_call_stays_parked_until_someone_picks_it_up() -> None:
