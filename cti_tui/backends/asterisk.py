@@ -482,6 +482,8 @@ class AsteriskBackend:
                     return await self._dial(destination)
                 case cmd.Hangup(call_id=call_id) if self.book.transfer_of(call_id):
                     return await ops.complete_transfer(call_id)
+                case cmd.Hangup(call_id=call_id) if self.book.parkee_of(call_id):
+                    return await ops.hangup_parked(call_id)
                 case cmd.Hangup(call_id=call_id):
                     return await self._hangup(call_id)
                 case cmd.Transfer(call_id=call_id, destination=destination):

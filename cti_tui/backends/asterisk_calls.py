@@ -209,6 +209,16 @@ class CallOperations:
         await self.action("Hangup", [("Channel", channel), ("Cause", 16)])
         return cmd.CommandResult.done()
 
+    async def hangup_parked(self, call_id: str) -> cmd.CommandResult:
+        """The parker drops the call it parked: ``Hangup`` of the parked party (ParkedCallGiveUp ends it)."""
+        parkee = self.book.parkee_of(call_id)
+        if parkee is None:
+            return cmd.CommandResult.info(ErrorCode.WRONG_STATE, f"call {call_id} is not parked")
+        reply = await self.action("Hangup", [("Channel", parkee), ("Cause", 16)])
+        if not reply.ok:
+            return _refused(reply, ErrorCode.CALL_ENDED)
+        return cmd.CommandResult.done()
+
     async def unpark(self, extension: str, slot: int) -> cmd.CommandResult:
         """``Originate`` the agent's phone into the park slot's extension: it rings (INITIAL), is picked up
         (ACCEPTED), and ``UnParkedCall`` connects it to the parked party."""
@@ -235,6 +245,10 @@ class CallOperations:
     async def merge(self, call_id: str, other_id: str) -> cmd.CommandResult:
         """Both parties and the agent into a ConfBridge room: ``call_id`` (with the agent's channel) first,
         then ``other_id``'s party; the agent's channel of ``other_id`` is left alone and ends (merged)."""
+        if self.book.transfer_of(call_id) or self.book.transfer_of(other_id):
+            return cmd.CommandResult.info(
+                ErrorCode.WRONG_STATE, "a supervised transfer is under way: complete or cancel it first"
+            )
         channel = self._channel(call_id)
         if isinstance(channel, cmd.CommandResult):
             return channel

@@ -212,6 +212,11 @@ class ChannelBook:
         consult.intent = "no_answer"
         return True
 
+    def parkee_of(self, call_id: str) -> str | None:
+        """The parked party's channel, while ``call_id`` is PARKED."""
+        leg = self.legs.get(call_id)
+        return leg.parkee if leg and leg.parkee and leg.call.status is CallStatus.PARKED else None
+
     def parking(self, call_id: str, parkee: str) -> None:
         """We sent ``Park`` of ``parkee`` (the agent's peer on ``call_id``)."""
         leg = self.legs.get(call_id)

@@ -89,7 +89,9 @@ def together(ami: AmiRecorder, first: str, second_prefix: str) -> bool:
 
 
 def no_refused_reports(agent: Recorder) -> None:
-    assert not [e for e in agent.activities() if e.code is ErrorCode.WRONG_STATE], agent.activities()
+    """No call update the engine refused as an illegal move (the book reported something wrong)."""
+    refused = [e for e in agent.activities() if e.code is ErrorCode.WRONG_STATE and "legal move" in e.message]
+    assert not refused, refused
 
 
 # --- supervised transfer ------------------------------------------------------------------------------------
@@ -127,6 +129,8 @@ async def test_supervised_transfer_consults_then_completes_or_cancels(
             assert agent.connector.active_calls() == []
             await ami.link.action("Hangup", {"Channel": trunk})
         else:
+            refused = await agent.connector.merge(call_id, consult_call.id)
+            assert not refused and refused.code is ErrorCode.WRONG_STATE  # type: ignore[union-attr]
             assert await agent.connector.cancel_supervised_transfer(call_id)
             gone = await agent.call_reaches(consult_call.id, "HANGUP", timeout=15)
             assert gone.cause == "cancelled"
@@ -222,6 +226,29 @@ async def test_park_by_one_agent_and_unpark_by_another(
         await stop_process(uas)
         await parker.connector.logout()
         await picker.connector.logout()
+
+
+async def test_the_parker_hangs_up_its_parked_call(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ready(ami, phones, "1001")
+    uas = await far_end(asterisk, tmp_path)
+    parker = await logged_in(asterisk, monkeypatch, "1001")
+    try:
+        call_id, trunk = await connected_to_far_end(parker, ami)
+        assert await parker.connector.park(call_id)  # a free slot, Asterisk's choice (findslot=next)
+        parked = await parker.call_reaches(call_id, "PARKED", timeout=15)
+        assert parked.park_slot is not None and 1 <= parked.park_slot <= 10
+        await ami.event("ParkedCall", ParkeeChannel=trunk, ParkingSpace=str(700 + parked.park_slot))
+        await ami.wait_for(lambda: ami.named("Hangup", Channel=parked.cid), 10, "the parker's phone is free")
+        assert await parker.connector.terminate(call_id)
+        assert (await parker.call_reaches(call_id, "HANGUP", timeout=15)).cause == "normal"
+        await ami.event("ParkedCallGiveUp", ParkeeChannel=trunk)
+        assert await asyncio.wait_for(uas.wait(), 15) == 0  # the caller got its BYE
+        no_refused_reports(parker)
+    finally:
+        await stop_process(uas)
+        await parker.connector.logout()
 
 
 # --- merge --------------------------------------------------------------------------------------------------
