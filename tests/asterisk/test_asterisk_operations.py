@@ -11,7 +11,7 @@ import pytest
 from amilab import AmiRecorder, Lab, ami_fixture, asterisk_fixture, phones_fixture, stop_process  # noqa: F401 - fixtures
 from softphone_lab import Recorder
 
-from cti_tui.backends.asterisk import SECRET_ENV
+from cti_tui.backends.asterisk import SECRET_ENV, AsteriskBackend
 from cti_tui.backends.registry import BackendOptions, open_provider
 from cti_tui.backends.softphone import ControlLink
 from cti_tui.core.model import ActivityName, ErrorCode
@@ -66,7 +66,21 @@ async def connected_to_far_end(agent: Recorder, ami: AmiRecorder) -> tuple[str, 
     await agent.call_reaches(call_id, "CONNECTED", timeout=15)
     trunk = (await ami.event("DialBegin", DialString=f"{FAR_END}@trunk")).get("DestChannel")
     await bridged(ami, trunk)
+    await peer_known(agent, call_id)
     return call_id, trunk
+
+
+async def peer_known(agent: Recorder, call_id: str, timeout: float = 10.0) -> None:
+    """Until the backend's own AMI connection has seen the agent's channel bridged (the test's recorder is
+    another AMI session: its events may come a moment earlier); operations on the peer need it."""
+    backend = agent.connector.backend
+    assert isinstance(backend, AsteriskBackend) and backend.book is not None
+    book = backend.book
+    for _ in range(int(timeout / 0.05)):
+        if book.peers_of(call_id):
+            return
+        await asyncio.sleep(0.05)  # polled: the book changes without telling the connector
+    raise AssertionError(f"the backend never saw call {call_id} bridged")
 
 
 async def bridged(ami: AmiRecorder, channel: str, kind: str = "basic") -> None:
@@ -267,6 +281,7 @@ async def test_merge_joins_the_agents_two_calls_in_a_confbridge(
         await agent.call_reaches(second, "CONNECTED", timeout=15)
         target = (await ami.event("DialBegin", DialString="1003")).get("DestChannel")
         await bridged(ami, target)
+        await peer_known(agent, second)
 
         assert await agent.connector.merge(first, second)
         merged = await agent.call_reaches(second, "HANGUP", timeout=15)
