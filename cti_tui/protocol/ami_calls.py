@@ -565,6 +565,10 @@ class ChannelBook:
         seen: set[str] = set()
         items = list(channels)
         names = {item.get("Channel") for item in items}
+        self._bridge_of = {item.get("Channel"): item.get("BridgeId") for item in items if item.get("BridgeId")}
+        self._members = {}
+        for channel, bridge in self._bridge_of.items():  # who talks to whom, for the operations on a peer
+            self._members.setdefault(bridge, set()).add(channel)
         for kept in self.legs.values():  # parked (no channel of ours) and consult calls (a Local channel) live on
             if kept.call.status is CallStatus.PARKED or (kept.consult_of and kept.call.cid in names):
                 seen.add(kept.call.id)

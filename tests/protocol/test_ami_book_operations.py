@@ -184,3 +184,16 @@ def test_rejected_ringing_call_is_cancelled_rejected() -> None:
     book.book.intend("9.17", "reject")
     book.feed(ev("Hangup", Channel=chan, Uniqueid="9.17", Cause="21"))
     assert book.paths["9.17"] == ["RINGING", "CANCEL"] and book.current["9.17"].cause == "rejected"
+
+
+def test_resync_rebuilds_who_is_bridged_with_whom() -> None:
+    """After a reconnect the operations on a peer (park, DTMF, merge) still find it: CoreShowChannel's BridgeId."""
+    book = connected_click_to_call()
+    book.book.resync(
+        [
+            ev("CoreShowChannel", Channel=AGENT, Uniqueid=AGENT_ID, ChannelState="6", BridgeId="b9"),
+            ev("CoreShowChannel", Channel="PJSIP/trunk-00000099", Uniqueid="9.99", ChannelState="6", BridgeId="b9"),
+            ev("CoreShowChannel", Channel="PJSIP/1002-00000098", Uniqueid="9.98", ChannelState="6", BridgeId="b8"),
+        ]
+    )
+    assert book.book.peers_of(AGENT_ID) == ["PJSIP/trunk-00000099"]
