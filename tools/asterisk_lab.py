@@ -526,14 +526,16 @@ exten => 800,1,NoOp(Conference 800)
  same => n,ConfBridge(800)
  same => n,Hangup()
 exten => _XXXX.,1,NoOp(Outside ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN}@trunk,30,tT)
+ same => n,Dial(PJSIP/${EXTEN}@trunk,30,T)
  same => n,Hangup()
 exten => _+X.,1,NoOp(Outside ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN}@trunk,30,tT)
+ same => n,Dial(PJSIP/${EXTEN}@trunk,30,T)
  same => n,Hangup()
 
 [from-outside]
-exten => _1XXX,1,Goto(internal,${EXTEN},1)
+exten => _1XXX,1,NoOp(Outside caller for ${EXTEN})
+ same => n,Dial(PJSIP/${EXTEN},30,t)
+ same => n,Hangup()
 exten => 6001,1,Goto(internal,6001,1)
 exten => 6002,1,Goto(internal,6002,1)
 exten => 7000,1,Goto(ivr,s,1)
@@ -567,7 +569,9 @@ comebacktoorigin = yes
 findslot => next
 """
         # the AMI Atxfer action "presses" the atxfer feature code on the transferer's channel: without one it
-        # fails ("No attended transfer feature code found"); Dial's t/T let both sides of a call transfer
+        # fails ("No attended transfer feature code found"). Only the agents' side of a bridge gets the
+        # transfer features (Dial's t: the called agent, T: the calling agent): never an outside party, who
+        # could otherwise transfer by pressing the codes (hence from-outside dials agents itself, with t)
         files["features.conf"] = "[general]\n[featuremap]\natxfer => *2\n"
         files["confbridge.conf"] = (
             "[general]\n[default_bridge]\ntype = bridge\n[default_user]\ntype = user\nquiet = yes\n"
