@@ -173,6 +173,8 @@ class CallOperations:
         digits = digits.upper()
         if not digits or not set(digits) <= DTMF_DIGITS:
             return cmd.CommandResult.error(ErrorCode.BAD_REQUEST, f"DTMF digits are 0-9 * # A-D, got {digits!r}")
+        if self.book.transfer_of(call_id):  # the consult runs through Asterisk's Local channels, not a peer
+            return cmd.CommandResult.info(ErrorCode.NOT_SUPPORTED, "no DTMF during a supervised transfer on Asterisk")
         peer = self._peer(call_id)
         if isinstance(peer, cmd.CommandResult):
             return peer

@@ -145,6 +145,8 @@ async def test_supervised_transfer_consults_then_completes_or_cancels(
         else:
             refused = await agent.connector.merge(call_id, consult_call.id)
             assert not refused and refused.code is ErrorCode.WRONG_STATE  # type: ignore[union-attr]
+            refused = await agent.connector.send_dtmf(consult_call.id, "1")
+            assert not refused and refused.code is ErrorCode.NOT_SUPPORTED  # type: ignore[union-attr]
             assert await agent.connector.cancel_supervised_transfer(call_id)
             gone = await agent.call_reaches(consult_call.id, "HANGUP", timeout=15)
             assert gone.cause == "cancelled"
