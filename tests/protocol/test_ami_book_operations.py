@@ -5,16 +5,18 @@ a merge and a reject. Every report is checked against the engine's state machine
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cti_tui.core import commands as cmd
 from cti_tui.core.machine import Refusal, advance
 from cti_tui.core.model import Call, CallStatus
-from cti_tui.protocol.ami import Event
+from cti_tui.protocol.ami import AmiParser, Event, Response
 from cti_tui.protocol.ami_calls import ChannelBook
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 AGENT, AGENT_ID = "PJSIP/1001-00000006", "cti-1"
 TRUNK, TRUNK_ID = "PJSIP/trunk-00000007", "9.7"
+FAR = "+12025550123"
 LOCAL1, LOCAL2 = "Local/1003@internal-00000000;1", "Local/1003@internal-00000000;2"
 
 
@@ -197,3 +199,52 @@ def test_resync_rebuilds_who_is_bridged_with_whom() -> None:
         ]
     )
     assert book.book.peers_of(AGENT_ID) == ["PJSIP/trunk-00000099"]
+
+
+# --- replaying a real session (tests/asterisk/record_operations.py) -----------------------------------------
+
+RECORDED = (Path(__file__).resolve().parents[1] / "asterisk" / "transcripts" / "operations.ami").read_bytes()
+
+
+def replay_recorded(extension: str, placed: dict[str, str]) -> Checked:
+    """The recorded session through ``extension``'s book, telling it what backends/asterisk_calls.py tells it
+    when it sends each action (seen here as the action's response): Atxfer → consulting, CancelAtxfer →
+    cancelling, Park → parking of the peer. ``placed``: our Originates (ChannelId → number dialled)."""
+    book = Checked()
+    book.book.extension, book.book.line = extension, f"user:{extension}"
+    for call_id, number in placed.items():
+        book.take(book.book.dialling(call_id, number))
+    for item in AmiParser().feed(RECORDED):
+        if isinstance(item, Response):
+            talking = [c.id for c in book.book.live() if c.status in (CallStatus.CONNECTED, CallStatus.ON_HOLD)]
+            if item.message == "Atxfer successfully queued" and talking:
+                book.book.consulting(talking[0], "1003")
+            elif item.message == "CancelAtxfer successfully queued" and talking:
+                book.book.cancelling(talking[0])
+            elif item.message == "Park successful" and talking:
+                book.book.parking(talking[0], book.book.peers_of(talking[0])[0])
+        elif isinstance(item, Event):
+            book.feed(item)
+    return book
+
+
+def test_recorded_supervised_transfers_and_park_for_the_agent() -> None:
+    book = replay_recorded("1001", {"rec-done": FAR, "rec-cancel": FAR, "rec-park": FAR})
+    consults = [call_id for call_id in book.paths if call_id.startswith(("rec-done+", "rec-cancel+"))]
+    assert len(consults) == 2
+    cancelled, done = sorted(consults)  # rec-cancel+…, rec-done+…
+    assert book.paths["rec-done"] == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED", "ON_HOLD", "HANGUP"]
+    assert book.current["rec-done"].cause == "transferred"
+    assert book.paths[done] == ["RINGING", "CONNECTED", "HANGUP"] and book.current[done].cause == "transferred"
+    assert book.paths["rec-cancel"][-4:] == ["CONNECTED", "ON_HOLD", "CONNECTED", "HANGUP"]
+    assert book.current["rec-cancel"].cause == "normal"  # hung up by the agent after the cancel
+    assert book.paths[cancelled] == ["RINGING", "CONNECTED", "HANGUP"]
+    assert book.current[cancelled].cause == "cancelled"
+    assert book.paths["rec-park"][-3:] == ["CONNECTED", "PARKED", "HANGUP"]  # picked up by 1002
+    assert book.notices == [] and book.book.live() == []
+
+
+def test_recorded_unpark_by_another_agent() -> None:
+    book = replay_recorded("1002", {"rec-unpark": "705"})
+    assert book.paths["rec-unpark"] == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED", "HANGUP"]
+    assert book.current["rec-unpark"].destination == FAR
