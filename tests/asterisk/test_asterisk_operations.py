@@ -404,9 +404,24 @@ async def test_dtmf_reaches_the_far_end(
 # --- reject -------------------------------------------------------------------------------------------------
 
 
-def caller(final: int) -> str:
+BYE_RECEIVED = """
+  <recv request="BYE" />
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+  ]]></send>
+"""
+
+
+def caller(final: int, *, waits_for_bye: bool = False) -> str:
     """A sipp UAC (From user ``sipp``: the lab's outside caller) that expects ``final`` as the answer; a 200
-    is acknowledged, held 1 s and hung up."""
+    is acknowledged, then held 1 s and hung up, or (``waits_for_bye``) held until the far end hangs up."""
     after = (
         """
   <send><![CDATA[
@@ -449,7 +464,7 @@ def caller(final: int) -> str:
   ]]></send>
 """
     )
-    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+    text = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="caller expecting {final}">
   <send retrans="500"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -478,6 +493,10 @@ def caller(final: int) -> str:
 {after}
 </scenario>
 """
+    if waits_for_bye:
+        answered = text.index("<pause")
+        text = text[:answered] + BYE_RECEIVED + "</scenario>\n"
+    return text
 
 
 async def test_reject_a_direct_call_the_caller_gets_403(
@@ -532,5 +551,41 @@ async def test_reject_a_queue_call_the_queue_rings_on(
         assert [e for e in agent.activities() if e.name is ActivityName.ERROR] == []
     finally:
         await handset.close()
+        await stop_process(uac)
+        await agent.connector.logout()
+
+
+async def test_supervised_transfer_of_a_queue_call(
+    asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call-centre case: an outside caller through queue sales, answered by 1001, handed to 1003 after a
+    consult (the queue's ``t`` option lets the answering agent transfer)."""
+    await ready(ami, phones, "1001", "1003")
+    await ready(ami, phones, "1002", answermode="manual")  # the queue rings it too; it never answers
+    agent = await logged_in(asterisk, monkeypatch, "1001")
+    scenario = tmp_path / "caller.xml"
+    scenario.write_text(caller(200, waits_for_bye=True))
+    uac = await sipp(
+        asterisk, tmp_path, "-sf", str(scenario), "-s", "6001", "-p", str(asterisk.ports.sipp),
+        "-mp", str(asterisk.ports.sipp_media(1)), f"127.0.0.1:{asterisk.ports.sip}",
+    )  # fmt: skip
+    try:
+        connected = await agent.call_in("CONNECTED", timeout=20)
+        assert connected.direction.value == "INBOUND"
+        outside = (await ami.event("AgentConnect", Interface="PJSIP/1001", timeout=10)).get("Channel")
+        await bridged(ami, outside)
+        await peer_known(agent, connected.id)
+        assert await agent.connector.supervised_transfer(connected.id, "1003")
+        consult = await agent.wait_for(lambda: [c for c in agent.connector.calls() if c.id != connected.id], 15)
+        (consult_call,) = consult  # type: ignore[misc]
+        await agent.call_reaches(consult_call.id, "CONNECTED", timeout=15)
+        assert await agent.connector.terminate(connected.id)  # hanging up the held call completes it too
+        assert (await agent.call_reaches(connected.id, "HANGUP", timeout=15)).cause == "transferred"
+        assert (await agent.call_reaches(consult_call.id, "HANGUP", timeout=15)).cause == "transferred"
+        await ami.wait_for(lambda: together(ami, outside, "PJSIP/1003-"), 15, "the caller talks to 1003")
+        await ami.link.action("Hangup", {"Channel": outside})
+        assert await asyncio.wait_for(uac.wait(), 15) == 0
+        no_refused_reports(agent)
+    finally:
         await stop_process(uac)
         await agent.connector.logout()
