@@ -399,7 +399,7 @@ class AsteriskBackend:
         match = _CALLERID_NAME.match(callerid)
         name = match.group(1).strip() if match else ""
         self.identity = Identity(f"PJSIP/{extension}", email, name or extension, Role.AGENT, extension)
-        self.book = ChannelBook(extension, self.identity.line, name)
+        self.book = ChannelBook(extension, self.identity.line, name, park_base=self.settings.park_base)
         return cmd.LoggedIn(self.identity)
 
     async def two_factor_auth(self, nonce: str, code: str) -> cmd.AuthOutcome:

@@ -132,7 +132,9 @@ class _Leg:
     call: Call
     channel: str
     dial_status: str = ""  # the agent channel's own Dial() outcome, when it dialled out
-    intent: str | None = None  # what the agent asked: "hangup", "reject", "park", "merged", "cancel"
+    # what the agent asked, or how the operation it asked ends this leg: "hangup", "reject", "park",
+    # "merged", "transferred", "cancelled" (a consult), "no_answer" (a consult past its invite timeout)
+    intent: str | None = None
     atxfer_to: str = ""  # an Atxfer to this number is under way (the consult call is not seen yet)
     consult: str = ""  # the id of this call's consult call (supervised transfer)
     consult_of: str = ""  # this is a consult call: the id of the call it would hand over
