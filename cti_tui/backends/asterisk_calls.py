@@ -14,7 +14,8 @@ back as events, which the book turns into the calls' new states. Measured on Ast
 - park = ``Park`` of the peer (TimeoutChannel: the agent's channel, so a timed-out park rings it back), then
   ``Hangup`` of the agent's channel; unpark = ``Originate`` of the agent's phone into the park context.
 - merge = ``Redirect`` of the first call's peer and the agent's channel into a ConfBridge room, then of the
-  second call's peer; the second call's agent channel is left alone and ends (HANGUP merged).
+  second call's peer; the second call's agent channel is left alone and ends (HANGUP merged). A call and
+  its own consult: the ``atxferthreeway`` code (``PlayDTMF Receive=true``), a three-way bridge.
 - DTMF = ``PlayDTMF`` on the peer, one action per digit.
 """
 
@@ -48,6 +49,7 @@ class CallSettings:
     park_base: int = 700  # slot N is extension park_base + N
     park_slots: int = 10
     conference: str = "800"  # the extension that joins the ConfBridge room of a merge
+    atxfer_threeway: str = "*3"  # features.conf atxferthreeway: a consult becomes a three-way call
 
 
 def _refused(reply: Reply, code: ErrorCode) -> cmd.CommandResult:
@@ -247,9 +249,12 @@ class CallOperations:
     async def merge(self, call_id: str, other_id: str) -> cmd.CommandResult:
         """Both parties and the agent into a ConfBridge room: ``call_id`` (with the agent's channel) first,
         then ``other_id``'s party; the agent's channel of ``other_id`` is left alone and ends (merged)."""
-        if self.book.transfer_of(call_id) or self.book.transfer_of(other_id):
+        pair = self.book.transfer_of(call_id)
+        if pair is not None and set(pair) == {call_id, other_id}:
+            return await self._threeway(*pair)
+        if pair is not None or self.book.transfer_of(other_id):
             return cmd.CommandResult.info(
-                ErrorCode.WRONG_STATE, "a supervised transfer is under way: complete or cancel it first"
+                ErrorCode.WRONG_STATE, "a supervised transfer is under way: merge it with its consult, or finish it"
             )
         channel = self._channel(call_id)
         if isinstance(channel, cmd.CommandResult):
@@ -279,4 +284,19 @@ class CallOperations:
         )
         if not reply.ok:
             return _refused(reply, ErrorCode.WRONG_STATE)
+        return cmd.CommandResult.done()
+
+    async def _threeway(self, original: str, consult: str) -> cmd.CommandResult:
+        """A call and its consult merged: the agent "presses" ``atxferthreeway`` (``PlayDTMF Receive``) and
+        Asterisk joins the caller, the target and the agent in one bridge (``AttendedTransfer`` Threeway)."""
+        call = self.book.get(consult)
+        if call is None or call.status is not CallStatus.CONNECTED:
+            return cmd.CommandResult.info(ErrorCode.WRONG_STATE, "the consulted party has not answered yet")
+        channel = self._channel(original)
+        if isinstance(channel, cmd.CommandResult):
+            return channel
+        for digit in self.settings.atxfer_threeway:
+            reply = await self.action("PlayDTMF", [("Channel", channel), ("Digit", digit), ("Receive", "true")])
+            if not reply.ok:
+                return _refused(reply, ErrorCode.WRONG_STATE)
         return cmd.CommandResult.done()

@@ -232,14 +232,17 @@ class ChannelBook:
         if leg is None or other is None:
             return []
         other.intent = "merged"
-        call, joining = leg.call, other.call
+        call = self._both_named(leg.call, other.call)
+        return self._put(call.evolve(also=(*call.also, f"conf:{room}")))
+
+    def _both_named(self, call: Call, joining: Call) -> Call:
+        """``call`` now talks to its own party and ``joining``'s: named "X & Y"."""
         party = joining.source_name or joining.source if joining.direction is Direction.INBOUND else ""
         party = party or joining.destination_name or joining.destination
         field_name = "source_name" if call.direction is Direction.INBOUND else "destination_name"
         mine = (call.source_name or call.source) if call.direction is Direction.INBOUND else ""
         mine = mine or call.destination_name or call.destination
-        changes: dict[str, object] = {field_name: f"{mine} & {party}", "also": (*call.also, f"conf:{room}")}
-        return self._put(call.evolve(**changes))
+        return call.evolve(**{field_name: f"{mine} & {party}"})
 
     # --- building calls -----------------------------------------------------------------------------------
 
@@ -335,6 +338,11 @@ class ChannelBook:
             case "Newstate":
                 return self._state(leg, event, channel, unique)
             case "NewConnectedLine":
+                if leg is not None and (leg.consult or leg.atxfer_to):  # it names the consulted party, not ours
+                    consult = self.legs.get(leg.consult)
+                    if consult is None:
+                        return []
+                    return self._put(self._party(consult.call, "", event.get("ConnectedLineName")))
                 if leg is not None:
                     updated = self._party(leg.call, event.get("ConnectedLineNum"), event.get("ConnectedLineName"))
                     return self._put(updated, channel)
@@ -466,15 +474,26 @@ class ChannelBook:
         and so does the consult call of an attended one, at once (its Local channels go away later)."""
         if event.get("Result") != "Success":
             return []
+        threeway = event.get("DestType") == "Threeway"  # atxferthreeway: the agent stays, with both parties
         reports: list[cmd.Report] = []
-        for key in ("TransfererUniqueid", "OrigTransfererUniqueid", "SecondTransfererUniqueid"):
-            leg = self.legs.get(event.get(key))
-            if leg is None:
+        keys = ("TransfererUniqueid", "OrigTransfererUniqueid", "SecondTransfererUniqueid")
+        for unique in dict.fromkeys(event.get(key) for key in keys):  # an AMI Atxfer names the agent twice
+            leg = self.legs.get(unique)
+            if leg is None or leg.consult_of:
+                continue
+            consult = self.legs.get(leg.consult)
+            leg.consult = ""
+            if threeway:
+                if consult is None:
+                    continue
+                consult.intent = "merged"
+                reports += self._end(consult, "16")
+                both = self._both_named(leg.call, consult.call)
+                reports += self._put(both.evolve(status=CallStatus.CONNECTED, connect_at=both.connect_at or self.now()))
                 continue
             leg.intent = "transferred"
-            consult = self.legs.get(leg.consult)
             if consult is not None:
-                consult.intent, leg.consult = "transferred", ""
+                consult.intent = "transferred"
                 reports += self._end(consult, "16")
         return reports
 

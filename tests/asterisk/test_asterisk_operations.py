@@ -111,7 +111,7 @@ def no_refused_reports(agent: Recorder) -> None:
 # --- supervised transfer ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ending", ["complete", "cancel"])
+@pytest.mark.parametrize("ending", ["complete", "cancel", "merge"])
 async def test_supervised_transfer_consults_then_completes_or_cancels(
     asterisk: Lab, ami: AmiRecorder, phones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str
 ) -> None:
@@ -129,6 +129,11 @@ async def test_supervised_transfer_consults_then_completes_or_cancels(
         (consult_call,) = consult  # type: ignore[misc]
         assert consult_call.destination == "1003" and consult_call.direction.value == "OUTBOUND"
         await agent.call_reaches(consult_call.id, "CONNECTED", timeout=15)
+        await agent.wait_for(  # its name, from the agent's connected line
+            lambda: agent.connector.get_call(consult_call.id).destination_name == "Agent 1003",  # type: ignore[union-attr]
+            10,
+            "the consulted party named",
+        )
         original = agent.connector.get_call(call_id)
         assert original is not None
         await ami.wait_for(lambda: together(ami, original.cid, "Local/1003@"), 10, "the agent talks to 1003")
@@ -142,15 +147,27 @@ async def test_supervised_transfer_consults_then_completes_or_cancels(
             await ami.wait_for(lambda: together(ami, trunk, "PJSIP/1003-"), 15, "the caller talks to 1003")
             assert agent.connector.active_calls() == []
             await ami.link.action("Hangup", {"Channel": trunk})
+        elif ending == "merge":  # a three-way call: the agent, the caller and the target
+            assert await agent.connector.merge(call_id, consult_call.id)
+            gone = await agent.call_reaches(consult_call.id, "HANGUP", timeout=15)
+            assert gone.cause == "merged"
+            both = await agent.call_reaches(call_id, "CONNECTED", timeout=15)
+            assert both.destination_name == f"{FAR_END} & Agent 1003"
+            await ami.event("AttendedTransfer", Result="Success", DestType="Threeway", timeout=10)
+            await ami.wait_for(lambda: together(ami, trunk, "PJSIP/1003-"), 15, "the caller talks to 1003")
+            await ami.wait_for(lambda: together(ami, trunk, "PJSIP/1001-"), 15, "and to the agent")
+            assert [c.id for c in agent.connector.active_calls()] == [call_id]
+            assert await agent.connector.terminate(call_id)  # the agent leaves; the two others talk on
+            assert (await agent.call_reaches(call_id, "HANGUP", timeout=15)).cause == "normal"
+            await ami.link.action("Hangup", {"Channel": trunk})
         else:
-            refused = await agent.connector.merge(call_id, consult_call.id)
-            assert not refused and refused.code is ErrorCode.WRONG_STATE  # type: ignore[union-attr]
             refused = await agent.connector.send_dtmf(consult_call.id, "1")
             assert not refused and refused.code is ErrorCode.NOT_SUPPORTED  # type: ignore[union-attr]
             assert await agent.connector.cancel_supervised_transfer(call_id)
             gone = await agent.call_reaches(consult_call.id, "HANGUP", timeout=15)
             assert gone.cause == "cancelled"
-            await agent.call_reaches(call_id, "CONNECTED", timeout=15)  # back with the caller
+            back = await agent.call_reaches(call_id, "CONNECTED", timeout=15)  # back with the caller
+            assert back.destination == FAR_END and "1003" not in back.destination_name, back
             await ami.wait_for(lambda: together(ami, trunk, "PJSIP/1001-"), 15, "the agent talks to the caller again")
             assert not ami.named("AttendedTransfer")
             assert [c.id for c in agent.connector.active_calls()] == [call_id]

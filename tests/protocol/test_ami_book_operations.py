@@ -98,6 +98,28 @@ def test_atxfer_completed_ends_both_legs_transferred() -> None:
     assert book.book.live() == []
 
 
+def test_atxfer_threeway_merges_the_consult_into_the_call() -> None:
+    book, consult = consulting()
+    threeway = ev(
+        "AttendedTransfer",
+        Result="Success",
+        DestType="Threeway",
+        OrigTransfererUniqueid=AGENT_ID,
+        SecondTransfererUniqueid=AGENT_ID,
+    )
+    book.feed(
+        ev("BridgeLeave", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b2"),
+        ev("BridgeEnter", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b1"),
+        threeway,
+        ev("Hangup", Channel=LOCAL1, Uniqueid="9.8", Cause="16"),
+    )
+    assert (book.current[consult].status, book.current[consult].cause) == (CallStatus.HANGUP, "merged")
+    merged = book.current[AGENT_ID]
+    assert merged.status is CallStatus.CONNECTED and merged.destination_name == "+12025550123 & 1003"
+    book.feed(ev("Hangup", Channel=AGENT, Uniqueid=AGENT_ID, Cause="16"))
+    assert (book.current[AGENT_ID].status, book.current[AGENT_ID].cause) == (CallStatus.HANGUP, "normal")
+
+
 def test_atxfer_cancelled_brings_the_caller_back() -> None:
     book, consult = consulting()
     book.book.cancelling(consult)
