@@ -46,6 +46,11 @@ from cti_tui.protocol.ami import Event
 
 UNKNOWN = ("", "<unknown>", "<null>")
 _PARK_EVENTS = ("ParkedCall", "UnParkedCall", "ParkedCallGiveUp", "ParkedCallTimeOut")
+_TO_CONNECTED = (
+    (CallStatus.INITIAL, CallStatus.ACCEPTED),
+    (CallStatus.ACCEPTED, CallStatus.RINGING),
+    (CallStatus.RINGING, CallStatus.CONNECTED),
+)  # a click-to-call's steps, for one that is known to be connected at once (it picked up a parked call)
 _REPEATABLE = (CallStatus.RINGING, CallStatus.CONNECTED)
 """Statuses a call may be reported in again with new details; in any other the engine refuses a repeat."""
 
@@ -156,6 +161,7 @@ class ChannelBook:
     _bridge_of: dict[str, str] = field(default_factory=dict)  # channel name -> the bridge it is in
     _members: dict[str, set[str]] = field(default_factory=dict)  # bridge id -> channel names
     _locals: dict[str, str] = field(default_factory=dict)  # a consult's Local channel (;1 and ;2) -> call id
+    _up_locals: set[str] = field(default_factory=set)  # Local ;1 channels that are Up, not (yet) a consult
 
     @property
     def prefix(self) -> str:
@@ -322,6 +328,9 @@ class ChannelBook:
         channel = event.get("Channel")
         if channel in self._locals:
             return self._consult_event(event)
+        if channel.startswith("Local/"):
+            self._local_state(event, channel)
+            return []
         if not self.ours(channel):
             return []
         unique = event.get("Uniqueid")
@@ -381,6 +390,14 @@ class ChannelBook:
         self._members.setdefault(bridge, set()).add(channel)
         return self._consult_seen(bridge)
 
+    def _local_state(self, event: Event, channel: str) -> None:
+        """Local channels that are Up, in case one turns out to be a consult whose bridge is reported after
+        its answer (Asterisk does not order events of different bridges and channels)."""
+        if event.name == "Hangup":
+            self._up_locals.discard(channel)
+        elif event.name == "Newstate" and event.get("ChannelState") == "6" and channel.endswith(";1"):
+            self._up_locals.add(channel)
+
     def _consult_seen(self, bridge: str) -> list[cmd.Report]:
         """An agent's channel with an ``Atxfer`` under way shares a bridge with a Local ``;1`` channel: that
         channel dials the target, so it is the consult call (RINGING until it is Up)."""
@@ -396,7 +413,10 @@ class ChannelBook:
         leg.consult, destination, leg.atxfer_to = consult_id, leg.atxfer_to, ""
         call = self._new(consult_id, local, Direction.OUTBOUND, CallStatus.RINGING, destination, "")
         self.legs[consult_id] = _Leg(call, "", consult_of=leg.call.id)
-        return [cmd.CallUpdate(call)]
+        if local not in self._up_locals:
+            return [cmd.CallUpdate(call)]
+        self._up_locals.discard(local)
+        return [cmd.CallUpdate(call), *self._put(call.evolve(status=CallStatus.CONNECTED, connect_at=self.now()))]
 
     def _consult_event(self, event: Event) -> list[cmd.Report]:
         """Events of a consult call's Local channels: ``;1`` Up → CONNECTED, its Hangup ends the consult."""
@@ -460,13 +480,15 @@ class ChannelBook:
             )
         leg = self.legs.get(retriever) if event.name == "UnParkedCall" else None
         if leg is not None and not leg.call.ended:
+            # the retriever runs ParkedCall(), so it has answered, even when its Newstate Up comes later
+            # (measured: Asterisk may send UnParkedCall first)
             number, name = event.get("ParkeeCallerIDNum"), event.get("ParkeeCallerIDName")
             call = self._party(leg.call, number, name).evolve(park_slot=None)
-            if call.status is CallStatus.ACCEPTED:
-                reports += self._put(call.evolve(status=CallStatus.RINGING))
-                call = self.legs[retriever].call
-            if call.status is CallStatus.RINGING:
-                reports += self._put(call.evolve(status=CallStatus.CONNECTED, connect_at=self.now()))
+            for before, after in _TO_CONNECTED:
+                if call.status is before:
+                    connect_at = self.now() if after is CallStatus.CONNECTED else None
+                    reports += self._put(call.evolve(status=after, connect_at=connect_at), leg.channel)
+                    call = self.legs[retriever].call
         return reports
 
     def _transferred(self, event: Event) -> list[cmd.Report]:

@@ -85,6 +85,21 @@ def consulting() -> tuple[Checked, str]:
     return book, consult
 
 
+def test_a_consult_answered_before_its_bridge_is_reported_is_connected() -> None:
+    """Asterisk does not order events of different channels and bridges: the target may answer (the Local
+    channel Up) before the agent's channel is reported in the consult bridge."""
+    book = connected_click_to_call()
+    book.book.consulting(AGENT_ID, "1003")
+    book.feed(
+        ev("Hold", Channel=AGENT, Uniqueid=AGENT_ID),
+        ev("BridgeEnter", Channel=LOCAL1, Uniqueid="9.8", BridgeUniqueid="b2"),
+        ev("Newstate", Channel=LOCAL1, Uniqueid="9.8", ChannelState="6"),
+        ev("BridgeEnter", Channel=AGENT, Uniqueid=AGENT_ID, BridgeUniqueid="b2"),
+    )
+    (consult,) = [call_id for call_id in book.paths if call_id != AGENT_ID]
+    assert book.paths[consult] == ["RINGING", "CONNECTED"]
+
+
 def test_atxfer_completed_ends_both_legs_transferred() -> None:
     book, consult = consulting()
     book.feed(
@@ -181,6 +196,22 @@ def test_unpark_by_originate_connects_to_the_parked_party() -> None:
     )
     assert book.paths["cti-2"] == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
     assert book.current["cti-2"].destination == "+12025550123"
+
+
+def test_unparked_call_connects_even_when_the_event_comes_before_newstate_up() -> None:
+    """Measured: Asterisk may send UnParkedCall (the retriever runs ParkedCall()) before its Newstate Up."""
+    book = Checked()
+    book.take(book.book.dialling("cti-4", "703"))
+    mine = "PJSIP/1002-00000002"
+    book.book.extension = "1002"
+    book.feed(
+        ev("Newchannel", Channel=mine, Uniqueid="cti-4", ChannelState="0"),
+        ev("Newstate", Channel=mine, Uniqueid="cti-4", ChannelState="5"),
+        ev("UnParkedCall", ParkeeChannel=TRUNK, ParkeeCallerIDNum="+12025550123", RetrieverUniqueid="cti-4"),
+        ev("Newstate", Channel=mine, Uniqueid="cti-4", ChannelState="6"),
+    )
+    assert book.paths["cti-4"] == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
+    assert book.current["cti-4"].connect_at == T0
 
 
 def test_merged_call_ends_merged_and_the_other_names_both() -> None:
