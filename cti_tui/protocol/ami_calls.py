@@ -46,13 +46,10 @@ from cti_tui.protocol.ami import Event
 
 UNKNOWN = ("", "<unknown>", "<null>")
 _PARK_EVENTS = ("ParkedCall", "UnParkedCall", "ParkedCallGiveUp", "ParkedCallTimeOut")
-_TO_CONNECTED = (
-    (CallStatus.INITIAL, CallStatus.ACCEPTED),
-    (CallStatus.ACCEPTED, CallStatus.RINGING),
-    (CallStatus.RINGING, CallStatus.CONNECTED),
-)  # a click-to-call's steps, for one that is known to be connected at once (it picked up a parked call)
 _REPEATABLE = (CallStatus.RINGING, CallStatus.CONNECTED)
 """Statuses a call may be reported in again with new details; in any other the engine refuses a repeat."""
+_TO_CONNECTED = (CallStatus.INITIAL, CallStatus.ACCEPTED, CallStatus.RINGING, CallStatus.CONNECTED)
+"""An outbound call's way to CONNECTED, one legal step at a time."""
 
 # Q.850 cause codes (the Hangup event's Cause) → why a call that never connected ended
 _Q850: dict[int, Cause] = {
@@ -484,11 +481,11 @@ class ChannelBook:
             # (measured: Asterisk may send UnParkedCall first)
             number, name = event.get("ParkeeCallerIDNum"), event.get("ParkeeCallerIDName")
             call = self._party(leg.call, number, name).evolve(park_slot=None)
-            for before, after in _TO_CONNECTED:
-                if call.status is before:
-                    connect_at = self.now() if after is CallStatus.CONNECTED else None
-                    reports += self._put(call.evolve(status=after, connect_at=connect_at), leg.channel)
-                    call = self.legs[retriever].call
+            if call.status in _TO_CONNECTED:
+                for step in _TO_CONNECTED[_TO_CONNECTED.index(call.status) + 1 :]:
+                    connect_at = self.now() if step is CallStatus.CONNECTED else None
+                    call = call.evolve(status=step, connect_at=connect_at)
+                    reports += self._put(call, leg.channel)
         return reports
 
     def _transferred(self, event: Event) -> list[cmd.Report]:
