@@ -572,7 +572,9 @@ findslot => next
         # fails ("No attended transfer feature code found"). Only the agents' side of a bridge gets the
         # transfer features (Dial's t: the called agent, T: the calling agent): never an outside party, who
         # could otherwise transfer by pressing the codes (hence from-outside dials agents itself, with t)
-        files["features.conf"] = "[general]\n[featuremap]\natxfer => *2\n"
+        # blindxfer is off (the AMI BlindTransfer action needs no code): with it, a '#' the agent's phone sends
+        # as DTMF would start a transfer instead of reaching the far end
+        files["features.conf"] = "[general]\n[featuremap]\nblindxfer =>\natxfer => *2\n"
         files["confbridge.conf"] = (
             "[general]\n[default_bridge]\ntype = bridge\n[default_user]\ntype = user\nquiet = yes\n"
         )
