@@ -37,6 +37,7 @@ Action = Callable[[str, Fields], Awaitable[Reply]]
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 DTMF_MS = 120  # each digit's length: long enough for any receiver, short enough for a run of digits
 REJECTED = 21  # Q.850 call rejected: a direct caller hears 403, a queue caller stays queued
+PARK_WAIT = 5.0  # how long a Park may take to be confirmed (ParkedCall) before the agent's channel ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,13 +206,27 @@ class CallOperations:
             fields.append(("ParkingSpace", self.settings.park_base + slot))
         self.book.parking(call_id, peer)
         reply = await self.action("Park", fields)
-        if not reply.ok:
+        if not reply.ok or not await self._parked(call_id):
             self.book.parking(call_id, "")
             self.book.intend(call_id, None)
-            return _refused(reply, ErrorCode.SLOT_BUSY)
-        # Park leaves the agent's channel alone in the old bridge (notes, gotcha 14): end it
+            if not reply.ok:
+                return _refused(reply, ErrorCode.SLOT_BUSY)
+            return cmd.CommandResult.info(ErrorCode.BACKEND_FAILURE, "Asterisk did not park the call")
+        # Park leaves the agent's channel alone in the old bridge (notes, gotcha 14): end it, once the peer
+        # is in the lot (hung up earlier, the bridge breaks up under the move: measured, "Failed to move")
         await self.action("Hangup", [("Channel", channel), ("Cause", 16)])
         return cmd.CommandResult.done()
+
+    async def _parked(self, call_id: str) -> bool:
+        """Until ``ParkedCall`` made the call PARKED (``Park`` answers before the move is done); bounded."""
+        for _ in range(int(PARK_WAIT / 0.05)):
+            call = self.book.get(call_id)
+            if call is None or call.ended:
+                return False
+            if call.status is CallStatus.PARKED:
+                return True
+            await asyncio.sleep(0.05)  # polled: the book is pure, events reach it on the link's reader task
+        return False
 
     async def hangup_parked(self, call_id: str) -> cmd.CommandResult:
         """The parker drops the call it parked: ``Hangup`` of the parked party (ParkedCallGiveUp ends it)."""
