@@ -204,7 +204,7 @@ NOLOAD_WORDS = (
     "app_alarmreceiver res_fax res_fax_spandsp"
 )
 EMPTY_CONFIG_WORDS = (
-    "cdr_custom cel features acl udptl pjproject pjsip_wizard pjsip_notify ccss stasis musiconhold cli_aliases "
+    "cdr_custom cel acl udptl pjproject pjsip_wizard pjsip_notify ccss stasis musiconhold cli_aliases "
     "queuerules ari websocket_client http res_http_media_cache"
 )
 NOLOAD, EMPTY_CONFIGS = NOLOAD_WORDS.split(), EMPTY_CONFIG_WORDS.split()
@@ -489,7 +489,8 @@ write = all
             # any caller on loopback that is not one of the users (sipp as an outside caller)
             f"[anonymous]\ntype = endpoint\ncontext = from-outside\n{media}",
             # the way out: numbers of 5+ digits and E.164 go to whatever listens on the trunk port (sipp UAS)
-            f"[trunk]\ntype = endpoint\ncontext = from-outside\naors = trunk\n{media}",
+            # DTMF as SIP INFO: a sipp UAS can check the digits cti-tui sends (PlayDTMF) in the messages
+            f"[trunk]\ntype = endpoint\ncontext = from-outside\naors = trunk\ndtmf_mode = info\n{media}",
             f"[trunk]\ntype = aor\ncontact = sip:127.0.0.1:{p.trunk}\n",
         ]
         for user, display in users:
@@ -509,7 +510,7 @@ writeprotect = yes
 [internal]
 include => parkedcalls
 exten => _1XXX,1,NoOp(Dial ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN},30)
+ same => n,Dial(PJSIP/${EXTEN},30,tT)
  same => n,Hangup()
 exten => 6001,1,NoOp(Queue sales)
  same => n,Answer()
@@ -525,14 +526,16 @@ exten => 800,1,NoOp(Conference 800)
  same => n,ConfBridge(800)
  same => n,Hangup()
 exten => _XXXX.,1,NoOp(Outside ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN}@trunk,30)
+ same => n,Dial(PJSIP/${EXTEN}@trunk,30,T)
  same => n,Hangup()
 exten => _+X.,1,NoOp(Outside ${EXTEN})
- same => n,Dial(PJSIP/${EXTEN}@trunk,30)
+ same => n,Dial(PJSIP/${EXTEN}@trunk,30,T)
  same => n,Hangup()
 
 [from-outside]
-exten => _1XXX,1,Goto(internal,${EXTEN},1)
+exten => _1XXX,1,NoOp(Outside caller for ${EXTEN})
+ same => n,Dial(PJSIP/${EXTEN},30,t)
+ same => n,Hangup()
 exten => 6001,1,Goto(internal,6001,1)
 exten => 6002,1,Goto(internal,6002,1)
 exten => 7000,1,Goto(ivr,s,1)
@@ -565,6 +568,13 @@ parkingtime => 120
 comebacktoorigin = yes
 findslot => next
 """
+        # the AMI Atxfer action "presses" the atxfer feature code on the transferer's channel: without one it
+        # fails ("No attended transfer feature code found"). Only the agents' side of a bridge gets the
+        # transfer features (Dial's t: the called agent, T: the calling agent): never an outside party, who
+        # could otherwise transfer by pressing the codes (hence from-outside dials agents itself, with t)
+        # blindxfer is off (the AMI BlindTransfer action needs no code): with it, a '#' the agent's phone sends
+        # as DTMF would start a transfer instead of reaching the far end
+        files["features.conf"] = "[general]\n[featuremap]\nblindxfer =>\natxfer => *2\n"
         files["confbridge.conf"] = (
             "[general]\n[default_bridge]\ntype = bridge\n[default_user]\ntype = user\nquiet = yes\n"
         )

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from cti_tui.backends.asterisk_calls import CallOperations, CallSettings
 from cti_tui.backends.asterisk_lines import LineDesk
 from cti_tui.backends.asterisk_pbx import (
     ACTION_TIMEOUT,
@@ -79,7 +80,18 @@ ORIGINATE_TIMEOUT_MS = 30000  # how long the agent's phone rings for a click-to-
 # --- the backend --------------------------------------------------------------------------------------------
 
 
-ASTERISK_OPERATIONS = frozenset({Operation.HANGUP, Operation.TRANSFER})
+ASTERISK_OPERATIONS = frozenset(
+    {
+        Operation.HANGUP,
+        Operation.TRANSFER,
+        Operation.SUPERVISED_TRANSFER,
+        Operation.REJECT,
+        Operation.PARK,
+        Operation.UNPARK,
+        Operation.MERGE,
+        Operation.DTMF,
+    }
+)  # answer and hold are the phone's (docs/asterisk.md)
 
 
 def asterisk_capabilities(org: AsteriskOrg | None = None) -> Capabilities:
@@ -91,7 +103,7 @@ def asterisk_capabilities(org: AsteriskOrg | None = None) -> Capabilities:
         auto_answer=False,
         api_key_login=org is not None,
         two_factor=org is not None,
-        park_slots=0,
+        park_slots=CallSettings().park_slots,
         policies=None if org is None else org.org.policies,
     )
 
@@ -124,6 +136,8 @@ class AsteriskBackend:
         self.org = org
         self.authenticator = authenticator
         self.context = org.context if org is not None else context
+        park_lot = org.park_lot if org is not None else CallSettings().park_lot
+        self.settings = CallSettings(context=self.context, park_lot=park_lot)
         self.action_timeout = action_timeout
         self.capabilities = asterisk_capabilities(org)
         self.identity: Identity | None = None
@@ -131,6 +145,7 @@ class AsteriskBackend:
         self.desk: LineDesk | None = None  # watched lines, queue membership, ChanSpy (asterisk_lines)
         self._sink: ReportSink | None = None
         self._originates: dict[str, str] = {}  # ActionID of our Originate -> call id
+        self._timers: set[asyncio.Task[None]] = set()  # consult invite timeouts (asterisk_calls)
 
     def __repr__(self) -> str:
         return f"AsteriskBackend({self.address}, identity={self.identity})"
@@ -234,7 +249,7 @@ class AsteriskBackend:
             name = (match.group(1).strip() if match else "") or endpoint
             identity = Identity(identity.user_id, identity.email, name, identity.role, identity.extension)
         self.identity = identity
-        self.book = ChannelBook(endpoint, identity.line, identity.name)
+        self.book = ChannelBook(endpoint, identity.line, identity.name, park_base=self.settings.park_base)
         self.desk = LineDesk(LineWatch(), self._action, self._report, endpoint)
         return cmd.LoggedIn(identity)
 
@@ -267,6 +282,8 @@ class AsteriskBackend:
         return cmd.Snapshot((*own.calls, *lines), tuple(self.desk.lines.watched))
 
     async def close(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
         self._sink = None
         await self.pbx.leave(self)
 
@@ -292,14 +309,39 @@ class AsteriskBackend:
     async def execute(self, command: cmd.Command | QueueLogin | QueueLogout | QueuePause | Spy) -> cmd.CommandResult:
         if self.book is None or self.identity is None or self.desk is None:
             return cmd.CommandResult.error(ErrorCode.NOT_CONNECTED, "not logged in")
+        ops = CallOperations(
+            lambda name, fields: self._action(name, fields, check=False),
+            self.book,
+            self._report,
+            self.settings,
+            self._timers,
+        )
         try:
             match command:
                 case cmd.Dial(destination=destination):
                     return await self._dial(destination)
+                case cmd.Hangup(call_id=call_id) if self.book.transfer_of(call_id):
+                    return await ops.complete_transfer(call_id)
+                case cmd.Hangup(call_id=call_id) if self.book.parkee_of(call_id):
+                    return await ops.hangup_parked(call_id)
                 case cmd.Hangup(call_id=call_id):
                     return await self._hangup(call_id)
                 case cmd.Transfer(call_id=call_id, destination=destination):
                     return await self._transfer(call_id, destination)
+                case cmd.SupervisedTransfer(call_id=call_id, destination=destination, invite_timeout=timeout):
+                    return await ops.supervised_transfer(call_id, destination, timeout)
+                case cmd.CancelSupervisedTransfer(call_id=call_id):
+                    return await ops.cancel_supervised_transfer(call_id)
+                case cmd.Reject(call_id=call_id):
+                    return await ops.reject(call_id)
+                case cmd.SendDtmf(call_id=call_id, digits=digits):
+                    return await ops.send_dtmf(call_id, digits)
+                case cmd.Park(call_id=call_id, slot=slot):
+                    return await ops.park(call_id, slot)
+                case cmd.Unpark(slot=slot):
+                    return await ops.unpark(self.identity.extension, slot)
+                case cmd.Merge(call_id=call_id, other_call_id=other_id):
+                    return await ops.merge(call_id, other_id)
                 case cmd.Subscribe(node=node):
                     if self.org is not None and not may_watch(self.org.org.policies, self.identity, node):
                         return cmd.CommandResult.error(

@@ -116,13 +116,13 @@ class AttachedPhoneBackend:
         match command:
             case cmd.Answer(call_id=call_id):
                 return await self._on_phone(call_id, cmd.Answer)
-            case cmd.Reject(call_id=call_id):
+            case cmd.Reject(call_id=call_id) if self.phone is not None:
                 return await self._on_phone(call_id, cmd.Reject)
             case cmd.Hold(call_id=call_id):
                 return await self._on_phone(call_id, cmd.Hold)
             case cmd.Resume(call_id=call_id):
                 return await self._on_phone(call_id, cmd.Resume)
-            case cmd.SendDtmf(call_id=call_id, digits=digits):
+            case cmd.SendDtmf(call_id=call_id, digits=digits) if self.phone is not None:
                 return await self._on_phone(call_id, lambda sip_id: cmd.SendDtmf(sip_id, digits))
             case cmd.Dial():
                 result = await self.pbx.execute(command)

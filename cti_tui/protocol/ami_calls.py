@@ -22,6 +22,18 @@ How AMI events become statuses (measured on Asterisk 22, tests/asterisk/transcri
 - ``Hold``/``Unhold`` of the agent's channel → ON_HOLD / CONNECTED (the phone put it on hold).
 - ``BlindTransfer`` with the agent's channel as transferer (``Result: Success``): its ``Hangup`` that
   follows is HANGUP ``transferred``.
+- **supervised transfer** (``Atxfer`` of the agent's channel): Asterisk holds the caller (``Hold`` of the
+  agent's channel → ON_HOLD) and moves the agent's channel into a new bridge with a ``Local/<exten>@…;1``
+  channel that dials the target: that Local channel is the *consult call* (its Uniqueid is the id),
+  RINGING, CONNECTED when it is Up. ``AttendedTransfer`` (Success) ends both HANGUP ``transferred``;
+  a cancel (``CancelAtxfer``) hangs the Local channel up (consult HANGUP ``cancelled``) and ``Unhold``
+  brings the original back to CONNECTED.
+- **park**: the agent asked to park its peer (:meth:`ChannelBook.parking`); ``ParkedCall`` of that peer →
+  PARKED with the slot, and the agent's channel hanging up does not end it; ``UnParkedCall``,
+  ``ParkedCallGiveUp`` or ``ParkedCallTimeOut`` end it for the parker (HANGUP). ``UnParkedCall`` whose
+  retriever is the agent's channel: that call is CONNECTED to the parked party.
+- **bridges**: ``BridgeEnter``/``BridgeLeave`` are followed so an operation can find the agent's peer
+  (PlayDTMF, Park, the ConfBridge of a merge).
 - ``Hangup`` → HANGUP if it connected, else CANCEL; the cause from the Q.850 ``Cause`` when it is specific
   (17 busy, 19 no answer, 21 rejected, 1 unreachable, …), else the agent's own ``DialEnd`` status (BUSY,
   NOANSWER, CHANUNAVAIL, …), else cancelled (:func:`cause_of`).
@@ -34,10 +46,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cti_tui.core import commands as cmd
-from cti_tui.core.model import Call, CallStatus, Cause, Direction
+from cti_tui.core.model import ActivityName, Call, CallStatus, Cause, Direction, ErrorCode
 from cti_tui.protocol.ami import Event
 
 UNKNOWN = ("", "<unknown>", "<null>")
+_PARK_EVENTS = ("ParkedCall", "UnParkedCall", "ParkedCallGiveUp", "ParkedCallTimeOut")
 _REPEATABLE = (CallStatus.RINGING, CallStatus.CONNECTED)
 """Statuses a call may be reported in again with new details; in any other the engine refuses a repeat."""
 _TO_CONNECTED = (CallStatus.INITIAL, CallStatus.ACCEPTED, CallStatus.RINGING, CallStatus.CONNECTED)
@@ -126,7 +139,13 @@ class _Leg:
     call: Call
     channel: str
     dial_status: str = ""  # the agent channel's own Dial() outcome, when it dialled out
-    intent: str | None = None  # what the agent asked: "hangup"
+    # what the agent asked, or how the operation it asked ends this leg: "hangup", "reject", "park",
+    # "merged", "transferred", "cancelled" (a consult), "no_answer" (a consult past its invite timeout)
+    intent: str | None = None
+    atxfer_to: str = ""  # an Atxfer to this number is under way (the consult call is not seen yet)
+    consult: str = ""  # the id of this call's consult call (supervised transfer)
+    consult_of: str = ""  # this is a consult call: the id of the call it would hand over
+    parkee: str = ""  # the channel this leg asked to park
 
 
 @dataclass
@@ -139,7 +158,12 @@ class ChannelBook:
     technology: str = "PJSIP"
     now: Callable[[], datetime] = utc_now
     legs: dict[str, _Leg] = field(default_factory=dict)  # by Uniqueid
+    park_base: int = 700  # park slot N is ParkingSpace park_base + N
     _ended: dict[str, Call] = field(default_factory=dict)
+    _bridge_of: dict[str, str] = field(default_factory=dict)  # channel name -> the bridge it is in
+    _members: dict[str, set[str]] = field(default_factory=dict)  # bridge id -> channel names
+    _locals: dict[str, str] = field(default_factory=dict)  # a consult's Local channel (;1 and ;2) -> call id
+    _up_locals: set[str] = field(default_factory=set)  # Local ;1 channels that are Up, not (yet) a consult
 
     @property
     def prefix(self) -> str:
@@ -159,10 +183,74 @@ class ChannelBook:
     def live(self) -> list[Call]:
         return [leg.call for leg in self.legs.values()]
 
-    def intend(self, call_id: str, intent: str) -> None:
+    def intend(self, call_id: str, intent: str | None) -> None:
         leg = self.legs.get(call_id)
         if leg is not None:
             leg.intent = intent
+
+    def peers_of(self, call_id: str) -> list[str]:
+        """The channels bridged with the agent's channel of ``call_id`` (the party it talks to)."""
+        channel = self.channel_of(call_id)
+        bridge = self._bridge_of.get(channel or "")
+        if channel is None or bridge is None:
+            return []
+        return sorted(member for member in self._members.get(bridge, ()) if member != channel)
+
+    def transfer_of(self, call_id: str) -> tuple[str, str] | None:
+        """``(original id, consult id)`` when ``call_id`` is either leg of a supervised transfer under way."""
+        leg = self.legs.get(call_id)
+        if leg is None:
+            return None
+        if leg.consult_of:
+            return leg.consult_of, call_id
+        if leg.consult or leg.atxfer_to:
+            return call_id, leg.consult
+        return None
+
+    def consulting(self, call_id: str, destination: str) -> None:
+        """We sent ``Atxfer`` of this call's channel to ``destination``: its consult call is coming."""
+        leg = self.legs.get(call_id)
+        if leg is not None:
+            leg.atxfer_to = destination
+
+    def timing_out(self, call_id: str) -> bool:
+        """The consult of ``call_id`` rang too long: it ends CANCEL no_answer (False: no consult ringing)."""
+        pair = self.transfer_of(call_id)
+        consult = self.legs.get(pair[1]) if pair else None
+        if consult is None or consult.call.status is not CallStatus.RINGING:
+            return False
+        consult.intent = "no_answer"
+        return True
+
+    def parkee_of(self, call_id: str) -> str | None:
+        """The parked party's channel, while ``call_id`` is PARKED."""
+        leg = self.legs.get(call_id)
+        return leg.parkee if leg and leg.parkee and leg.call.status is CallStatus.PARKED else None
+
+    def parking(self, call_id: str, parkee: str) -> None:
+        """We sent ``Park`` of ``parkee`` (the agent's peer on ``call_id``)."""
+        leg = self.legs.get(call_id)
+        if leg is not None:
+            leg.intent, leg.parkee = "park", parkee
+
+    def merged(self, call_id: str, other_id: str, room: str) -> list[cmd.Report]:
+        """``other_id``'s party was sent into ``call_id``'s conference room: ``other_id`` ends merged when its
+        channel hangs up, ``call_id`` names both parties and shows the room."""
+        leg, other = self.legs.get(call_id), self.legs.get(other_id)
+        if leg is None or other is None:
+            return []
+        other.intent = "merged"
+        call = self._both_named(leg.call, other.call)
+        return self._put(call.evolve(also=(*call.also, f"conf:{room}")))
+
+    def _both_named(self, call: Call, joining: Call) -> Call:
+        """``call`` now talks to its own party and ``joining``'s: named "X & Y"."""
+        party = joining.source_name or joining.source if joining.direction is Direction.INBOUND else ""
+        party = party or joining.destination_name or joining.destination
+        field_name = "source_name" if call.direction is Direction.INBOUND else "destination_name"
+        mine = (call.source_name or call.source) if call.direction is Direction.INBOUND else ""
+        mine = mine or call.destination_name or call.destination
+        return call.evolve(**{field_name: f"{mine} & {party}"})
 
     # --- building calls -----------------------------------------------------------------------------------
 
@@ -237,7 +325,16 @@ class ChannelBook:
             return self._dial_end(event)
         if name == "ChanSpyStart":
             return self._spying(event)
+        if name in ("BridgeEnter", "BridgeLeave", "BridgeDestroy"):
+            return self._bridge(event)
+        if name in _PARK_EVENTS:
+            return self._parked(event)
         channel = event.get("Channel")
+        if channel in self._locals:
+            return self._consult_event(event)
+        if channel.startswith("Local/"):
+            self._local_state(event, channel)
+            return []
         if not self.ours(channel):
             return []
         unique = event.get("Uniqueid")
@@ -254,6 +351,11 @@ class ChannelBook:
             case "Newstate":
                 return self._state(leg, event, channel, unique)
             case "NewConnectedLine":
+                if leg is not None and (leg.consult or leg.atxfer_to):  # it names the consulted party, not ours
+                    consult = self.legs.get(leg.consult)
+                    if consult is None:
+                        return []
+                    return self._put(self._party(consult.call, "", event.get("ConnectedLineName")))
                 if leg is not None:
                     updated = self._party(leg.call, event.get("ConnectedLineNum"), event.get("ConnectedLineName"))
                     return self._put(updated, channel)
@@ -264,16 +366,162 @@ class ChannelBook:
                 if leg is not None and leg.call.status is CallStatus.ON_HOLD:
                     return self._put(leg.call.evolve(status=CallStatus.CONNECTED), channel)
             case "Hangup":
+                self._left(channel)
+                if leg is not None and leg.intent == "park":  # the parked party lives on: so does the call
+                    leg.channel = ""
+                    return []
                 if leg is not None:
                     return self._end(leg, event.get("Cause"))
         return []
 
-    def _transferred(self, event: Event) -> list[cmd.Report]:
-        """``BlindTransfer``/``AttendedTransfer`` with the agent as transferer: its leg ends ``transferred``."""
-        leg = self.legs.get(event.get("TransfererUniqueid"))
-        if leg is not None and event.get("Result") == "Success":
-            leg.intent = "transferred"
+    # --- bridges, supervised transfer, park ------------------------------------------------------------
+
+    def _left(self, channel: str) -> None:
+        bridge = self._bridge_of.pop(channel, None)
+        if bridge is not None:
+            self._members.get(bridge, set()).discard(channel)
+
+    def _bridge(self, event: Event) -> list[cmd.Report]:
+        bridge, channel = event.get("BridgeUniqueid"), event.get("Channel")
+        if event.name == "BridgeDestroy":
+            for member in self._members.pop(bridge, set()):
+                self._bridge_of.pop(member, None)
+            return []
+        self._left(channel)
+        if event.name == "BridgeLeave":
+            return []
+        self._bridge_of[channel] = bridge
+        self._members.setdefault(bridge, set()).add(channel)
+        return self._consult_seen(bridge)
+
+    def _local_state(self, event: Event, channel: str) -> None:
+        """Local channels that are Up, in case one turns out to be a consult whose bridge is reported after
+        its answer (Asterisk does not order events of different bridges and channels)."""
+        if event.name == "Hangup":
+            self._up_locals.discard(channel)
+        elif event.name == "Newstate" and event.get("ChannelState") == "6" and channel.endswith(";1"):
+            self._up_locals.add(channel)
+
+    def _consult_seen(self, bridge: str) -> list[cmd.Report]:
+        """An agent's channel with an ``Atxfer`` under way shares a bridge with a Local ``;1`` channel: that
+        channel dials the target, so it is the consult call (RINGING until it is Up)."""
+        members = self._members.get(bridge, set())
+        local = next((m for m in members if m.startswith("Local/") and m.endswith(";1")), None)
+        if local is None or local in self._locals:
+            return []
+        leg = next((leg for leg in self.legs.values() if leg.atxfer_to and leg.channel in members), None)
+        if leg is None:
+            return []
+        consult_id = f"{leg.call.id}+{local.rpartition('-')[2].partition(';')[0]}"
+        self._locals[local] = self._locals[local[:-1] + "2"] = consult_id
+        leg.consult, destination, leg.atxfer_to = consult_id, leg.atxfer_to, ""
+        call = self._new(consult_id, local, Direction.OUTBOUND, CallStatus.RINGING, destination, "")
+        self.legs[consult_id] = _Leg(call, "", consult_of=leg.call.id)
+        if local not in self._up_locals:
+            return [cmd.CallUpdate(call)]
+        self._up_locals.discard(local)
+        return [cmd.CallUpdate(call), *self._put(call.evolve(status=CallStatus.CONNECTED, connect_at=self.now()))]
+
+    def _consult_event(self, event: Event) -> list[cmd.Report]:
+        """Events of a consult call's Local channels: ``;1`` Up → CONNECTED, its Hangup ends the consult."""
+        channel = event.get("Channel")
+        leg = self.legs.get(self._locals[channel])
+        if event.name == "Hangup":
+            self._left(channel)
+            self._locals.pop(channel, None)
+            if leg is None or not channel.endswith(";1"):
+                return []
+            return self._end_consult(leg, event.get("Cause"))
+        if leg is None or not channel.endswith(";1"):
+            return []
+        if event.name == "Newstate" and event.get("ChannelState") == "6" and leg.call.status is CallStatus.RINGING:
+            return self._put(leg.call.evolve(status=CallStatus.CONNECTED, connect_at=self.now()))
         return []
+
+    def _end_consult(self, leg: _Leg, q850: str) -> list[cmd.Report]:
+        """The consult's Local channel hung up: cancelled by the agent, or the target failed (busy, no answer,
+        unreachable, hung up), in which case Asterisk gives the agent the caller back: say so, as the
+        embedded PBX does."""
+        original = self.legs.get(leg.consult_of)
+        if original is not None:
+            original.consult = ""
+        asked = leg.intent not in (None, "no_answer")
+        if leg.intent is None and leg.call.connect_at is None and cause_of(q850) is Cause.CANCELLED:
+            leg.intent = "no_answer"  # Asterisk gave up ringing (atxfernoanswertimeout, 15 s by default)
+        reports = self._end(leg, q850)
+        ended = self.get(leg.call.id)
+        if not asked and original is not None and ended is not None:
+            reason = ended.cause or "ended"
+            message = f"transfer to {ended.destination} did not complete ({reason}); call {original.call.id} is back"
+            reports.append(cmd.Notice(ActivityName.INFO, ErrorCode.TRANSFER_FAILED, message, original.call.id))
+        return reports
+
+    def cancelling(self, call_id: str) -> None:
+        """We sent ``CancelAtxfer``: the consult of ``call_id`` ends cancelled."""
+        pair = self.transfer_of(call_id)
+        if pair is not None:
+            original, consult = self.legs.get(pair[0]), self.legs.get(pair[1])
+            if original is not None:
+                original.atxfer_to = ""
+            if consult is not None:
+                consult.intent = "cancelled"
+
+    def _parked(self, event: Event) -> list[cmd.Report]:
+        parkee, retriever = event.get("ParkeeChannel"), event.get("RetrieverUniqueid")
+        reports: list[cmd.Report] = []
+        parker = next((leg for leg in self.legs.values() if leg.parkee and leg.parkee == parkee), None)
+        if parker is not None and event.name == "ParkedCall":
+            try:
+                slot: int | None = int(event.get("ParkingSpace")) - self.park_base
+            except ValueError:
+                slot = None
+            call = parker.call.evolve(status=CallStatus.PARKED, park_slot=slot, also=(*parker.call.also, "callpark"))
+            reports += self._put(call, parker.channel)
+        elif parker is not None:  # picked up, given up or timed out: gone from the parker's line
+            parker.intent = None
+            reports += self._put(
+                parker.call.evolve(status=CallStatus.HANGUP, cause=Cause.NORMAL.value, release_at=self.now())
+            )
+        leg = self.legs.get(retriever) if event.name == "UnParkedCall" else None
+        if leg is not None and not leg.call.ended:
+            # the retriever runs ParkedCall(), so it has answered, even when its Newstate Up comes later
+            # (measured: Asterisk may send UnParkedCall first)
+            number, name = event.get("ParkeeCallerIDNum"), event.get("ParkeeCallerIDName")
+            call = self._party(leg.call, number, name).evolve(park_slot=None)
+            if call.status in _TO_CONNECTED:
+                for step in _TO_CONNECTED[_TO_CONNECTED.index(call.status) + 1 :]:
+                    connect_at = self.now() if step is CallStatus.CONNECTED else None
+                    call = call.evolve(status=step, connect_at=connect_at)
+                    reports += self._put(call, leg.channel)
+        return reports
+
+    def _transferred(self, event: Event) -> list[cmd.Report]:
+        """``BlindTransfer``/``AttendedTransfer`` with the agent as transferer: its leg ends ``transferred``,
+        and so does the consult call of an attended one, at once (its Local channels go away later)."""
+        if event.get("Result") != "Success":
+            return []
+        threeway = event.get("DestType") == "Threeway"  # atxferthreeway: the agent stays, with both parties
+        reports: list[cmd.Report] = []
+        keys = ("TransfererUniqueid", "OrigTransfererUniqueid", "SecondTransfererUniqueid")
+        for unique in dict.fromkeys(event.get(key) for key in keys):  # an AMI Atxfer names the agent twice
+            leg = self.legs.get(unique)
+            if leg is None or leg.consult_of:
+                continue
+            consult = self.legs.get(leg.consult)
+            leg.consult = ""
+            if threeway:
+                if consult is None:
+                    continue
+                consult.intent = "merged"
+                reports += self._end(consult, "16")
+                both = self._both_named(leg.call, consult.call)
+                reports += self._put(both.evolve(status=CallStatus.CONNECTED, connect_at=both.connect_at or self.now()))
+                continue
+            leg.intent = "transferred"
+            if consult is not None:
+                consult.intent = "transferred"
+                reports += self._end(consult, "16")
+        return reports
 
     def _state(self, leg: _Leg | None, event: Event, channel: str, unique: str) -> list[cmd.Report]:
         state = event.get("ChannelState")
@@ -352,8 +600,12 @@ class ChannelBook:
 
     def _end(self, leg: _Leg, q850: str) -> list[cmd.Report]:
         call, now = leg.call, self.now()
-        if leg.intent == "transferred":
-            return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.TRANSFERRED.value, release_at=now))
+        if leg.intent in ("transferred", "merged", "cancelled"):  # ends as the agent asked, whatever its state
+            cause = Cause(leg.intent)
+            return self._put(call.evolve(status=CallStatus.HANGUP, cause=cause.value, release_at=now))
+        if leg.intent in ("reject", "no_answer") and call.status is CallStatus.RINGING:
+            cause = Cause.REJECTED if leg.intent == "reject" else Cause.NO_ANSWER
+            return self._put(call.evolve(status=CallStatus.CANCEL, cause=cause.value, release_at=now))
         if call.connect_at is not None:
             return self._put(call.evolve(status=CallStatus.HANGUP, cause=Cause.NORMAL.value, release_at=now))
         if leg.intent == "hangup":
@@ -375,7 +627,17 @@ class ChannelBook:
         now = self.now()
         calls: list[Call] = []
         seen: set[str] = set()
-        for item in channels:
+        items = list(channels)
+        names = {item.get("Channel") for item in items}
+        self._bridge_of = {item.get("Channel"): item.get("BridgeId") for item in items if item.get("BridgeId")}
+        self._members = {}
+        for channel, bridge in self._bridge_of.items():  # who talks to whom, for the operations on a peer
+            self._members.setdefault(bridge, set()).add(channel)
+        for kept in self.legs.values():  # parked (no channel of ours) and consult calls (a Local channel) live on
+            if kept.call.status is CallStatus.PARKED or (kept.consult_of and kept.call.cid in names):
+                seen.add(kept.call.id)
+                calls.append(kept.call)
+        for item in items:
             channel, unique = item.get("Channel"), item.get("Uniqueid")
             if not self.ours(channel) or not unique:
                 continue
