@@ -1,0 +1,83 @@
+"""``cti-tui web``: the same app, with the same login form, in a browser tab.
+
+Served by `textual-serve <https://github.com/Textualize/textual-serve>`_ (Textualize's own small aiohttp server,
+with xterm.js bundled). Textual 8.2.8 ships the other half, its *web driver*
+(``textual.drivers.web_driver.WebDriver``: the app's screen and keys as packets over stdin/stdout) but no HTTP
+server; textual-serve runs one app process per browser tab under that driver and relays the packets over a
+WebSocket. The alternative, textual-web, relays through Textualize's service on the internet: here nothing leaves
+the machine, and the page loads no web font or script from anywhere but this server.
+
+Each tab is a process of its own, so it runs whatever backend the flags name: the embedded demo (one PBX per
+tab) or, with ``--server URL``, a client of one ``cti-tui serve`` that every tab and terminal shares.
+Remember me is off in a browser: the keyring the app would use is the server account's, not the visitor's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cti_tui.credentials import CredentialStore
+
+PAGE_FOLDER = Path(__file__).with_name("web_page")  # textual-serve's page, minus its web-font link
+DEFAULT_PORT = 8766
+
+
+class BrowserCredentials(CredentialStore):
+    """No keyring in a browser tab: the server account's keyring would remember one visitor's secret for
+    the next."""
+
+    def available(self) -> tuple[bool, str]:
+        return False, "in a browser remember me is off: the server's keyring is not yours"
+
+
+def is_loopback(host: str) -> bool:
+    """``127.0.0.1``, ``::1``, ``localhost``: only this machine can connect."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """What to say when the page is reachable from other machines, where passwords cross the network in
+    clear (textual-serve speaks plain HTTP and WebSocket)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"WARNING: serving on {host} without TLS: anyone on the network can reach the login form, and passwords "
+        "and calls cross it unencrypted. Bind to 127.0.0.1 and put a TLS reverse proxy (https, wss) in front."
+    )
+
+
+def public_url(host: str, port: int) -> str:
+    """``http://HOST:PORT``, an IPv6 address in brackets (what the page's WebSocket address is built from)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+def app_command(app_arguments: Sequence[str]) -> str:
+    """The shell command textual-serve starts for each tab: this Python, this cti-tui, in browser mode."""
+    return shlex.join([sys.executable, "-m", "cti_tui", *app_arguments, "--browser"])
+
+
+def serve(
+    app_arguments: Sequence[str], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, public_url: str | None = None
+) -> None:
+    """Serve the app until interrupted (Ctrl+C or SIGTERM); raises OSError when the port cannot be had."""
+    from textual_serve.server import Server
+
+    server = Server(
+        app_command(app_arguments),
+        host=host,
+        port=port,
+        title="cti-tui",
+        public_url=public_url,
+        templates_path=PAGE_FOLDER,
+    )
+    server.serve()

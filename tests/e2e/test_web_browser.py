@@ -1,0 +1,194 @@
+"""``cti-tui web`` in a real browser: Debian's chromium, headless, driven by playwright (its own browser download
+is never used: ``executable_path`` is the system's chromium). The test opens the page, logs in as the demo
+supervisor through the app's own login form, watches queue:sales and sees a demo call arrive on screen; a PNG
+of the page goes to screenshots/. Everything is on 127.0.0.1: every request the page makes elsewhere is
+refused and counted, and there must be none."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "screenshots" / "web-supervisor.png"
+TIMEOUT = 30.0  # seconds for any one thing to show (a slow shared machine); the test stops on the first miss
+ANSI = re.compile(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|.)")
+
+
+def _needs_chromium() -> None:
+    """Skip locally when chromium or playwright is missing; fail under CI, which installs them."""
+    problem = None
+    if not CHROMIUM.exists():
+        problem = "Debian's chromium is not installed (apt-get install chromium chromium-driver)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed"
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes ``pid`` started, and theirs (Linux /proc)."""
+    found: set[int] = set()
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in map(int, children):
+        found |= {child, *_descendants(child)}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class Web:
+    url: str
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Web]:
+    """``cti-tui web`` on 127.0.0.1 (demo traffic, 90 calls a minute, seeded); its URL once it accepts."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CTI_TUI_DATA_DIR": str(tmp_path / "data"),
+        "CTI_TUI_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    command = [sys.executable, "-m", "cti_tui", "web", "--port", str(port), "--seed", "5", "--demo-rate", "90"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"cti-tui web did not start: {server.communicate()[1]}") from None
+                time.sleep(0.05)
+        yield Web(f"http://127.0.0.1:{port}", server)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=TIMEOUT)
+
+
+class Screen:
+    """What the app has sent the page, as text (the terminal is drawn on a canvas: its text is not in the
+    DOM, so the WebSocket frames the page receives are read instead)."""
+
+    def __init__(self) -> None:
+        self.raw = ""
+
+    def received(self, payload: str | bytes) -> None:
+        self.raw += payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+
+    def text(self) -> str:
+        return ANSI.sub("", self.raw)
+
+    def wait_for(self, page: object, pattern: str, since: int = 0) -> str:
+        """Until ``pattern`` (a regex) is drawn, after the first ``since`` characters (bounded); the match."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.text()[since:])
+            if found:
+                return found.group(0)
+            page.wait_for_timeout(100)  # type: ignore[attr-defined]
+        raise AssertionError(f"never shown: {pattern!r}; last screen text: {self.text()[-600:]!r}")
+
+
+def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) -> None:
+    _needs_chromium()
+    url = web.url
+    from playwright.sync_api import Route, sync_playwright
+
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    screen = Screen()
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch_persistent_context(
+            str(tmp_path / "chromium"),  # a fresh --user-data-dir
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+            viewport={"width": 1280, "height": 720},
+            timeout=TIMEOUT * 1000,
+        )
+        try:
+            browser.route("**/*", only_this_server)
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.on("websocket", lambda socket: socket.on("framereceived", screen.received))
+            page.goto(url, timeout=TIMEOUT * 1000)
+            screen.wait_for(page, r"Remember me")  # the app's own login form, drawn by the app in the tab
+            screen.wait_for(page, r"in a browser remember me is off")  # not the server account's keyring
+            page.locator(".textual-terminal").click()
+            page.keyboard.type("supervisor@demo.local")
+            page.keyboard.press("Tab")
+            page.keyboard.type("demo")
+            page.keyboard.press("Enter")
+            screen.wait_for(page, r"Lines \(0\)")  # the dashboard
+            page.keyboard.type("s")
+            screen.wait_for(page, r"Watch a line")
+            page.keyboard.type("queue:sales")
+            page.keyboard.press("Enter")
+            screen.wait_for(page, r"Lines \(1\)")
+            subscribed = len(screen.text())
+            screen.wait_for(page, r"(RINGING|WAITING|CONNECTED|waiting)", since=subscribed)  # a demo caller
+            page.wait_for_timeout(500)  # the frame that carried it is painted
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+            tab_apps = _descendants(web.process.pid)
+            assert tab_apps, "the tab's app runs as a process of the server"
+        finally:
+            browser.close()
+    assert elsewhere == [], f"the page reached beyond this server: {elsewhere}"
+    deadline = time.monotonic() + TIMEOUT  # the tab closed: its app quits (the server keeps serving)
+    while any(_alive(pid) for pid in tab_apps) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in tab_apps), "the closed tab's app is still running"
+    assert web.process.poll() is None
