@@ -14,7 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -56,6 +55,7 @@ from cti_tui.ui.textual_ext.soon import soon
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
+from cti_tui.ui.widgets.line_picker import LinePicker
 from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
@@ -447,17 +447,12 @@ class Dashboard(Screen[None]):
 
     def action_subscribe(self) -> None:
         watched = set(self.connector.subscriptions()) | {self.identity.line}
-        options: list[tuple[str, Text | str]] = [
-            (entry.node, Text.assemble((f"{entry.node:<16}", "bold"), entry.name))
-            for entry in self.directory
-            if entry.node not in watched
-        ]
 
-        def chosen(answer: object) -> None:
+        def chosen(answer: str | None) -> None:
             if answer:
-                self._run(cmd.Subscribe(str(answer)))
+                self._run(cmd.Subscribe(answer))
 
-        self.app.push_screen(ChoiceModal("Watch a line", options, empty="every line is watched"), chosen)
+        self.app.push_screen(LinePicker(e for e in self.directory if e.node not in watched), chosen)
 
     def subscribe(self, node: str) -> None:
         self._run(cmd.Subscribe(node))
