@@ -191,9 +191,12 @@ def build_app(
     remember_email: bool = True,
     server_url: str | None = None,
     softphone: str | None = None,
+    watched_path: Path | None = None,
 ) -> CtiApp:
     """The app on ``org``, or on the bundled demo (with ``demo_seed`` / ``demo_rate`` when given) loaded when
-    the session's parts are prepared: the demo is checked by the tests, a user's file is checked before."""
+    the session's parts are prepared: the demo is checked by the tests, a user's file is checked before.
+    Watched lines are remembered in ``watched_path`` (default: the config folder's watched-lines.json)."""
+    from cti_tui import watched
     from cti_tui.ui.app import CtiApp
     from cti_tui.ui.services import Services
 
@@ -225,6 +228,8 @@ def build_app(
         prepare=prepare,
         start_world=wiring.start_world,
         record_history=wiring.record_history,
+        recall_lines=lambda backend, email: watched.recall(backend, email, watched_path),
+        remember_lines=lambda backend, email, nodes: watched.remember(backend, email, nodes, watched_path),
     )
     app = CtiApp(services, config, email=email, api_key=api_key)
     _WIRINGS[app] = wiring

@@ -46,6 +46,7 @@ def scene_app(history_dir: Path | None = None, org_size: int = 0) -> CtiApp:
         credentials=CredentialStore(MemoryKeyring()),
         config=AppConfig(bell=False, flash=False, cursor_blink=False),
         remember_email=False,
+        watched_path=folder / "watched-lines.json",
     )
 
 

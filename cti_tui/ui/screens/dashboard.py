@@ -64,6 +64,7 @@ from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 CALL_ACTIONS: dict[str, tuple[Operation, ...]] = call_intents()
 
 
+LINES_SAVE_DELAY = 1.0  # seconds: the watched lines are written once a second at most (and at logout)
 KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
 
 
@@ -116,8 +117,15 @@ class Dashboard(Screen[None]):
         backend_label: str,
         bell: bool = True,
         flash: bool = True,
+        recall_lines: Callable[[], tuple[list[str], str | None]] = lambda: ([], None),
+        remember_lines: Callable[[list[str]], str | None] = lambda nodes: None,
     ) -> None:
         super().__init__()
+        self.recall_lines = recall_lines
+        self.remember_lines = remember_lines
+        self._lines_changed = False
+        self._lines_to_save: list[str] | None = None
+        self._save_due: Timer | None = None
         self.connector = connector
         self.now = now
         self.history = history
@@ -149,6 +157,7 @@ class Dashboard(Screen[None]):
         self.status.state = "ready" if self.connector.is_connected() else "connecting"
         self._show_engine_view()
         self._remove_listener = self.connector.add_listener(self._arrived)
+        self._restore_lines()
         self.set_interval(1.0, self.tick)
         self.calls.focus()
         self.refresh_bindings()
@@ -158,6 +167,9 @@ class Dashboard(Screen[None]):
         remove = getattr(self, "_remove_listener", None)
         if remove:
             remove()
+        if self._save_due is not None:  # logging out or quitting within the second: saved now
+            self._save_due.stop()
+            self._save_lines()
 
     @cached_property
     def calls(self) -> ActiveCalls:
@@ -205,6 +217,11 @@ class Dashboard(Screen[None]):
                 self._on_activity(event)
         if own_call_ended:  # once per drain, however many ended
             self.history_pane.reload()
+        if self._lines_changed:  # taken now: a logout empties the engine's list before the save runs
+            self._lines_changed = False
+            self._lines_to_save = self.connector.subscriptions()
+            if self._save_due is None:  # a wall subscribes thousands: written once a second at most
+                self._save_due = self.set_timer(LINES_SAVE_DELAY, self._save_lines)
         self._refresh_bindings_if_changed()
 
     def _show_engine_view(self) -> None:
@@ -285,10 +302,33 @@ class Dashboard(Screen[None]):
             case ActivityName.SUBSCRIBED if event.node:  # the line's present calls follow as call events
                 self.lines.add_line(event.node)
                 self.status.notice = event.message
+                self._lines_changed = True
             case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
                 self.lines.discard_line(event.node)
+                self._lines_changed = True
                 self.calls.replace(self.connector.active_calls())
                 self.status.notice = event.message
+
+    def _save_lines(self) -> None:
+        """Remember the lines watched now, for this user's next login on this backend."""
+        self._save_due = None
+        if self._lines_to_save is None:
+            return
+        nodes, self._lines_to_save = self._lines_to_save, None
+        problem = self.remember_lines(nodes)
+        if problem:
+            self.notify(problem, title="Lines", severity="warning", markup=False)
+
+    @work(group="restore")
+    async def _restore_lines(self) -> None:
+        """Watch again, in their order, the lines this user watched last time on this backend (a restored
+        server session may watch them already). One refused now (gone, not permitted) says why and is left."""
+        nodes, problem = self.recall_lines()
+        if problem:
+            self.notify(problem, title="Lines", severity="warning", markup=False)
+        for node in nodes:
+            if node not in self.connector.subscriptions():
+                await self.connector.perform(cmd.Subscribe(node))
 
     def _alert(self) -> None:
         """A new call rings: the terminal bell and a short flash of the calls pane (configurable)."""
