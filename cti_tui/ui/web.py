@@ -14,13 +14,19 @@ Remember me is off in a browser: the keyring the app would use is the server acc
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cti_tui.credentials import CredentialStore
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from textual_serve.server import Server
 
 PAGE_FOLDER = Path(__file__).with_name("web_page")  # textual-serve's page, minus its web-font link
 DEFAULT_PORT = 8766
@@ -66,13 +72,38 @@ def app_command(app_arguments: Sequence[str]) -> str:
     return shlex.join([sys.executable, "-m", "cti_tui", *app_arguments, "--browser"])
 
 
+def _tab_server() -> type[Server]:
+    from textual_serve.server import Server
+
+    class TabServer(Server):
+        """textual-serve's server, but stopping it ends every open tab's app at once: by itself it waited for
+        them ~20 s (aiohttp's graceful shutdown), its own shutdown hook being empty."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.tabs: set[asyncio.Task[Any]] = set()
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            task = asyncio.current_task()
+            assert task is not None
+            self.tabs.add(task)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.tabs.discard(task)
+
+        async def on_shutdown(self, app: web.Application) -> None:
+            for task in list(self.tabs):  # textual-serve closes the socket and quits the tab's app on cancel
+                task.cancel()
+
+    return TabServer
+
+
 def serve(
     app_arguments: Sequence[str], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, public_url: str | None = None
 ) -> None:
     """Serve the app until interrupted (Ctrl+C or SIGTERM); raises OSError when the port cannot be had."""
-    from textual_serve.server import Server
-
-    server = Server(
+    server = _tab_server()(
         app_command(app_arguments),
         host=host,
         port=port,

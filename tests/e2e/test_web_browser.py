@@ -59,6 +59,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
@@ -192,3 +199,35 @@ def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) 
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in tab_apps), "the closed tab's app is still running"
     assert web.process.poll() is None
+
+
+def test_stopping_the_server_ends_the_app_of_every_open_tab(web: Web, tmp_path: Path) -> None:
+    _needs_chromium()
+    from playwright.sync_api import sync_playwright
+
+    screens = [Screen(), Screen()]
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch_persistent_context(
+            str(tmp_path / "chromium"),
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+            timeout=TIMEOUT * 1000,
+        )
+        try:
+            for screen in screens:
+                page = browser.new_page()
+                page.on("websocket", lambda socket, screen=screen: socket.on("framereceived", screen.received))
+                page.goto(web.url, timeout=TIMEOUT * 1000)
+                screen.wait_for(page, r"Remember me")
+            tab_apps = _descendants(web.process.pid)
+            assert (
+                len([pid for pid in tab_apps if _command_line(pid).startswith(f"{sys.executable} -m cti_tui")]) == 2
+            ), "an app per tab"
+            web.process.terminate()  # SIGTERM, tabs still open
+            web.process.wait(timeout=TIMEOUT)
+            deadline = time.monotonic() + TIMEOUT
+            while any(_alive(pid) for pid in tab_apps) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not [pid for pid in tab_apps if _alive(pid)], "a tab's app outlived the server"
+        finally:
+            browser.close()
