@@ -229,6 +229,9 @@ def _add_web_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="URL",
         help="the address browsers use, when not http://HOST:PORT (behind a TLS reverse proxy: https://...)",
     )
+    web.add_argument(
+        "--max-tabs", type=int, default=50, metavar="N", help="tabs open at once, each an app process (default 50)"
+    )
     web.add_argument("--server", metavar="URL", default=None, help="each tab logs in to this CTI server")
     _add_engine_options(web, top=False)
 
@@ -357,8 +360,8 @@ def _web(args: argparse.Namespace) -> int:
     """``cti-tui web``: the flags are checked here, once; each tab's app is started with the same ones."""
     from cti_tui.ui.web import exposure_warning, public_url, serve
 
-    if not 0 < args.port < 65536:
-        print("cti-tui: error: --port must be 1–65535", file=sys.stderr)
+    if not 0 < args.port < 65536 or args.max_tabs < 1:
+        print("cti-tui: error: --port must be 1–65535 and --max-tabs at least 1", file=sys.stderr)
         return 2
     if (args.org is not None or args.demo_org_size is not None) and _organisation(args) is None:
         return 2
@@ -381,7 +384,7 @@ def _web(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     print(f"cti-tui web: {url}  (one app per browser tab; Ctrl+C stops)", flush=True)
     try:
-        serve(forwarded, host=args.host, port=args.port, public_url=url)
+        serve(forwarded, host=args.host, port=args.port, public_url=url, max_tabs=args.max_tabs)
     except OSError as exc:
         print(f"cti-tui: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

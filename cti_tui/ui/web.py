@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 PAGE_FOLDER = Path(__file__).with_name("web_page")  # textual-serve's page, minus its web-font link
 DEFAULT_PORT = 8766
+DEFAULT_MAX_TABS = 50  # open at once; each tab is an app process
 
 
 class BrowserCredentials(CredentialStore):
@@ -72,18 +73,25 @@ def app_command(app_arguments: Sequence[str]) -> str:
     return shlex.join([sys.executable, "-m", "cti_tui", *app_arguments, "--browser"])
 
 
-def _tab_server() -> type[Server]:
+def _tab_server(command: str, *, host: str, port: int, public_url: str | None, max_tabs: int) -> Server:
+    from aiohttp import web
     from textual_serve.server import Server
 
     class TabServer(Server):
-        """textual-serve's server, but stopping it ends every open tab's app at once: by itself it waited for
-        them ~20 s (aiohttp's graceful shutdown), its own shutdown hook being empty."""
+        """textual-serve's server, with two changes. Each tab is a process (~60 MB): past ``max_tabs`` open
+        at once a new one is refused (503), so a page reloaded in a loop cannot exhaust the machine. Stopping
+        it ends every open tab's app at once: by itself it waited ~20 s for them (aiohttp's graceful
+        shutdown), its own shutdown hook being empty."""
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
+        def __init__(self) -> None:
+            super().__init__(
+                command, host=host, port=port, title="cti-tui", public_url=public_url, templates_path=PAGE_FOLDER
+            )
             self.tabs: set[asyncio.Task[Any]] = set()
 
-        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        async def handle_websocket(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
+            if len(self.tabs) >= max_tabs:
+                return web.Response(status=503, text=f"{max_tabs} tabs are open: close one and reload\n")
             task = asyncio.current_task()
             assert task is not None
             self.tabs.add(task)
@@ -96,19 +104,17 @@ def _tab_server() -> type[Server]:
             for task in list(self.tabs):  # textual-serve closes the socket and quits the tab's app on cancel
                 task.cancel()
 
-    return TabServer
+    return TabServer()
 
 
 def serve(
-    app_arguments: Sequence[str], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, public_url: str | None = None
+    app_arguments: Sequence[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    public_url: str | None = None,
+    max_tabs: int = DEFAULT_MAX_TABS,
 ) -> None:
     """Serve the app until interrupted (Ctrl+C or SIGTERM); raises OSError when the port cannot be had."""
-    server = _tab_server()(
-        app_command(app_arguments),
-        host=host,
-        port=port,
-        title="cti-tui",
-        public_url=public_url,
-        templates_path=PAGE_FOLDER,
-    )
+    server = _tab_server(app_command(app_arguments), host=host, port=port, public_url=public_url, max_tabs=max_tabs)
     server.serve()

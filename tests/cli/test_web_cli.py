@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,46 @@ def test_bad_flags_are_refused_before_serving(tmp_path: Path, args: tuple[str, .
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_past_max_tabs_a_new_tab_is_refused_until_one_closes(tmp_path: Path) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CTI_TUI_DATA_DIR": str(tmp_path), "CTI_TUI_CONFIG_DIR": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cti_tui", "web", "--port", str(port), "--max-tabs", "1", "--no-history"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"ws://127.0.0.1:{port}/ws?width=80&height=24"
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "cti-tui web did not start"
+                time.sleep(0.05)
+        with connect(url, open_timeout=TIMEOUT) as first:
+            assert first.recv(timeout=TIMEOUT)  # the tab's app draws
+            with pytest.raises(InvalidStatus) as refused:
+                connect(url, open_timeout=TIMEOUT)
+            assert refused.value.response.status_code == 503
+            assert b"1 tabs are open" in refused.value.response.body
+        while True:  # the first tab closed: its place is free once its app has quit
+            try:
+                with connect(url, open_timeout=TIMEOUT) as again:
+                    assert again.recv(timeout=TIMEOUT)
+                break
+            except InvalidStatus:
+                assert time.monotonic() < deadline + TIMEOUT, "the closed tab's place never came free"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=TIMEOUT)
