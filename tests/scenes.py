@@ -431,6 +431,13 @@ SCENES: tuple[Scene, ...] = (
         _modal_subscribe_filtered,
         BIG_ORG,
     ),
+    Scene(
+        "modal-subscribe-filtered-160x50",
+        "the same at 160x50",
+        WIDE,
+        _modal_subscribe_filtered,
+        BIG_ORG,
+    ),
     Scene("modal-merge", "the merge dialog", MEDIUM, _modal_merge),
     Scene("modal-quit", "quitting with a call active", MEDIUM, _modal_quit),
 )
