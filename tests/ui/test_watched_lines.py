@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import until
 from scenes import as_agent, as_supervisor, colleague, exchange_of, ring, scene_app, settle
+from test_app_on_server import server_login
 from textual.pilot import Pilot
 
 from cti_tui import watched
@@ -115,3 +117,24 @@ def test_a_broken_file_is_reported_and_replaced_a_newer_one_left_alone(tmp_path:
 
     path.write_text(json.dumps({"version": 1, "users": {"embedded PBX a@b": ["ok", 3, "x" * 999, None]}}))
     assert watched.recall("embedded PBX", "a@b", path) == (["ok"], None)
+
+
+async def test_on_a_cti_server_the_lines_come_back_at_the_next_login_there(make_app, cti_server) -> None:
+    server = await cti_server()
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await server_login(pilot, server.url, "supervisor@demo.local")
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard")
+        await _pick(pilot, "queue:support")
+        await until(pilot, lambda: _lines(pilot) == ("queue:support",), "watching support")
+        await _log_out(pilot)
+
+        await as_supervisor(pilot)  # the same user on the embedded PBX: another world, other lines
+        assert _lines(pilot) == ()
+        await _log_out(pilot)
+
+        await server_login(pilot, server.url, "supervisor@demo.local")
+        await until(pilot, lambda: isinstance(app.screen, Dashboard), "the dashboard again")
+        await until(pilot, lambda: _lines(pilot) == ("queue:support",), "support watched again")
+        assert app.connector is not None and app.connector.subscriptions() == ["queue:support"]
+        await app.connector.logout()
