@@ -13,10 +13,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "screenshots" / "web-supervisor.png"
@@ -79,35 +84,69 @@ class Web:
     process: subprocess.Popen[str]
 
 
+def _started(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """``command`` once its port (the one after --port) accepts connections (bounded)."""
+    port = int(command[command.index("--port") + 1])
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
+                raise AssertionError(f"{command[3]} did not start: {process.communicate()[1]}") from None
+            time.sleep(0.05)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=TIMEOUT)
+
+
+def _environment(tmp_path: Path, name: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CTI_TUI_DATA_DIR": str(tmp_path / name / "data"),
+        "CTI_TUI_CONFIG_DIR": str(tmp_path / name / "config"),
+    }
+
+
+def _web_command(port: int, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "cti_tui", "web", "--port", str(port), *flags]
+
+
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[Web]:
     """``cti-tui web`` on 127.0.0.1 (demo traffic, 90 calls a minute, seeded); its URL once it accepts."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "CTI_TUI_DATA_DIR": str(tmp_path / "data"),
-        "CTI_TUI_CONFIG_DIR": str(tmp_path / "config"),
-    }
-    command = [sys.executable, "-m", "cti_tui", "web", "--port", str(port), "--seed", "5", "--demo-rate", "90"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = _started(_web_command(port, "--seed", "5", "--demo-rate", "90"), _environment(tmp_path, "web"))
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"cti-tui web did not start: {server.communicate()[1]}") from None
-                time.sleep(0.05)
-        yield Web(f"http://127.0.0.1:{port}", server)
+        yield Web(f"http://127.0.0.1:{port}", process)
     finally:
-        server.terminate()
+        _stop(process)
+
+
+@pytest.fixture
+def web_on_server(tmp_path: Path) -> Iterator[Web]:
+    """``cti-tui serve`` (demo traffic, 90 calls a minute) and ``cti-tui web --server`` in front of it."""
+    serve_port, web_port = _free_port(), _free_port()
+    serve = [sys.executable, "-m", "cti_tui", "serve", "--port", str(serve_port), "--seed", "5", "--demo-rate", "90"]
+    server = _started([*serve, "--no-history"], _environment(tmp_path, "serve"))
+    try:
+        command = _web_command(web_port, "--server", f"http://127.0.0.1:{serve_port}")
+        process = _started(command, _environment(tmp_path, "web"))
         try:
-            server.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=TIMEOUT)
+            yield Web(f"http://127.0.0.1:{web_port}", process)
+        finally:
+            _stop(process)
+    finally:
+        _stop(server)
 
 
 class Screen:
@@ -134,9 +173,9 @@ class Screen:
         raise AssertionError(f"never shown: {pattern!r}; last screen text: {self.text()[-600:]!r}")
 
 
-def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) -> None:
-    _needs_chromium()
-    url = web.url
+@contextmanager
+def _chromium(tmp_path: Path, url: str) -> Iterator[tuple[BrowserContext, list[str]]]:
+    """Debian's chromium, headless, with a fresh profile; every request beyond ``url`` refused and listed."""
     from playwright.sync_api import Route, sync_playwright
 
     elsewhere: list[str] = []
@@ -148,7 +187,6 @@ def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) 
             elsewhere.append(route.request.url)
             route.abort()
 
-    screen = Screen()
     with sync_playwright() as driver:
         browser = driver.chromium.launch_persistent_context(
             str(tmp_path / "chromium"),  # a fresh --user-data-dir
@@ -168,31 +206,48 @@ def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) 
         )
         try:
             browser.route("**/*", only_this_server)
-            page = browser.pages[0] if browser.pages else browser.new_page()
-            page.on("websocket", lambda socket: socket.on("framereceived", screen.received))
-            page.goto(url, timeout=TIMEOUT * 1000)
-            screen.wait_for(page, r"Remember me")  # the app's own login form, drawn by the app in the tab
-            screen.wait_for(page, r"in a browser remember me is off")  # not the server account's keyring
-            page.locator(".textual-terminal").click()
-            page.keyboard.type("supervisor@demo.local")
-            page.keyboard.press("Tab")
-            page.keyboard.type("demo")
-            page.keyboard.press("Enter")
-            screen.wait_for(page, r"Lines \(0\)")  # the dashboard
-            page.keyboard.type("s")
-            screen.wait_for(page, r"Watch a line")
-            page.keyboard.type("queue:sales")
-            page.keyboard.press("Enter")
-            screen.wait_for(page, r"Lines \(1\)")
-            subscribed = len(screen.text())
-            screen.wait_for(page, r"(RINGING|WAITING|CONNECTED|waiting)", since=subscribed)  # a demo caller
-            page.wait_for_timeout(500)  # the frame that carried it is painted
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
-            tab_apps = _descendants(web.process.pid)
-            assert tab_apps, "the tab's app runs as a process of the server"
+            yield browser, elsewhere
         finally:
             browser.close()
+
+
+def _tab(browser: BrowserContext, url: str, screen: Screen) -> Page:
+    page = browser.new_page()
+    page.on("websocket", lambda socket: socket.on("framereceived", screen.received))
+    page.goto(url, timeout=TIMEOUT * 1000)
+    screen.wait_for(page, r"Remember me")  # the app's own login form, drawn by the app in the tab
+    return page
+
+
+def _supervisor_watches_sales_and_a_call_arrives(page: Page, screen: Screen) -> None:
+    """Log in with the app's form as the demo supervisor, watch queue:sales with the picker, see a caller."""
+    page.locator(".textual-terminal").click()
+    page.keyboard.type("supervisor@demo.local")
+    page.keyboard.press("Tab")
+    page.keyboard.type("demo")
+    page.keyboard.press("Enter")
+    screen.wait_for(page, r"Lines \(0\)")  # the dashboard
+    page.keyboard.type("s")
+    screen.wait_for(page, r"Watch a line")
+    page.keyboard.type("queue:sales")
+    page.keyboard.press("Enter")
+    screen.wait_for(page, r"Lines \(1\)")
+    subscribed = len(screen.text())
+    screen.wait_for(page, r"(RINGING|WAITING|CONNECTED|waiting)", since=subscribed)  # a demo caller
+
+
+def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) -> None:
+    _needs_chromium()
+    screen = Screen()
+    with _chromium(tmp_path, web.url) as (browser, elsewhere):
+        page = _tab(browser, web.url, screen)
+        screen.wait_for(page, r"in a browser remember me is off")  # not the server account's keyring
+        _supervisor_watches_sales_and_a_call_arrives(page, screen)
+        page.wait_for_timeout(500)  # the frame that carried it is painted
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+        tab_apps = _descendants(web.process.pid)
+        assert tab_apps, "the tab's app runs as a process of the server"
     assert elsewhere == [], f"the page reached beyond this server: {elsewhere}"
     deadline = time.monotonic() + TIMEOUT  # the tab closed: its app quits (the server keeps serving)
     while any(_alive(pid) for pid in tab_apps) and time.monotonic() < deadline:
@@ -201,33 +256,29 @@ def test_the_supervisor_in_a_browser_sees_a_demo_call(web: Web, tmp_path: Path) 
     assert web.process.poll() is None
 
 
+def test_a_tab_in_front_of_a_cti_server_logs_in_there_and_sees_its_calls(web_on_server: Web, tmp_path: Path) -> None:
+    """`cti-tui web --server URL`: the tab logs in to `cti-tui serve` (one PBX for every tab), whose world
+    calls sales."""
+    _needs_chromium()
+    screen = Screen()
+    with _chromium(tmp_path, web_on_server.url) as (browser, elsewhere):
+        page = _tab(browser, web_on_server.url, screen)
+        _supervisor_watches_sales_and_a_call_arrives(page, screen)
+        assert re.search(r"CTI server http://127\.0\.0\.1:\d+", screen.text()), "the status bar names the server"
+    assert elsewhere == []
+
+
 def test_stopping_the_server_ends_the_app_of_every_open_tab(web: Web, tmp_path: Path) -> None:
     _needs_chromium()
-    from playwright.sync_api import sync_playwright
-
-    screens = [Screen(), Screen()]
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch_persistent_context(
-            str(tmp_path / "chromium"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-            timeout=TIMEOUT * 1000,
-        )
-        try:
-            for screen in screens:
-                page = browser.new_page()
-                page.on("websocket", lambda socket, screen=screen: socket.on("framereceived", screen.received))
-                page.goto(web.url, timeout=TIMEOUT * 1000)
-                screen.wait_for(page, r"Remember me")
-            tab_apps = _descendants(web.process.pid)
-            assert (
-                len([pid for pid in tab_apps if _command_line(pid).startswith(f"{sys.executable} -m cti_tui")]) == 2
-            ), "an app per tab"
-            web.process.terminate()  # SIGTERM, tabs still open
-            web.process.wait(timeout=TIMEOUT)
-            deadline = time.monotonic() + TIMEOUT
-            while any(_alive(pid) for pid in tab_apps) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert not [pid for pid in tab_apps if _alive(pid)], "a tab's app outlived the server"
-        finally:
-            browser.close()
+    with _chromium(tmp_path, web.url) as (browser, _elsewhere):
+        for _ in range(2):
+            _tab(browser, web.url, Screen())
+        tab_apps = _descendants(web.process.pid)
+        apps = [pid for pid in tab_apps if _command_line(pid).startswith(f"{sys.executable} -m cti_tui")]
+        assert len(apps) == 2, "an app per tab"
+        web.process.terminate()  # SIGTERM, tabs still open
+        web.process.wait(timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while any(_alive(pid) for pid in tab_apps) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in tab_apps if _alive(pid)], "a tab's app outlived the server"
