@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from scenes import as_supervisor, scene_app, settle  # noqa: E402
-from textual.pilot import Pilot  # noqa: E402
+from scenes import as_supervisor, scene_app, settle
+from textual.pilot import Pilot
 
-from cti_tui.ui.widgets import line_picker  # noqa: E402
+from cti_tui.ui.widgets import line_picker
 
 
 async def per_key(pilot: Pilot[None], query: str) -> list[float]:
