@@ -363,6 +363,16 @@ def _web(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.max_tabs < 1:
         print("cti-tui: error: --port must be 1–65535 and --max-tabs at least 1", file=sys.stderr)
         return 2
+    if args.public_url is not None and not re.fullmatch(r"https?://[^\s/?#]+/?", args.public_url):
+        print(f"cti-tui: error: --public-url is http(s)://HOST[:PORT], not {args.public_url!r}", file=sys.stderr)
+        return 2
+    if args.public_url is None and args.host in ("0.0.0.0", "::", "[::]"):
+        print(
+            f"cti-tui: error: listening on every address ({args.host}), give --public-url: the address browsers "
+            "use (the page's WebSocket is built from it)",
+            file=sys.stderr,
+        )
+        return 2
     if (args.org is not None or args.demo_org_size is not None) and _organisation(args) is None:
         return 2
     if not _world_flags_ok(args):
@@ -378,7 +388,7 @@ def _web(args: argparse.Namespace) -> int:
         if value is not None:
             forwarded += [flag, str(value)]
     forwarded += ["--speed", str(args.speed)] + (["--no-history"] if args.no_history else [])
-    url = args.public_url or public_url(args.host, args.port)
+    url = (args.public_url or public_url(args.host, args.port)).rstrip("/")
     warning = exposure_warning(args.host)
     if warning:
         print(warning, file=sys.stderr)

@@ -72,6 +72,11 @@ def test_beyond_loopback_it_warns_first_and_an_address_it_cannot_have_is_one_cle
         (("--port", "0"), "--port must be 1–65535"),
         (("--speed", "0"), "--speed must be a positive number"),
         (("--org", "no-such-org.toml"), "no-such-org.toml"),
+        (("--max-tabs", "0"), "--max-tabs at least 1"),
+        (("--public-url", "javascript:alert(1)"), "--public-url is http(s)://HOST[:PORT]"),
+        (("--public-url", "https://pbx.example/x y"), "--public-url is http(s)://HOST[:PORT]"),
+        (("--host", "0.0.0.0"), "give --public-url"),
+        (("--host", "::"), "give --public-url"),
     ],
 )
 def test_bad_flags_are_refused_before_serving(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
