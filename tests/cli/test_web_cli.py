@@ -127,3 +127,22 @@ def test_past_max_tabs_a_new_tab_is_refused_until_one_closes(tmp_path: Path) -> 
     finally:
         server.terminate()
         server.wait(timeout=TIMEOUT)
+
+
+def test_the_page_is_textual_serves_own_minus_the_web_font_link() -> None:
+    """The page is a copy of the installed textual-serve's: when an upgrade changes its template this fails,
+    and the copy is made again (the browser test checks the result)."""
+    import textual_serve
+
+    from cti_tui.ui.web import PAGE_FOLDER
+
+    theirs = (Path(textual_serve.__file__).parent / "templates" / "app_index.html").read_text(encoding="utf-8")
+    ours = (PAGE_FOLDER / "app_index.html").read_text(encoding="utf-8")
+    link = (
+        '    <link\n      rel="stylesheet"\n'
+        '      href="https://fonts.googleapis.com/css?family=Roboto%20Mono"\n    />\n'
+    )
+    assert link in theirs
+    note = "    <!-- cti-tui: no web fonts from the internet; the page loads only from the server that served it -->\n"
+    assert ours == theirs.replace(link, note)
+    assert "https://" not in ours
