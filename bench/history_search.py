@@ -138,6 +138,7 @@ async def child_run(args: argparse.Namespace) -> dict[str, Any]:
         credentials=CredentialStore(MemoryKeyring()),
         config=AppConfig(bell=False, flash=False, cursor_blink=False),
         remember_email=False,
+        watched_path=Path(args.history).with_name("watched-lines.json"),  # never the user's own lines
     )
     async with app.run_test(size=(120, 40)) as pilot:
         assert await _until(pilot, lambda: app.screen.query("#email"), args.timeout), "no login form"

@@ -386,6 +386,7 @@ def run(args: argparse.Namespace, log: JsonLog) -> int:
         config=AppConfig(bell=args.bell, flash=not args.no_flash),
         email=EMAIL,
         remember_email=False,
+        watched_path=args.run_dir / "watched-lines.json",
     )
     exchange = wiring_of(app).exchange  # built once the form is drawn, or when first asked for
     if not args.world:

@@ -238,11 +238,14 @@ def build_app(
     server_url: str | None = None,
     softphone: str | None = None,
     pbx: tuple[str, BackendOptions] | None = None,
+    watched_path: Path | None = None,
 ) -> CtiApp:
     """The app on ``org``, or on the bundled demo (with ``demo_seed`` / ``demo_rate`` when given) loaded when
     the session's parts are prepared: the demo is checked by the tests, a user's file is checked before.
     ``pbx``: a real PBX instead of the demo (its backend name and options, e.g. ``asterisk`` and its AMI
-    address), checked beforehand with :meth:`AppWiring.provider`'s ``prepare``."""
+    address), checked beforehand with :meth:`AppWiring.provider`'s ``prepare``. Watched lines are remembered
+    in ``watched_path`` (default: the config folder's watched-lines.json)."""
+    from cti_tui import watched
     from cti_tui.ui.app import CtiApp
     from cti_tui.ui.services import Services
 
@@ -277,6 +280,8 @@ def build_app(
         prepare=prepare,
         start_world=wiring.start_world,
         record_history=wiring.record_history,
+        recall_lines=lambda backend, email: watched.recall(backend, email, watched_path),
+        remember_lines=lambda backend, email, nodes: watched.remember(backend, email, nodes, watched_path),
     )
     app = CtiApp(services, config, email=email, api_key=api_key)
     _WIRINGS[app] = wiring

@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key",
         help="prefill the login form's API key; " + IN_PS.format(env="CTI_TUI_API_KEY"),
     )
+    parser.add_argument("--browser", action="store_true", help=argparse.SUPPRESS)  # a tab of `cti-tui web`
     _add_backend_options(parser, top=True)
     _add_engine_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -246,9 +247,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_options(serve, top=False)
 
+    _add_web_command(commands)
+
     hashing = commands.add_parser("hash-password", help="print a password hash for an organisation file")
     hashing.add_argument("--iterations", type=int, default=200_000)
     return parser
+
+
+def _add_web_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    web = commands.add_parser(
+        "web",
+        help="serve the app to a browser (textual-serve); 127.0.0.1 by default",
+        description="Serve the same app, with the same login form, to browser tabs: each tab runs its own app "
+        "on the backend the flags name (the demo, or --server URL to share one cti-tui serve).",
+    )
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    web.add_argument("--port", type=int, default=8766, help="port (default 8766)")
+    web.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, when not http://HOST:PORT (behind a TLS reverse proxy: https://...)",
+    )
+    web.add_argument(
+        "--max-tabs", type=int, default=50, metavar="N", help="tabs open at once, each an app process (default 50)"
+    )
+    web.add_argument("--server", metavar="URL", default=None, help="each tab logs in to this CTI server")
+    _add_engine_options(web, top=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "web":
+            return _web(args)
         return _app(args)
     except KeyboardInterrupt:
         return 130
@@ -385,8 +411,15 @@ def _app(args: argparse.Namespace) -> int:
     config = _config_with_sip_flags(args)
     if config is None:
         return 2
+    credentials = None
+    if args.browser:  # a tab of `cti-tui web`: the server account's keyring and last email are not the visitor's
+        from cti_tui.ui.web import BrowserCredentials
+
+        credentials, config.email = BrowserCredentials(), None
 
     app = build_app(
+        credentials=credentials,
+        remember_email=not args.browser,
         org=org,
         demo_seed=args.seed,
         demo_rate=args.demo_rate,
@@ -444,6 +477,51 @@ def _app_on_pbx(args: argparse.Namespace) -> int:
         if app.services.history is not None:
             app.services.history.close()
     return app.return_code or 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    """``cti-tui web``: the flags are checked here, once; each tab's app is started with the same ones."""
+    from cti_tui.ui.web import exposure_warning, public_url, serve
+
+    if not 0 < args.port < 65536 or args.max_tabs < 1:
+        print("cti-tui: error: --port must be 1–65535 and --max-tabs at least 1", file=sys.stderr)
+        return 2
+    if args.public_url is not None and not re.fullmatch(r"https?://[^\s/?#]+/?", args.public_url):
+        print(f"cti-tui: error: --public-url is http(s)://HOST[:PORT], not {args.public_url!r}", file=sys.stderr)
+        return 2
+    if args.public_url is None and args.host in ("0.0.0.0", "::", "[::]"):
+        print(
+            f"cti-tui: error: listening on every address ({args.host}), give --public-url: the address browsers "
+            "use (the page's WebSocket is built from it)",
+            file=sys.stderr,
+        )
+        return 2
+    if (args.org is not None or args.demo_org_size is not None) and _organisation(args) is None:
+        return 2
+    if not _world_flags_ok(args):
+        return 2
+    forwarded: list[str] = []
+    for flag, value in (
+        ("--server", args.server),
+        ("--org", args.org and args.org.resolve()),
+        ("--seed", args.seed),
+        ("--demo-rate", args.demo_rate),
+        ("--demo-org-size", args.demo_org_size),
+    ):
+        if value is not None:
+            forwarded += [flag, str(value)]
+    forwarded += ["--speed", str(args.speed)] + (["--no-history"] if args.no_history else [])
+    url = (args.public_url or public_url(args.host, args.port)).rstrip("/")
+    warning = exposure_warning(args.host)
+    if warning:
+        print(warning, file=sys.stderr)
+    print(f"cti-tui web: {url}  (one app per browser tab; Ctrl+C stops)", flush=True)
+    try:
+        serve(forwarded, host=args.host, port=args.port, public_url=url, max_tabs=args.max_tabs)
+    except OSError as exc:
+        print(f"cti-tui: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from scenes import SCENES, Scene, scene_app  # noqa: E402
 
 async def shoot(scene: Scene) -> Path:
     with tempfile.TemporaryDirectory(prefix="cti-tui-shot-") as folder:
-        app = scene_app(Path(folder))
+        app = scene_app(Path(folder), scene.org_size)
         async with app.run_test(size=scene.size) as pilot:
             await scene.setup(pilot)
             await pilot.pause()

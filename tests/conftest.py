@@ -117,7 +117,7 @@ def make_app(tmp_path):
             credentials=CredentialStore(keyring_backend if keyring_backend is not None else MemoryKeyring()),
             config=config or AppConfig(bell=False, flash=False),
             remember_email=remember_email,
-            **kw,
+            **{"watched_path": tmp_path / "watched-lines.json", **kw},
         )
         return app
 

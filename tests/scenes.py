@@ -25,6 +25,7 @@ from cti_tui.config import AppConfig
 from cti_tui.core.clock import VirtualClock
 from cti_tui.credentials import CredentialStore, MemoryKeyring
 from cti_tui.engine.connector import Connector
+from cti_tui.pbx.bigorg import generate_org
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.pbx.org import load_demo
 from cti_tui.ui.app import CtiApp
@@ -32,8 +33,9 @@ from cti_tui.ui.app import CtiApp
 SECURE_TOTP = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
 
 
-def scene_app(history_dir: Path | None = None) -> CtiApp:
-    org = load_demo()
+def scene_app(history_dir: Path | None = None, org_size: int = 0) -> CtiApp:
+    """The app on the quiet demo, or (``org_size``) on the big demo org with that many generated agents."""
+    org = generate_org(org_size) if org_size else load_demo()
     org = dataclasses.replace(org, world=dataclasses.replace(org.world, inbound_per_minute=0.0, colleagues=False))
     folder = history_dir or Path(tempfile.mkdtemp(prefix="cti-tui-scene-"))
     return build_app(
@@ -44,6 +46,7 @@ def scene_app(history_dir: Path | None = None) -> CtiApp:
         credentials=CredentialStore(MemoryKeyring()),
         config=AppConfig(bell=False, flash=False, cursor_blink=False),
         remember_email=False,
+        watched_path=folder / "watched-lines.json",
     )
 
 
@@ -184,6 +187,7 @@ class Scene:
     description: str
     size: tuple[int, int]
     setup: Setup
+    org_size: int = 0  # generated agents on top of the demo (the big org): scene_app(..., org_size)
 
 
 async def _nothing(pilot: Pilot[None]) -> None:
@@ -352,6 +356,19 @@ async def _modal_subscribe(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+BIG_ORG = 10_000  # the big demo org: 10,000 agents in 200 queues, as `--demo-org-size 10000`
+
+
+async def _modal_subscribe_filtered(pilot: Pilot[None]) -> None:
+    """The picker over the big org's 10,200-odd lines, narrowed by typing."""
+    await as_supervisor(pilot)
+    await pilot.press("s")
+    await settle(pilot)
+    for key in "queue:q17":
+        await pilot.press(key)
+    await settle(pilot)
+
+
 async def _modal_merge(pilot: Pilot[None]) -> None:
     await as_agent(pilot)
     await answered_call(pilot, "+12025550143", "Ada Lovelace")
@@ -445,6 +462,20 @@ SCENES: tuple[Scene, ...] = (
     Scene("modal-unpark", "the unpark dialog", MEDIUM, _modal_unpark),
     Scene("modal-dtmf", "the DTMF dialog", MEDIUM, _modal_dtmf),
     Scene("modal-subscribe", "the subscribe picker", MEDIUM, _modal_subscribe),
+    Scene(
+        "modal-subscribe-filtered",
+        "the subscribe picker over 10,000 agents, filtered",
+        NARROW,
+        _modal_subscribe_filtered,
+        BIG_ORG,
+    ),
+    Scene(
+        "modal-subscribe-filtered-160x50",
+        "the same at 160x50",
+        WIDE,
+        _modal_subscribe_filtered,
+        BIG_ORG,
+    ),
     Scene("modal-merge", "the merge dialog", MEDIUM, _modal_merge),
     Scene("modal-quit", "quitting with a call active", MEDIUM, _modal_quit),
     Scene("agent-available-80x24", "available for two minutes (status bar)", NARROW, _agent_available),

@@ -14,7 +14,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "cti_tui"
 
 # modules that form one unit (they may import each other)
-SETTINGS = frozenset({"paths", "config", "credentials", "__init__"})  # platform folders, TOML, the keyring
+SETTINGS = frozenset({"paths", "config", "credentials", "watched", "__init__"})  # folders, TOML, keyring
 # lowest first; a name is a subpackage or a top-level module of cti_tui
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),

@@ -167,6 +167,7 @@ class CtiApp(App[None]):
         self.prefill_email = identity.email  # after logging out, the form shows who was logged in
         from cti_tui.ui.screens.dashboard import Dashboard
 
+        backend, email = connector.backend.name, identity.email  # watched lines are remembered per both
         self.switch_screen(
             Dashboard(
                 connector,
@@ -175,6 +176,8 @@ class CtiApp(App[None]):
                 backend_label=connector.backend.name,
                 bell=self.config.bell,
                 flash=self.config.flash,
+                recall_lines=lambda: self.services.recall_lines(backend, email),
+                remember_lines=lambda nodes: self.services.remember_lines(backend, email, nodes),
             )
         )
 

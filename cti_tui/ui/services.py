@@ -40,5 +40,9 @@ class Services:
     preload: tuple[str, ...] = ()
     start_world: Callable[[], None] = _nothing
     save_email: Callable[[str], str | None] = lambda email: None
+    # the lines a user watched last time, by (backend name, email): (nodes, a problem to show or None)
+    recall_lines: Callable[[str, str], tuple[list[str], str | None]] = lambda backend, email: ([], None)
+    # store the lines watched now, by (backend name, email, nodes): a problem to show, or None
+    remember_lines: Callable[[str, str, list[str]], str | None] = lambda backend, email, nodes: None
     # attach the call history to a logged-in connector; failures go to the callback
     record_history: Callable[[Connector, Callable[[Exception], None]], None] = lambda connector, on_error: None

@@ -28,6 +28,7 @@ from cti_tui.ui.screens.modals import ChoiceModal, ConfirmModal, DestinationModa
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane, HistoryTable
 from cti_tui.ui.widgets.key_bar import KeyBar
+from cti_tui.ui.widgets.line_picker import LinePicker
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 from tests.conftest import log_in, settle
 
@@ -157,11 +158,12 @@ async def submit_destination(pilot, text: str) -> None:
 
 
 async def choose(pilot, option_id: str) -> None:
-    """In an open ChoiceModal, move the highlight down to ``option_id`` and press Enter."""
+    """In an open ChoiceModal (or the line picker, whose filter keeps the focus and whose arrows move in its
+    list), move the highlight down to ``option_id`` and press Enter."""
     modal = pilot.app.screen
-    assert isinstance(modal, ChoiceModal)
-    options = modal.query_one("#choices", OptionList)
-    assert options.has_focus
+    assert isinstance(modal, ChoiceModal | LinePicker)
+    options = modal.query_one("#choices" if isinstance(modal, ChoiceModal) else "#picks", OptionList)
+    assert options.has_focus or isinstance(modal, LinePicker)
     target = options.get_option_index(option_id)
     for _ in range(options.option_count + 1):
         if options.highlighted == target:
@@ -173,8 +175,8 @@ async def choose(pilot, option_id: str) -> None:
 
 
 def option_ids(modal: object) -> list[str]:
-    assert isinstance(modal, ChoiceModal)
-    found = modal.query("#choices")
+    assert isinstance(modal, ChoiceModal | LinePicker)
+    found = modal.query("#choices" if isinstance(modal, ChoiceModal) else "#picks")
     if not found:
         return []
     options = found.only_one(OptionList)
@@ -540,7 +542,7 @@ async def test_supervisor_watching_callpark_unparks_with_u(make_app) -> None:
 
         assert "u" not in active_keys(app)  # nothing parked is in view until callpark is watched
 
-        modal = await open_modal(pilot, "s", ChoiceModal)
+        modal = await open_modal(pilot, "s", LinePicker)
         await choose(pilot, "callpark")
         assert await wait_until(pilot, lambda: "callpark" in app.connector.subscriptions())
         assert await wait_until(pilot, lambda: rows(app).get(leg.id) is S.PARKED)
@@ -676,7 +678,7 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         lines = dashboard(app).query_one("#lines", SubscriptionsPane)
         assert lines.nodes == ()
 
-        modal = await open_modal(pilot, "s", ChoiceModal)
+        modal = await open_modal(pilot, "s", LinePicker)
         ids = option_ids(modal)
         assert "queue:sales" in ids and "user:1001" in ids and "callpark" in ids
         assert "user:1100" not in ids  # the supervisor's own line is always shown
@@ -684,7 +686,7 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         assert await wait_until(pilot, lambda: lines.nodes == ("queue:sales",))
         assert app.connector.subscriptions() == ["queue:sales"]
 
-        modal = await open_modal(pilot, "s", ChoiceModal)
+        modal = await open_modal(pilot, "s", LinePicker)
         assert "queue:sales" not in option_ids(modal)  # already watched: not offered again
         await pilot.press("escape")
         await settle(pilot)

@@ -44,7 +44,8 @@ from cti_tui.ui.textual_ext.memory import pause_collection
 {before}
 pause_collection()
 app = build_app(clock=VirtualClock(), traffic=False, history_path=Path(tempfile.mkdtemp()) / "h.sqlite3",
-                credentials=CredentialStore(MemoryKeyring()), remember_email=False)
+                credentials=CredentialStore(MemoryKeyring()), remember_email=False,
+                watched_path=Path(tempfile.mkdtemp()) / "watched-lines.json")
 
 async def main():
     async with app.run_test(size=(100, 30)) as pilot:

@@ -12,4 +12,4 @@ from scenes import SCENES, scene, scene_app
 @pytest.mark.parametrize("name", [s.name for s in SCENES])
 def test_scene(name: str, snap_compare, tmp_path: Path) -> None:
     wanted = scene(name)
-    assert snap_compare(scene_app(tmp_path), run_before=wanted.setup, terminal_size=wanted.size)
+    assert snap_compare(scene_app(tmp_path, wanted.org_size), run_before=wanted.setup, terminal_size=wanted.size)

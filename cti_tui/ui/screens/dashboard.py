@@ -14,7 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -58,6 +57,7 @@ from cti_tui.ui.textual_ext.soon import soon
 from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
+from cti_tui.ui.widgets.line_picker import LinePicker
 from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
@@ -66,6 +66,7 @@ from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 CALL_ACTIONS: dict[str, tuple[Operation, ...]] = call_intents()
 
 
+LINES_SAVE_DELAY = 1.0  # seconds: the watched lines are written once a second at most (and at logout)
 KEYS_INTERVAL = 0.2  # seconds between two key-bar checks at most: keys shown lag a busy wall by ≤ this
 
 
@@ -119,8 +120,15 @@ class Dashboard(AgentStateKeys, Screen[None]):
         backend_label: str,
         bell: bool = True,
         flash: bool = True,
+        recall_lines: Callable[[], tuple[list[str], str | None]] = lambda: ([], None),
+        remember_lines: Callable[[list[str]], str | None] = lambda nodes: None,
     ) -> None:
         super().__init__()
+        self.recall_lines = recall_lines
+        self.remember_lines = remember_lines
+        self._lines_changed = False
+        self._lines_to_save: list[str] | None = None
+        self._save_due: Timer | None = None
         self.connector = connector
         self.now = now
         self.history = history
@@ -153,6 +161,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.status.agent = self.own_agent()
         self._show_engine_view()
         self._remove_listener = self.connector.add_listener(self._arrived)
+        self._restore_lines()
         self.set_interval(1.0, self.tick)
         self.calls.focus()
         self.refresh_bindings()
@@ -162,6 +171,9 @@ class Dashboard(AgentStateKeys, Screen[None]):
         remove = getattr(self, "_remove_listener", None)
         if remove:
             remove()
+        if self._save_due is not None:  # logging out or quitting within the second: saved now
+            self._save_due.stop()
+            self._save_lines()
 
     @cached_property
     def calls(self) -> ActiveCalls:
@@ -212,6 +224,11 @@ class Dashboard(AgentStateKeys, Screen[None]):
                 self._on_activity(event)
         if own_call_ended:  # once per drain, however many ended
             self.history_pane.reload()
+        if self._lines_changed:  # taken now: a logout empties the engine's list before the save runs
+            self._lines_changed = False
+            self._lines_to_save = self.connector.subscriptions()
+            if self._save_due is None:  # a wall subscribes thousands: written once a second at most
+                self._save_due = self.set_timer(LINES_SAVE_DELAY, self._save_lines)
         self._refresh_bindings_if_changed()
 
     def _show_engine_view(self) -> None:
@@ -294,10 +311,33 @@ class Dashboard(AgentStateKeys, Screen[None]):
             case ActivityName.SUBSCRIBED if event.node:  # the line's present calls follow as call events
                 self.lines.add_line(event.node)
                 self.status.notice = event.message
+                self._lines_changed = True
             case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
                 self.lines.discard_line(event.node)
+                self._lines_changed = True
                 self.calls.replace(self.connector.active_calls())
                 self.status.notice = event.message
+
+    def _save_lines(self) -> None:
+        """Remember the lines watched now, for this user's next login on this backend."""
+        self._save_due = None
+        if self._lines_to_save is None:
+            return
+        nodes, self._lines_to_save = self._lines_to_save, None
+        problem = self.remember_lines(nodes)
+        if problem:
+            self.notify(problem, title="Lines", severity="warning", markup=False)
+
+    @work(group="restore")
+    async def _restore_lines(self) -> None:
+        """Watch again, in their order, the lines this user watched last time on this backend (a restored
+        server session may watch them already). One refused now (gone, not permitted) says why and is left."""
+        nodes, problem = self.recall_lines()
+        if problem:
+            self.notify(problem, title="Lines", severity="warning", markup=False)
+        for node in nodes:
+            if node not in self.connector.subscriptions():
+                await self.connector.perform(cmd.Subscribe(node))
 
     def _alert(self) -> None:
         """A new call rings: the terminal bell and a short flash of the calls pane (configurable)."""
@@ -462,17 +502,12 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     def action_subscribe(self) -> None:
         watched = set(self.connector.subscriptions()) | {self.identity.line}
-        options: list[tuple[str, Text | str]] = [
-            (entry.node, Text.assemble((f"{entry.node:<16}", "bold"), entry.name))
-            for entry in self.directory
-            if entry.node not in watched
-        ]
 
-        def chosen(answer: object) -> None:
+        def chosen(answer: str | None) -> None:
             if answer:
-                self._run(cmd.Subscribe(str(answer)))
+                self._run(cmd.Subscribe(answer))
 
-        self.app.push_screen(ChoiceModal("Watch a line", options, empty="every line is watched"), chosen)
+        self.app.push_screen(LinePicker(e for e in self.directory if e.node not in watched), chosen)
 
     def subscribe(self, node: str) -> None:
         self._run(cmd.Subscribe(node))
