@@ -92,6 +92,18 @@ def _no_constant(name: str) -> Any:
     raise ProtocolError(400, "invalid_params", f"{name} is not JSON")
 
 
+def _lenient_id(frame: str) -> str | int | None:
+    """The ``id`` of a frame refused only for a non-finite number, so the refusal names the frame it answers."""
+    try:
+        data = json.loads(frame, parse_constant=lambda _name: None)
+    except (ValueError, RecursionError):
+        return None
+    try:
+        return _request_id(data) if isinstance(data, dict) else None
+    except ProtocolError:
+        return None
+
+
 def _too_large(frame: str) -> bool:
     """Over the limit in UTF-8 bytes (a character is 1 to 4 bytes; encode only when it could matter)."""
     if len(frame) > MAX_FRAME_BYTES:
@@ -112,8 +124,8 @@ def parse_frame(frame: str | bytes) -> Request:
         raise ProtocolError(400, "invalid_params", f"frame too large (limit {MAX_FRAME_BYTES} bytes)")
     try:
         data = _loads(frame)
-    except ProtocolError:
-        raise
+    except ProtocolError as exc:  # NaN, Infinity, a float out of range: still answer the frame's own id
+        raise ProtocolError(exc.status, exc.code, exc.message, _lenient_id(frame)) from None
     except json.JSONDecodeError as exc:
         raise ProtocolError(400, "invalid_params", f"not JSON ({exc.msg} at character {exc.pos})") from None
     except ValueError:  # an integer over the interpreter's digit limit, say: its wording is the interpreter's

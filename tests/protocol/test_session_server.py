@@ -88,6 +88,23 @@ def test_near_valid_frames_give_a_request_or_a_coded_error(action: str, fields: 
         assert result.request_id == fields["id"]  # the reply can name the frame it answers
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"id": 0, "action": "hold", "callId": Infinity}',
+        '{"id": "a", "action": "ping", "x": NaN}',
+        '{"action": "call", "id": 7, "destination": 1e999}',
+    ],
+)
+def test_a_frame_refused_for_a_non_finite_number_still_names_its_id(frame: str) -> None:
+    """Found by the fuzz test above: a frame with NaN/Infinity was answered with no id (the client could not
+    tell which request failed)."""
+    with pytest.raises(ProtocolError) as error:
+        parse_frame(frame)
+    assert error.value.code == "invalid_params"
+    assert error.value.request_id == json.loads(frame)["id"]
+
+
 VALID_VALUES = {str: "x1", int: 3, bool: True, (int, float): 2.5}
 
 
