@@ -77,6 +77,7 @@ class Queue:
     members: tuple[str, ...]
     number: str | None = None
     offer_timeout: float = 15.0
+    service_level_seconds: float = 20.0  # a caller answered within this counts toward the service level
 
     @property
     def line(self) -> str:
@@ -461,6 +462,9 @@ class _OrgReader:
         offer = self.get(table, path, "offer_timeout", float, 15.0)
         if offer <= 0:
             raise self.fail((*path, "offer_timeout"), "must be positive seconds")
+        target = self.get(table, path, "service_level_seconds", float, 20.0)
+        if target <= 0:
+            raise self.fail((*path, "service_level_seconds"), "must be positive seconds")
         return Queue(
             id=self.ident(table, path),
             name=self.text(table, path, "name"),
@@ -468,6 +472,7 @@ class _OrgReader:
             members=tuple(members),
             number=self.number(table, path),
             offer_timeout=offer,
+            service_level_seconds=target,
         )
 
     def ivr(self, table: dict[str, Any], path: Path_) -> Ivr:

@@ -17,7 +17,8 @@ Last 60 minutes (since 09:40:00 = minute 40): caller 39 (i % 4 == 3) left at 39 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -50,7 +51,7 @@ def _waiting(i: int, clock: VirtualClock) -> Call:
     )
 
 
-def _run_shift(book: ServiceLevelBook, clock: VirtualClock, *, repeat: int = 1) -> None:
+def _run_shift(observe: Callable[[Call, datetime], object], clock: VirtualClock, *, repeat: int = 1) -> None:
     """Feed the shift's events in time order (each ``repeat`` times, as several watching sessions would)."""
     timeline: list[tuple[float, int, str]] = []
     for i in range(100):
@@ -73,13 +74,13 @@ def _run_shift(book: ServiceLevelBook, clock: VirtualClock, *, repeat: int = 1) 
             events = [offered, answered] if i >= 99 else [offered, answered, ended]
         for event in events:
             for _ in range(repeat):
-                book.observe(event, clock.now())
+                observe(event, clock.now())
 
 
 def _shift_book(repeat: int = 1) -> tuple[ServiceLevelBook, VirtualClock]:
     clock = VirtualClock()  # 2026-01-05 09:00:00 UTC
     book = ServiceLevelBook({"sales": 20.0})
-    _run_shift(book, clock, repeat=repeat)
+    _run_shift(book.observe, clock, repeat=repeat)
     clock.advance(100 * 60.0 - clock.elapsed)  # 10:40:00
     return book, clock
 
