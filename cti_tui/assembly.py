@@ -23,8 +23,9 @@ from cti_tui.credentials import CredentialStore
 if TYPE_CHECKING:
     import uvicorn
 
-    from cti_tui.core.model import Event
+    from cti_tui.core.model import Call, Event
     from cti_tui.engine.connector import Connector
+    from cti_tui.engine.queue_figures import QueueFiguresFeed
     from cti_tui.headless import EventsOptions
     from cti_tui.pbx.org import Organisation
     from cti_tui.server.limits import ServerLimits
@@ -278,6 +279,7 @@ def make_server(
     if authenticator is None:
         raise BackendUnavailable(f"the {provider.name} backend cannot vouch for many users")
     provider.prepare()
+    hub_options.setdefault("queue_figures", queue_figures_feed(provider, clock, history))
     hub = SessionHub(provider.new_backend, authenticator, clock, grace_seconds=grace_seconds, **hub_options)
     server, gate = build_uvicorn(
         hub,
@@ -291,6 +293,30 @@ def make_server(
         limits=limits,
     )
     return ServerParts(hub, server, provider, gate)
+
+
+def queue_figures_feed(provider: Provider, clock: Clock, history: HistoryStore | None) -> QueueFiguresFeed:
+    """One queue-figures feed for a process: the queues' targets from the provider when it knows them (an
+    org file), each departure filed in ``history`` and today's taken back from it (read on a thread: the
+    store refuses the event loop's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cti_tui.core.service_level import ServiceLevelBook
+    from cti_tui.engine.queue_figures import QueueFiguresFeed, load_outcomes
+
+    targets: dict[str, float] = dict(getattr(provider, "queue_targets", None) or {})
+    feed = QueueFiguresFeed(ServiceLevelBook(targets), clock.now)
+    if history is not None:
+        store = history
+
+        def record(call: Call) -> None:
+            store.submit(call, call.line)  # a failure is the store's to log; the figures stay right
+
+        feed.record = record
+        day_start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        with ThreadPoolExecutor(1, thread_name_prefix="cti-tui-figures") as pool:
+            feed.restore(pool.submit(load_outcomes, store, sorted(targets), day_start).result())
+    return feed
 
 
 # --- cti-tui events -----------------------------------------------------------------------------------------
