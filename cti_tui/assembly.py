@@ -8,8 +8,9 @@ none of them imports the demo PBX, a concrete adapter or the history store's rec
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -110,6 +111,7 @@ class AppWiring:
     history: HistoryStore | None = None
     history_problem: str | None = None
     prepared: bool = False
+    figures: QueueFiguresFeed | None = None
 
     def provider(self, name: str, address: str = "", user: str = "") -> Provider:
         """The embedded PBX is one per app (every session shares it); a server or a softphone is opened for
@@ -153,6 +155,19 @@ class AppWiring:
         """The demo's simulated callers and colleagues (on the running loop: they schedule timers)."""
         self.provider("embedded").start()
 
+    def watch_queues(self, connector: Connector) -> None:
+        """Queue figures for a connector whose backend does not send its own (all but a CTI server)."""
+        from cti_tui.backends.embedded import EmbeddedBackend
+        from cti_tui.engine.queue_figures import LocalFigures
+
+        if getattr(connector.backend, "sends_queue_figures", False):
+            return
+        if self.figures is None:
+            embedded = isinstance(connector.backend, EmbeddedBackend)
+            targets = self.provider("embedded").queue_targets if embedded else {}  # type: ignore[attr-defined]
+            self.figures = queue_figures_feed(targets, self.options.clock, self.history, wait=False)
+        LocalFigures(connector, self.figures, self.options.clock)
+
     def record_history(self, connector: Connector, on_error: Callable[[Exception], None]) -> None:
         if self.history is not None:
             connector.add_listener(history_listener(self.history, connector, on_error))
@@ -188,6 +203,8 @@ def build_app(
     remember_email: bool = True,
     server_url: str | None = None,
     softphone: str | None = None,
+    front: str = "dashboard",
+    wall_queues: tuple[str, ...] = (),
 ) -> CtiApp:
     """The app on ``org``, or on the bundled demo (with ``demo_seed`` / ``demo_rate`` when given) loaded when
     the session's parts are prepared: the demo is checked by the tests, a user's file is checked before."""
@@ -222,6 +239,9 @@ def build_app(
         prepare=prepare,
         start_world=wiring.start_world,
         record_history=wiring.record_history,
+        watch_queues=wiring.watch_queues,
+        front=front,
+        wall_queues=wall_queues,
     )
     app = CtiApp(services, config, email=email, api_key=api_key)
     _WIRINGS[app] = wiring
@@ -279,7 +299,8 @@ def make_server(
     if authenticator is None:
         raise BackendUnavailable(f"the {provider.name} backend cannot vouch for many users")
     provider.prepare()
-    hub_options.setdefault("queue_figures", queue_figures_feed(provider, clock, history))
+    targets = getattr(provider, "queue_targets", None) or {}  # known where an org file sets them
+    hub_options.setdefault("queue_figures", queue_figures_feed(targets, clock, history))
     hub = SessionHub(provider.new_backend, authenticator, clock, grace_seconds=grace_seconds, **hub_options)
     server, gate = build_uvicorn(
         hub,
@@ -295,27 +316,49 @@ def make_server(
     return ServerParts(hub, server, provider, gate)
 
 
-def queue_figures_feed(provider: Provider, clock: Clock, history: HistoryStore | None) -> QueueFiguresFeed:
-    """One queue-figures feed for a process: the queues' targets from the provider when it knows them (an
-    org file), each departure filed in ``history`` and today's taken back from it (read on a thread: the
-    store refuses the event loop's)."""
-    from concurrent.futures import ThreadPoolExecutor
+def queue_figures_feed(
+    targets: Mapping[str, float], clock: Clock, history: HistoryStore | None, *, wait: bool = True
+) -> QueueFiguresFeed:
+    """One queue-figures feed for a process: ``targets`` (queue id -> service-level seconds, from an org file
+    when the backend has one), each departure filed in ``history`` and today's taken back from it, on a
+    thread (the store refuses the event loop's): awaited with ``wait`` (a server, before it serves), else in
+    the background (the app: the book skips calls it has already seen live)."""
+    import asyncio
+    import threading
 
     from cti_tui.core.service_level import ServiceLevelBook
     from cti_tui.engine.queue_figures import QueueFiguresFeed, load_outcomes
 
-    targets: dict[str, float] = dict(getattr(provider, "queue_targets", None) or {})
     feed = QueueFiguresFeed(ServiceLevelBook(targets), clock.now)
-    if history is not None:
-        store = history
+    if history is None:
+        return feed
+    store = history
 
-        def record(call: Call) -> None:
-            store.submit(call, call.line)  # a failure is the store's to log; the figures stay right
+    def record(call: Call) -> None:
+        store.submit(call, call.line)  # a failure is the store's to log; the figures stay right
 
-        feed.record = record
-        day_start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    feed.record = record
+    day_start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    queues = sorted(targets)
+    if wait:
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(1, thread_name_prefix="cti-tui-figures") as pool:
-            feed.restore(pool.submit(load_outcomes, store, sorted(targets), day_start).result())
+            feed.restore(pool.submit(load_outcomes, store, queues, day_start).result())
+        return feed
+    loop = asyncio.get_running_loop()
+
+    def load() -> None:
+        from cti_tui.core.history import HistoryError
+
+        try:
+            outcomes = load_outcomes(store, queues, day_start)
+        except HistoryError:
+            return  # the history pane says what is wrong with the file; the figures start from now
+        with contextlib.suppress(RuntimeError):  # the app has exited
+            loop.call_soon_threadsafe(feed.restore, outcomes)
+
+    threading.Thread(target=load, name="cti-tui-figures", daemon=True).start()
     return feed
 
 

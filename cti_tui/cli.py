@@ -189,6 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_options(serve, top=False)
 
+    wall = commands.add_parser(
+        "wall",
+        help="a read-only full-screen wallboard of queue service levels (for a TV or a spare terminal)",
+        description="Log in (as a supervisor) and show each queue's service level in large figures; "
+        "q quits. Runs on any backend, as the dashboard does.",
+    )
+    wall.add_argument(
+        "--queue", action="append", default=[], metavar="ID", help="show this queue (repeatable; default: all)"
+    )
+    _add_backend_options(wall, top=False)
+    _add_engine_options(wall, top=False)
+
     hashing = commands.add_parser("hash-password", help="print a password hash for an organisation file")
     hashing.add_argument("--iterations", type=int, default=200_000)
     return parser
@@ -204,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "wall":
+            return _app(args, front="wall", wall_queues=tuple(args.queue))
         return _app(args)
     except KeyboardInterrupt:
         return 130
@@ -265,7 +279,7 @@ def _backend_options(args: argparse.Namespace, org: Organisation | None) -> Back
     return BackendOptions(clock=RealClock(args.speed), org=org, seed=args.seed, rate=args.demo_rate)
 
 
-def _app(args: argparse.Namespace) -> int:
+def _app(args: argparse.Namespace, *, front: str = "dashboard", wall_queues: tuple[str, ...] = ()) -> int:
     # A user's organisation is checked before the screen is taken over (its errors go to stderr); the bundled
     # demo is loaded with the engine, once the login form is drawn (bench/README.md, startup.py).
     org = None
@@ -293,6 +307,8 @@ def _app(args: argparse.Namespace) -> int:
         api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
         server_url=args.server,
         softphone=args.softphone,
+        front=front,
+        wall_queues=wall_queues,
     )
     try:
         app.run()

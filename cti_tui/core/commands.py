@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cti_tui.core.model import ActivityName, Call, ErrorCode, Identity
+from cti_tui.core.service_level import QueueFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,4 +228,11 @@ class LinkDown:
     retrying: bool
 
 
-Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp
+@dataclass(frozen=True, slots=True)
+class QueueFiguresUpdate:
+    """A queue's service-level figures as the backend computed them (``cti-tui serve`` sends them)."""
+
+    figures: QueueFigures
+
+
+Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp | QueueFiguresUpdate

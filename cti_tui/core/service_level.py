@@ -15,7 +15,9 @@ Definitions (the ones most contact centres use, stated so a wallboard means one 
 
 :meth:`ServiceLevelBook.observe` is idempotent per call and status, so it can be fed the same call seen by
 several sessions (every supervisor watching a queue) and still count it once. Agents available / paused come
-from whoever knows agent states (:meth:`ServiceLevelBook.set_agents`); on call is counted from the events.
+from whoever knows agent states (:meth:`ServiceLevelBook.set_agents`). On call can be counted from the events
+only where the feed sees every agent's line (``count_on_call``): a supervisor watching a queue sees an answered
+call leave for the agent's line and never hears it end, so by default it is left unknown.
 """
 
 from __future__ import annotations
@@ -108,8 +110,15 @@ def _day_start(moment: datetime) -> datetime:
 class ServiceLevelBook:
     """Per-queue waiting callers and outcomes; ``targets`` maps a queue id to its service-level seconds."""
 
-    def __init__(self, targets: Mapping[str, float] | None = None, default_target: float = DEFAULT_TARGET_SECONDS):
+    def __init__(
+        self,
+        targets: Mapping[str, float] | None = None,
+        default_target: float = DEFAULT_TARGET_SECONDS,
+        *,
+        count_on_call: bool = False,
+    ):
         self.default_target = default_target
+        self.count_on_call = count_on_call
         self._queues: dict[str, _QueueState] = {}
         self._seen: set[str] = set()  # call ids that have left their queue (answered or abandoned)
         for queue, seconds in (targets or {}).items():
@@ -201,7 +210,9 @@ class ServiceLevelBook:
             since = _day_start(now) if seconds is None else now - timedelta(seconds=seconds)
             windows[name] = self._window(state, since, now)
         known = state.agents or AgentCounts()
-        on_call = known.on_call if known.on_call is not None else len(state.talking)
+        on_call = known.on_call
+        if on_call is None and self.count_on_call:
+            on_call = len(state.talking)
         return QueueFigures(
             queue=queue,
             target_seconds=state.target_seconds,

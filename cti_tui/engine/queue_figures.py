@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from cti_tui.core.clock import Clock, Timer
 from cti_tui.core.history import CallHistory, HistoryError
-from cti_tui.core.model import Call, CallEvent, Event
+from cti_tui.core.model import ActivityEvent, ActivityName, Call, CallEvent, Event
 from cti_tui.core.service_level import (
     QUEUE_PREFIX,
     QueueFigures,
@@ -22,6 +24,9 @@ from cti_tui.core.service_level import (
     outcome_from_row,
     outcome_to_call,
 )
+
+if TYPE_CHECKING:
+    from cti_tui.engine.connector import Connector
 
 log = logging.getLogger("cti_tui.queue_figures")
 
@@ -96,3 +101,68 @@ def load_outcomes(history: CallHistory, queues: Iterable[str], since: datetime) 
                 break
             offset += PAGE
     return found
+
+
+class LocalFigures:
+    """Queue figures for one connector whose backend does not send them (the embedded PBX, Asterisk, a
+    softphone): its events feed ``feed``; within ``interval`` of a change, and every ``refresh`` seconds, the
+    figures of the queues it watches are handed to the connector (:meth:`Connector.take_figures`)."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        feed: QueueFiguresFeed,
+        clock: Clock,
+        *,
+        interval: float = 1.0,
+        refresh: float = 15.0,
+    ) -> None:
+        self.connector = connector
+        self.feed = feed
+        self.clock = clock
+        self.interval = interval
+        self.refresh = refresh
+        self.dirty: set[str] = set()
+        self._due: Timer | None = None
+        self._refresh_due: Timer | None = None
+        self._removers = [connector.add_listener(self._event), feed.add_listener(self._changed)]
+
+    def _watched(self) -> list[str]:
+        return [node[len(QUEUE_PREFIX) :] for node in self.connector.subscriptions() if node.startswith(QUEUE_PREFIX)]
+
+    def _event(self, event: Event) -> None:
+        if isinstance(event, ActivityEvent):
+            if event.name is ActivityName.SUBSCRIBED and event.node and event.node.startswith(QUEUE_PREFIX):
+                self.connector.take_figures(self.feed.figures(event.node[len(QUEUE_PREFIX) :]))
+                if self._refresh_due is None:
+                    self._refresh_due = self.clock.call_later(self.refresh, self._refresh_all)
+            elif event.name is ActivityName.LOGGED_OUT:
+                self.close()
+            return
+        self.feed.observe(event)
+
+    def _changed(self, queue: str) -> None:
+        self.dirty.add(queue)
+        if self._due is None:
+            self._due = self.clock.call_later(self.interval, self.flush)
+
+    def flush(self) -> None:
+        self._due = None
+        dirty, self.dirty = self.dirty, set()
+        for queue in self._watched():
+            if queue in dirty:
+                self.connector.take_figures(self.feed.figures(queue))
+
+    def _refresh_all(self) -> None:
+        self._refresh_due = self.clock.call_later(self.refresh, self._refresh_all)
+        for queue in self._watched():
+            self.connector.take_figures(self.feed.figures(queue))
+
+    def close(self) -> None:
+        for timer in (self._due, self._refresh_due):
+            if timer is not None:
+                timer.cancel()
+        self._due = self._refresh_due = None
+        for remove in self._removers:
+            remove()
+        self._removers = []

@@ -23,6 +23,8 @@ from cti_tui.core.model import ActivityEvent, ActivityName, Call, ErrorCode, Eve
 from cti_tui.core.results import Done, Refused
 from cti_tui.protocol.actions import ActionError, command_frame, parse_action
 from cti_tui.protocol.events import call_from_wire, event_to_wire
+from cti_tui.protocol.queue_figures import MESSAGE_TYPE as FIGURES_MESSAGE
+from cti_tui.protocol.queue_figures import FiguresError, figures_from_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
@@ -255,7 +257,18 @@ class Overflow:
     """The client fell behind; the server closes the socket next, and a restore replays what was missed."""
 
 
-Received = cmd.CallUpdate | cmd.Snapshot | cmd.Notice | Opened | OpenFailed | Live | Answer | ServerTime | Overflow
+Received = (
+    cmd.CallUpdate
+    | cmd.Snapshot
+    | cmd.Notice
+    | cmd.QueueFiguresUpdate
+    | Opened
+    | OpenFailed
+    | Live
+    | Answer
+    | ServerTime
+    | Overflow
+)
 
 
 class Phase(Enum):
@@ -340,6 +353,11 @@ class ClientSession:
             return self._snapshot(message)
         if kind == "overflow":
             return [Overflow()]
+        if kind == FIGURES_MESSAGE:
+            try:
+                return [cmd.QueueFiguresUpdate(figures_from_wire(message))]
+            except FiguresError as exc:
+                raise MessageError(f"queueFigures: {exc}") from None
         if not isinstance(kind, str):
             raise MessageError('a message has a "type"')
         return []  # a kind of message this client does not know (a newer server): not an error

@@ -77,9 +77,9 @@ def _run_shift(observe: Callable[[Call, datetime], object], clock: VirtualClock,
                 observe(event, clock.now())
 
 
-def _shift_book(repeat: int = 1) -> tuple[ServiceLevelBook, VirtualClock]:
+def _shift_book(repeat: int = 1, *, count_on_call: bool = False) -> tuple[ServiceLevelBook, VirtualClock]:
     clock = VirtualClock()  # 2026-01-05 09:00:00 UTC
-    book = ServiceLevelBook({"sales": 20.0})
+    book = ServiceLevelBook({"sales": 20.0}, count_on_call=count_on_call)
     _run_shift(book.observe, clock, repeat=repeat)
     clock.advance(100 * 60.0 - clock.elapsed)  # 10:40:00
     return book, clock
@@ -115,7 +115,7 @@ def test_a_call_seen_by_many_sessions_counts_once() -> None:
 
 
 def test_waiting_callers_and_agents_on_call() -> None:
-    book, clock = _shift_book()
+    book, clock = _shift_book(count_on_call=True)  # fed every line, as a server whose agents all log in
     assert book.figures("sales", clock.now()).agents == AgentCounts(None, 1, None)  # caller 99 still talking
     book.observe(_waiting(500, clock), clock.now())
     clock.advance(75)
@@ -125,6 +125,11 @@ def test_waiting_callers_and_agents_on_call() -> None:
     assert figures.window("today").longest_wait == 75.0  # the one waiting now is the longest
     book.set_agents("sales", AgentCounts(available=3, on_call=None, paused=2))
     assert book.figures("sales", clock.now()).agents == AgentCounts(3, 1, 2)
+
+
+def test_on_call_is_unknown_unless_the_feed_sees_every_agent() -> None:
+    book, clock = _shift_book()
+    assert book.figures("sales", clock.now()).agents == AgentCounts(None, None, None)
 
 
 def test_no_outcome_yet_means_no_service_level() -> None:
