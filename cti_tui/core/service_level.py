@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cti_tui.core.history import HistoryRow
@@ -90,13 +90,111 @@ class QueueFigures:
         return self.windows[name]
 
 
-@dataclass(slots=True)
+class _Window:
+    """Running figures over one window (today, or the last ``span`` seconds), kept up to date as callers join
+    and leave, and as the window's start moves: asking for figures costs what left the window since the last
+    time, not a walk over the day's calls. The longest waits are sliding maxima (monotonic deques)."""
+
+    __slots__ = (
+        "abandon_sum",
+        "abandoned",
+        "answered",
+        "in_target",
+        "joins",
+        "longest_abandons",
+        "longest_answers",
+        "outcomes",
+        "span",
+        "target",
+        "wait_sum",
+    )
+
+    def __init__(self, span: float | None, target: float) -> None:
+        self.span = span  # None: since midnight (UTC)
+        self.target = target
+        self.joins: deque[datetime] = deque()  # when each caller joined, in order
+        self.outcomes: deque[QueueOutcome] = deque()  # in order of leaving
+        self.longest_answers: deque[QueueOutcome] = deque()  # waits decreasing: the first is the longest
+        self.longest_abandons: deque[QueueOutcome] = deque()
+        self.answered = self.abandoned = self.in_target = 0
+        self.wait_sum = self.abandon_sum = 0.0
+
+    def since(self, now: datetime) -> datetime:
+        return _day_start(now) if self.span is None else now - timedelta(seconds=self.span)
+
+    def join(self, joined: datetime) -> None:
+        self.joins.append(joined)
+
+    def leave(self, outcome: QueueOutcome) -> None:
+        wait = outcome.wait_seconds
+        self.outcomes.append(outcome)
+        if outcome.answered:
+            self.answered += 1
+            self.wait_sum += wait
+            self.in_target += wait <= self.target
+            longest = self.longest_answers
+        else:
+            self.abandoned += 1
+            self.abandon_sum += wait
+            longest = self.longest_abandons
+        while longest and longest[-1].wait_seconds <= wait:
+            longest.pop()
+        longest.append(outcome)
+
+    def evict(self, since: datetime) -> list[QueueOutcome]:
+        """Drop what is now before the window's start; the outcomes dropped."""
+        while self.joins and self.joins[0] < since:
+            self.joins.popleft()
+        for longest in (self.longest_answers, self.longest_abandons):
+            while longest and longest[0].left_at < since:
+                longest.popleft()
+        gone = []
+        while self.outcomes and self.outcomes[0].left_at < since:
+            outcome = self.outcomes.popleft()
+            gone.append(outcome)
+            wait = outcome.wait_seconds
+            if outcome.answered:
+                self.answered -= 1
+                self.wait_sum -= wait
+                self.in_target -= wait <= self.target
+            else:
+                self.abandoned -= 1
+                self.abandon_sum -= wait
+        return gone
+
+    def figures(self, waits_now: list[float]) -> WindowFigures:
+        settled = self.answered + self.abandoned
+        longest_answer = self.longest_answers[0].wait_seconds if self.longest_answers else 0.0
+        return WindowFigures(
+            offered=len(self.joins),
+            answered=self.answered,
+            abandoned=self.abandoned,
+            answered_in_target=self.in_target,
+            service_level=100.0 * self.in_target / settled if settled else None,
+            average_wait=self.wait_sum / self.answered if self.answered else None,
+            longest_wait=max(longest_answer, *waits_now) if waits_now else longest_answer,
+            average_abandon=self.abandon_sum / self.abandoned if self.abandoned else None,
+            longest_abandon=self.longest_abandons[0].wait_seconds if self.longest_abandons else 0.0,
+        )
+
+
 class _QueueState:
-    target_seconds: float
-    waiting: dict[str, datetime] = field(default_factory=dict)  # call id -> joined at
-    talking: set[str] = field(default_factory=set)  # answered from this queue and still live
-    outcomes: deque[QueueOutcome] = field(default_factory=deque)  # in order of leaving
-    agents: AgentCounts | None = None
+    __slots__ = ("agents", "talking", "target_seconds", "waiting", "windows")
+
+    def __init__(self, target_seconds: float) -> None:
+        self.target_seconds = target_seconds
+        self.waiting: dict[str, datetime] = {}  # call id -> joined at
+        self.talking: set[str] = set()  # answered from this queue and still live
+        self.agents: AgentCounts | None = None
+        self.windows = {name: _Window(span, target_seconds) for name, span in WINDOWS}
+
+    def retarget(self, seconds: float) -> None:
+        self.target_seconds = seconds
+        self.windows = {name: _Window(span, seconds) for name, span in WINDOWS}
+
+    @property
+    def today(self) -> _Window:
+        return self.windows["today"]
 
 
 def queue_of_line(line: str) -> str | None:
@@ -120,9 +218,10 @@ class ServiceLevelBook:
         self.default_target = default_target
         self.count_on_call = count_on_call
         self._queues: dict[str, _QueueState] = {}
-        self._seen: set[str] = set()  # call ids that have left their queue (answered or abandoned)
+        self._seen: set[str] = set()  # call ids that have left their queue today (answered or abandoned)
+        self._waiting_in: dict[str, str] = {}  # call id -> the queue it waits in (any event finds it in O(1))
         for queue, seconds in (targets or {}).items():
-            self._state(queue).target_seconds = seconds
+            self._state(queue).retarget(seconds)
 
     def _state(self, queue: str) -> _QueueState:
         state = self._queues.get(queue)
@@ -143,7 +242,7 @@ class ServiceLevelBook:
             return None
         queue = self._waiting_queue(call)
         if queue is None:
-            queue = next((q for q, s in self._queues.items() if call.id in s.waiting), None)
+            queue = self._waiting_in.get(call.id)
             if queue is None:
                 return None  # never seen in a queue
         state = self._state(queue)
@@ -155,6 +254,9 @@ class ServiceLevelBook:
             return self._leave(state, queue, call.id, left, answered=call.connect_at is not None, talking=False)
         if call.status is CallStatus.RINGING and call.id not in state.waiting:
             state.waiting[call.id] = now
+            self._waiting_in[call.id] = queue
+            for window in state.windows.values():
+                window.join(now)
         return None
 
     @staticmethod
@@ -173,42 +275,51 @@ class ServiceLevelBook:
         joined = state.waiting.pop(call_id, None)
         if joined is None:
             return None
+        self._waiting_in.pop(call_id, None)
         self._seen.add(call_id)
         if talking:
             state.talking.add(call_id)
         outcome = QueueOutcome(queue, call_id, joined, max(left, joined), answered)
-        state.outcomes.append(outcome)
+        for window in state.windows.values():
+            window.leave(outcome)
         return outcome
 
     def restore(self, outcomes: Iterable[QueueOutcome]) -> int:
-        """Take back outcomes kept from before (history, at start); repeats of a known call are skipped."""
-        added = 0
-        for outcome in sorted(outcomes, key=lambda o: o.left_at):
-            if outcome.call_id in self._seen:
-                continue
+        """Take back outcomes kept from before (history, at start); repeats of a known call are skipped.
+        The windows are rebuilt in time order (a restore may come after live calls: the app loads history in
+        the background)."""
+        fresh = [o for o in outcomes if o.call_id not in self._seen]
+        if not fresh:
+            return 0
+        by_queue: dict[str, list[QueueOutcome]] = {}
+        for outcome in fresh:
             self._seen.add(outcome.call_id)
-            self._state(outcome.queue).outcomes.append(outcome)
-            added += 1
-        return added
+            by_queue.setdefault(outcome.queue, []).append(outcome)
+        for queue, added in by_queue.items():
+            state = self._state(queue)
+            known = list(state.today.outcomes)
+            joins = sorted([*state.today.joins, *(o.joined_at for o in added)])
+            state.windows = {name: _Window(span, state.target_seconds) for name, span in WINDOWS}
+            for window in state.windows.values():
+                window.joins.extend(joins)
+                for outcome in sorted([*known, *added], key=lambda o: o.left_at):
+                    window.leave(outcome)
+        return len(fresh)
 
     def set_agents(self, queue: str, agents: AgentCounts) -> None:
         """Agents available / paused as the agent states know them (on call is counted here when absent)."""
         self._state(queue).agents = agents
 
-    def forget_before(self, moment: datetime) -> None:
-        """Drop outcomes (and the memory of their calls) that left before ``moment`` (yesterday's)."""
-        for state in self._queues.values():
-            while state.outcomes and state.outcomes[0].left_at < moment:
-                self._seen.discard(state.outcomes.popleft().call_id)
-
     def figures(self, queue: str, now: datetime) -> QueueFigures:
         state = self._state(queue)
-        self.forget_before(_day_start(now))
         waits_now = [max(0.0, (now - joined).total_seconds()) for joined in state.waiting.values()]
         windows = {}
-        for name, seconds in WINDOWS:
-            since = _day_start(now) if seconds is None else now - timedelta(seconds=seconds)
-            windows[name] = self._window(state, since, now)
+        for name, window in state.windows.items():
+            since = window.since(now)
+            gone = window.evict(since)
+            if window is state.today:
+                self._seen.difference_update(o.call_id for o in gone)
+            windows[name] = window.figures(waits_now)  # whoever waits now, waits within every window
         known = state.agents or AgentCounts()
         on_call = known.on_call
         if on_call is None and self.count_on_call:
@@ -221,33 +332,6 @@ class ServiceLevelBook:
             windows=windows,
             agents=AgentCounts(known.available, on_call, known.paused),
             at=now,
-        )
-
-    @staticmethod
-    def _window(state: _QueueState, since: datetime, now: datetime) -> WindowFigures:
-        answered: list[float] = []
-        abandoned: list[float] = []
-        joined_in = 0
-        for outcome in reversed(state.outcomes):
-            if outcome.left_at < since:
-                break
-            (answered if outcome.answered else abandoned).append(outcome.wait_seconds)
-        for outcome in state.outcomes:
-            if outcome.joined_at >= since:
-                joined_in += 1
-        waiting = [(now - joined).total_seconds() for joined in state.waiting.values()]
-        in_target = sum(1 for wait in answered if wait <= state.target_seconds)
-        settled = len(answered) + len(abandoned)
-        return WindowFigures(
-            offered=joined_in + sum(1 for joined in state.waiting.values() if joined >= since),
-            answered=len(answered),
-            abandoned=len(abandoned),
-            answered_in_target=in_target,
-            service_level=100.0 * in_target / settled if settled else None,
-            average_wait=sum(answered) / len(answered) if answered else None,
-            longest_wait=max([*answered, *waiting], default=0.0),
-            average_abandon=sum(abandoned) / len(abandoned) if abandoned else None,
-            longest_abandon=max(abandoned, default=0.0),
         )
 
 

@@ -173,3 +173,31 @@ def test_an_outcome_survives_the_round_trip_through_a_history_row() -> None:
             status=call.status,
         )
         assert outcome_from_row(row) == outcome
+
+
+def test_asking_at_every_event_gives_the_same_figures_as_asking_once() -> None:
+    """The windows are kept up to date as callers leave them; asking often must not change the answer."""
+    clock = VirtualClock()
+    book = ServiceLevelBook({"sales": 20.0})
+    seen: list[float | None] = []
+
+    def observe_and_ask(call: Call, now: datetime) -> None:
+        book.observe(call, now)
+        seen.append(book.figures("sales", now).window("15m").service_level)
+
+    _run_shift(observe_and_ask, clock)
+    clock.advance(100 * 60.0 - clock.elapsed)
+    once, _ = _shift_book()
+    assert book.figures("sales", clock.now()) == once.figures("sales", clock.now())
+    assert len(set(seen)) > 3  # the rolling window did move meanwhile
+
+
+def test_history_taken_back_after_live_calls_merges_in_time_order() -> None:
+    """The app loads today's history in the background: live callers may already be counted."""
+    full, clock = _shift_book()
+    outcomes = [o for state in [full._queues["sales"]] for o in state.today.outcomes]
+    late = ServiceLevelBook({"sales": 20.0})
+    for outcome in outcomes[50:]:
+        late.restore([outcome])  # one at a time, the newest first in effect: each a live departure
+    assert late.restore(outcomes) == 50  # the rest, older, arrive after; repeats skipped
+    assert late.figures("sales", clock.now()).windows == full.figures("sales", clock.now()).windows
