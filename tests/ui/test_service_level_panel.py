@@ -66,3 +66,16 @@ async def test_the_wall_watches_every_queue_and_shows_its_figures(tmp_path) -> N
         await pilot.press("d")  # read-only: no call keys (d would open the dial dialog on the dashboard)
         await settle(pilot)
         assert isinstance(app.screen, WallScreen)
+
+
+async def test_the_wall_says_why_a_queue_shows_nothing(tmp_path) -> None:
+    app = scene_app(tmp_path)
+    app.services.front = "wall"
+    app.services.wall_queues = ("sales", "nosuch")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await as_supervisor(pilot)
+        await until(pilot, lambda: isinstance(app.screen, WallScreen), "the wall")
+        await settle(pilot)
+        assert app.connector.subscriptions() == ["queue:sales"]
+        title = str(app.screen.query_one("#wall-title").render())
+        assert "nosuch" in title, title

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Digits, Label, Static
 
 from cti_tui.core.model import EntryKind
+from cti_tui.core.results import Refused
 from cti_tui.core.service_level import QueueFigures
 from cti_tui.core.text import visible
 from cti_tui.engine.connector import Connector
@@ -134,6 +135,7 @@ class WallScreen(Screen[None]):
         self.wanted = tuple(queues)
         self.backend_label = backend_label
         self.cards: dict[str, QueueCard] = {}
+        self.problem = ""  # why a queue shows no figures, said in the title line
 
     def compose(self) -> ComposeResult:
         yield Static("", id="wall-title")
@@ -154,11 +156,13 @@ class WallScreen(Screen[None]):
         subscribed = set(self.connector.subscriptions())
         for queue in queues:
             if f"queue:{queue}" not in subscribed:
-                await self.connector.subscribe(f"queue:{queue}")
+                outcome = await self.connector.subscribe(f"queue:{queue}")
+                if isinstance(outcome, Refused) and not self.problem:
+                    self.problem = outcome.message  # e.g. an agent may not watch queues, or no such queue
+        if not queues:
+            self.problem = "no queues to show"
         self.tick()
         self.set_interval(1.0, self.tick)
-        if not queues:
-            self.query_one("#wall-title", Static).update("no queues to show: this account sees none")
 
     def on_unmount(self) -> None:
         remove = getattr(self, "_remove_listener", None)
@@ -176,7 +180,10 @@ class WallScreen(Screen[None]):
         identity = self.connector.identity
         who = identity.name if identity else ""
         clock = self.now().strftime("%H:%M:%S")
-        self.query_one("#wall-title", Static).update(f" cti-tui wall · {visible(who)} · {self.backend_label} · {clock}")
+        problem = f" · {visible(self.problem)}" if self.problem else ""
+        self.query_one("#wall-title", Static).update(
+            f" cti-tui wall · {visible(who)} · {self.backend_label} · {clock}{problem}"
+        )
 
     def _figures(self, figures: QueueFigures) -> None:
         card = self.cards.get(figures.queue)
