@@ -18,6 +18,7 @@ from cti_tui.core.history import CallHistory, HistoryError
 from cti_tui.core.model import ActivityEvent, ActivityName, Call, CallEvent, Event
 from cti_tui.core.service_level import (
     QUEUE_PREFIX,
+    AgentCounts,
     QueueFigures,
     QueueOutcome,
     ServiceLevelBook,
@@ -76,6 +77,13 @@ class QueueFiguresFeed:
             if line.startswith(QUEUE_PREFIX):
                 return line[len(QUEUE_PREFIX) :]
         return None
+
+    def set_agents(self, queue: str, agents: AgentCounts) -> None:
+        """Where agent states plug in (available / on call / paused per queue, from whoever knows them): the
+        queue's figures change, and go out as any change does."""
+        self.book.set_agents(queue, agents)
+        for listener in list(self._listeners):
+            listener(queue)
 
     def figures(self, queue: str) -> QueueFigures:
         self.computations += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from cti_tui.assembly import queue_figures_feed
 from cti_tui.engine.queue_figures import load_outcomes
 from tests.server.ws_helpers import TIMEOUT, Wire, login_token
 
@@ -79,5 +80,8 @@ async def test_one_computation_reaches_every_watcher(cti_server) -> None:
 
     outcomes = await asyncio.to_thread(filed)
     assert [(o.call_id, o.answered) for o in outcomes] == [(leg.id, False)]
+    # a server started now on the same history counts that caller before anyone asks
+    rebuilt = queue_figures_feed({"sales": 20.0}, server.clock, server.history)
+    assert rebuilt.figures("sales").window("today").abandoned == 1
     for wire in [*watchers, bystander]:
         await wire.close()

@@ -79,3 +79,36 @@ async def test_the_wall_says_why_a_queue_shows_nothing(tmp_path) -> None:
         assert app.connector.subscriptions() == ["queue:sales"]
         title = str(app.screen.query_one("#wall-title").render())
         assert "nosuch" in title, title
+
+
+async def test_the_apps_figures_survive_a_restart(tmp_path) -> None:
+    """Without a server the app files each caller's outcome in its own history and reads today's back."""
+    first = scene_app(tmp_path)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await as_supervisor(pilot)
+        first.screen.subscribe("queue:sales")
+        await settle(pilot)
+        leg = exchange_of(first).inbound_call("+12025550143", SALES, "Ada Lovelace")
+        assert leg is not None
+        first.services.clock.advance(12)
+        assert exchange_of(first).remote_hangup(leg.id)
+        first.services.clock.advance(1.5)
+        await settle(pilot)
+        assert first.connector.queue_figures()["sales"].window("today").abandoned == 1
+        await first.connector.logout()
+    first.services.history.close()
+
+    again = scene_app(tmp_path)  # a new process: the same history file, a new PBX, no live callers
+    async with again.run_test(size=(100, 30)) as pilot:
+        await as_supervisor(pilot)
+        await settle(pilot)
+        again.screen.subscribe("queue:sales")
+        await until(pilot, lambda: "sales" in again.connector.queue_figures(), "the figures")
+        wiring = wiring_of(again)
+        await until(
+            pilot,
+            lambda: wiring.figures.figures("sales").window("today").abandoned == 1,
+            "today's caller, taken back from history",
+        )
+        assert wiring.figures.figures("sales").window("today").longest_abandon == 12.0
+        await again.connector.logout()
