@@ -20,8 +20,9 @@ would, to every session watching its queue, two ways, each timed with ``time.pro
   watchers) and its 15-s refreshes.
 
 Latency to a watching client: a task per connection drains it; an event message's latency is from its feed
-to its receipt; a figures message's from the first change it reflects to its receipt (the 1-s publishing
-pause included: that is what a wallboard sees). Bounded: the run lasts ``--seconds``, then everything stops.
+to its receipt; a figures message's from the first change it reflects (the feed marking its queue) to its
+receipt (the 1-s publishing pause included: that is what a wallboard sees). Bounded: the run lasts
+``--seconds``, then everything stops.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ async def run(seconds: float, rate: float, watchers: int) -> dict[str, Any]:
     drains = [asyncio.create_task(drain(c, sent, changed, t)) for s in hub.sessions.values() for c in s.connections]
     plan = timeline(queues, seconds, rate)
     feed = hub.figures.feed
+    # a queue's figures changed when the feed says so (a caller of the run joined or left it): from then on
+    feed.add_listener(lambda queue: changed.setdefault(queue, time.perf_counter()))
     began = time.perf_counter()
     for seq, (at, _, queue, call) in enumerate(plan, start=1):
         delay = began + at - time.perf_counter()
@@ -180,8 +183,6 @@ async def run(seconds: float, rate: float, watchers: int) -> dict[str, Any]:
         event = CallEvent(seq, call)
         now = time.perf_counter()
         sent[seq] = now
-        if (call.status is S.RINGING and call.line.startswith("queue:")) or call.status in (S.CONNECTED, S.CANCEL):
-            changed.setdefault(queue, now)  # a caller joins or leaves: the figures change
         start = time.process_time()
         for session in watching:
             session.on_event(event)
