@@ -112,3 +112,20 @@ async def test_the_apps_figures_survive_a_restart(tmp_path) -> None:
         )
         assert wiring.figures.figures("sales").window("today").longest_abandon == 12.0
         await again.connector.logout()
+
+
+async def test_the_panel_follows_the_watched_queues(tmp_path) -> None:
+    app = scene_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await as_supervisor(pilot)
+        panel = app.screen.query_one("#service-level", ServiceLevelPanel)
+        for node in ("queue:sales", "queue:support"):
+            app.screen.subscribe(node)
+            await settle(pilot)
+        assert panel.display and set(panel.figures) == {"sales", "support"}
+        await app.connector.unsubscribe("queue:sales")
+        await settle(pilot)
+        assert set(panel.figures) == {"support"}
+        await app.connector.unsubscribe("queue:support")
+        await settle(pilot)
+        assert not panel.display
