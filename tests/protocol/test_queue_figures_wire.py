@@ -53,3 +53,19 @@ def test_malformed_figures_are_refused(path: tuple[str, ...], value: object, com
     target[path[-1]] = value
     with pytest.raises(FiguresError, match=complaint):
         figures_from_wire(message)
+
+
+def test_a_live_client_hands_the_figures_on_and_refuses_bad_ones() -> None:
+    from test_session_client import live_client
+
+    from cti_tui.core import commands as cmd
+    from cti_tui.protocol import session as protocol
+
+    client = live_client()
+    book, clock = _shift_book()
+    figures = book.figures("sales", clock.now())
+    assert client.receive(protocol.encode(figures_to_wire(figures))) == [cmd.QueueFiguresUpdate(figures)]
+    broken = {**figures_to_wire(figures), "waiting": "many"}
+    with pytest.raises(protocol.MessageError, match="queueFigures"):
+        client.receive(protocol.encode(broken))
+    assert client.live and client.last_seq == 7  # state, not an event: the sequence is untouched
