@@ -164,7 +164,7 @@ class AppWiring:
             return
         if self.figures is None:
             embedded = isinstance(connector.backend, EmbeddedBackend)
-            targets = self.provider("embedded").queue_targets if embedded else {}  # type: ignore[attr-defined]
+            targets = getattr(self.provider("embedded"), "queue_targets", None) or {} if embedded else {}
             self.figures = queue_figures_feed(targets, self.options.clock, self.history, wait=False)
         LocalFigures(connector, self.figures, self.options.clock)
 
