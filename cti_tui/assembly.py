@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
     import uvicorn
 
-    from cti_tui.core.model import Event
+    from cti_tui.core.model import Call, Event
     from cti_tui.engine.connector import Connector
+    from cti_tui.engine.queue_figures import QueueFiguresFeed
     from cti_tui.headless import EventsOptions
     from cti_tui.pbx.org import Organisation
     from cti_tui.server.limits import ServerLimits
@@ -138,6 +139,7 @@ class AppWiring:
     _report_damage: Callable[[Exception], None] = field(default=lambda damage: None, repr=False)
     prepared: bool = False
     home: str = "embedded"
+    figures: QueueFiguresFeed | None = None
 
     def provider(self, name: str, address: str = "", user: str = "") -> Provider:
         """The app's own PBX is one per app (every session shares it, and a real PBX's connection); a
@@ -184,6 +186,19 @@ class AppWiring:
         """The demo's simulated callers and colleagues (on the running loop: they schedule timers)."""
         if self.home == "embedded":
             self.provider("embedded").start()
+
+    def watch_queues(self, connector: Connector) -> None:
+        """Queue figures for a connector whose backend does not send its own (all but a CTI server)."""
+        from cti_tui.backends.embedded import EmbeddedBackend
+        from cti_tui.engine.queue_figures import LocalFigures
+
+        if getattr(connector.backend, "sends_queue_figures", False):
+            return
+        if self.figures is None:
+            own = self.home == "embedded" and isinstance(connector.backend, EmbeddedBackend)
+            targets = getattr(self.provider(self.home), "queue_targets", None) or {} if own else {}
+            self.figures = queue_figures_feed(targets, self.options.clock, self.history, wait=False)
+        LocalFigures(connector, self.figures, self.options.clock)
 
     def record_history(self, connector: Connector, on_error: Callable[[Exception], None]) -> None:
         """File the session's ended calls; ``on_error`` hears (on this loop) of a call not saved, and at once of
@@ -239,6 +254,8 @@ def build_app(
     softphone: str | None = None,
     pbx: tuple[str, BackendOptions] | None = None,
     watched_path: Path | None = None,
+    front: str = "dashboard",
+    wall_queues: tuple[str, ...] = (),
 ) -> CtiApp:
     """The app on ``org``, or on the bundled demo (with ``demo_seed`` / ``demo_rate`` when given) loaded when
     the session's parts are prepared: the demo is checked by the tests, a user's file is checked before.
@@ -282,6 +299,9 @@ def build_app(
         record_history=wiring.record_history,
         recall_lines=lambda backend, email: watched.recall(backend, email, watched_path),
         remember_lines=lambda backend, email, nodes: watched.remember(backend, email, nodes, watched_path),
+        watch_queues=wiring.watch_queues,
+        front=front,
+        wall_queues=wall_queues,
     )
     app = CtiApp(services, config, email=email, api_key=api_key)
     _WIRINGS[app] = wiring
@@ -356,6 +376,8 @@ def make_server(
     if authenticator is None:
         raise BackendUnavailable(f"the {provider.name} backend cannot vouch for many users")
     provider.prepare()
+    targets = getattr(provider, "queue_targets", None) or {}  # known where an org file sets them
+    hub_options.setdefault("queue_figures", queue_figures_feed(targets, clock, history))
     hub = SessionHub(provider.new_backend, authenticator, clock, grace_seconds=grace_seconds, **hub_options)
     server, gate = build_uvicorn(
         hub,
@@ -369,6 +391,51 @@ def make_server(
         limits=limits,
     )
     return ServerParts(hub, server, provider, gate)
+
+
+def queue_figures_feed(
+    targets: Mapping[str, float], clock: Clock, history: HistoryStore | None, *, wait: bool = True
+) -> QueueFiguresFeed:
+    """One queue-figures feed for a process: ``targets`` (queue id -> service-level seconds, from an org file
+    when the backend has one), each departure filed in ``history`` and today's taken back from it, on a
+    thread (the store refuses the event loop's): awaited with ``wait`` (a server, before it serves), else in
+    the background (the app: the book skips calls it has already seen live)."""
+    import threading
+
+    from cti_tui.core.service_level import ServiceLevelBook
+    from cti_tui.engine.queue_figures import QueueFiguresFeed, load_outcomes
+
+    feed = QueueFiguresFeed(ServiceLevelBook(targets), clock.now)
+    if history is None:
+        return feed
+    store = history
+
+    def record(call: Call) -> None:
+        store.submit(call, call.line)  # a failure is the store's to log; the figures stay right
+
+    feed.record = record
+    day_start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    queues = sorted(targets)
+    if wait:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="cti-tui-figures") as pool:
+            feed.restore(pool.submit(load_outcomes, store, queues, day_start).result())
+        return feed
+    loop = asyncio.get_running_loop()
+
+    def load() -> None:
+        from cti_tui.core.history import HistoryError
+
+        try:
+            outcomes = load_outcomes(store, queues, day_start)
+        except HistoryError:
+            return  # the history pane says what is wrong with the file; the figures start from now
+        with contextlib.suppress(RuntimeError):  # the app has exited
+            loop.call_soon_threadsafe(feed.restore, outcomes)
+
+    threading.Thread(target=load, name="cti-tui-figures", daemon=True).start()
+    return feed
 
 
 # --- cti-tui events -----------------------------------------------------------------------------------------

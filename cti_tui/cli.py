@@ -248,6 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_options(serve, top=False)
 
     _add_web_command(commands)
+    wall = commands.add_parser(
+        "wall",
+        help="a read-only full-screen wallboard of queue service levels (for a TV or a spare terminal)",
+        description="Log in (as a supervisor) and show each queue's service level in large figures; "
+        "q quits. Runs on any backend, as the dashboard does.",
+    )
+    wall.add_argument(
+        "--queue", action="append", default=[], metavar="ID", help="show this queue (repeatable; default: all)"
+    )
+    _add_backend_options(wall, top=False)
+    _add_engine_options(wall, top=False)
 
     hashing = commands.add_parser("hash-password", help="print a password hash for an organisation file")
     hashing.add_argument("--iterations", type=int, default=200_000)
@@ -287,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "web":
             return _web(args)
+        if args.command == "wall":
+            return _app(args, front="wall", wall_queues=tuple(args.queue))
         return _app(args)
     except KeyboardInterrupt:
         return 130
@@ -390,11 +403,11 @@ def _real_pbx_options(args: argparse.Namespace, address: str) -> BackendOptions 
     return BackendOptions(address=address, org_file=org_file, secret=secret, softphone=softphone_settings(config))
 
 
-def _app(args: argparse.Namespace) -> int:
+def _app(args: argparse.Namespace, *, front: str = "dashboard", wall_queues: tuple[str, ...] = ()) -> int:
     # A user's organisation is checked before the screen is taken over (its errors go to stderr); the bundled
     # demo is loaded with the engine, once the login form is drawn (bench/README.md, startup.py).
     if args.pbx not in (None, "embedded"):
-        return _app_on_pbx(args)
+        return _app_on_pbx(args, front=front, wall_queues=wall_queues)
     org = None
     if args.org is not None or getattr(args, "demo_org_size", None) is not None:
         org = _organisation(args)
@@ -430,6 +443,8 @@ def _app(args: argparse.Namespace) -> int:
         api_key=_secret(args.api_key, "CTI_TUI_API_KEY", "API key"),
         server_url=args.server,
         softphone=args.softphone,
+        front=front,
+        wall_queues=wall_queues,
     )
     try:
         app.run()
@@ -439,7 +454,7 @@ def _app(args: argparse.Namespace) -> int:
     return app.return_code or 0  # 143 / 129 after SIGTERM / SIGHUP, the terminal restored
 
 
-def _app_on_pbx(args: argparse.Namespace) -> int:
+def _app_on_pbx(args: argparse.Namespace, *, front: str, wall_queues: tuple[str, ...]) -> int:
     """The app on a real PBX (``--pbx asterisk://…``), checked before the screen is taken over."""
     from cti_tui.assembly import build_app, pbx_choice, wiring_of
     from cti_tui.backends.registry import BackendUnavailable
@@ -466,6 +481,8 @@ def _app_on_pbx(args: argparse.Namespace) -> int:
             config=load_config(),
             email=args.email,
             api_key=args.api_key or os.environ.get("CTI_TUI_API_KEY"),
+            front=front,
+            wall_queues=wall_queues,
         )
         wiring_of(app).provider(kind_name).prepare()
     except BackendUnavailable as exc:

@@ -431,6 +431,53 @@ async def _agent_wrap_up(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def _queue_day(pilot: Pilot[None]) -> None:
+    """Traffic on two queues, worked out so the figures are known: sales answers 2 of 3 who left within its
+    20 s (5 s and 17 s; one gave up after 45 s: 67 %, amber) and has a caller waiting 25 s; support's only
+    caller gave up after 10 s (0 %, red)."""
+    app = pilot.app
+    exchange = exchange_of(app)  # type: ignore[arg-type]
+    world = exchange.world
+    assert world is not None  # callers who neither give up nor hang up on their own: the script decides
+    world.settings = dataclasses.replace(world.settings, caller_patience_seconds=(900, 900), talk_seconds=(900, 900))
+    bruno = Connector(EmbeddedBackend(exchange))  # answers by hand (no auto-answer)
+    assert await bruno.login("bruno@demo.local", "demo")
+    first = await ring(pilot, "+12025550143", "+12025550120", "Ada Lovelace")  # offered to Bruno at once
+    await advance(pilot, 5)
+    assert await bruno.answer(first)
+    second = await ring(pilot, "+442079460123", "+12025550120", "Grace Hopper")  # waits: Bruno is busy
+    await advance(pilot, 30)
+    third = await ring(pilot, "+33199001234", "+12025550120", "Alan Turing")
+    gave_up = await ring(pilot, "+12025550177", "+12025550130", "Mary Jackson")  # support: nobody there
+    await advance(pilot, 10)
+    assert exchange.remote_hangup(gave_up)
+    await advance(pilot, 5)
+    assert exchange.remote_hangup(second)  # after 45 s
+    assert await bruno.terminate(first)
+    assert await bruno.ready()  # Bruno skips Sales's wrap-up: the third caller is offered to him
+    await advance(pilot, 2)
+    assert await bruno.answer(third)  # after 17 s
+    await ring(pilot, "+12025550188", "+12025550120", "Katherine Johnson")
+    await advance(pilot, 25)
+
+
+async def _service_level(pilot: Pilot[None]) -> None:
+    """A supervisor watching both queues: the service-level panel under the panes."""
+    await as_supervisor(pilot)
+    for node in ("queue:sales", "queue:support"):
+        pilot.app.screen.subscribe(node)  # type: ignore[attr-defined]
+        await settle(pilot)
+    await _queue_day(pilot)
+
+
+async def _wall(pilot: Pilot[None]) -> None:
+    """`cti-tui wall`: the same day on the wallboard (it watches every queue itself)."""
+    pilot.app.services.front = "wall"  # type: ignore[attr-defined]
+    await as_supervisor(pilot)
+    await settle(pilot)
+    await _queue_day(pilot)
+
+
 NARROW = (80, 24)
 MEDIUM = (120, 36)
 WIDE = (160, 50)
@@ -486,6 +533,10 @@ SCENES: tuple[Scene, ...] = (
     Scene("agent-offline-160x50", "offline: out of every queue", WIDE, _agent_offline),
     Scene("agent-wrap-up-80x24", "wrap-up after a Sales call: dispositions and a note", NARROW, _agent_wrap_up),
     Scene("agent-wrap-up-160x50", "wrap-up after a Sales call: dispositions and a note", WIDE, _agent_wrap_up),
+    Scene("service-level", "a supervisor's queue service-level panel at 160x50", WIDE, _service_level),
+    Scene("service-level-80x24", "the service-level panel at 80x24", NARROW, _service_level),
+    Scene("wall", "cti-tui wall: queue service levels in large figures at 160x50", WIDE, _wall),
+    Scene("wall-80x24", "cti-tui wall at 80x24", NARROW, _wall),
 )
 
 

@@ -104,3 +104,8 @@ class EmbeddedProvider:
 
     def now(self) -> datetime:
         return self.options.clock.now()
+
+    @property
+    def queue_targets(self) -> dict[str, float]:
+        """Each queue's service-level target in seconds, from the org file (read by the queue figures)."""
+        return {queue.id: queue.service_level_seconds for queue in self.exchange.context.org.queues}

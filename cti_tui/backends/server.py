@@ -84,6 +84,7 @@ def _policies(data: object) -> dict[Role, RolePolicy] | None:
 
 class ServerBackend:
     name = "CTI server"
+    sends_queue_figures = True  # the server computes them once for every watcher: no local feed
 
     def __init__(self, url: str, *, reconnect: bool = True, max_backoff: float = MAX_BACKOFF) -> None:
         self.base = url.rstrip("/")
@@ -299,7 +300,7 @@ class ServerBackend:
                 self._opened = item
             case ServerTime(now=now):
                 self._skew = now - datetime.now(UTC)
-            case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice() | cmd.AgentUpdate():
+            case cmd.CallUpdate() | cmd.Snapshot() | cmd.Notice() | cmd.AgentUpdate() | cmd.QueueFiguresUpdate():
                 self._report(item)
             case _:  # Live: the session's state is the protocol's. Overflow: the server closes
                 pass  # the socket next, and the reader restores from the last sequence number

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from cti_tui.core.availability import Availability
 from cti_tui.core.model import ActivityName, Call, ErrorCode, Identity
+from cti_tui.core.service_level import QueueFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,4 +281,11 @@ class AgentUpdate:
     availability: Availability
 
 
-Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp | AgentUpdate
+@dataclass(frozen=True, slots=True)
+class QueueFiguresUpdate:
+    """A queue's service-level figures as the backend computed them (``cti-tui serve`` sends them)."""
+
+    figures: QueueFigures
+
+
+Report = CallUpdate | Snapshot | Notice | LinkDown | LinkUp | AgentUpdate | QueueFiguresUpdate

@@ -40,6 +40,7 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import InvalidNumber, parse_destination
 from cti_tui.core.permissions import may_act
 from cti_tui.core.results import DONE, CallResult, Done, LoginResult, Refused, Result, TwoFactorRequired
+from cti_tui.core.service_level import QueueFigures
 from cti_tui.core.text import shown, visible
 
 Listener = Callable[[Event], None]
@@ -75,6 +76,8 @@ class Connector:
         self._lock = asyncio.Lock()
         self._holding = 0  # commands under way whose reports must wait for their own event (READY, SUBSCRIBED)
         self._held: list[cmd.Report] = []
+        self._figures: dict[str, QueueFigures] = {}
+        self._figure_listeners: list[Callable[[QueueFigures], None]] = []
         self._trim_at = 2 * MAX_ENDED_CALLS
         self._agents: dict[str, Availability] = {}  # extension -> availability: its own, and watched agents'
 
@@ -183,6 +186,24 @@ class Connector:
                     own = self._identity is not None and availability.extension == self._identity.extension
                     if known is not None or not own:  # the own state at login is part of the present, as READY
                         self._emit(AgentEvent(self._next_seq(), availability))
+            case cmd.QueueFiguresUpdate(figures=figures):  # the queue's id is outside text too
+                self.take_figures(dataclasses.replace(figures, queue=visible(figures.queue)))
+
+    # --- queue figures: state, not events (no seq); the latest of each queue replaces the one before ------
+
+    def add_figures_listener(self, listener: Callable[[QueueFigures], None]) -> Callable[[], None]:
+        """Call ``listener`` with each queue's figures as they arrive (from the backend or a local feed)."""
+        self._figure_listeners.append(listener)
+        return lambda: self._figure_listeners.remove(listener) if listener in self._figure_listeners else None
+
+    def take_figures(self, figures: QueueFigures) -> None:
+        self._figures[figures.queue] = figures
+        for listener in list(self._figure_listeners):
+            listener(figures)
+
+    def queue_figures(self) -> dict[str, QueueFigures]:
+        """The latest figures of each queue heard of, by queue id."""
+        return dict(self._figures)
 
     def _interrupt_live_calls(self) -> None:
         """The link is gone for good: calls this session can no longer control end here, cause

@@ -78,6 +78,7 @@ class Queue:
     number: str | None = None
     offer_timeout: float = 15.0
     wrap_up_seconds: float | None = None  # after-call work once a call from this queue ends (None: the org's)
+    service_level_seconds: float = 20.0  # a caller answered within this counts toward the service level
 
     @property
     def line(self) -> str:
@@ -475,6 +476,9 @@ class _OrgReader:
         offer = self.get(table, path, "offer_timeout", float, 15.0)
         if offer <= 0:
             raise self.fail((*path, "offer_timeout"), "must be positive seconds")
+        target = self.get(table, path, "service_level_seconds", float, 20.0)
+        if target <= 0:
+            raise self.fail((*path, "service_level_seconds"), "must be positive seconds")
         return Queue(
             id=self.ident(table, path),
             name=self.text(table, path, "name"),
@@ -485,6 +489,7 @@ class _OrgReader:
             wrap_up_seconds=self.seconds(table, path, "wrap_up_seconds", 0.0, allow_zero=True)
             if "wrap_up_seconds" in table
             else None,
+            service_level_seconds=target,
         )
 
     def codes(self, table: dict[str, Any], path: Path_, key: str, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -24,6 +24,8 @@ from cti_tui.core.model import ActivityEvent, ActivityName, Call, CallEvent, Err
 from cti_tui.core.results import Done, Refused
 from cti_tui.protocol.actions import ActionError, command_frame, parse_action
 from cti_tui.protocol.events import agent_from_wire, call_from_wire, call_to_wire, event_to_wire
+from cti_tui.protocol.queue_figures import MESSAGE_TYPE as FIGURES_MESSAGE
+from cti_tui.protocol.queue_figures import FiguresError, figures_from_wire
 
 MAX_FRAME_BYTES = 64 * 1024
 SESSION_ACTIONS = frozenset({"create_session", "restore_session", "destroy_session", "ping"})
@@ -328,6 +330,7 @@ Received = (
     | cmd.Snapshot
     | cmd.Notice
     | cmd.AgentUpdate
+    | cmd.QueueFiguresUpdate
     | Opened
     | OpenFailed
     | Live
@@ -419,6 +422,11 @@ class ClientSession:
             return self._snapshot(message)
         if kind == "overflow":
             return [Overflow()]
+        if kind == FIGURES_MESSAGE:
+            try:
+                return [cmd.QueueFiguresUpdate(figures_from_wire(message))]
+            except FiguresError as exc:
+                raise MessageError(f"queueFigures: {exc}") from None
         if not isinstance(kind, str):
             raise MessageError('a message has a "type"')
         return []  # a kind of message this client does not know (a newer server): not an error

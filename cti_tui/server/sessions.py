@@ -29,9 +29,11 @@ from cti_tui.core.backend import Authenticator, Backend
 from cti_tui.core.clock import Clock, Timer
 from cti_tui.core.model import CallEvent, Event, Identity
 from cti_tui.engine.connector import Connector
+from cti_tui.engine.queue_figures import QueueFiguresFeed
 from cti_tui.protocol import session as protocol
 from cti_tui.protocol.events import agent_to_wire, call_to_wire
 from cti_tui.server.outbox import QUEUE_LIMIT, Connection, Outbox
+from cti_tui.server.queue_figures import FiguresPublisher
 from cti_tui.server.replay import PER_SESSION_BYTES, TOTAL_BYTES, ReplayBudget, ReplayLog
 from cti_tui.server.throttle import LoginThrottle
 
@@ -187,6 +189,7 @@ class SessionHub:
         queue_limit: int = QUEUE_LIMIT,
         replay_bytes_per_session: int = PER_SESSION_BYTES,
         replay_bytes_total: int = TOTAL_BYTES,
+        queue_figures: QueueFiguresFeed | None = None,
     ) -> None:
         self.backends = backends
         self.authenticator = authenticator
@@ -217,6 +220,10 @@ class SessionHub:
         self._nonce_accounts: OrderedDict[str, str] = OrderedDict()  # 2FA nonce -> the account it is for
         self.on_destroyed: Callable[[Session], None] = lambda session: None
         self._tasks: set[asyncio.Future[None]] = set()
+        # queue service levels: one feed for the whole server, its figures sent to whoever watches a queue
+        self.figures = (
+            None if queue_figures is None else FiguresPublisher(queue_figures, clock, lambda: self.sessions.values())
+        )
 
     # --- login over HTTP ----------------------------------------------------------------------------
 
@@ -341,6 +348,8 @@ class SessionHub:
         connector = Connector(self.backends())
         session = Session(secrets.token_urlsafe(18), identity, connector, self.clock, self.replay.log(), self.frames)
         connector.add_listener(session.on_event)
+        if self.figures is not None:
+            self.figures.watch(session)
         if not await connector.login_vouched(identity):
             self.replay.release(session.log)
             raise ApiError(400, "invalid_token", "could not open a session for this token")
@@ -367,6 +376,8 @@ class SessionHub:
             session.grace.cancel()
             session.grace = None
         session.connections.add(connection)
+        if self.figures is not None:
+            self.figures.send_current(session, connection)
 
     def detach(self, session: Session, connection: Connection) -> None:
         session.connections.discard(connection)
@@ -398,4 +409,6 @@ class SessionHub:
     async def close_all(self) -> None:
         for session in list(self.sessions.values()):
             await self.destroy(session)
+        if self.figures is not None:
+            self.figures.close()
         self.auth_pool.shutdown(wait=False, cancel_futures=True)

@@ -160,18 +160,27 @@ class CtiApp(App[None]):
         self.services.record_history(
             connector, lambda exc: self.notify(str(exc), title="History", severity="error", markup=False)
         )
+        self.services.watch_queues(connector)
         if remember or self.prefill_email != identity.email:
             problem = self.services.save_email(identity.email)
             if problem:
                 self.notify(problem, severity="warning", markup=False)
         self.prefill_email = identity.email  # after logging out, the form shows who was logged in
+        now = connector.backend.now
+        if self.services.front == "wall":
+            from cti_tui.ui.screens.wall import WallScreen
+
+            self.switch_screen(
+                WallScreen(connector, now=now, queues=self.services.wall_queues, backend_label=connector.backend.name)
+            )
+            return
         from cti_tui.ui.screens.dashboard import Dashboard
 
         backend, email = connector.backend.name, identity.email  # watched lines are remembered per both
         self.switch_screen(
             Dashboard(
                 connector,
-                now=connector.backend.now,
+                now=now,
                 history=self.services.history,
                 backend_label=connector.backend.name,
                 bell=self.config.bell,

@@ -46,3 +46,9 @@ class Services:
     remember_lines: Callable[[str, str, list[str]], str | None] = lambda backend, email, nodes: None
     # attach the call history to a logged-in connector; failures go to the callback
     record_history: Callable[[Connector, Callable[[Exception], None]], None] = lambda connector, on_error: None
+    # queue figures for a logged-in connector whose backend does not send them (it computes them locally)
+    watch_queues: Callable[[Connector], None] = lambda connector: None
+    # what follows the login: "dashboard", or "wall" (cti-tui wall: read-only queue figures, of wall_queues
+    # or else every queue)
+    front: str = "dashboard"
+    wall_queues: tuple[str, ...] = ()

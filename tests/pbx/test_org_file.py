@@ -39,6 +39,7 @@ name = "Help desk"
 extension = "50"
 members = ["10"]
 offer_timeout = 5
+service_level_seconds = 30
 
 [world]
 inbound_per_minute = 0
@@ -84,6 +85,12 @@ def test_extension_shapes(bad: str) -> None:
     written = f'extension = "{bad}"'
     text = swap(TINY, 'extension = "11"', written)
     assert error_of(text).startswith(f"org.toml:{line_of(text, written)}: users[1].extension: ")
+
+
+def test_service_level_target_must_be_positive() -> None:
+    text = swap(TINY, "service_level_seconds = 30", "service_level_seconds = 0")
+    line = line_of(text, "service_level_seconds = 0")
+    assert error_of(text) == f"org.toml:{line}: queues[0].service_level_seconds: must be positive seconds"
 
 
 def test_unknown_role() -> None:
@@ -305,6 +312,7 @@ def test_the_tiny_org_parses() -> None:
     assert org.park_extension == "700"
     assert [u.role for u in org.users] == [Role.AGENT, Role.SUPERVISOR]
     assert org.queue("help").offer_timeout == 5
+    assert org.queue("help").service_level_seconds == 30.0
     assert org.ivrs == () and org.conferences == ()
     assert org.world.colleagues is False and org.world.ring_seconds == 1
     assert org.policies[Role.SUPERVISOR].act_on_watched >= {Operation.HANGUP}

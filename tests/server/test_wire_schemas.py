@@ -149,7 +149,11 @@ async def test_a_locked_login_validates_with_its_retry_after() -> None:
 
 
 class Recording(Wire):
-    """A Wire that validates every frame it sends and every message it receives."""
+    """A Wire that validates every frame it sends and every message it receives (and notes their types)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.types: set[str] = set()
 
     async def send(self, frame: dict[str, Any] | str | bytes) -> None:
         if isinstance(frame, dict):
@@ -159,6 +163,7 @@ class Recording(Wire):
     async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
         message = await super().recv(timeout)
         check_wire("ServerMessage", message)
+        self.types.add(str(message.get("type")))
         result = message.get("result")
         if isinstance(result, dict) and "sessionId" in result:
             check_wire("SessionOpened", result)
@@ -172,6 +177,7 @@ async def test_every_websocket_message_of_a_working_session_validates(cti_server
     try:
         await wire.start(await login_token(server.url, "supervisor@demo.local"))
         assert (await wire.request("subscribe", node="user:1001"))["ok"]
+        assert (await wire.request("subscribe", node="queue:sales"))["ok"]  # its queueFigures follow at once
         leg = server.exchange.inbound_call("+12025550143", "1001", "Ada")
         await wire.request("hold", callId=leg.id)  # refused (INFO): an error reply and an activity event
         await wire.request("park", callId=leg.id, slot=99)
@@ -182,6 +188,7 @@ async def test_every_websocket_message_of_a_working_session_validates(cti_server
         await wire.ping()
         session = server.hub.sessions[wire.session_id]
         await wire.events_until(session.connector.last_seq)
+        assert "queueFigures" in wire.types
         last = wire.events[-1]["seq"]
         await wire.close()
         await wait_for(lambda: not session.connections, "the server notices")

@@ -39,6 +39,7 @@ from cti_tui.core.model import (
     Operation,
 )
 from cti_tui.core.numbers import format_for_display
+from cti_tui.core.service_level import QueueFigures
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
 from cti_tui.ui.screens.agent_states import AGENT_ACTIONS, AGENT_KEYS, AgentStateKeys
@@ -59,6 +60,7 @@ from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
 from cti_tui.ui.widgets.line_picker import LinePicker
 from cti_tui.ui.widgets.row_view import RowView
+from cti_tui.ui.widgets.service_level import ServiceLevelPanel
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 
@@ -152,11 +154,16 @@ class Dashboard(AgentStateKeys, Screen[None]):
             yield ActiveCalls(self.now, id="calls")
             yield SubscriptionsPane([], self.now, id="lines")
             yield HistoryPane(self.history, self.identity.line, id="history")
+        yield ServiceLevelPanel(self.now, id="service-level")
         yield KeyBar(id="keys")
 
     async def on_mount(self) -> None:
         self.directory = await self.connector.directory()
         self.lines.directory = self.directory
+        self.service_level.names = {e.node.removeprefix("queue:"): e.name for e in self.directory}
+        self._remove_figures = self.connector.add_figures_listener(self._figures_arrived)
+        for figures in self.connector.queue_figures().values():
+            self._figures_arrived(figures)
         self.status.state = "ready" if self.connector.is_connected() else "connecting"
         self.status.agent = self.own_agent()
         self._show_engine_view()
@@ -168,12 +175,22 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.call_after_refresh(settle_long_lived)
 
     def on_unmount(self) -> None:
-        remove = getattr(self, "_remove_listener", None)
-        if remove:
-            remove()
+        for name in ("_remove_listener", "_remove_figures"):
+            remove = getattr(self, name, None)
+            if remove:
+                remove()
         if self._save_due is not None:  # logging out or quitting within the second: saved now
             self._save_due.stop()
             self._save_lines()
+
+    def _figures_arrived(self, figures: QueueFigures) -> None:
+        """A watched queue's service level (from the server or the local feed): the panel shows it."""
+        if f"queue:{figures.queue}" in self.connector.subscriptions():
+            self.service_level.show_figures(figures)
+
+    @cached_property
+    def service_level(self) -> ServiceLevelPanel:
+        return self.query_one("#service-level", ServiceLevelPanel)
 
     @cached_property
     def calls(self) -> ActiveCalls:
@@ -196,6 +213,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.calls.tick()
         self.lines.tick()
         self.status.tick()
+        self.service_level.tick()
 
     # --- engine events --------------------------------------------------------------------------------
 
@@ -315,6 +333,13 @@ class Dashboard(AgentStateKeys, Screen[None]):
             case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
                 self.lines.discard_line(event.node)
                 self._lines_changed = True
+                self.service_level.keep_only(
+                    {
+                        node.removeprefix("queue:")
+                        for node in self.connector.subscriptions()
+                        if node.startswith("queue:")
+                    }
+                )
                 self.calls.replace(self.connector.active_calls())
                 self.status.notice = event.message
 
