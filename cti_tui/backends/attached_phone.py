@@ -110,6 +110,10 @@ class AttachedPhoneBackend:
     async def directory(self) -> list[DirectoryEntry]:
         return await self.pbx.directory()
 
+    def now(self) -> datetime:
+        """Asterisk's calls happen in real time (the screen counts durations against this)."""
+        return self.pbx.now()
+
     # --- commands -----------------------------------------------------------------------------------------
 
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:
