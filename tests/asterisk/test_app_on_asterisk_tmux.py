@@ -61,7 +61,7 @@ async def test_a_queued_call_answered_held_resumed_and_hung_up_in_a_terminal(
     monkeypatch.setenv("CTI_TUI_AMI_SECRET", asterisk.ami_secret)  # the pane's environment, not a file
     app_config(asterisk, tmp_path / "config")
     registrar = f"127.0.0.1:{asterisk.ports.sip}"
-    pane = Pane(tmp_path, ["--pbx", asterisk.url(), "--sip-registrar", registrar, "--sip-user", "1001"])
+    pane = Pane(tmp_path, ["--pbx", asterisk.url(), "--sip-registrar", registrar])
     caller = None
     try:
         await pane.until("Password")
