@@ -39,9 +39,15 @@ PICKUP_TIMEOUT = 30.0  # a click-to-call: how long the agent's phone may take to
 class AttachedPhoneBackend:
     """An :class:`AsteriskBackend` with the agent's phone (or None: phone operations refused)."""
 
-    def __init__(self, pbx: AsteriskBackend, phone: SoftphoneBackend | None) -> None:
+    def __init__(
+        self, pbx: AsteriskBackend, phone: SoftphoneBackend | None, *, sip_user: str = "", display_name: str = ""
+    ) -> None:
         self.pbx = pbx
         self.phone = phone
+        # the phone's account as configured; unset, it is the endpoint and name of whoever logs in (the app's
+        # one provider makes the backend before anyone has typed an email)
+        self.sip_user = sip_user
+        self.display_name = display_name
         self.name = pbx.name + (" + baresip" if phone else "")
         base = pbx.capabilities
         self.capabilities: Capabilities = (
@@ -59,6 +65,11 @@ class AttachedPhoneBackend:
         outcome = await self.pbx.login(credentials)
         if not isinstance(outcome, cmd.LoggedIn) or self.phone is None:
             return outcome
+        managed = self.phone.managed
+        if managed is not None and self.pbx.book is not None:
+            managed.user = self.sip_user or self.pbx.book.extension  # the PJSIP endpoint Asterisk confirmed
+            managed.display_name = self.display_name or outcome.identity.name or managed.user
+            self.phone.account = managed.aor  # the account the phone looks for once it is up
         try:
             phoned = await self.phone.login(credentials)
         except ConnectionError as exc:
@@ -109,6 +120,10 @@ class AttachedPhoneBackend:
 
     async def directory(self) -> list[DirectoryEntry]:
         return await self.pbx.directory()
+
+    def now(self) -> datetime:
+        """Asterisk's calls happen in real time (the screen counts durations against this)."""
+        return self.pbx.now()
 
     # --- commands -----------------------------------------------------------------------------------------
 
@@ -226,7 +241,13 @@ class AttachedPhoneProvider:
         """With a phone, the composed backend; without, Asterisk's own (which refuses what needs a phone)."""
         if self.phone is None:
             return self.asterisk.new_backend()
-        return AttachedPhoneBackend(self.asterisk.new_backend(), self.phone.new_backend())
+        settings = self.phone.options.softphone
+        return AttachedPhoneBackend(
+            self.asterisk.new_backend(),
+            self.phone.new_backend(),
+            sip_user=settings.sip_user or self.phone.options.user,
+            display_name=settings.display_name,
+        )
 
     def start(self) -> None:
         self.asterisk.start()
