@@ -2,13 +2,15 @@
 
 One run starts everything on 127.0.0.1 and stops it in a ``finally``: an Asterisk lab (tools/asterisk_lab.py),
 a baresip phone registered as 1001 (manual answer, so it keeps ringing), ``cti-tui --pbx asterisk://…`` in a
-private tmux server logged in as 1001, and a raw AMI client in this process (a blocking socket and the
-project's ``AmiParser`` in a thread, logged in as the same AMI user). For each event the bench sends
+private tmux server logged in as 1001, and a raw AMI client in its own process (a blocking socket and the
+project's ``AmiParser``, logged in as the same AMI user, doing nothing else). For each event the bench sends
 ``Originate Local/1001@internal`` with a unique caller ID (``LATnnnn``): Asterisk dials 1001's phone and
 sends ``DialBegin`` to both AMI connections. It records (a) when the raw client read that ``DialBegin`` and
 (b) when the caller ID appeared in the app's pane (capture-pane over a tmux control client, every
-``--poll-ms``), both from the moment the Originate was written; then it hangs the call up and waits
-(bounded) for the row to leave before the next. No timed assertion: the figures go to bench/README.md.
+``--poll-ms``), both from the moment the Originate was written (on a third AMI connection, events off); then
+it hangs the call up and waits (bounded) for the row to leave before the next. A difference can be negative:
+the raw client is a process like the app, and either may be scheduled first. No timed assertion: the
+figures go to bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,56 +44,103 @@ from cti_tui.protocol.ami import AmiParser, Event, encode_action, encode_login  
 AGENT = "1001"
 
 
+SECRET_ENV = "CTI_TUI_AMI_SECRET"
+
+
+def raw_client(host: str, port: int) -> int:
+    """The baseline, run as its own process (as the app is): a blocking socket and ``AmiParser``, nothing else.
+    It prints ``<what> <caller name> <monotonic ns at the read>`` for each ``DialBegin`` / ``DialEnd`` to the
+    agent's phone and ``login`` / ``reachable`` once; CLOCK_MONOTONIC is one clock for every process."""
+    sock = socket.create_connection((host, port), timeout=10)
+    sock.settimeout(None)
+    sock.sendall(encode_login(asterisk_lab.AMI_USER, os.environ[SECRET_ENV], "login"))
+    parser = AmiParser()
+    out = sys.stdout
+    while data := sock.recv(65536):
+        now = time.monotonic_ns()
+        for item in parser.feed(data):
+            if not isinstance(item, Event):
+                if getattr(item, "action_id", "") == "login":
+                    out.write(f"login {'ok' if getattr(item, 'ok', False) else 'refused'} {now}\n")
+                continue
+            name = item.name
+            if name in ("DialBegin", "DialEnd") and item.get("DestChannel").startswith(f"PJSIP/{AGENT}-"):
+                extra = f" {item.get('DialStatus')}" if name == "DialEnd" else ""
+                out.write(f"{name} {item.get('CallerIDName')} {now}{extra}\n")
+            elif name == "ContactStatus" and item.get("AOR") == AGENT and item.get("ContactStatus") == "Reachable":
+                out.write(f"reachable - {now}\n")
+        out.flush()
+    return 0
+
+
 class RawAmi:
-    """The baseline: a bare AMI reader. It notes when it read each ``DialBegin`` to the agent's phone (keyed by
-    the caller's name) and each ``ContactStatus``; actions go out on the same socket from the main thread."""
+    """The raw client's process and what it printed; actions go out on a second AMI connection (events off),
+    so the raw client only reads."""
 
     def __init__(self, lab: asterisk_lab.Lab) -> None:
-        self.sock = socket.create_connection(lab.ami_address, timeout=10)
-        self.sock.settimeout(None)
-        self.sock.sendall(encode_login(asterisk_lab.AMI_USER, lab.ami_secret, "login"))
         self.dial_read: dict[str, int] = {}
+        self.dial_status: dict[str, str] = {}  # DialEnd's DialStatus: why a call that never showed ended
         self.reachable = threading.Event()
         self.logged_in = threading.Event()
-        self.closed = False
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._read, daemon=True)
+        host, port = lab.ami_address
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--raw-client", f"{host}:{port}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            env={**os.environ, SECRET_ENV: lab.ami_secret},
+        )
+        self._thread = threading.Thread(target=self._collect, daemon=True)
         self._thread.start()
+        self.driver = socket.create_connection(lab.ami_address, timeout=10)
+        self.driver.sendall(encode_login(asterisk_lab.AMI_USER, lab.ami_secret, "driver", events="off"))
+        self.driver.setblocking(False)
 
-    def _read(self) -> None:
-        parser = AmiParser()
+    def _collect(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            what, marker, ns, *rest = raw.decode().split()
+            with self._lock:
+                if what == "DialBegin":
+                    self.dial_read.setdefault(marker, int(ns))
+                elif what == "DialEnd":
+                    self.dial_status[marker] = rest[0] if rest else ""
+            if what == "login" and marker == "ok":
+                self.logged_in.set()
+            elif what == "reachable":
+                self.reachable.set()
+
+    def read_at(self, marker: str, timeout: float) -> int | None:
+        """When the raw client read the marker's DialBegin (waiting for its line a bounded while: the app may
+        draw before the line crossed the pipe)."""
+        deadline = time.monotonic() + timeout
         while True:
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                data = b""
-            now = time.monotonic_ns()
-            if not data:
-                self.closed = True
-                return
-            for item in parser.feed(data):
-                if not isinstance(item, Event):
-                    if getattr(item, "action_id", "") == "login" and getattr(item, "ok", False):
-                        self.logged_in.set()
-                    continue
-                name = item.name
-                if name == "DialBegin" and item.get("DestChannel").startswith(f"PJSIP/{AGENT}-"):
-                    with self._lock:
-                        self.dial_read.setdefault(item.get("CallerIDName"), now)
-                elif name == "ContactStatus" and item.get("AOR") == AGENT and item.get("ContactStatus") == "Reachable":
-                    self.reachable.set()
+            with self._lock:
+                read = self.dial_read.get(marker)
+            if read is not None or time.monotonic() > deadline:
+                return read
+            time.sleep(0.002)
 
-    def read_at(self, marker: str) -> int | None:
+    def status(self, marker: str) -> str:
         with self._lock:
-            return self.dial_read.get(marker)
+            return self.dial_status.get(marker, "")
 
     def action(self, name: str, fields: dict[str, str]) -> None:
-        self.sock.sendall(encode_action(name, fields))
+        with contextlib.suppress(BlockingIOError):
+            while self.driver.recv(65536):  # its answers: drained so they never fill the buffer
+                pass
+        self.driver.setblocking(True)
+        self.driver.sendall(encode_action(name, fields))
+        self.driver.setblocking(False)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
+        self.driver.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
         self._thread.join(timeout=5)
 
 
@@ -137,13 +187,14 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     control: ControlClient | None = None
     handset: ManagedBaresip | None = None
     samples: list[dict[str, Any]] = []
-    missed: list[str] = []
+    missed: list[dict[str, Any]] = []
     first_screen: list[str] = []
     started: dict[str, Any] = {"lab": lab.name, "tmux_socket": tmux.socket}
     try:
         lab.start(60)
         started["asterisk_pid"] = lab.pid
         raw = RawAmi(lab)
+        started["raw_client_pid"] = raw.process.pid
         if not raw.logged_in.wait(10):
             raise RuntimeError("the raw AMI client was not logged in within 10 s")
         handset = phone(lab, folder)
@@ -188,9 +239,12 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             seen, window, screen = wait_screen(
                 control, lambda text, m=marker: m in text, args.event_timeout, args.poll_ms
             )
-            read = raw.read_at(marker)
+            read = raw.read_at(marker, 5.0)
             if seen is None or read is None:
-                missed.append(marker)
+                missed.append(
+                    {"marker": marker, "raw_read": read is not None, "on_screen": seen is not None,
+                     "dial_status": raw.status(marker)}
+                )  # fmt: skip
             else:
                 if not samples:
                     first_screen = screen
@@ -234,11 +288,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--event-timeout", type=float, default=10.0, help="seconds to wait for one row (10)")
     p.add_argument("--timeout", type=float, default=600.0, help="stop placing calls after this many seconds")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--raw-client", metavar="HOST:PORT", help=argparse.SUPPRESS)  # the baseline's own process
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.raw_client:
+        host, port = args.raw_client.rsplit(":", 1)
+        return raw_client(host, int(port))
     info = machine()
     with tempfile.TemporaryDirectory(prefix="cti-astbench-") as folder:
         out = measure(args, Path(folder))
@@ -247,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"machine": info, **out}, indent=1))
     else:
         print(f"commit {info['commit']} · {info['date']} · load {info['loadavg_before']} → {info['loadavg_after']}")
-        print(f"events {out['seen']}/{out['events']} seen (missed: {', '.join(out['missed']) or 'none'})")
+        print(f"events {out['seen']}/{out['events']} seen (missed: {out['missed'] or 'none'})")
         print(f"raw AMI client, Originate → DialBegin read: {fmt_summary(out['raw'])}")
         print(f"cti-tui, Originate → caller on screen:      {fmt_summary(out['app'])}")
         print(f"screen minus raw read, per event:          {fmt_summary(out['app_minus_raw'])}")

@@ -40,7 +40,7 @@ def test_the_latency_bench_sees_each_call_on_the_screen_and_at_the_raw_client() 
     assert out["machine"]["loadavg_before"] and out["machine"]["commit"]
     started = out["started"]
     assert not (labs / started["lab"]).exists(), "the bench left its lab's folder behind"
-    for pid in (started["asterisk_pid"], started["baresip_pid"]):
+    for pid in (started["asterisk_pid"], started["baresip_pid"], started["raw_client_pid"]):
         assert not running(pid), f"process {pid} still runs"
     tmux = subprocess.run(["tmux", "-L", started["tmux_socket"], "ls"], capture_output=True, text=True, timeout=20)
     assert tmux.returncode != 0, "the bench's tmux server still runs"
