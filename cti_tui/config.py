@@ -30,6 +30,7 @@ class AppConfig:
     use_api_key: bool = False
     bell: bool = True
     flash: bool = True
+    hold_on_new_call: bool = True  # dialling or answering while on a call holds that call first
     cursor_blink: bool = True  # off: text cursors stay solid (steadier for screen readers and snapshots)
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -72,6 +73,7 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)
     _take(config, data, path, "cursor_blink", bool)
+    _take(config, data, path, "hold_on_new_call", bool)
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         config.problems.append(f'{path}: [keymap] must map binding ids to keys, e.g. "cti.dial" = "D"')

@@ -175,6 +175,7 @@ class CtiApp(App[None]):
                 backend_label=connector.backend.name,
                 bell=self.config.bell,
                 flash=self.config.flash,
+                hold_first=self.config.hold_on_new_call,
             )
         )
 

@@ -60,17 +60,21 @@ _OUTBOUND: Cell = ("#e0af68", (("↑ out", ""),))
 
 
 def party_cell(call: Call) -> Cell:
+    """The name first, then the number: on a narrow screen the number is cut, never whom the agent greets."""
     number = format_for_display(call.party) or "anonymous"
     if call.party_name and call.party_name != call.party:
-        return "bold", ((number, ""), (f"  {call.party_name}", ""))
+        return "bold", ((call.party_name, ""), (f"  {number}", "not bold"))
     return "bold", ((number, ""),)
 
 
 def line_cell(call: Call) -> Cell:
-    pieces = [(call.line, "")]
+    """The queue the call came through first (what tells Sales from Support), then the line it is on."""
+    pieces = [(f"{call.via} · ", "bold #7dcfff")] if call.via else []
+    pieces.append((call.line, ""))
     if call.queue_position is not None:
         pieces.append((f" #{call.queue_position}", "bold #ffcc00"))
-    pieces.extend((f" ({extra})", "dim") for extra in call.also)
+    queues_named = bool(call.via)  # the queue's name already says which queue offers it
+    pieces.extend((f" ({extra})", "dim") for extra in call.also if not (queues_named and extra.startswith("queue:")))
     return "", tuple(pieces)
 
 

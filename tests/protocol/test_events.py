@@ -44,6 +44,7 @@ WIRE_KEYS = {
     "parkSlot",
     "queuePosition",
     "alsoLines",
+    "via",
 }
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)

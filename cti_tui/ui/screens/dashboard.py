@@ -41,6 +41,7 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
+from cti_tui.ui.call_focus import answer_target, hold_current
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -116,6 +117,7 @@ class Dashboard(Screen[None]):
         backend_label: str,
         bell: bool = True,
         flash: bool = True,
+        hold_first: bool = True,
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -124,6 +126,8 @@ class Dashboard(Screen[None]):
         self.backend_label = backend_label
         self.bell = bell
         self.flash = flash
+        self.hold_first = hold_first
+        self._select_when_shown: str | None = None
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
         self._available: tuple[bool | None, ...] = ()
@@ -219,6 +223,9 @@ class Dashboard(Screen[None]):
         was_shown = call.id in self.calls
         if not call.ended and call.seen_on(self.connector.visible_lines()):
             self.calls.show(call)
+            if call.id == self._select_when_shown:
+                self._select_when_shown = None
+                self.calls.move_to(call.id)
             if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
                 self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
         else:
@@ -307,6 +314,8 @@ class Dashboard(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.KEY_ACTIONS and self._typing():
             return False
+        if action == "answer":
+            return self._answer_target() is not None
         if action in CALL_ACTIONS:
             call = self.selected()
             if call is None:
@@ -353,19 +362,39 @@ class Dashboard(Screen[None]):
         """Run one command on the connector; its outcome arrives as events (INFO/ERROR become notifications)."""
         await self.connector.perform(command)
 
+    @work(group="intents")
+    async def _start_call(self, command: cmd.Dial | cmd.Answer) -> None:
+        """Dial or answer as the one conversation: the connected call is held first (unless configured
+        otherwise), and the new call is selected, so the next key acts on it."""
+        keep = command.call_id if isinstance(command, cmd.Answer) else None
+        if self.hold_first and not await hold_current(self.connector, keep=keep):
+            return
+        outcome = await self.connector.perform(command)
+        new_id = keep if isinstance(command, cmd.Answer) else outcome.value
+        if outcome and isinstance(new_id, str):
+            self._select_when_shown = new_id
+            if new_id in self.calls:
+                self._select_when_shown = None
+                self.calls.move_to(new_id)
+
+    def _answer_target(self) -> Call | None:
+        return answer_target(self.connector, self.selected(), self.calls.calls())
+
     def _with_selected(self, command: Callable[[str], cmd.Command]) -> None:
         call = self.selected()
         if call is not None:
             self._run(command(call.id))
 
     def action_dial(self) -> None:
-        self._ask_destination("Dial", lambda number: self._run(cmd.Dial(number)))
+        self._ask_destination("Dial", self.dial)
 
     def dial(self, number: str) -> None:
-        self._run(cmd.Dial(number))
+        self._start_call(cmd.Dial(number))
 
     def action_answer(self) -> None:
-        self._with_selected(cmd.Answer)
+        call = self._answer_target()
+        if call is not None:
+            self._start_call(cmd.Answer(call.id))
 
     def action_reject(self) -> None:
         self._with_selected(cmd.Reject)
@@ -468,7 +497,7 @@ class Dashboard(Screen[None]):
 
     @on(HistoryPane.CallBack)
     def _call_back(self, message: HistoryPane.CallBack) -> None:
-        self._run(cmd.Dial(message.number))
+        self.dial(message.number)
 
     def action_search(self) -> None:
         self.history_pane.focus_search()

@@ -27,13 +27,15 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
 )
 GAP = 2
 MIN_PARTY = 14
+NARROW = 100  # below this width the line column gives up 4 cells to the party (at 80x24 a name fits)
+NARROW_LINE = 14
 
 
 def column_widths(width: int) -> list[int]:
     """Fixed columns as given; the party column gets the rest (at least MIN_PARTY, clipped if narrower)."""
-    fixed = sum(w or 0 for _, _, w in COLUMNS)
-    party = max(MIN_PARTY, width - fixed - GAP * (len(COLUMNS) - 1) - 1)
-    return [w if w is not None else party for _, _, w in COLUMNS]
+    fixed = [w if key != "line" or width >= NARROW else NARROW_LINE for key, _, w in COLUMNS]
+    party = max(MIN_PARTY, width - sum(w or 0 for w in fixed) - GAP * (len(COLUMNS) - 1) - 1)
+    return [w if w is not None else party for w in fixed]
 
 
 def join_cells(cells: list[Text], widths: list[int], base: Style) -> Text:
