@@ -25,7 +25,10 @@ class EmbeddedBackend:
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
         self.capabilities = Capabilities(
-            operations=ALL_OPERATIONS, park_slots=exchange.org.park_slots, policies=exchange.org.policies
+            operations=ALL_OPERATIONS,
+            park_slots=exchange.org.park_slots,
+            policies=exchange.org.policies,
+            consult_transfer=True,
         )
         self._identity: Identity | None = None
         self._session: ExchangeSession | None = None

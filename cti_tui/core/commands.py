@@ -49,13 +49,24 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class SupervisedTransfer:
+    """``consult``: stop once the target answers, so the agent talks to it first and then completes
+    (:class:`CompleteSupervisedTransfer`), cancels or swaps; without it the answer completes at once."""
+
     call_id: str
     destination: str
     invite_timeout: float | None = None
+    consult: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CancelSupervisedTransfer:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteSupervisedTransfer:
+    """Hand the held call to the target the agent consulted (by the original or the consult call's id)."""
+
     call_id: str
 
 
@@ -107,6 +118,7 @@ Command = (
     | Transfer
     | SupervisedTransfer
     | CancelSupervisedTransfer
+    | CompleteSupervisedTransfer
     | Merge
     | Park
     | Unpark

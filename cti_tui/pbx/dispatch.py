@@ -71,6 +71,8 @@ class Dispatcher:
                 return self.park.unpark(me, slot)
             case cmd.CancelSupervisedTransfer(call_id=call_id):
                 return self.transfers.cancel(me, call_id)
+            case cmd.CompleteSupervisedTransfer(call_id=call_id):
+                return self.transfers.complete(me, call_id)
         call_id = getattr(command, "call_id", "")
         operation = OPERATION_OF[type(command)]
         leg_or_refusal = self._leg_for(session, call_id, operation)
@@ -90,8 +92,8 @@ class Dispatcher:
                 self.calls.resume(leg)
             case cmd.Transfer(destination=destination):
                 return self.transfers.transfer(leg, destination)
-            case cmd.SupervisedTransfer(destination=destination, invite_timeout=timeout):
-                return self.transfers.supervised(me, leg, destination, timeout)
+            case cmd.SupervisedTransfer(destination=destination, invite_timeout=timeout, consult=consult):
+                return self.transfers.supervised(me, leg, destination, timeout, consult_stage=consult)
             case cmd.Merge(other_call_id=other_id):
                 other = self._leg_for(session, other_id, Operation.MERGE)
                 if isinstance(other, cmd.CommandResult):

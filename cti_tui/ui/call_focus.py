@@ -51,3 +51,27 @@ async def hold_current(connector: Connector, *, keep: str | None = None) -> bool
         if holdable and isinstance(await connector.hold(call.id), Refused):
             return False
     return True
+
+
+def consult_pair(connector: Connector, call: Call | None) -> tuple[Call, Call] | None:
+    """(the call being handed over, the consult call) when ``call`` is either one of a supervised transfer
+    at its consult stage; None otherwise."""
+    if call is None:
+        return None
+    if call.consult_for:
+        original = connector.get_call(call.consult_for)
+        return (original, call) if original is not None and not original.ended else None
+    consult = next((c for c in connector.active_calls() if c.consult_for == call.id), None)
+    return (call, consult) if consult is not None else None
+
+
+async def swap(connector: Connector, pair: tuple[Call, Call]) -> str | None:
+    """Talk to the other party of a consult: hold the connected one, resume the held one; the id of the
+    call now talked to, or None if it could not be done (the refusal is already an event)."""
+    talking_to = next((c for c in pair if c.status is CallStatus.CONNECTED), None)
+    held = next((c for c in pair if c.status is CallStatus.ON_HOLD), None)
+    if held is None:
+        return None
+    if talking_to is not None and isinstance(await connector.hold(talking_to.id), Refused):
+        return None
+    return None if isinstance(await connector.resume(held.id), Refused) else held.id

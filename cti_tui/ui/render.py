@@ -67,9 +67,16 @@ def party_cell(call: Call) -> Cell:
     return "bold", ((number, ""),)
 
 
-def line_cell(call: Call) -> Cell:
-    """The queue the call came through first (what tells Sales from Support), then the line it is on."""
-    pieces = [(f"{call.via} · ", "bold #7dcfff")] if call.via else []
+CONSULT = ("⇄ consult · ", "bold #bb9af7")  # the agent's call to the target of a supervised transfer
+TO_TRANSFER = ("⇄ to transfer · ", "bold #bb9af7")  # the held call that the consult would hand over
+
+
+def line_cell(call: Call, transferring: bool = False) -> Cell:
+    """The consult stage, the queue the call came through (what tells Sales from Support), then the line.
+    ``transferring``: the call is the one a supervised transfer at its consult stage would hand over."""
+    pieces = [CONSULT] if call.consult_for else [TO_TRANSFER] if transferring else []
+    if call.via:
+        pieces.append((f"{call.via} · ", "bold #7dcfff"))
     pieces.append((call.line, ""))
     if call.queue_position is not None:
         pieces.append((f" #{call.queue_position}", "bold #ffcc00"))

@@ -12,13 +12,18 @@ import pytest
 from conftest import until
 from scenes import as_agent, dial, exchange_of
 from test_app_on_server import server_login
+from textual.widgets import Input
 
+from cti_tui.backends.embedded import EmbeddedBackend
 from cti_tui.config import AppConfig
 from cti_tui.core.model import CallStatus
+from cti_tui.engine.connector import Connector
 from cti_tui.pbx.exchange import Exchange
 from cti_tui.ui.app import CtiApp
 from cti_tui.ui.screens.dashboard import Dashboard
+from cti_tui.ui.screens.modals import DestinationModal
 from cti_tui.ui.widgets.active_calls import ActiveCalls
+from cti_tui.ui.widgets.key_bar import KeyBar
 
 S = CallStatus
 SIZE = (120, 40)
@@ -163,3 +168,71 @@ async def test_the_queue_a_call_came_through_shows_while_ringing_and_once_answer
         await pilot.press("x")
         await until(pilot, lambda: desk.shown().get(support.id) is S.RINGING, "the Support call offered")
         assert "Support" in row_text(desk, support.id)
+
+
+# --- supervised transfer with a consult stage (issue 17 #6) ------------------------------------------------
+
+
+async def consulting(desk: Desk, pilot) -> tuple[str, str, Connector]:
+    """Ada connected, ``T 1002``, Bruno picks up: the agent is at the consult stage."""
+    bruno = Connector(EmbeddedBackend(desk.exchange))
+    assert await bruno.login("bruno@demo.local", "demo")
+    ada = await ringing(desk, pilot, "+12025550143", "Ada Lovelace")
+    await pilot.press("a")
+    await until(pilot, lambda: desk.shown().get(ada) is S.CONNECTED, "Ada connected")
+    await pilot.press("T")
+    await until(pilot, lambda: isinstance(desk.app.screen, DestinationModal), "the transfer dialog")
+    desk.app.screen.query_one("#destination", Input).value = "1002"
+    await pilot.press("enter")
+    await until(pilot, lambda: len(desk.shown()) == 2, "the consult call")
+    (consult,) = [cid for cid in desk.shown() if cid != ada]
+    await until(pilot, lambda: bruno.active_calls(), "Bruno's phone ringing")
+    assert await bruno.answer(bruno.active_calls()[0].id)
+    await until(pilot, lambda: desk.shown().get(consult) is S.CONNECTED, "Bruno answered the consult")
+    await until(pilot, lambda: desk.table.selected_call_id == consult, "the consult call selected")
+    return ada, consult, bruno
+
+
+def keys_shown(desk: Desk) -> list[str]:
+    return desk.app.screen.query_one(KeyBar).shown
+
+
+@BACKENDS
+async def test_consult_stage_talk_to_the_target_swap_then_complete(kind, make_app, cti_server) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        desk = await sit_down(kind, pilot, cti_server)
+        ada, consult, bruno = await consulting(desk, pilot)
+        assert desk.shown() == {ada: S.ON_HOLD, consult: S.CONNECTED}  # talking to Bruno, Ada waits
+        assert desk.app.connector.get_call(consult).consult_for == ada
+        await until(pilot, lambda: "C Complete transfer" in keys_shown(desk), "the consult keys")
+        assert {"X Cancel transfer", "w Swap"} <= set(keys_shown(desk))
+        assert "consult" in row_text(desk, consult) and "transfer" in row_text(desk, ada)
+
+        await pilot.press("w")  # back to Ada for a moment
+        await until(pilot, lambda: desk.shown() == {ada: S.CONNECTED, consult: S.ON_HOLD}, "swapped to Ada")
+        assert desk.table.selected_call_id == ada
+        await pilot.press("w")
+        await until(pilot, lambda: desk.shown() == {ada: S.ON_HOLD, consult: S.CONNECTED}, "swapped back")
+
+        await pilot.press("C")
+        await until(pilot, lambda: desk.shown() == {}, "both of the agent's calls handed over")
+        for call_id in (ada, consult):
+            ended = desk.app.connector.get_call(call_id)
+            assert ended is not None and ended.cause == "transferred"
+        (with_bruno,) = bruno.active_calls()
+        assert with_bruno.status is S.CONNECTED and with_bruno.party == "+12025550143"
+        await bruno.logout()
+
+
+@BACKENDS
+async def test_consult_stage_cancel_brings_the_customer_back(kind, make_app, cti_server) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        desk = await sit_down(kind, pilot, cti_server)
+        ada, consult, bruno = await consulting(desk, pilot)
+        await pilot.press("X")
+        await until(pilot, lambda: desk.shown() == {ada: S.CONNECTED}, "Ada back, Bruno gone")
+        assert desk.app.connector.get_call(consult).cause == "cancelled"
+        assert bruno.active_calls() == []
+        await bruno.logout()

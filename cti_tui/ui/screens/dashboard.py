@@ -41,7 +41,7 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
-from cti_tui.ui.call_focus import answer_target, hold_current
+from cti_tui.ui.call_focus import answer_target, consult_pair, hold_current, swap
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -99,10 +99,14 @@ class Dashboard(Screen[None]):
         Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer", priority=True),
         Binding("p", "park", "Park", id="cti.park", priority=True),
         Binding("u", "unpark", "Unpark", id="cti.unpark", priority=True),
+        Binding("C", "complete_transfer", "Complete transfer", id="cti.complete_transfer", priority=True),
+        Binding("X", "cancel_transfer", "Cancel transfer", id="cti.cancel_transfer", priority=True),
+        Binding("w", "swap", "Swap", id="cti.swap", priority=True),
         Binding("m", "merge", "Merge", id="cti.merge", priority=True),
         Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
+        Binding("question_mark", "help", "Help", key_display="?", id="cti.help", priority=True),
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
@@ -128,6 +132,7 @@ class Dashboard(Screen[None]):
         self.flash = flash
         self.hold_first = hold_first
         self._select_when_shown: str | None = None
+        self._select_consult_of: str | None = None  # a consult call is selected once shown (it has no id yet)
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
         self._available: tuple[bool | None, ...] = ()
@@ -223,8 +228,8 @@ class Dashboard(Screen[None]):
         was_shown = call.id in self.calls
         if not call.ended and call.seen_on(self.connector.visible_lines()):
             self.calls.show(call)
-            if call.id == self._select_when_shown:
-                self._select_when_shown = None
+            if call.id == self._select_when_shown or (call.consult_for and call.consult_for == self._select_consult_of):
+                self._select_when_shown = self._select_consult_of = None
                 self.calls.move_to(call.id)
             if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
                 self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
@@ -316,6 +321,8 @@ class Dashboard(Screen[None]):
             return False
         if action == "answer":
             return self._answer_target() is not None
+        if action in ("complete_transfer", "cancel_transfer", "swap"):
+            return self._consult_action_available(action)
         if action in CALL_ACTIONS:
             call = self.selected()
             if call is None:
@@ -377,6 +384,20 @@ class Dashboard(Screen[None]):
                 self._select_when_shown = None
                 self.calls.move_to(new_id)
 
+    def _consult_action_available(self, action: str) -> bool:
+        pair = consult_pair(self.connector, self.selected())
+        if pair is None or not self.connector.backend.capabilities.consult_transfer:
+            return False
+        original, consult = pair
+        if action == "cancel_transfer":
+            return True
+        if consult.connect_at is None:  # the target has not answered: nothing to complete or swap to yet
+            return False
+        return action == "complete_transfer" or {original.status, consult.status} == {
+            CallStatus.CONNECTED,
+            CallStatus.ON_HOLD,
+        }
+
     def _answer_target(self) -> Call | None:
         return answer_target(self.connector, self.selected(), self.calls.calls())
 
@@ -417,11 +438,32 @@ class Dashboard(Screen[None]):
 
     def action_supervised_transfer(self) -> None:
         call = self.selected()
-        if call is not None:
-            self._ask_destination(
-                f"Supervised transfer of {format_for_display(call.party)} to",
-                lambda number: self._run(cmd.SupervisedTransfer(call.id, number)),
-            )
+        if call is None:
+            return
+        consult = self.connector.backend.capabilities.consult_transfer
+
+        def chosen(number: str) -> None:
+            self._select_consult_of = call.id if consult else None  # the agent talks to the target next
+            self._run(cmd.SupervisedTransfer(call.id, number, consult=consult))
+
+        self._ask_destination(f"Supervised transfer of {format_for_display(call.party)} to", chosen)
+
+    def action_complete_transfer(self) -> None:
+        self._with_selected(cmd.CompleteSupervisedTransfer)
+
+    def action_cancel_transfer(self) -> None:
+        self._with_selected(cmd.CancelSupervisedTransfer)
+
+    @work(group="intents")
+    async def action_swap(self) -> None:
+        pair = consult_pair(self.connector, self.selected())
+        if pair is not None and (now_talking := await swap(self.connector, pair)) is not None:
+            self.calls.move_to(now_talking)
+
+    def action_help(self) -> None:
+        from cti_tui.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
 
     def action_park(self) -> None:
         call = self.selected()

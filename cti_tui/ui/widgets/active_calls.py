@@ -109,6 +109,7 @@ class ActiveCalls(RowView):
         self._now = now
         self._calls: dict[str, Call] = {}
         self._parked: dict[str, Call] = {}
+        self._consulted: dict[str, str] = {}  # a call a supervised transfer would hand over -> its consult call
 
     def on_mount(self) -> None:
         self.border_title = "Active calls"
@@ -135,13 +136,27 @@ class ActiveCalls(RowView):
         else:
             self._parked.pop(call.id, None)
         self.add(call.id)
+        self._follow_consult(call)
         if call.status is CallStatus.RINGING and nothing_selected:
             self.move_to(call.id)  # a new ringing call is selected when nothing else is
 
     def drop(self, call_id: str) -> None:
-        if self._calls.pop(call_id, None) is not None:
+        if (call := self._calls.pop(call_id, None)) is not None:
             self._parked.pop(call_id, None)
+            self._follow_consult(call, gone=True)
             self.discard(call_id)
+
+    def _follow_consult(self, call: Call, *, gone: bool = False) -> None:
+        """Keep the consult-stage mark of the call a consult call would hand over in step with it."""
+        for original, consult in list(self._consulted.items()):
+            if consult == call.id and (gone or call.consult_for != original):
+                del self._consulted[original]
+                if original in self._calls:
+                    self.changed(original)
+        if call.consult_for and not gone:
+            self._consulted[call.consult_for] = call.id
+            if call.consult_for in self._calls:
+                self.changed(call.consult_for)
 
     def replace(self, calls: Iterable[Call]) -> None:
         """Show exactly ``calls`` (a snapshot after login, reconnect or restore)."""
@@ -167,7 +182,7 @@ class ActiveCalls(RowView):
             render.direction_cell(call),
             render.status_cell(call),
             render.party_cell(call),
-            render.line_cell(call),
+            render.line_cell(call, call.id in self._consulted),
             render.duration_cell(call, self._now()),
         ]
 
