@@ -85,8 +85,10 @@ def line_cell(call: Call, transferring: bool = False) -> Cell:
     return "", tuple(pieces)
 
 
-def duration_cell(call: Call, now: datetime) -> Cell:
-    """Ringing time while it rings, talk time once connected."""
+def duration_cell(call: Call, now: datetime, held_since: datetime | None = None) -> Cell:
+    """Ringing time while it rings, talk time once connected, and on hold how long the party has waited."""
+    if held_since is not None and call.status is CallStatus.ON_HOLD:
+        return "bold #ffb000", ((f"‖ {clock_text(max(0.0, (now - held_since).total_seconds()))}", ""),)
     if call.connect_at is None:
         return "#ffcc00" if not call.ended else "dim", ((f"⏲ {clock_text(call.ringing_seconds(now))}", ""),)
     return "", ((clock_text(call.talk_seconds(now)), ""),)

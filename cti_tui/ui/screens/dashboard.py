@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from cti_tui.core import commands as cmd
-from cti_tui.core.history import CallHistory
+from cti_tui.core.history import CallHistory, Outcome
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
@@ -42,6 +42,7 @@ from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
 from cti_tui.ui.call_focus import answer_target, consult_pair, hold_current, swap
+from cti_tui.ui.missed import MissedCalls
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
     ConfirmModal,
@@ -104,6 +105,8 @@ class Dashboard(Screen[None]):
         Binding("w", "swap", "Swap", id="cti.swap", priority=True),
         Binding("m", "merge", "Merge", id="cti.merge", priority=True),
         Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
+        Binding("c", "call_back", "Call back", id="cti.call_back", priority=True),
+        Binding("M", "missed", "Missed calls", id="cti.missed", priority=True),
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="cti.help", priority=True),
@@ -132,6 +135,7 @@ class Dashboard(Screen[None]):
         self.flash = flash
         self.hold_first = hold_first
         self._select_when_shown: str | None = None
+        self.missed = MissedCalls()
         self._select_consult_of: str | None = None  # a consult call is selected once shown (it has no id yet)
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
@@ -236,6 +240,8 @@ class Dashboard(Screen[None]):
         else:
             if was_shown and call.ended and call.line == self.identity.line:
                 self._say_why_it_failed(call)
+            if self.missed.saw_call(call, self.identity.line):
+                self.status.missed = self.missed.count
             self.calls.drop(call.id)
         self.lines.show(call)
 
@@ -321,6 +327,8 @@ class Dashboard(Screen[None]):
             return False
         if action == "answer":
             return self._answer_target() is not None
+        if action in ("call_back", "missed"):
+            return self.missed.count > 0
         if action in ("complete_transfer", "cancel_transfer", "swap"):
             return self._consult_action_available(action)
         if action in CALL_ACTIONS:
@@ -540,6 +548,22 @@ class Dashboard(Screen[None]):
     @on(HistoryPane.CallBack)
     def _call_back(self, message: HistoryPane.CallBack) -> None:
         self.dial(message.number)
+
+    def action_call_back(self) -> None:
+        """Call the newest unseen missed caller back (that caller's missed calls are then dealt with)."""
+        newest = self.missed.newest()
+        if newest is not None:
+            self.missed.called_back(newest.number)
+            self.status.missed = self.missed.count
+            self.dial(newest.number)
+            self._refresh_bindings_if_changed()
+
+    def action_missed(self) -> None:
+        """The history's missed calls, the list focused (enter calls one back): seen, so the badge goes."""
+        self.missed.seen()
+        self.status.missed = 0
+        self.history_pane.show_outcome(Outcome.MISSED)
+        self._refresh_bindings_if_changed()
 
     def action_search(self) -> None:
         self.history_pane.focus_search()

@@ -109,6 +109,7 @@ class ActiveCalls(RowView):
         self._now = now
         self._calls: dict[str, Call] = {}
         self._parked: dict[str, Call] = {}
+        self._held_since: dict[str, datetime] = {}  # when a held call was first seen on hold (its hold timer)
         self._consulted: dict[str, str] = {}  # a call a supervised transfer would hand over -> its consult call
 
     def on_mount(self) -> None:
@@ -131,6 +132,10 @@ class ActiveCalls(RowView):
             return
         nothing_selected = self.cursor_key is None
         self._calls[call.id] = call
+        if call.status is not CallStatus.ON_HOLD:
+            self._held_since.pop(call.id, None)
+        elif call.id not in self._held_since:
+            self._held_since[call.id] = self._now()
         if call.status is CallStatus.PARKED:
             self._parked[call.id] = call
         else:
@@ -143,6 +148,7 @@ class ActiveCalls(RowView):
     def drop(self, call_id: str) -> None:
         if (call := self._calls.pop(call_id, None)) is not None:
             self._parked.pop(call_id, None)
+            self._held_since.pop(call_id, None)
             self._follow_consult(call, gone=True)
             self.discard(call_id)
 
@@ -183,7 +189,7 @@ class ActiveCalls(RowView):
             render.status_cell(call),
             render.party_cell(call),
             render.line_cell(call, call.id in self._consulted),
-            render.duration_cell(call, self._now()),
+            render.duration_cell(call, self._now(), self._held_since.get(key)),
         ]
 
     def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:

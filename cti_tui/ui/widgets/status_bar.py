@@ -22,6 +22,7 @@ STATE_STYLE = {
 class StatusBar(Static):
     state: reactive[str] = reactive("connecting")
     notice: reactive[str] = reactive("")
+    missed: reactive[int] = reactive(0)  # unseen missed calls: a badge until the agent looks at them
 
     def __init__(self, identity: Identity, backend: str, now: Callable[[], datetime], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -33,6 +34,8 @@ class StatusBar(Static):
         me = self.identity
         text = Text()
         text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
+        if self.missed:
+            text.append(f" ☎ {self.missed} missed ", style="bold #1a1b26 on #f7768e")
         text.append(f" {me.name} ", style="bold")
         text.append(f"({me.role}) · ext {me.extension} · {self.backend}", style="")
         if self.notice:
