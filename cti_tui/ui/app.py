@@ -161,6 +161,7 @@ class CtiApp(App[None]):
                 self.notify(problem, severity="warning", markup=False)
         self.prefill_email = identity.email  # after logging out, the form shows who was logged in
         from cti_tui.ui.screens.dashboard import Dashboard
+        from cti_tui.ui.widgets.screen_pop import PopSettings
 
         self.switch_screen(
             Dashboard(
@@ -171,6 +172,7 @@ class CtiApp(App[None]):
                 bell=self.config.bell,
                 flash=self.config.flash,
                 hold_first=self.config.hold_on_new_call,
+                screen_pop=PopSettings(tuple(self.config.contacts), self.config.crm_url, connector.default_region),
             )
         )
 

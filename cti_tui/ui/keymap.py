@@ -120,12 +120,12 @@ def remappable() -> tuple[tuple[str, list[Binding]], ...]:
 
 # keys no keymap moves, shown on the help screen as they are (the app's own, Textual's, the lists')
 FIXED_KEYS: tuple[KeyHelp, ...] = (
-    KeyHelp("^p", "Command palette: dial by name, watch a line, export, log out", "app", "(fixed)"),
-    KeyHelp("^q", "Quit (asks first while calls are live)", "app", "(fixed)"),
-    KeyHelp("tab / shift+tab", "Move between the panes", "app", "(fixed)"),
-    KeyHelp("↑ ↓ pgup pgdn home end", "Move the selection", "lists", "(fixed)"),
-    KeyHelp("enter", "Call back the selected history row", "history pane", "(fixed)"),
-    KeyHelp("escape", "Close a dialog or this screen", "dialogs", "(fixed)"),
+    KeyHelp("^p", "Command palette: dial by name, watch a line, export, log out", "always", "(fixed)"),
+    KeyHelp("^q", "Quit (asks first while calls are live)", "always", "(fixed)"),
+    KeyHelp("tab", "Next pane (shift+tab: the one before)", "always", "(fixed)"),
+    KeyHelp("↑ ↓", "Move the selection (also pgup pgdn home end)", "always", "(fixed)"),
+    KeyHelp("enter", "Call back the selected history row", "always", "(fixed)"),
+    KeyHelp("esc", "Close a dialog or this screen", "always", "(fixed)"),
 )
 
 

@@ -59,6 +59,7 @@ from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
 from cti_tui.ui.widgets.row_view import RowView
+from cti_tui.ui.widgets.screen_pop import PopSettings, ScreenPop
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 
@@ -125,6 +126,7 @@ class Dashboard(Screen[None]):
         bell: bool = True,
         flash: bool = True,
         hold_first: bool = True,
+        screen_pop: PopSettings | None = None,
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -134,6 +136,7 @@ class Dashboard(Screen[None]):
         self.bell = bell
         self.flash = flash
         self.hold_first = hold_first
+        self.pop_settings = screen_pop or PopSettings()
         self._select_when_shown: str | None = None
         self.missed = MissedCalls()
         self._select_consult_of: str | None = None  # a consult call is selected once shown (it has no id yet)
@@ -155,6 +158,7 @@ class Dashboard(Screen[None]):
             yield SubscriptionsPane([], self.now, id="lines")
             yield HistoryPane(self.history, self.identity.line, id="history")
         yield KeyBar(id="keys")
+        yield ScreenPop(self.pop_settings, self.history, self.identity.line, id="screen-pop")
 
     async def on_mount(self) -> None:
         self.directory = await self.connector.directory()
@@ -218,6 +222,7 @@ class Dashboard(Screen[None]):
                 self._on_activity(event)
         if own_call_ended:  # once per drain, however many ended
             self.history_pane.reload()
+        self.query_one(ScreenPop).follow(self.calls.calls())
         self._refresh_bindings_if_changed()
 
     def _show_engine_view(self) -> None:
@@ -227,6 +232,7 @@ class Dashboard(Screen[None]):
         self.calls.replace(calls)
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(calls)
+        self.query_one(ScreenPop).follow(self.calls.calls())
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,17 +19,19 @@ from textual.widgets import Label, Static
 from cti_tui.ui.keymap import KeyHelp, key_help
 
 
-def help_table(rows: list[KeyHelp]) -> Text:
-    """The rows as aligned columns; the description wraps under itself rather than being cut."""
-    keys_width = max(len(row.keys) for row in rows)
-    id_width = max(len(row.binding_id) for row in rows)
-    text = Text()
-    text.append(f"{'Key':<{keys_width}}  {'Binding id':<{id_width}}  What (where)\n", style="bold underline")
+def help_table(rows: list[KeyHelp]) -> Table:
+    """The rows under a heading per place; descriptions wrap in their column, keys and ids are never cut."""
+    table = Table(box=None, expand=True, show_edge=False, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("Key", no_wrap=True, style="bold #ffcc00")
+    table.add_column("What", ratio=1)
+    table.add_column("Binding id", no_wrap=True, style="dim")
+    where = None
     for row in rows:
-        text.append(f"{row.keys:<{keys_width}}", style="bold #ffcc00")
-        text.append(f"  {row.binding_id:<{id_width}}  ", style="dim")
-        text.append(f"{row.description} ({row.where})\n")
-    return text
+        if row.where != where:
+            where = row.where
+            table.add_row(Text(where, style="bold underline"), "", "")
+        table.add_row(row.keys, row.description, row.binding_id)
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
