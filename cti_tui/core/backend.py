@@ -28,6 +28,7 @@ class Capabilities:
     api_key_login: bool = True
     two_factor: bool = True
     park_slots: int = 0
+    mute: bool = False  # the agent's microphone can be turned off per call
     consult_transfer: bool = False  # a supervised transfer can stop at the consult stage (complete, cancel, swap)
     # what each role may do on lines it watches, when the backend tells; None: unknown, let it decide
     policies: Mapping[Role, RolePolicy] | None = None

@@ -64,6 +64,14 @@ class CancelSupervisedTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Mute:
+    """Turn the agent's microphone off (``muted``) or on again on one call; the call's state does not change."""
+
+    call_id: str
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CompleteSupervisedTransfer:
     """Hand the held call to the target the agent consulted (by the original or the consult call's id)."""
 
@@ -119,6 +127,7 @@ Command = (
     | SupervisedTransfer
     | CancelSupervisedTransfer
     | CompleteSupervisedTransfer
+    | Mute
     | Merge
     | Park
     | Unpark

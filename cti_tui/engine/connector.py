@@ -482,6 +482,19 @@ class Connector:
             return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no consult stage", call_id)
         return await self._run_plain(cmd.CompleteSupervisedTransfer(call_id), call_id)
 
+    async def mute(self, call_id: str, muted: bool) -> Result:
+        """Turn the agent's microphone off (``muted``) or back on for a connected or held call."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        if not self.backend.capabilities.mute:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot mute", call_id)
+        call = self._calls.get(call_id) if isinstance(call_id, str) else None
+        if call is None or call.ended:
+            return self._info(ErrorCode.UNKNOWN_CALL, f"no live call {call_id!r}", str(call_id))
+        if call.status not in (CallStatus.CONNECTED, CallStatus.ON_HOLD):
+            return self._info(ErrorCode.WRONG_STATE, f"cannot mute a call that is {call.status}", call_id)
+        return await self._run_plain(cmd.Mute(call_id, bool(muted)), call_id)
+
     async def merge(self, call_a: str, call_b: str) -> Result:
         """Join two of the agent's calls into one three-way call; ``call_b``'s leg ends."""
         if call_a == call_b:
@@ -554,6 +567,8 @@ class Connector:
                 return await self.cancel_supervised_transfer(call_id)
             case cmd.CompleteSupervisedTransfer(call_id=call_id):
                 return await self.complete_supervised_transfer(call_id)
+            case cmd.Mute(call_id=call_id, muted=muted):
+                return await self.mute(call_id, muted)
             case cmd.Merge(call_id=call_id, other_call_id=other_call_id):
                 return await self.merge(call_id, other_call_id)
             case cmd.Park(call_id=call_id, slot=slot):

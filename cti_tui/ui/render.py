@@ -67,6 +67,7 @@ def party_cell(call: Call) -> Cell:
     return "bold", ((number, ""),)
 
 
+MUTED = ("⊘ muted · ", "bold #f7768e")  # the agent's microphone is off: the party hears nothing
 CONSULT = ("⇄ consult · ", "bold #bb9af7")  # the agent's call to the target of a supervised transfer
 TO_TRANSFER = ("⇄ to transfer · ", "bold #bb9af7")  # the held call that the consult would hand over
 
@@ -75,6 +76,8 @@ def line_cell(call: Call, transferring: bool = False) -> Cell:
     """The consult stage, the queue the call came through (what tells Sales from Support), then the line.
     ``transferring``: the call is the one a supervised transfer at its consult stage would hand over."""
     pieces = [CONSULT] if call.consult_for else [TO_TRANSFER] if transferring else []
+    if call.muted:
+        pieces.insert(0, MUTED)
     if call.via:
         pieces.append((f"{call.via} · ", "bold #7dcfff"))
     pieces.append((call.line, ""))

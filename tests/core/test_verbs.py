@@ -34,6 +34,7 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.Subscribe: cmd.Subscribe("queue:sales"),
     cmd.Unsubscribe: cmd.Unsubscribe("queue:sales"),
     cmd.SetAutoAnswer: cmd.SetAutoAnswer(True),
+    cmd.Mute: cmd.Mute("c1", True),
 }
 COMMANDS = typing.get_args(cmd.Command)
 

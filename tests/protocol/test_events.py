@@ -44,6 +44,7 @@ WIRE_KEYS = {
     "parkSlot",
     "queuePosition",
     "alsoLines",
+    "muted",
     "consultFor",
     "via",
 }

@@ -236,3 +236,22 @@ async def test_consult_stage_cancel_brings_the_customer_back(kind, make_app, cti
         assert desk.app.connector.get_call(consult).cause == "cancelled"
         assert bruno.active_calls() == []
         await bruno.logout()
+
+
+@BACKENDS
+async def test_v_mutes_and_unmutes_the_call_on_the_pbx(kind, make_app, cti_server) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        desk = await sit_down(kind, pilot, cti_server)
+        ada = await ringing(desk, pilot, "+12025550143", "Ada Lovelace")
+        await until(pilot, lambda: "v Mute/Unmute" not in keys_shown(desk), "no mute while ringing")
+        await pilot.press("a")
+        await until(pilot, lambda: desk.shown().get(ada) is S.CONNECTED, "Ada connected")
+        await until(pilot, lambda: "v Mute/Unmute" in keys_shown(desk), "the mute key")
+        await pilot.press("v")
+        await until(pilot, lambda: desk.exchange.legs[ada].call.muted, "muted on the PBX")
+        await until(pilot, lambda: "muted" in row_text(desk, ada), "the row says muted")
+        assert desk.status(ada) is S.CONNECTED  # muting is not holding
+        await pilot.press("v")
+        await until(pilot, lambda: not desk.exchange.legs[ada].call.muted, "unmuted on the PBX")
+        await until(pilot, lambda: "muted" not in row_text(desk, ada), "the mark gone")

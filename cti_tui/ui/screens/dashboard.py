@@ -97,6 +97,7 @@ class Dashboard(Screen[None]):
         Binding("r", "reject", "Reject", id="cti.reject", priority=True),
         Binding("x", "hangup", "Hang up", id="cti.hangup", priority=True),
         Binding("h", "hold", "Hold/Resume", id="cti.hold", priority=True),
+        Binding("v", "mute", "Mute/Unmute", id="cti.mute", priority=True),
         Binding("t", "transfer", "Transfer", id="cti.transfer", priority=True),
         Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer", priority=True),
         Binding("p", "park", "Park", id="cti.park", priority=True),
@@ -333,6 +334,14 @@ class Dashboard(Screen[None]):
             return False
         if action == "answer":
             return self._answer_target() is not None
+        if action == "mute":
+            call = self.selected()
+            return (
+                call is not None
+                and self.connector.backend.capabilities.mute
+                and call.line == self.identity.line
+                and call.status in (CallStatus.CONNECTED, CallStatus.ON_HOLD)
+            )
         if action in ("call_back", "missed"):
             return self.missed.count > 0
         if action in ("complete_transfer", "cancel_transfer", "swap"):
@@ -461,6 +470,11 @@ class Dashboard(Screen[None]):
             self._run(cmd.SupervisedTransfer(call.id, number, consult=consult))
 
         self._ask_destination(f"Supervised transfer of {format_for_display(call.party)} to", chosen)
+
+    def action_mute(self) -> None:
+        call = self.selected()
+        if call is not None:
+            self._run(cmd.Mute(call.id, not call.muted))
 
     def action_complete_transfer(self) -> None:
         self._with_selected(cmd.CompleteSupervisedTransfer)
