@@ -22,12 +22,12 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("dir", "Dir", 5),
     ("status", "Status", 13),
     ("party", "Party", None),
-    ("line", "Line", 18),
+    ("line", "Line", 26),  # room for "⇄ to transfer · user:1001" or "Support · user:1001"
     ("time", "Time", 9),
 )
 GAP = 2
 MIN_PARTY = 14
-NARROW = 100  # below this width the line column gives up 4 cells to the party (at 80x24 a name fits)
+NARROW = 100  # below this width the line column gives up cells to the party (at 80x24 a name fits)
 NARROW_LINE = 14
 
 
