@@ -172,6 +172,7 @@ async def some_history(pilot: Pilot[None]) -> None:
     await settle(pilot)
     await dial(pilot, "+12025550102")
     await advance(pilot, 3)
+    app.clear_notifications()  # its "busy" toast lasts 8 real seconds: a slow run would drop it, a fast one not
     call_id = await answered_call(pilot, "+12025550177", "Katherine Johnson")
     await pilot.press("t")
     await settle(pilot)

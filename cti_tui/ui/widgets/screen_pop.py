@@ -27,6 +27,7 @@ from cti_tui.core.text import visible
 from cti_tui.ui import render
 
 LAST_CALLS = 3
+WRITE_WAIT = 2.0  # seconds the lookup waits for the history writer at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +150,17 @@ class ScreenPop(Static):
     async def _look_up(self, call_id: str, number: str) -> None:
         history = self.history
         assert history is not None
+
+        def ask() -> list[HistoryRow]:
+            history.wait_written(WRITE_WAIT)  # a call that ended just before this one rang is in the answer
+            return history.query(self.owner, search=number, limit=LAST_CALLS + 1).rows
+
         try:
-            page = await asyncio.to_thread(history.query, self.owner, search=number, limit=LAST_CALLS + 1)
+            rows = await asyncio.to_thread(ask)
         except HistoryError:
             return
         if self.call is not None and self.call.id == call_id:
-            self._last = [row for row in page.rows if row.id != call_id][:LAST_CALLS]
+            self._last = [row for row in rows if row.id != call_id][:LAST_CALLS]
             self._draw()
 
     def _draw(self) -> None:
