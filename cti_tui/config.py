@@ -17,9 +17,6 @@ from typing import TYPE_CHECKING
 
 from cti_tui import paths
 
-if TYPE_CHECKING:
-    from cti_tui.core.contacts import ContactBook
-
 SECRET_KEYS = ("password", "api_key", "apikey", "secret", "token", "otp")
 
 
@@ -87,6 +84,10 @@ def load_config(path: Path | None = None) -> AppConfig:
     else:
         config.keymap = {str(k): v for k, v in keymap.items()}
     return config
+
+
+if TYPE_CHECKING:  # (here, not at the top: read_contacts imports it late, phonenumbers is slow to load)
+    from cti_tui.core.contacts import ContactBook
 
 
 def _take_contacts(config: AppConfig, table: object, path: Path) -> None:
