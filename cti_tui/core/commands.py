@@ -50,13 +50,32 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class SupervisedTransfer:
+    """``consult``: stop once the target answers, so the agent talks to it first and then completes
+    (:class:`CompleteSupervisedTransfer`), cancels or swaps; without it the answer completes at once."""
+
     call_id: str
     destination: str
     invite_timeout: float | None = None
+    consult: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CancelSupervisedTransfer:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Turn the agent's microphone off (``muted``) or on again on one call; the call's state does not change."""
+
+    call_id: str
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteSupervisedTransfer:
+    """Hand the held call to the target the agent consulted (by the original or the consult call's id)."""
+
     call_id: str
 
 
@@ -147,6 +166,8 @@ Command = (
     | Transfer
     | SupervisedTransfer
     | CancelSupervisedTransfer
+    | CompleteSupervisedTransfer
+    | Mute
     | Merge
     | Park
     | Unpark

@@ -43,6 +43,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(cmd.Transfer, "transfer", Operation.TRANSFER, "transfer"),
     Verb(cmd.SupervisedTransfer, "supervised_transfer", Operation.SUPERVISED_TRANSFER, "supervised_transfer"),
     Verb(cmd.CancelSupervisedTransfer, "cancel_supervised_transfer"),
+    Verb(cmd.CompleteSupervisedTransfer, "complete_supervised_transfer"),
+    Verb(cmd.Mute, "mute"),
     Verb(cmd.Merge, "merge", Operation.MERGE, "merge"),
     Verb(cmd.Park, "park", Operation.PARK, "park"),
     Verb(cmd.Unpark, "unpark", Operation.UNPARK, "unpark"),

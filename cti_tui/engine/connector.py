@@ -459,8 +459,11 @@ class Connector:
             return number
         return await self._run_plain(cmd.Transfer(call_id, number), call_id)
 
-    async def supervised_transfer(self, call_id: str, destination: str, invite_timeout: float | None = None) -> Result:
-        """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s."""
+    async def supervised_transfer(
+        self, call_id: str, destination: str, invite_timeout: float | None = None, consult: bool = False
+    ) -> Result:
+        """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s.
+        With ``consult``, the answer does not complete: the agent talks to the target, then completes."""
         checked = self._check_call(call_id, Operation.SUPERVISED_TRANSFER)
         if isinstance(checked, Refused):
             return checked
@@ -469,13 +472,36 @@ class Connector:
         number = self._destination(destination)
         if isinstance(number, Refused):
             return number
-        return await self._run_plain(cmd.SupervisedTransfer(call_id, number, invite_timeout), call_id)
+        if consult and not self.backend.capabilities.consult_transfer:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no consult stage", call_id)
+        return await self._run_plain(cmd.SupervisedTransfer(call_id, number, invite_timeout, consult), call_id)
 
     async def cancel_supervised_transfer(self, call_id: str) -> Result:
         """Abandon a pending supervised transfer (by the original or the consult call's id)."""
         if (refused := self._not_ready()) is not None:
             return refused
         return await self._run_plain(cmd.CancelSupervisedTransfer(call_id), call_id)
+
+    async def complete_supervised_transfer(self, call_id: str) -> Result:
+        """Hand the held call to the consulted target (by the original or the consult call's id)."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        if not self.backend.capabilities.consult_transfer:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no consult stage", call_id)
+        return await self._run_plain(cmd.CompleteSupervisedTransfer(call_id), call_id)
+
+    async def mute(self, call_id: str, muted: bool) -> Result:
+        """Turn the agent's microphone off (``muted``) or back on for a connected or held call."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        if not self.backend.capabilities.mute:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot mute", call_id)
+        call = self._calls.get(call_id) if isinstance(call_id, str) else None
+        if call is None or call.ended:
+            return self._info(ErrorCode.UNKNOWN_CALL, f"no live call {call_id!r}", str(call_id))
+        if call.status not in (CallStatus.CONNECTED, CallStatus.ON_HOLD):
+            return self._info(ErrorCode.WRONG_STATE, f"cannot mute a call that is {call.status}", call_id)
+        return await self._run_plain(cmd.Mute(call_id, bool(muted)), call_id)
 
     async def merge(self, call_a: str, call_b: str) -> Result:
         """Join two of the agent's calls into one three-way call; ``call_b``'s leg ends."""
@@ -541,10 +567,16 @@ class Connector:
                 return await self.resume(call_id)
             case cmd.Transfer(call_id=call_id, destination=destination):
                 return await self.transfer(call_id, destination)
-            case cmd.SupervisedTransfer(call_id=call_id, destination=destination, invite_timeout=timeout):
-                return await self.supervised_transfer(call_id, destination, timeout)
+            case cmd.SupervisedTransfer(
+                call_id=call_id, destination=destination, invite_timeout=timeout, consult=consult
+            ):
+                return await self.supervised_transfer(call_id, destination, timeout, consult)
             case cmd.CancelSupervisedTransfer(call_id=call_id):
                 return await self.cancel_supervised_transfer(call_id)
+            case cmd.CompleteSupervisedTransfer(call_id=call_id):
+                return await self.complete_supervised_transfer(call_id)
+            case cmd.Mute(call_id=call_id, muted=muted):
+                return await self.mute(call_id, muted)
             case cmd.Merge(call_id=call_id, other_call_id=other_call_id):
                 return await self.merge(call_id, other_call_id)
             case cmd.Park(call_id=call_id, slot=slot):

@@ -83,6 +83,10 @@ class Dispatcher:
                 | cmd.Dispose()
             ):
                 return self.agents.execute(me, command)  # availability and after-call work
+            case cmd.CompleteSupervisedTransfer(call_id=call_id):
+                return self.transfers.complete(me, call_id)
+            case cmd.Mute(call_id=call_id, muted=muted):
+                return self._mute(me.extension, call_id, muted)
         call_id = getattr(command, "call_id", "")
         operation = OPERATION_OF[type(command)]
         leg_or_refusal = self._leg_for(session, call_id, operation)
@@ -102,8 +106,8 @@ class Dispatcher:
                 self.calls.resume(leg)
             case cmd.Transfer(destination=destination):
                 return self.transfers.transfer(leg, destination)
-            case cmd.SupervisedTransfer(destination=destination, invite_timeout=timeout):
-                return self.transfers.supervised(me, leg, destination, timeout)
+            case cmd.SupervisedTransfer(destination=destination, invite_timeout=timeout, consult=consult):
+                return self.transfers.supervised(me, leg, destination, timeout, consult_stage=consult)
             case cmd.Merge(other_call_id=other_id):
                 other = self._leg_for(session, other_id, Operation.MERGE)
                 if isinstance(other, cmd.CommandResult):
@@ -113,6 +117,19 @@ class Dispatcher:
                 return self.park.park(leg, park_slot)
             case cmd.SendDtmf(digits=digits):
                 leg.dtmf += digits
+        return cmd.CommandResult.done()
+
+    def _mute(self, extension: str, call_id: str, muted: bool) -> cmd.CommandResult:
+        """Only the phone's owner mutes it, only while it is in a conversation (connected or held)."""
+        leg = self.book.get(call_id)
+        if leg is None or not leg.live or leg.owner != extension:
+            return cmd.CommandResult.info(ErrorCode.UNKNOWN_CALL, f"no call {call_id!r} on your phone")
+        if leg.status not in (S.CONNECTED, S.ON_HOLD):
+            return cmd.CommandResult.info(ErrorCode.WRONG_STATE, f"cannot mute a call that is {leg.status}")
+        if leg.call.muted != muted:
+            before = leg.lines
+            leg.revise(muted=muted)
+            self.calls.sessions.publish(leg, before)
         return cmd.CommandResult.done()
 
     def _subscribe(self, session: ExchangeSession, node: str) -> cmd.CommandResult:

@@ -81,8 +81,11 @@ SCHEMA: dict[str, tuple[_Field, ...]] = {
         _CALL_ID,
         _DESTINATION,
         _f("inviteTimeout", "invite_timeout", (int, float), False),
+        _f("consult", "consult", bool, False),
     ),
     "cancel_supervised_transfer": (_CALL_ID,),
+    "complete_supervised_transfer": (_CALL_ID,),
+    "mute": (_CALL_ID, _f("muted", "muted", bool)),
     "merge": (
         _f("callId", "call_a", str, command_field="call_id"),
         _f("otherCallId", "call_b", str, command_field="other_call_id"),

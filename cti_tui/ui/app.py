@@ -80,6 +80,7 @@ class CtiApp(App[None]):
         self.prefill_email = email or self.config.email
         self.prefill_api_key = api_key
         self.connector: Connector | None = None
+        self.applied_keymap: dict[str, str] = {}  # the [keymap] remaps in force (the help screen shows them)
 
     def on_mount(self) -> None:
         self._handle_termination_signals()
@@ -87,28 +88,22 @@ class CtiApp(App[None]):
         if self.config.keymap:  # (only then: the dashboard's modules are otherwise imported after the form)
             keymap, refused = self._checked_keymap(self.config.keymap)
             self.set_keymap(keymap)
+            self.applied_keymap = keymap
             problems += refused
         for problem in problems:
             self.notify(problem, title="Config", severity="warning", timeout=10, markup=False)
         self.call_later(self._show_login)
 
     def _checked_keymap(self, keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-        from cti_tui.ui.keymap import check_keymap
-        from cti_tui.ui.screens.dashboard import Dashboard
-        from cti_tui.ui.widgets.history_pane import HistoryPane
-        from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
+        from cti_tui.ui.keymap import check_keymap, remappable
 
-        remappable = [
-            *Binding.make_bindings(Dashboard.BINDINGS),
-            *Binding.make_bindings(SubscriptionsPane.BINDINGS),
-            *Binding.make_bindings(HistoryPane.BINDINGS),
-        ]
+        movable = [binding for _where, bindings in remappable() for binding in bindings]
         reserved = [
             *Binding.make_bindings(App.BINDINGS),
             *Binding.make_bindings(self.BINDINGS),
             Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "the command palette"),
         ]
-        return check_keymap(keymap, remappable, reserved)
+        return check_keymap(keymap, movable, reserved)
 
     async def _show_login(self) -> None:
         """The login form, pushed as the app's first turn: pushed from on_mount (inside Textual's start-up
@@ -166,6 +161,7 @@ class CtiApp(App[None]):
                 self.notify(problem, severity="warning", markup=False)
         self.prefill_email = identity.email  # after logging out, the form shows who was logged in
         from cti_tui.ui.screens.dashboard import Dashboard
+        from cti_tui.ui.widgets.screen_pop import PopSettings
 
         self.switch_screen(
             Dashboard(
@@ -175,6 +171,8 @@ class CtiApp(App[None]):
                 backend_label=connector.backend.name,
                 bell=self.config.bell,
                 flash=self.config.flash,
+                hold_first=self.config.hold_on_new_call,
+                screen_pop=PopSettings(tuple(self.config.contacts), self.config.crm_url, connector.default_region),
             )
         )
 

@@ -24,8 +24,9 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.Hold: cmd.Hold("c1"),
     cmd.Resume: cmd.Resume("c1"),
     cmd.Transfer: cmd.Transfer("c1", "1002"),
-    cmd.SupervisedTransfer: cmd.SupervisedTransfer("c1", "1002", 12.5),
+    cmd.SupervisedTransfer: cmd.SupervisedTransfer("c1", "1002", 12.5, consult=True),
     cmd.CancelSupervisedTransfer: cmd.CancelSupervisedTransfer("c1"),
+    cmd.CompleteSupervisedTransfer: cmd.CompleteSupervisedTransfer("c1"),
     cmd.Merge: cmd.Merge("c1", "c2"),
     cmd.Park: cmd.Park("c1", 4),
     cmd.Unpark: cmd.Unpark(4),
@@ -39,6 +40,7 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.QueueLogin: cmd.QueueLogin("sales"),
     cmd.QueueLogout: cmd.QueueLogout("sales"),
     cmd.Dispose: cmd.Dispose("c1", "sale", "wants a quote"),
+    cmd.Mute: cmd.Mute("c1", True),
 }
 COMMANDS = typing.get_args(cmd.Command)
 

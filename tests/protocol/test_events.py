@@ -44,6 +44,9 @@ WIRE_KEYS = {
     "parkSlot",
     "queuePosition",
     "alsoLines",
+    "muted",
+    "consultFor",
+    "via",
 }
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)

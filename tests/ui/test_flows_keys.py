@@ -557,7 +557,7 @@ async def test_supervisor_watching_callpark_unparks_with_u(make_app) -> None:
 # --- supervised transfer -------------------------------------------------------------------------------------------
 
 
-async def test_supervised_transfer_completes_when_the_colleague_answers(make_app) -> None:
+async def test_supervised_transfer_completes_with_c_once_the_colleague_answered(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
@@ -576,6 +576,9 @@ async def test_supervised_transfer_completes_when_the_colleague_answers(make_app
         ringing = [c for c in bruno.active_calls() if c.status is S.RINGING]
         assert len(ringing) == 1
         assert await bruno.answer(ringing[0].id)
+        assert await wait_until(pilot, lambda: rows(app).get(consult_id) is S.CONNECTED)  # the consult stage
+        assert rows(app)[call_id] is S.ON_HOLD
+        await pilot.press("C")
         assert await wait_until(pilot, lambda: rows(app) == {})
         for leg_id in (call_id, consult_id):
             call = app.connector.get_call(leg_id)
@@ -828,7 +831,7 @@ async def test_the_key_bar_shows_what_the_keys_can_do_and_a_click_presses_one(ma
         await log_in(pilot)
         bar = dashboard(app).query_one(KeyBar)
         agent_keys = ["b Break", "O Offline", "Q Queues"]  # available: ready and wrap-up have nothing to do
-        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", *agent_keys, "q Quit"]
+        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", *agent_keys, "? Help", "q Quit"]
         call_id = await ring(pilot)
         assert await wait_until(pilot, lambda: "a Answer" in bar.shown)
         assert "r Reject" in bar.shown and "h Hold/Resume" not in bar.shown

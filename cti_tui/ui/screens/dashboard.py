@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from cti_tui.core import commands as cmd
-from cti_tui.core.history import CallHistory
+from cti_tui.core.history import CallHistory, Outcome
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
@@ -42,6 +42,8 @@ from cti_tui.core.model import (
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
+from cti_tui.ui.call_focus import answer_target, consult_pair, hold_current, swap
+from cti_tui.ui.missed import MissedCalls
 from cti_tui.ui.screens.agent_states import AGENT_ACTIONS, AGENT_KEYS, AgentStateKeys
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
@@ -59,6 +61,7 @@ from cti_tui.ui.widgets.active_calls import ActiveCalls
 from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
 from cti_tui.ui.widgets.row_view import RowView
+from cti_tui.ui.widgets.screen_pop import PopSettings, ScreenPop
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
 
@@ -96,15 +99,22 @@ class Dashboard(AgentStateKeys, Screen[None]):
         Binding("r", "reject", "Reject", id="cti.reject", priority=True),
         Binding("x", "hangup", "Hang up", id="cti.hangup", priority=True),
         Binding("h", "hold", "Hold/Resume", id="cti.hold", priority=True),
+        Binding("v", "mute", "Mute/Unmute", id="cti.mute", priority=True),
         Binding("t", "transfer", "Transfer", id="cti.transfer", priority=True),
         Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer", priority=True),
         Binding("p", "park", "Park", id="cti.park", priority=True),
         Binding("u", "unpark", "Unpark", id="cti.unpark", priority=True),
+        Binding("C", "complete_transfer", "Complete transfer", id="cti.complete_transfer", priority=True),
+        Binding("X", "cancel_transfer", "Cancel transfer", id="cti.cancel_transfer", priority=True),
+        Binding("S", "swap", "Swap", id="cti.swap", priority=True),
         Binding("m", "merge", "Merge", id="cti.merge", priority=True),
         Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
+        Binding("c", "call_back", "Call back", id="cti.call_back", priority=True),
+        Binding("M", "missed", "Missed calls", id="cti.missed", priority=True),
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         *AGENT_KEYS,
+        Binding("question_mark", "help", "Help", key_display="?", id="cti.help", priority=True),
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
@@ -119,6 +129,8 @@ class Dashboard(AgentStateKeys, Screen[None]):
         backend_label: str,
         bell: bool = True,
         flash: bool = True,
+        hold_first: bool = True,
+        screen_pop: PopSettings | None = None,
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -127,6 +139,11 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.backend_label = backend_label
         self.bell = bell
         self.flash = flash
+        self.hold_first = hold_first
+        self.pop_settings = screen_pop or PopSettings()
+        self._select_when_shown: str | None = None
+        self.missed = MissedCalls()
+        self._select_consult_of: str | None = None  # a consult call is selected once shown (it has no id yet)
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
         self._available: tuple[bool | None, ...] = ()
@@ -145,6 +162,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
             yield SubscriptionsPane([], self.now, id="lines")
             yield HistoryPane(self.history, self.identity.line, id="history")
         yield KeyBar(id="keys")
+        yield ScreenPop(self.pop_settings, self.history, self.identity.line, id="screen-pop")
 
     async def on_mount(self) -> None:
         self.directory = await self.connector.directory()
@@ -212,6 +230,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
                 self._on_activity(event)
         if own_call_ended:  # once per drain, however many ended
             self.history_pane.reload()
+        self.query_one(ScreenPop).follow(self.calls.calls())
         self._refresh_bindings_if_changed()
 
     def _show_engine_view(self) -> None:
@@ -223,16 +242,22 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.lines.replace(calls)
         for agent in self.connector.agents():
             self.agent_changed(agent)
+        self.query_one(ScreenPop).follow(self.calls.calls())
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls
         if not call.ended and call.seen_on(self.connector.visible_lines()):
             self.calls.show(call)
+            if call.id == self._select_when_shown or (call.consult_for and call.consult_for == self._select_consult_of):
+                self._select_when_shown = self._select_consult_of = None
+                self.calls.move_to(call.id)
             if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
                 self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
         else:
             if was_shown and call.ended and call.line == self.identity.line:
                 self._say_why_it_failed(call)
+            if self.missed.saw_call(call, self.identity.line):
+                self.status.missed = self.missed.count
             self.calls.drop(call.id)
         self.lines.show(call)
 
@@ -316,6 +341,20 @@ class Dashboard(AgentStateKeys, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.KEY_ACTIONS and self._typing():
             return False
+        if action == "answer":
+            return self._answer_target() is not None
+        if action == "mute":
+            call = self.selected()
+            return (
+                call is not None
+                and self.connector.backend.capabilities.mute
+                and call.line == self.identity.line
+                and call.status in (CallStatus.CONNECTED, CallStatus.ON_HOLD)
+            )
+        if action in ("call_back", "missed"):
+            return self.missed.count > 0
+        if action in ("complete_transfer", "cancel_transfer", "swap"):
+            return self._consult_action_available(action)
         if action in CALL_ACTIONS:
             call = self.selected()
             if call is None:
@@ -368,19 +407,53 @@ class Dashboard(AgentStateKeys, Screen[None]):
         """Run a command of the palette's (its outcome arrives as events, as a key's does)."""
         self._run(command)
 
+    @work(group="intents")
+    async def _start_call(self, command: cmd.Dial | cmd.Answer) -> None:
+        """Dial or answer as the one conversation: the connected call is held first (unless configured
+        otherwise), and the new call is selected, so the next key acts on it."""
+        keep = command.call_id if isinstance(command, cmd.Answer) else None
+        if self.hold_first and not await hold_current(self.connector, keep=keep):
+            return
+        outcome = await self.connector.perform(command)
+        new_id = keep if isinstance(command, cmd.Answer) else outcome.value
+        if outcome and isinstance(new_id, str):
+            self._select_when_shown = new_id
+            if new_id in self.calls:
+                self._select_when_shown = None
+                self.calls.move_to(new_id)
+
+    def _consult_action_available(self, action: str) -> bool:
+        pair = consult_pair(self.connector, self.selected())
+        if pair is None or not self.connector.backend.capabilities.consult_transfer:
+            return False
+        original, consult = pair
+        if action == "cancel_transfer":
+            return True
+        if consult.connect_at is None:  # the target has not answered: nothing to complete or swap to yet
+            return False
+        return action == "complete_transfer" or {original.status, consult.status} == {
+            CallStatus.CONNECTED,
+            CallStatus.ON_HOLD,
+        }
+
+    def _answer_target(self) -> Call | None:
+        return answer_target(self.connector, self.selected(), self.calls.calls())
+
     def _with_selected(self, command: Callable[[str], cmd.Command]) -> None:
         call = self.selected()
         if call is not None:
             self._run(command(call.id))
 
     def action_dial(self) -> None:
-        self._ask_destination("Dial", lambda number: self._run(cmd.Dial(number)))
+        self._ask_destination("Dial", self.dial)
 
     def dial(self, number: str) -> None:
-        self._run(cmd.Dial(number))
+        self._start_call(cmd.Dial(number))
 
     def action_answer(self) -> None:
-        self._with_selected(cmd.Answer)
+        call = self._answer_target()
+        if call is not None:
+            self._start_call(cmd.Answer(call.id))
 
     def action_reject(self) -> None:
         self._with_selected(cmd.Reject)
@@ -403,11 +476,37 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     def action_supervised_transfer(self) -> None:
         call = self.selected()
+        if call is None:
+            return
+        consult = self.connector.backend.capabilities.consult_transfer
+
+        def chosen(number: str) -> None:
+            self._select_consult_of = call.id if consult else None  # the agent talks to the target next
+            self._run(cmd.SupervisedTransfer(call.id, number, consult=consult))
+
+        self._ask_destination(f"Supervised transfer of {format_for_display(call.party)} to", chosen)
+
+    def action_mute(self) -> None:
+        call = self.selected()
         if call is not None:
-            self._ask_destination(
-                f"Supervised transfer of {format_for_display(call.party)} to",
-                lambda number: self._run(cmd.SupervisedTransfer(call.id, number)),
-            )
+            self._run(cmd.Mute(call.id, not call.muted))
+
+    def action_complete_transfer(self) -> None:
+        self._with_selected(cmd.CompleteSupervisedTransfer)
+
+    def action_cancel_transfer(self) -> None:
+        self._with_selected(cmd.CancelSupervisedTransfer)
+
+    @work(group="intents")
+    async def action_swap(self) -> None:
+        pair = consult_pair(self.connector, self.selected())
+        if pair is not None and (now_talking := await swap(self.connector, pair)) is not None:
+            self.calls.move_to(now_talking)
+
+    def action_help(self) -> None:
+        from cti_tui.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
 
     def action_park(self) -> None:
         call = self.selected()
@@ -483,7 +582,23 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     @on(HistoryPane.CallBack)
     def _call_back(self, message: HistoryPane.CallBack) -> None:
-        self._run(cmd.Dial(message.number))
+        self.dial(message.number)
+
+    def action_call_back(self) -> None:
+        """Call the newest unseen missed caller back (that caller's missed calls are then dealt with)."""
+        newest = self.missed.newest()
+        if newest is not None:
+            self.missed.called_back(newest.number)
+            self.status.missed = self.missed.count
+            self.dial(newest.number)
+            self._refresh_bindings_if_changed()
+
+    def action_missed(self) -> None:
+        """The history's missed calls, the list focused (enter calls one back): seen, so the badge goes."""
+        self.missed.seen()
+        self.status.missed = 0
+        self.history_pane.show_outcome(Outcome.MISSED)
+        self._refresh_bindings_if_changed()
 
     def action_search(self) -> None:
         self.history_pane.focus_search()
