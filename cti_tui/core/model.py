@@ -66,6 +66,7 @@ class Operation(StrEnum):
     UNPARK = "unpark"
     MERGE = "merge"
     DTMF = "dtmf"
+    PICKUP = "pickup"  # take a call ringing on a watched line onto one's own phone
 
 
 class Role(StrEnum):
@@ -93,6 +94,7 @@ class Call:
     park_slot: int | None = None
     queue_position: int | None = None
     also: tuple[str, ...] = ()  # further lines showing this call: the queue that offers it, its conference room
+    monitor: str = ""  # a supervisor's leg into an agent's call: "listen", "whisper" or "barge" (else "")
 
     def evolve(self, **changes: object) -> Call:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ DEFAULT_POLICIES: dict[Role, RolePolicy] = {
     ),
     Role.SUPERVISOR: RolePolicy(
         watch=("*",),
-        act_on_watched=frozenset({Operation.HANGUP, Operation.TRANSFER, Operation.UNPARK}),
+        act_on_watched=frozenset({Operation.HANGUP, Operation.TRANSFER, Operation.UNPARK, Operation.PICKUP}),
     ),
 }
 

@@ -50,6 +50,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(cmd.Subscribe, "subscribe", intent="subscribe"),
     Verb(cmd.Unsubscribe, "unsubscribe"),
     Verb(cmd.SetAutoAnswer, "set_auto_answer"),
+    Verb(cmd.Pickup, "pickup", Operation.PICKUP, "pickup"),
+    Verb(cmd.Spy, "spy"),  # on a watched line's call; the dashboard's listen/whisper/barge keys pick the mode
 )
 
 BY_COMMAND: dict[type[cmd.Command], Verb] = {verb.command: verb for verb in VERBS}

@@ -14,6 +14,7 @@ from cti_tui.pbx.legs import Leg, LegBook
 from cti_tui.pbx.park import ParkLot
 from cti_tui.pbx.routing import Router
 from cti_tui.pbx.sessions import ExchangeSession
+from cti_tui.pbx.spy import Monitors
 from cti_tui.pbx.transfers import Transfers
 
 S = CallStatus
@@ -29,6 +30,7 @@ OPERATION_OF: dict[type, Operation] = {
     cmd.Merge: Operation.MERGE,
     cmd.Park: Operation.PARK,
     cmd.SendDtmf: Operation.DTMF,
+    cmd.Pickup: Operation.PICKUP,
 }
 
 
@@ -44,6 +46,7 @@ class Dispatcher:
         transfers: Transfers,
         rooms: Conferences,
         park: ParkLot,
+        monitors: Monitors,
     ) -> None:
         self.context = context
         self.book = book
@@ -52,6 +55,7 @@ class Dispatcher:
         self.transfers = transfers
         self.rooms = rooms
         self.park = park
+        self.monitors = monitors
 
     def execute(self, session: ExchangeSession, command: cmd.Command) -> cmd.CommandResult:
         me = session.identity
@@ -71,6 +75,8 @@ class Dispatcher:
                 return self.park.unpark(me, slot)
             case cmd.CancelSupervisedTransfer(call_id=call_id):
                 return self.transfers.cancel(me, call_id)
+            case cmd.Spy():
+                return self.monitors.spy(session, command)
         call_id = getattr(command, "call_id", "")
         operation = OPERATION_OF[type(command)]
         leg_or_refusal = self._leg_for(session, call_id, operation)
@@ -101,6 +107,8 @@ class Dispatcher:
                 return self.park.park(leg, park_slot)
             case cmd.SendDtmf(digits=digits):
                 leg.dtmf += digits
+            case cmd.Pickup():
+                return self.monitors.pickup(leg, me)
         return cmd.CommandResult.done()
 
     def _subscribe(self, session: ExchangeSession, node: str) -> cmd.CommandResult:

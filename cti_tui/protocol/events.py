@@ -37,6 +37,7 @@ _CALL_FIELDS = {
     "park_slot": "parkSlot",
     "queue_position": "queuePosition",
     "also": "alsoLines",
+    "monitor": "monitor",
 }
 
 
@@ -62,6 +63,7 @@ def call_to_wire(call: Call) -> dict[str, Any]:
         "parkSlot": call.park_slot,
         "queuePosition": call.queue_position,
         "alsoLines": list(call.also),
+        "monitor": call.monitor,
     }
 
 
@@ -90,6 +92,7 @@ def call_from_wire(data: dict[str, Any]) -> Call:
         park_slot=None if data.get("parkSlot") is None else int(data["parkSlot"]),
         queue_position=None if data.get("queuePosition") is None else int(data["queuePosition"]),
         also=tuple(str(line) for line in data.get("alsoLines") or ()),
+        monitor=str(data.get("monitor") or ""),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import Pbx
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.agent_commands import SpyMode
 from cti_tui.core.model import Operation
 from cti_tui.core.verbs import BY_ACTION, BY_COMMAND, BY_OPERATION, VERBS
 from cti_tui.engine.actions import perform
@@ -33,6 +34,8 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.Subscribe: cmd.Subscribe("queue:sales"),
     cmd.Unsubscribe: cmd.Unsubscribe("queue:sales"),
     cmd.SetAutoAnswer: cmd.SetAutoAnswer(True),
+    cmd.Pickup: cmd.Pickup("c1"),
+    cmd.Spy: cmd.Spy("1002", SpyMode.WHISPER),
 }
 COMMANDS = typing.get_args(cmd.Command)
 
