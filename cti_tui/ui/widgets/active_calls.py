@@ -101,6 +101,7 @@ class ActiveCalls(RowView):
     """Rows keyed by call id. Durations tick by re-rendering only the visible rows, once a second."""
 
     header_rows = 1
+    TITLE = "Active calls"
 
     def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -109,7 +110,7 @@ class ActiveCalls(RowView):
         self._parked: dict[str, Call] = {}
 
     def on_mount(self) -> None:
-        self.border_title = "Active calls"
+        self.border_title = self.TITLE
 
     @property
     def selected_call_id(self) -> str | None:
