@@ -147,3 +147,28 @@ def test_a_queued_caller_reads_waiting_and_a_listening_leg_reads_its_mode() -> N
     spying = Call("c2", "2", Direction.OUTBOUND, S.CONNECTED, "user:1100", "1100", "1002", monitor="whisper")
     assert render.status_badge(spying).plain.strip() == "◉ WHISPER"
     assert render.status_badge(dataclasses.replace(spying, monitor="barge")).plain.strip() == "◉ BARGED IN"
+
+
+async def test_the_palette_offers_barge_on_the_selected_watched_call(make_app) -> None:
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "supervisor@demo.local")
+        await watching_bruno_talk(pilot)
+        await pilot.press("ctrl+p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Barge")
+        palette = app.screen
+
+        def offered() -> bool:
+            options = palette.query_one(OptionList)
+            return options.option_count > 0 and "Barge — the selected call" in str(
+                options.get_option_at_index(0).prompt
+            )
+
+        assert await wait_until(pilot, offered)
+        await pilot.press("enter")
+        exchange = exchange_of(app)
+        assert await wait_until(pilot, lambda: any(leg.call.monitor == "barge" for leg in exchange.legs.values()))

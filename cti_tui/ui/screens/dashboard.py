@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -141,6 +141,7 @@ class Dashboard(Screen[None]):
         self.calls = ActiveCalls(now, id="calls")
         # a supervisor's own calls apart from its watched lines' (kept here: the key bar asks before they mount)
         self.watched = WatchedCalls(now, id="watched") if self.identity.role is Role.SUPERVISOR else None
+        self._pane: ActiveCalls = self.calls  # the calls pane focused last
         use_dirty_rows_compositor(self)  # rows repainted, not whole widgets: see textual_ext/compositor.py
 
     # --- layout -----------------------------------------------------------------------------------
@@ -327,9 +328,9 @@ class Dashboard(Screen[None]):
     # --- what the keys can do now ----------------------------------------------------------------------
 
     def selected(self) -> Call | None:
-        """The selected row of the focused calls pane (one's own calls unless the watched pane has it)."""
-        pane = self.watched if self.watched is not None and self.watched.has_focus else self.calls
-        call_id = pane.selected_call_id
+        """The selected row of the calls pane focused last (one's own calls, or the watched ones): the palette
+        or a dialog taking the focus does not change which call the keys act on."""
+        call_id = self._pane.selected_call_id
         return self.connector.get_call(call_id) if call_id else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -359,6 +360,11 @@ class Dashboard(Screen[None]):
         """A text field has the focus (the history search), or a drop-down list is open: keys are its."""
         focused = self.focused
         return isinstance(focused, Input) or (isinstance(focused, Select) and focused.expanded)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, ActiveCalls) and event.widget is not self._pane:
+            self._pane = event.widget
+            self._refresh_bindings_if_changed()
 
     @on(RowView.Highlighted, "#calls, #watched")
     def _selection_moved(self, message: RowView.Highlighted) -> None:
