@@ -6,7 +6,7 @@ from __future__ import annotations
 from cti_tui.core import commands as cmd
 from cti_tui.core.machine import operations_for
 from cti_tui.core.model import CallStatus, Cause, ErrorCode, Operation
-from cti_tui.core.permissions import may_act, may_watch
+from cti_tui.core.permissions import may_act, may_see, may_watch
 from cti_tui.pbx.calls import Calls
 from cti_tui.pbx.conference import Conferences
 from cti_tui.pbx.context import Context
@@ -121,7 +121,8 @@ class Dispatcher:
             return cmd.CommandResult.error(ErrorCode.NOT_PERMITTED, f"{me.role} may not watch {node}")
         session.subscriptions[node] = None
         for call in self.book.calls_on({node}):
-            session.sink(cmd.CallUpdate(call))
+            if may_see(me, call):
+                session.sink(cmd.CallUpdate(call))
         return cmd.CommandResult.done()
 
     def _leg_for(self, session: ExchangeSession, call_id: str, operation: Operation) -> Leg | cmd.CommandResult:

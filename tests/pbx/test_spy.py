@@ -237,3 +237,41 @@ async def test_the_supervisor_picks_up_the_first_caller_waiting_in_a_watched_que
     assert (taken.status, taken.line, taken.queue_position) == (CallStatus.CONNECTED, "user:1100", None)
     assert boss.last(second.id).queue_position == 1  # the caller behind moved up
     assert [leg.id for leg in pbx.exchange.queues["sales"]] == [second.id]
+
+
+async def test_an_agent_watching_the_supervisor_does_not_see_it_listening(pbx: Pbx) -> None:
+    """The agent would learn it is being listened to; another supervisor sees it."""
+    bruno = await pbx.login("bruno@demo.local")
+    assert await bruno.connector.subscribe("user:1100")
+    boss = await supervising(pbx, "user:1002")
+    theirs = await answered(pbx, bruno)
+    assert await boss.connector.spy("1002", SpyMode.WHISPER)
+    pbx.advance(5)
+    (mine,) = own_calls(boss)
+    assert boss.last(mine).status is CallStatus.CONNECTED
+    assert bruno.call_events(mine) == []
+    colleague = await pbx.login()  # an agent who starts watching the supervisor now
+    assert await colleague.connector.subscribe("user:1100")
+    assert colleague.call_events(mine) == []
+    assert [c.id for c in bruno.connector.active_calls()] == [theirs]
+    assert await bruno.connector.terminate(theirs)
+    assert bruno.call_events(mine) == []  # nor its end
+
+
+async def test_another_supervisor_watching_sees_the_listening_leg(pbx: Pbx, pbx_factory) -> None:
+    import dataclasses
+
+    from cti_tui.core.model import Role
+
+    org = pbx.exchange.org
+    users = tuple(dataclasses.replace(u, role=Role.SUPERVISOR) if u.extension == "1003" else u for u in org.users)
+    pbx = pbx_factory(dataclasses.replace(org, users=users))
+    bruno = await pbx.login("bruno@demo.local")
+    chloe = await pbx.login("chloe@demo.local")  # a second supervisor here
+    assert await chloe.connector.subscribe("user:1100")
+    boss = await supervising(pbx, "user:1002")
+    await answered(pbx, bruno)
+    assert await boss.connector.spy("1002")
+    pbx.advance(5)
+    (mine,) = own_calls(boss)
+    assert chloe.names(mine) == ["INITIAL", "ACCEPTED", "RINGING", "CONNECTED"]
