@@ -309,6 +309,30 @@ async def _lines(pilot: Pilot[None]) -> None:
     assert chloe.is_connected()
 
 
+async def _listening(pilot: Pilot[None]) -> None:
+    """A supervisor listening in on a watched agent's call (``l`` on its row), a caller waiting in a queue."""
+    app = pilot.app
+    await as_supervisor(pilot)
+    screen = app.screen
+    for node in ("user:1002", "user:1003", "queue:sales"):
+        screen.subscribe(node)  # type: ignore[attr-defined]
+        await settle(pilot)
+    bruno = await colleague(app, "bruno@demo.local")  # type: ignore[arg-type]
+    await colleague(app, "chloe@demo.local")  # type: ignore[arg-type]
+    with_bruno = await ring(pilot, "+12025550143", "1002", "Ada Lovelace")
+    await bruno.answer(with_bruno)
+    await ring(pilot, "+442079460123", "1003", "Grace Hopper")
+    await advance(pilot, 12)
+    await ring(pilot, "+12025550199", "+12025550120", "Hedy Lamarr")  # sales: nobody free, she waits
+    table = screen.watched  # type: ignore[attr-defined]
+    table.focus()
+    table.move_to(with_bruno)
+    await settle(pilot)
+    await pilot.press("l")
+    await settle(pilot)
+    await advance(pilot, 3)  # the supervisor's phone picked up: it listens
+
+
 async def _modal_dial(pilot: Pilot[None]) -> None:
     await as_agent(pilot)
     await pilot.press("d")
@@ -518,6 +542,8 @@ SCENES: tuple[Scene, ...] = (
     Scene("history-filtered", "history searched for 'ada'", MEDIUM, _history_filtered),
     Scene("lines", "a supervisor's watched lines with lamps", WIDE, _lines),
     Scene("lines-80x24", "the same lines at 80x24", NARROW, _lines),
+    Scene("listening", "a supervisor listening in on a watched call, a caller waiting", WIDE, _listening),
+    Scene("listening-80x24", "the same at 80x24", NARROW, _listening),
     Scene("modal-dial", "the dial dialog filtering the directory", MEDIUM, _modal_dial),
     Scene("modal-dial-invalid", "the dial dialog refusing a bad number", MEDIUM, _modal_dial_invalid),
     Scene("modal-transfer", "the transfer dialog", MEDIUM, _modal_transfer),

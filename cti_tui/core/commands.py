@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cti_tui.core.agent_commands import Spy as Spy  # one command for every backend, re-exported
 from cti_tui.core.availability import Availability
 from cti_tui.core.model import ActivityName, Call, ErrorCode, Identity
 
@@ -97,6 +98,13 @@ class Unpark:
 
 
 @dataclass(frozen=True, slots=True)
+class Pickup:
+    """Take ``call_id``, ringing on a watched line, onto one's own phone (a supervisor covering an agent)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendDtmf:
     call_id: str
     digits: str
@@ -181,6 +189,8 @@ Command = (
     | QueueLogin
     | QueueLogout
     | Dispose
+    | Pickup
+    | Spy  # a supervisor listens in: one command for every backend (see core.agent_commands)
 )
 
 

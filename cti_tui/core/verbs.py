@@ -58,6 +58,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(cmd.QueueLogin, "queue_login", intent="queues"),
     Verb(cmd.QueueLogout, "queue_logout"),
     Verb(cmd.Dispose, "dispose", intent="dispose"),
+    Verb(cmd.Pickup, "pickup", Operation.PICKUP, "pickup"),
+    Verb(cmd.Spy, "spy"),  # on a watched line's call; the dashboard's listen/whisper/barge keys pick the mode
 )
 
 BY_COMMAND: dict[type[cmd.Command], Verb] = {verb.command: verb for verb in VERBS}

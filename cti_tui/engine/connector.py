@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import assert_never
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.agent_commands import SpyMode
 from cti_tui.core.availability import MAX_NOTE_CHARS, Availability
 from cti_tui.core.backend import Backend
 from cti_tui.core.machine import Refusal, advance, is_legal, operations_for
@@ -369,6 +370,8 @@ class Connector:
         capabilities = self.backend.capabilities
         ops = operations_for(call) & capabilities.operations
         identity = self._identity
+        if identity is not None and call.line == identity.line:
+            ops -= {Operation.PICKUP}  # one's own ringing call is answered, not picked up
         if identity is None or capabilities.policies is None:
             return ops
         watched = self._subscriptions.keys()
@@ -437,6 +440,23 @@ class Connector:
 
     async def answer(self, call_id: str) -> Result:
         return await self._call_op(Operation.ANSWER, call_id, cmd.Answer(call_id))
+
+    async def pickup(self, call_id: str) -> Result:
+        """Take a call ringing on a watched line onto this user's phone (the PBX checks the role)."""
+        return await self._call_op(Operation.PICKUP, call_id, cmd.Pickup(call_id))
+
+    async def spy(self, extension: str, mode: str = SpyMode.LISTEN) -> Result:
+        """Listen to (whisper to, barge into) ``extension``'s call: this user's phone rings, then joins it."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        try:
+            spy_mode = SpyMode(mode)
+        except ValueError:
+            modes = ", ".join(m.value for m in SpyMode)
+            return self._error(ErrorCode.BAD_REQUEST, f"spy mode is one of {modes}, got {visible(str(mode))!r}")
+        if not isinstance(extension, str) or not extension:
+            return self._error(ErrorCode.BAD_REQUEST, "spy needs the extension of the agent to listen to")
+        return await self._run_plain(cmd.Spy(extension, spy_mode))
 
     async def reject(self, call_id: str) -> Result:
         return await self._call_op(Operation.REJECT, call_id, cmd.Reject(call_id))
@@ -559,6 +579,10 @@ class Connector:
                 return await self.answer(call_id)
             case cmd.Reject(call_id=call_id):
                 return await self.reject(call_id)
+            case cmd.Pickup(call_id=call_id):
+                return await self.pickup(call_id)
+            case cmd.Spy(extension=extension, mode=mode):
+                return await self.spy(extension, mode)
             case cmd.Hangup(call_id=call_id):
                 return await self.terminate(call_id)
             case cmd.Hold(call_id=call_id):

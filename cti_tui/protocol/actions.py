@@ -72,6 +72,8 @@ SCHEMA: dict[str, tuple[_Field, ...]] = {
     "is_connected": (),
     "call": (_DESTINATION,),
     "answer": (_CALL_ID,),
+    "pickup": (_CALL_ID,),
+    "spy": (_f("extension", "extension", str), _f("mode", "mode", str, False)),
     "reject": (_CALL_ID,),
     "terminate": (_CALL_ID,),
     "hold": (_CALL_ID,),

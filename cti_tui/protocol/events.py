@@ -42,6 +42,7 @@ _CALL_FIELDS = {
     "muted": "muted",
     "consult_for": "consultFor",
     "via": "via",
+    "monitor": "monitor",
 }
 
 
@@ -70,6 +71,7 @@ def call_to_wire(call: Call) -> dict[str, Any]:
         "muted": call.muted,
         "consultFor": call.consult_for,
         "via": call.via,
+        "monitor": call.monitor,
     }
 
 
@@ -101,6 +103,7 @@ def call_from_wire(data: dict[str, Any]) -> Call:
         muted=data.get("muted") is True,
         consult_for=str(data.get("consultFor") or ""),
         via=str(data.get("via") or ""),
+        monitor=str(data.get("monitor") or ""),
     )
 
 

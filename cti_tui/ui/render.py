@@ -44,7 +44,19 @@ def text_of(cell: Cell) -> Text:
     return text
 
 
+# a supervisor's own leg into an agent's call, by how it takes part (Call.monitor)
+MONITOR_LABEL = {"listen": "◉ LISTENING", "whisper": "◉ WHISPER", "barge": "◉ BARGED IN"}
+MONITOR_STYLE = "bold #1a1b26 on #7dcfff"
+WAITING_STYLE = "bold #ffcc00"
+
+
 def status_cell(call: Call) -> Cell:
+    """The call's status badge; a caller waiting in a queue reads WAITING (it rings no phone yet; its place
+    is in the line cell), a supervisor's listening leg reads as what it does."""
+    if call.monitor and call.status is CallStatus.CONNECTED:
+        return MONITOR_STYLE, ((f" {MONITOR_LABEL.get(call.monitor, call.monitor.upper())} ", ""),)
+    if call.status is CallStatus.RINGING and call.queue_position is not None:
+        return WAITING_STYLE, ((" ◌ WAITING ", ""),)  # its place: in the line column (queue:sales #2)
     label = STATUS_LABEL[call.status]
     if call.status is CallStatus.PARKED and call.park_slot is not None:
         label = f"P PARKED #{call.park_slot}"

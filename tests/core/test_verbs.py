@@ -10,6 +10,7 @@ import pytest
 from conftest import Pbx
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.agent_commands import SpyMode
 from cti_tui.core.model import Operation
 from cti_tui.core.verbs import BY_ACTION, BY_COMMAND, BY_OPERATION, VERBS
 from cti_tui.engine.actions import perform
@@ -41,6 +42,8 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.QueueLogout: cmd.QueueLogout("sales"),
     cmd.Dispose: cmd.Dispose("c1", "sale", "wants a quote"),
     cmd.Mute: cmd.Mute("c1", True),
+    cmd.Pickup: cmd.Pickup("c1"),
+    cmd.Spy: cmd.Spy("1002", SpyMode.WHISPER),
 }
 COMMANDS = typing.get_args(cmd.Command)
 

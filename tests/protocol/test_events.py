@@ -29,6 +29,7 @@ from cti_tui.protocol.events import (
 
 WIRE_KEYS = {
     "id",
+    "monitor",
     "cid",
     "cause",
     "destination",

@@ -61,8 +61,10 @@ def calls_table(app: CtiApp) -> ActiveCalls:
 
 
 def rows(app: CtiApp) -> dict[str, S]:
-    """What the active-calls table shows: call id -> status."""
-    return {call.id: call.status for call in calls_table(app).calls()}
+    """What the calls tables show (one's own, and a supervisor's watched calls): call id -> status."""
+    watched = dashboard(app).watched
+    panes = [calls_table(app)] if watched is None else [calls_table(app), watched]
+    return {call.id: call.status for pane in panes for call in pane.calls()}
 
 
 def status(app: CtiApp, call_id: str) -> S:
@@ -699,11 +701,16 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         assert summary.lamp is Lamp.RINGING
         heading, *calls = (re.sub(r" {2,}", "  ", row.strip()) for row in lines.row_texts("queue:sales"))
         assert heading.startswith("● queue:sales  Sales  1 waiting")
-        assert len(calls) == 1 and "RINGING" in calls[0] and "#1" in calls[0] and CALLER_NAME in calls[0]
+        assert len(calls) == 1 and "WAITING" in calls[0] and "#1" in calls[0] and CALLER_NAME in calls[0]
         assert rows(app).get(leg.id) is S.RINGING
         assert status(app, leg.id) is S.RINGING
         # the supervisor watches the queue but may not answer or reject its calls: no such keys
-        assert calls_table(app).selected_call_id == leg.id
+        watched = dashboard(app).watched
+        assert watched is not None and leg.id in watched and leg.id not in calls_table(app)
+        watched.focus()
+        await settle(pilot)
+        assert watched.selected_call_id == leg.id
+        assert dashboard(app).selected() == app.connector.get_call(leg.id)
         assert "a" not in active_keys(app) and "r" not in active_keys(app)
         assert exchange_of(app).legs[leg.id].owner is None  # waiting in the queue, offered to nobody
 

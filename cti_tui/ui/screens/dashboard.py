@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid
+from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -38,6 +38,7 @@ from cti_tui.core.model import (
     ErrorCode,
     Event,
     Operation,
+    Role,
 )
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.verbs import call_intents
@@ -54,6 +55,7 @@ from cti_tui.ui.screens.modals import (
     park_options,
     parked_options,
 )
+from cti_tui.ui.supervisor import SPY_ACTIONS, hangup_question, spied_extension
 from cti_tui.ui.textual_ext.compositor import use_dirty_rows_compositor
 from cti_tui.ui.textual_ext.memory import settle_long_lived
 from cti_tui.ui.textual_ext.soon import soon
@@ -64,6 +66,7 @@ from cti_tui.ui.widgets.row_view import RowView
 from cti_tui.ui.widgets.screen_pop import PopSettings, ScreenPop
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
+from cti_tui.ui.widgets.watched_calls import WatchedCalls, is_own
 
 # action -> the engine operations on the selected call, one of which must be available for the key to show
 CALL_ACTIONS: dict[str, tuple[Operation, ...]] = call_intents()
@@ -111,6 +114,10 @@ class Dashboard(AgentStateKeys, Screen[None]):
         Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
         Binding("c", "call_back", "Call back", id="cti.call_back", priority=True),
         Binding("M", "missed", "Missed calls", id="cti.missed", priority=True),
+        Binding("g", "pickup", "Pick up", id="cti.pickup", priority=True),
+        Binding("l", "listen", "Listen", id="cti.listen", priority=True),
+        Binding("W", "whisper", "Whisper", id="cti.whisper", priority=True),
+        Binding("B", "barge", "Barge", id="cti.barge", priority=True),
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         *AGENT_KEYS,
@@ -151,14 +158,23 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self._keys_due: Timer | None = None
         assert connector.identity is not None
         self.identity = connector.identity
+        self.calls = ActiveCalls(now, id="calls")
+        # a supervisor's own calls apart from its watched lines' (kept here: the key bar asks before they mount)
+        self.watched = WatchedCalls(now, id="watched") if self.identity.role is Role.SUPERVISOR else None
+        self._pane: ActiveCalls = self.calls  # the calls pane focused last
         use_dirty_rows_compositor(self)  # rows repainted, not whole widgets: see textual_ext/compositor.py
 
     # --- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.identity, self.backend_label, self.now, id="status")
+        if self.identity.role is Role.SUPERVISOR:
+            self.add_class("-supervisor")
         with Grid(id="main"):
-            yield ActiveCalls(self.now, id="calls")
+            with Vertical(id="call-panes"):
+                yield self.calls
+                if self.watched is not None:
+                    yield self.watched
             yield SubscriptionsPane([], self.now, id="lines")
             yield HistoryPane(self.history, self.identity.line, id="history")
         yield KeyBar(id="keys")
@@ -181,9 +197,15 @@ class Dashboard(AgentStateKeys, Screen[None]):
         if remove:
             remove()
 
-    @cached_property
-    def calls(self) -> ActiveCalls:
-        return self.query_one("#calls", ActiveCalls)
+    def _panes(self) -> list[ActiveCalls]:
+        return [self.calls] if self.watched is None else [self.calls, self.watched]
+
+    def _pane_for(self, call: Call) -> ActiveCalls:
+        return self.calls if self.watched is None or is_own(call, self.identity) else self.watched
+
+    def _show_calls(self, calls: list[Call]) -> None:
+        for pane in self._panes():
+            pane.replace(c for c in calls if self._pane_for(c) is pane)
 
     @cached_property
     def lines(self) -> SubscriptionsPane:
@@ -199,7 +221,8 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     def tick(self) -> None:
         """Redraw what time changes: durations and the clock (every second, and after virtual time moves)."""
-        self.calls.tick()
+        for pane in self._panes():
+            pane.tick()
         self.lines.tick()
         self.status.tick()
 
@@ -237,7 +260,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
         """Show exactly the engine's view: its live calls and the lines it watches (on mount, and when a
         reconnect makes it the truth again)."""
         calls = self.connector.active_calls()
-        self.calls.replace(calls)
+        self._show_calls(calls)
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(calls)
         for agent in self.connector.agents():
@@ -246,11 +269,13 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls
+        pane = self._pane_for(call)
         if not call.ended and call.seen_on(self.connector.visible_lines()):
-            self.calls.show(call)
+            pane.show(call)
             if call.id == self._select_when_shown or (call.consult_for and call.consult_for == self._select_consult_of):
                 self._select_when_shown = self._select_consult_of = None
-                self.calls.move_to(call.id)
+                self._pane = pane  # the keys act on the new call whichever pane was focused
+                pane.move_to(call.id)
             if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
                 self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
         else:
@@ -258,7 +283,10 @@ class Dashboard(AgentStateKeys, Screen[None]):
                 self._say_why_it_failed(call)
             if self.missed.saw_call(call, self.identity.line):
                 self.status.missed = self.missed.count
-            self.calls.drop(call.id)
+            pane.drop(call.id)
+        for other in self._panes():
+            if other is not pane:
+                other.drop(call.id)  # it moved (a picked-up call: from the watched pane to one's own)
         self.lines.show(call)
 
     def _say_why_it_failed(self, call: Call) -> None:
@@ -321,7 +349,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
                 self.status.notice = event.message
             case ActivityName.UNSUBSCRIBED if event.node:  # its calls left the engine's view silently
                 self.lines.discard_line(event.node)
-                self.calls.replace(self.connector.active_calls())
+                self._show_calls(self.connector.active_calls())
                 self.status.notice = event.message
 
     def _alert(self) -> None:
@@ -335,7 +363,9 @@ class Dashboard(AgentStateKeys, Screen[None]):
     # --- what the keys can do now ----------------------------------------------------------------------
 
     def selected(self) -> Call | None:
-        call_id = self.calls.selected_call_id
+        """The selected row of the calls pane focused last (one's own calls, or the watched ones): the palette
+        or a dialog taking the focus does not change which call the keys act on."""
+        call_id = self._pane.selected_call_id
         return self.connector.get_call(call_id) if call_id else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -365,6 +395,9 @@ class Dashboard(AgentStateKeys, Screen[None]):
             if action == "merge":
                 return len(self._merge_partners(call)) > 0
             return True
+        if action in SPY_ACTIONS:  # a supervisor on a watched agent's call
+            call = self.selected()
+            return call is not None and self._spied(call) is not None
         capabilities = self.connector.backend.capabilities
         if action == "unpark":  # only while a parked call is in view (yours, or the park lot's if watched)
             return capabilities.supports(Operation.UNPARK) and bool(self._parked())
@@ -379,13 +412,18 @@ class Dashboard(AgentStateKeys, Screen[None]):
         focused = self.focused
         return isinstance(focused, Input) or (isinstance(focused, Select) and focused.expanded)
 
-    @on(RowView.Highlighted, "#calls")
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, ActiveCalls) and event.widget is not self._pane:
+            self._pane = event.widget
+            self._refresh_bindings_if_changed()
+
+    @on(RowView.Highlighted, "#calls, #watched")
     def _selection_moved(self, message: RowView.Highlighted) -> None:
         message.stop()  # nothing above wants it (on a wall the selected call changes ~50 times a second)
         self._refresh_bindings_if_changed()
 
     def _parked(self) -> list[Call]:
-        return self.calls.parked()
+        return [call for pane in self._panes() for call in pane.parked()]
 
     def _merge_partners(self, call: Call) -> list[Call]:
         return [
@@ -420,6 +458,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
             self._select_when_shown = new_id
             if new_id in self.calls:
                 self._select_when_shown = None
+                self._pane = self.calls
                 self.calls.move_to(new_id)
 
     def _consult_action_available(self, action: str) -> bool:
@@ -459,7 +498,38 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self._with_selected(cmd.Reject)
 
     def action_hangup(self) -> None:
-        self._with_selected(cmd.Hangup)
+        call = self.selected()
+        question = None if call is None else hangup_question(call, self.identity)
+        if call is None or question is None:
+            self._with_selected(cmd.Hangup)
+            return
+
+        def chosen(answer: object) -> None:
+            if answer:
+                self._run(cmd.Hangup(call.id))
+
+        self.app.push_screen(ConfirmModal(question, yes="Hang up"), chosen)
+
+    def action_pickup(self) -> None:
+        self._with_selected(cmd.Pickup)
+
+    def _spied(self, call: Call) -> str | None:
+        return spied_extension(call, self.identity, self.connector.subscriptions())
+
+    def _spy(self, action: str) -> None:
+        call = self.selected()
+        extension = None if call is None else self._spied(call)
+        if extension is not None:
+            self._run(cmd.Spy(extension, SPY_ACTIONS[action]))
+
+    def action_listen(self) -> None:
+        self._spy("listen")
+
+    def action_whisper(self) -> None:
+        self._spy("whisper")
+
+    def action_barge(self) -> None:
+        self._spy("barge")
 
     def action_hold(self) -> None:
         call = self.selected()
@@ -501,6 +571,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
     async def action_swap(self) -> None:
         pair = consult_pair(self.connector, self.selected())
         if pair is not None and (now_talking := await swap(self.connector, pair)) is not None:
+            self._pane = self.calls
             self.calls.move_to(now_talking)
 
     def action_help(self) -> None:

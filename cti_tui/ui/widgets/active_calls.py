@@ -103,6 +103,7 @@ class ActiveCalls(RowView):
     """Rows keyed by call id. Durations tick by re-rendering only the visible rows, once a second."""
 
     header_rows = 1
+    TITLE = "Active calls"
 
     def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -113,7 +114,7 @@ class ActiveCalls(RowView):
         self._consulted: dict[str, str] = {}  # a call a supervised transfer would hand over -> its consult call
 
     def on_mount(self) -> None:
-        self.border_title = "Active calls"
+        self.border_title = self.TITLE
 
     @property
     def selected_call_id(self) -> str | None:
