@@ -172,3 +172,23 @@ async def test_the_palette_offers_barge_on_the_selected_watched_call(make_app) -
         await pilot.press("enter")
         exchange = exchange_of(app)
         assert await wait_until(pilot, lambda: any(leg.call.monitor == "barge" for leg in exchange.legs.values()))
+
+
+async def test_answering_from_the_watched_pane_points_the_keys_at_the_new_call(make_app) -> None:
+    """The watched pane has the focus when the supervisor's own phone rings: `a` answers it, and the next key
+    acts on that call, not on the agent's call still selected below (x hangs it up, no question asked)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "supervisor@demo.local")
+        theirs = await watching_bruno_talk(pilot)
+        mine = exchange_of(app).inbound_call("+33199001234", "1100", "Alan Turing")
+        assert mine is not None
+        assert await wait_until(pilot, lambda: rows(app).get(mine.id) is S.RINGING)
+        assert "a" in active_keys(app)
+        await pilot.press("a")
+        assert await wait_until(pilot, lambda: rows(app).get(mine.id) is S.CONNECTED)
+        assert await wait_until(pilot, lambda: dashboard(app).selected() == app.connector.get_call(mine.id))
+        await pilot.press("x")
+        assert await wait_until(pilot, lambda: mine.status is S.HANGUP)
+        assert not isinstance(app.screen, ConfirmModal)
+        assert exchange_of(app).legs[theirs].status is S.CONNECTED
