@@ -11,6 +11,7 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cti_tui import paths
 
@@ -34,8 +35,11 @@ class AppConfig:
     allow_plaintext_keyring: bool = False  # remember-me in a plain-file keyring (keyrings.alt): off unless asked
     bell: bool = True
     flash: bool = True
+    hold_on_new_call: bool = True  # dialling or answering while on a call holds that call first
     cursor_blink: bool = True  # off: text cursors stay solid (steadier for screen readers and snapshots)
     keymap: dict[str, str] = field(default_factory=dict)
+    contacts: list[str] = field(default_factory=list)  # [contacts] files: CSV and vCard, for "who is calling"
+    crm_url: str | None = None  # [contacts] crm_url: a page per caller, "{number}" replaced by its E.164
     problems: list[str] = field(default_factory=list)
 
 
@@ -94,12 +98,58 @@ def load_config(path: Path | None = None) -> AppConfig:
     _take(config, data, path, "bell", bool)
     _take(config, data, path, "flash", bool)
     _take(config, data, path, "cursor_blink", bool)
+    _take(config, data, path, "hold_on_new_call", bool)
+    _take_contacts(config, data.get("contacts", {}), path)
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         config.problems.append(f'{path}: [keymap] must map binding ids to keys, e.g. "cti.dial" = "D"')
     else:
         config.keymap = {str(k): v for k, v in keymap.items()}
     return config
+
+
+if TYPE_CHECKING:  # (here, not at the top: read_contacts imports it late, phonenumbers is slow to load)
+    from cti_tui.core.contacts import ContactBook
+
+
+def _take_contacts(config: AppConfig, table: object, path: Path) -> None:
+    """``[contacts]``: ``files = ["~/contacts.csv", "~/people.vcf"]`` and ``crm_url = "https://…{number}"``."""
+    if not isinstance(table, dict):
+        config.problems.append(f"{path}: [contacts] must be a table with files and crm_url")
+        return
+    files = table.get("files", [])
+    if isinstance(files, list) and all(isinstance(f, str) for f in files):
+        config.contacts = list(files)
+    else:
+        config.problems.append(f"{path}: [contacts] files must be a list of file paths")
+    crm_url = table.get("crm_url")
+    if crm_url is not None and not (isinstance(crm_url, str) and crm_url.startswith(("http://", "https://"))):
+        config.problems.append(f"{path}: [contacts] crm_url must be an http(s) URL, got {crm_url!r}")
+    elif crm_url is not None:
+        config.crm_url = crm_url
+
+
+def read_contacts(files: list[str], region: str | None = None) -> tuple[ContactBook, list[str]]:
+    """The contacts of every file (``.vcf``/``.vcard`` as vCard, else CSV), and a problem line for each file
+    that could not be read or understood. Blocking: run it off the event loop."""
+    from cti_tui.core.contacts import Contact, ContactBook, parse_csv, parse_vcard
+
+    contacts: list[Contact] = []
+    problems: list[str] = []
+    for name in files:
+        path = Path(name).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"contacts: cannot read {path}: {exc}")
+            continue
+        if path.suffix.lower() in (".vcf", ".vcard"):
+            contacts += parse_vcard(text)
+        else:
+            found, trouble = parse_csv(text)
+            contacts += found
+            problems += [f"contacts: {path}: {line}" for line in trouble]
+    return ContactBook(contacts, region), problems
 
 
 def _take(config: AppConfig, data: dict[str, object], path: Path, key: str, kind: type) -> None:

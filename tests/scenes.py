@@ -8,6 +8,7 @@ reaches its state with keys and scripted callers. Nothing here is faked; only ti
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,8 @@ from cti_tui.pbx.org import load_demo
 from cti_tui.ui.app import CtiApp
 
 SECURE_TOTP = "IIDSOVZMMF5MQLLU6SXN6M52XUGGFCXN"
+CONTACTS = Path(__file__).resolve().parent / "data"
+CRM_URL = "https://crm.example.com/people?phone={number}"
 
 
 def scene_app(history_dir: Path | None = None, org_size: int = 0) -> CtiApp:
@@ -44,7 +47,13 @@ def scene_app(history_dir: Path | None = None, org_size: int = 0) -> CtiApp:
         traffic=False,
         history_path=folder / "history.sqlite3",
         credentials=CredentialStore(MemoryKeyring()),
-        config=AppConfig(bell=False, flash=False, cursor_blink=False),
+        config=AppConfig(
+            bell=False,
+            flash=False,
+            cursor_blink=False,
+            contacts=[str(CONTACTS / "contacts.csv"), str(CONTACTS / "contacts.vcf")],
+            crm_url=CRM_URL,
+        ),
         remember_email=False,
         watched_path=folder / "watched-lines.json",
     )
@@ -166,6 +175,7 @@ async def some_history(pilot: Pilot[None]) -> None:
     await settle(pilot)
     await dial(pilot, "+12025550102")
     await advance(pilot, 3)
+    app.clear_notifications()  # its "busy" toast lasts 8 real seconds: a slow run would drop it, a fast one not
     call_id = await answered_call(pilot, "+12025550177", "Katherine Johnson")
     await pilot.press("t")
     await settle(pilot)
@@ -301,6 +311,30 @@ async def _lines(pilot: Pilot[None]) -> None:
     await ring(pilot, "+12025550199", "+12025550120", "Hedy Lamarr")
     await advance(pilot, 7)
     assert chloe.is_connected()
+
+
+async def _listening(pilot: Pilot[None]) -> None:
+    """A supervisor listening in on a watched agent's call (``l`` on its row), a caller waiting in a queue."""
+    app = pilot.app
+    await as_supervisor(pilot)
+    screen = app.screen
+    for node in ("user:1002", "user:1003", "queue:sales"):
+        screen.subscribe(node)  # type: ignore[attr-defined]
+        await settle(pilot)
+    bruno = await colleague(app, "bruno@demo.local")  # type: ignore[arg-type]
+    await colleague(app, "chloe@demo.local")  # type: ignore[arg-type]
+    with_bruno = await ring(pilot, "+12025550143", "1002", "Ada Lovelace")
+    await bruno.answer(with_bruno)
+    await ring(pilot, "+442079460123", "1003", "Grace Hopper")
+    await advance(pilot, 12)
+    await ring(pilot, "+12025550199", "+12025550120", "Hedy Lamarr")  # sales: nobody free, she waits
+    table = screen.watched  # type: ignore[attr-defined]
+    table.focus()
+    table.move_to(with_bruno)
+    await settle(pilot)
+    await pilot.press("l")
+    await settle(pilot)
+    await advance(pilot, 3)  # the supervisor's phone picked up: it listens
 
 
 async def _modal_dial(pilot: Pilot[None]) -> None:
@@ -478,6 +512,77 @@ async def _wall(pilot: Pilot[None]) -> None:
     await _queue_day(pilot)
 
 
+async def _screen_pop(pilot: Pilot[None]) -> None:
+    """Grace rings again: her contact, the CRM link and the call the agent had with her before."""
+    await as_agent(pilot)
+    await answered_call(pilot, "+442079460123", "G. Hopper")
+    await pilot.press("x")
+    await settle(pilot)
+    history = pilot.app.services.history  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(history.wait_written, 5)
+    await advance(pilot, 3600)
+    await ring(pilot, "+442079460123", "1001", "G. Hopper")
+    await advance(pilot, 4)
+    await _until(pilot, lambda: "answered" in str(pilot.app.screen.query_one("#screen-pop").render()))
+
+
+async def _missed(pilot: Pilot[None]) -> None:
+    """Two callers gave up before the agent answered: the badge, and the keys to call back or look."""
+    await as_agent(pilot)
+    for number, name in (("+442079460123", "Grace Hopper"), ("+33199001234", "Alan Turing")):
+        call_id = await ring(pilot, number, "1001", name)
+        await advance(pilot, 12)
+        exchange_of(pilot.app).remote_hangup(call_id)  # type: ignore[arg-type]
+        await settle(pilot)
+    history = pilot.app.services.history  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(history.wait_written, 5)
+    await advance(pilot, 60)
+
+
+async def _missed_list(pilot: Pilot[None]) -> None:
+    await _missed(pilot)
+    await pilot.press("M")
+    await settle(pilot)
+    await _until(pilot, lambda: len(pilot.app.screen.query_one("#history").rows) == 2)  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
+async def _consult(pilot: Pilot[None]) -> None:
+    """A supervised transfer at its consult stage: Ada waits on hold, the agent talks to Bruno."""
+    await as_agent(pilot)
+    await consult_stage(pilot)
+
+
+async def consult_stage(pilot: Pilot[None]) -> None:
+    bruno = await colleague(pilot.app, "bruno@demo.local")  # type: ignore[arg-type]
+    await answered_call(pilot, "+12025550143", "Ada Lovelace")
+    await pilot.press("T")
+    await settle(pilot)
+    pilot.app.screen.query_one("#destination", Input).value = "1002"
+    await pilot.press("enter")
+    await settle(pilot)
+    await _until(pilot, lambda: bruno.active_calls())
+    assert await bruno.answer(bruno.active_calls()[0].id)
+    await advance(pilot, 6)
+
+
+async def _help(pilot: Pilot[None]) -> None:
+    await as_agent(pilot)
+    await pilot.press("question_mark")
+    await settle(pilot)
+
+
+async def _most_keys(pilot: Pilot[None]) -> None:
+    """As many keys as the bar ever offers: a missed call, a consult stage, another call ringing."""
+    await as_agent(pilot)
+    missed = await ring(pilot, "+442079460123", "1001", "Grace Hopper")
+    exchange_of(pilot.app).remote_hangup(missed)  # type: ignore[arg-type]
+    await settle(pilot)
+    await consult_stage(pilot)
+    await ring(pilot, "+33199001234", "1001", "Alan Turing")
+    await advance(pilot, 2)
+
+
 NARROW = (80, 24)
 MEDIUM = (120, 36)
 WIDE = (160, 50)
@@ -501,6 +606,8 @@ SCENES: tuple[Scene, ...] = (
     Scene("history-filtered", "history searched for 'ada'", MEDIUM, _history_filtered),
     Scene("lines", "a supervisor's watched lines with lamps", WIDE, _lines),
     Scene("lines-80x24", "the same lines at 80x24", NARROW, _lines),
+    Scene("listening", "a supervisor listening in on a watched call, a caller waiting", WIDE, _listening),
+    Scene("listening-80x24", "the same at 80x24", NARROW, _listening),
     Scene("modal-dial", "the dial dialog filtering the directory", MEDIUM, _modal_dial),
     Scene("modal-dial-invalid", "the dial dialog refusing a bad number", MEDIUM, _modal_dial_invalid),
     Scene("modal-transfer", "the transfer dialog", MEDIUM, _modal_transfer),
@@ -537,6 +644,17 @@ SCENES: tuple[Scene, ...] = (
     Scene("service-level-80x24", "the service-level panel at 80x24", NARROW, _service_level),
     Scene("wall", "cti-tui wall: queue service levels in large figures at 160x50", WIDE, _wall),
     Scene("wall-80x24", "cti-tui wall at 80x24", NARROW, _wall),
+    Scene("screen-pop-80x24", "who is calling: contact, CRM link, last calls", NARROW, _screen_pop),
+    Scene("screen-pop-160x50", "who is calling at 160x50", WIDE, _screen_pop),
+    Scene("missed-80x24", "missed calls: the badge and the call-back keys", NARROW, _missed),
+    Scene("missed-160x50", "missed calls at 160x50", WIDE, _missed),
+    Scene("missed-list-80x24", "the history's missed calls (M), the badge cleared", NARROW, _missed_list),
+    Scene("missed-list-160x50", "the missed list at 160x50", WIDE, _missed_list),
+    Scene("consult-80x24", "supervised transfer, consult stage: complete, cancel, swap", NARROW, _consult),
+    Scene("consult-160x50", "the consult stage at 160x50", WIDE, _consult),
+    Scene("help-80x24", "the ? help screen: every key and its binding id", NARROW, _help),
+    Scene("help-160x50", "the help screen at 160x50", WIDE, _help),
+    Scene("keys-most-80x24", "the key bar with the most keys at 80x24, nothing cut", NARROW, _most_keys),
 )
 
 

@@ -29,6 +29,8 @@ class EmbeddedBackend:
             park_slots=exchange.org.park_slots,
             policies=exchange.org.policies,
             agent_states=True,
+            consult_transfer=True,
+            mute=True,
         )
         self._identity: Identity | None = None
         self._session: ExchangeSession | None = None

@@ -91,7 +91,9 @@ class ServerBackend:
         self.ws_url = _ws_url(self.base)
         self.reconnect = reconnect
         self.max_backoff = max_backoff
-        self.capabilities = Capabilities(operations=ALL_OPERATIONS, park_slots=10, agent_states=True)
+        self.capabilities = Capabilities(
+            operations=ALL_OPERATIONS, park_slots=10, agent_states=True, consult_transfer=True, mute=True
+        )
         self.name = f"CTI server {self.base}"
         # httpx is imported here, not at the top: importing it pulls in rich (its CLI), and the engine's
         # modules must stay importable without any terminal-UI library

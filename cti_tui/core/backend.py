@@ -25,6 +25,8 @@ class Capabilities:
     operations: frozenset[Operation]
     click_to_call: bool = True  # outbound calls start INITIAL/ACCEPTED (the agent's own phone rings first)
     subscribe: bool = True
+    mute: bool = False  # the agent's microphone can be turned off per call
+    consult_transfer: bool = False  # a supervised transfer can stop at the consult stage (complete, cancel, swap)
     auto_answer: bool = True
     api_key_login: bool = True
     two_factor: bool = True

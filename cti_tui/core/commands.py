@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cti_tui.core.agent_commands import Spy as Spy  # one command for every backend, re-exported
 from cti_tui.core.availability import Availability
 from cti_tui.core.model import ActivityName, Call, ErrorCode, Identity
 from cti_tui.core.service_level import QueueFigures
@@ -51,13 +52,32 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class SupervisedTransfer:
+    """``consult``: stop once the target answers, so the agent talks to it first and then completes
+    (:class:`CompleteSupervisedTransfer`), cancels or swaps; without it the answer completes at once."""
+
     call_id: str
     destination: str
     invite_timeout: float | None = None
+    consult: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CancelSupervisedTransfer:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Turn the agent's microphone off (``muted``) or on again on one call; the call's state does not change."""
+
+    call_id: str
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteSupervisedTransfer:
+    """Hand the held call to the target the agent consulted (by the original or the consult call's id)."""
+
     call_id: str
 
 
@@ -76,6 +96,13 @@ class Park:
 @dataclass(frozen=True, slots=True)
 class Unpark:
     slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pickup:
+    """Take ``call_id``, ringing on a watched line, onto one's own phone (a supervisor covering an agent)."""
+
+    call_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +175,8 @@ Command = (
     | Transfer
     | SupervisedTransfer
     | CancelSupervisedTransfer
+    | CompleteSupervisedTransfer
+    | Mute
     | Merge
     | Park
     | Unpark
@@ -161,6 +190,8 @@ Command = (
     | QueueLogin
     | QueueLogout
     | Dispose
+    | Pickup
+    | Spy  # a supervisor listens in: one command for every backend (see core.agent_commands)
 )
 
 

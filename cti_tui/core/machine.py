@@ -36,6 +36,8 @@ TABLE: tuple[Transition, ...] = (
     _row(S.ACCEPTED, S.RINGING, OUT),
     # a ringing call may be re-offered (queue -> agent -> back to queue): same status, new line
     _row(S.RINGING, S.RINGING),
+    # a supervisor picks up a call ringing on a watched line: it moves, still ringing, to the supervisor's phone
+    _row(S.RINGING, S.RINGING, IN, O.PICKUP),
     _row(S.RINGING, S.CONNECTED, IN, O.ANSWER),
     _row(S.RINGING, S.CONNECTED, OUT),
     # connected: DTMF and merge keep it connected (the merged call's party changes)
@@ -82,7 +84,12 @@ def available_operations(status: CallStatus, direction: Direction) -> frozenset[
 
 
 def operations_for(call: Call) -> frozenset[Operation]:
-    return available_operations(call.status, call.direction)
+    """What the call's state allows; a supervisor's listening leg (``monitor``) can only be hung up."""
+    ops = available_operations(call.status, call.direction)
+    return ops & _MONITOR_OPERATIONS if call.monitor else ops
+
+
+_MONITOR_OPERATIONS = frozenset({O.HANGUP})
 
 
 def targets_of(operation: Operation, status: CallStatus, direction: Direction) -> frozenset[CallStatus]:

@@ -69,6 +69,7 @@ class Operation(StrEnum):
     UNPARK = "unpark"
     MERGE = "merge"
     DTMF = "dtmf"
+    PICKUP = "pickup"  # take a call ringing on a watched line onto one's own phone
 
 
 class Role(StrEnum):
@@ -96,6 +97,10 @@ class Call:
     park_slot: int | None = None
     queue_position: int | None = None
     also: tuple[str, ...] = ()  # further lines showing this call: the queue that offers it, its conference room
+    muted: bool = False  # the agent's microphone is off on this call (where the backend can mute)
+    consult_for: str = ""  # on the consult call of a supervised transfer: the id of the call it would hand over
+    via: str = ""  # the queue (by name) the call came through: kept once answered, so Sales is told from Support
+    monitor: str = ""  # a supervisor's leg into an agent's call: "listen", "whisper" or "barge" (else "")
 
     def evolve(self, **changes: object) -> Call:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from cti_tui.core.model import Identity, Operation, Role
+from cti_tui.core.model import Call, Identity, Operation, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ DEFAULT_POLICIES: dict[Role, RolePolicy] = {
     ),
     Role.SUPERVISOR: RolePolicy(
         watch=("*",),
-        act_on_watched=frozenset({Operation.HANGUP, Operation.TRANSFER, Operation.UNPARK}),
+        act_on_watched=frozenset({Operation.HANGUP, Operation.TRANSFER, Operation.UNPARK, Operation.PICKUP}),
     ),
 }
 
@@ -40,6 +40,12 @@ def may_watch(policies: dict[Role, RolePolicy], identity: Identity, node: str) -
         return True
     policy = policies.get(identity.role)
     return policy is not None and any(fnmatchcase(node, pattern) for pattern in policy.watch)
+
+
+def may_see(identity: Identity, call: Call) -> bool:
+    """A supervisor's listening leg (``monitor``) is shown to that supervisor and other supervisors, never
+    to an agent watching the supervisor's line: it would tell the agent it is being listened to."""
+    return not call.monitor or call.line == identity.line or identity.role is Role.SUPERVISOR
 
 
 def may_act(

@@ -43,6 +43,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(cmd.Transfer, "transfer", Operation.TRANSFER, "transfer"),
     Verb(cmd.SupervisedTransfer, "supervised_transfer", Operation.SUPERVISED_TRANSFER, "supervised_transfer"),
     Verb(cmd.CancelSupervisedTransfer, "cancel_supervised_transfer"),
+    Verb(cmd.CompleteSupervisedTransfer, "complete_supervised_transfer"),
+    Verb(cmd.Mute, "mute"),
     Verb(cmd.Merge, "merge", Operation.MERGE, "merge"),
     Verb(cmd.Park, "park", Operation.PARK, "park"),
     Verb(cmd.Unpark, "unpark", Operation.UNPARK, "unpark"),
@@ -56,6 +58,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(cmd.QueueLogin, "queue_login", intent="queues"),
     Verb(cmd.QueueLogout, "queue_logout"),
     Verb(cmd.Dispose, "dispose", intent="dispose"),
+    Verb(cmd.Pickup, "pickup", Operation.PICKUP, "pickup"),
+    Verb(cmd.Spy, "spy"),  # on a watched line's call; the dashboard's listen/whisper/barge keys pick the mode
 )
 
 BY_COMMAND: dict[type[cmd.Command], Verb] = {verb.command: verb for verb in VERBS}

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import assert_never
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.agent_commands import SpyMode
 from cti_tui.core.availability import MAX_NOTE_CHARS, Availability
 from cti_tui.core.backend import Backend
 from cti_tui.core.machine import Refusal, advance, is_legal, operations_for
@@ -390,6 +391,8 @@ class Connector:
         capabilities = self.backend.capabilities
         ops = operations_for(call) & capabilities.operations
         identity = self._identity
+        if identity is not None and call.line == identity.line:
+            ops -= {Operation.PICKUP}  # one's own ringing call is answered, not picked up
         if identity is None or capabilities.policies is None:
             return ops
         watched = self._subscriptions.keys()
@@ -459,6 +462,23 @@ class Connector:
     async def answer(self, call_id: str) -> Result:
         return await self._call_op(Operation.ANSWER, call_id, cmd.Answer(call_id))
 
+    async def pickup(self, call_id: str) -> Result:
+        """Take a call ringing on a watched line onto this user's phone (the PBX checks the role)."""
+        return await self._call_op(Operation.PICKUP, call_id, cmd.Pickup(call_id))
+
+    async def spy(self, extension: str, mode: str = SpyMode.LISTEN) -> Result:
+        """Listen to (whisper to, barge into) ``extension``'s call: this user's phone rings, then joins it."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        try:
+            spy_mode = SpyMode(mode)
+        except ValueError:
+            modes = ", ".join(m.value for m in SpyMode)
+            return self._error(ErrorCode.BAD_REQUEST, f"spy mode is one of {modes}, got {visible(str(mode))!r}")
+        if not isinstance(extension, str) or not extension:
+            return self._error(ErrorCode.BAD_REQUEST, "spy needs the extension of the agent to listen to")
+        return await self._run_plain(cmd.Spy(extension, spy_mode))
+
     async def reject(self, call_id: str) -> Result:
         return await self._call_op(Operation.REJECT, call_id, cmd.Reject(call_id))
 
@@ -480,8 +500,11 @@ class Connector:
             return number
         return await self._run_plain(cmd.Transfer(call_id, number), call_id)
 
-    async def supervised_transfer(self, call_id: str, destination: str, invite_timeout: float | None = None) -> Result:
-        """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s."""
+    async def supervised_transfer(
+        self, call_id: str, destination: str, invite_timeout: float | None = None, consult: bool = False
+    ) -> Result:
+        """Consult ``destination`` first; complete only if it answers, cancel after ``invite_timeout`` s.
+        With ``consult``, the answer does not complete: the agent talks to the target, then completes."""
         checked = self._check_call(call_id, Operation.SUPERVISED_TRANSFER)
         if isinstance(checked, Refused):
             return checked
@@ -490,13 +513,36 @@ class Connector:
         number = self._destination(destination)
         if isinstance(number, Refused):
             return number
-        return await self._run_plain(cmd.SupervisedTransfer(call_id, number, invite_timeout), call_id)
+        if consult and not self.backend.capabilities.consult_transfer:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no consult stage", call_id)
+        return await self._run_plain(cmd.SupervisedTransfer(call_id, number, invite_timeout, consult), call_id)
 
     async def cancel_supervised_transfer(self, call_id: str) -> Result:
         """Abandon a pending supervised transfer (by the original or the consult call's id)."""
         if (refused := self._not_ready()) is not None:
             return refused
         return await self._run_plain(cmd.CancelSupervisedTransfer(call_id), call_id)
+
+    async def complete_supervised_transfer(self, call_id: str) -> Result:
+        """Hand the held call to the consulted target (by the original or the consult call's id)."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        if not self.backend.capabilities.consult_transfer:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} has no consult stage", call_id)
+        return await self._run_plain(cmd.CompleteSupervisedTransfer(call_id), call_id)
+
+    async def mute(self, call_id: str, muted: bool) -> Result:
+        """Turn the agent's microphone off (``muted``) or back on for a connected or held call."""
+        if (refused := self._not_ready()) is not None:
+            return refused
+        if not self.backend.capabilities.mute:
+            return self._info(ErrorCode.NOT_SUPPORTED, f"{self.backend.name} cannot mute", call_id)
+        call = self._calls.get(call_id) if isinstance(call_id, str) else None
+        if call is None or call.ended:
+            return self._info(ErrorCode.UNKNOWN_CALL, f"no live call {call_id!r}", str(call_id))
+        if call.status not in (CallStatus.CONNECTED, CallStatus.ON_HOLD):
+            return self._info(ErrorCode.WRONG_STATE, f"cannot mute a call that is {call.status}", call_id)
+        return await self._run_plain(cmd.Mute(call_id, bool(muted)), call_id)
 
     async def merge(self, call_a: str, call_b: str) -> Result:
         """Join two of the agent's calls into one three-way call; ``call_b``'s leg ends."""
@@ -554,6 +600,10 @@ class Connector:
                 return await self.answer(call_id)
             case cmd.Reject(call_id=call_id):
                 return await self.reject(call_id)
+            case cmd.Pickup(call_id=call_id):
+                return await self.pickup(call_id)
+            case cmd.Spy(extension=extension, mode=mode):
+                return await self.spy(extension, mode)
             case cmd.Hangup(call_id=call_id):
                 return await self.terminate(call_id)
             case cmd.Hold(call_id=call_id):
@@ -562,10 +612,16 @@ class Connector:
                 return await self.resume(call_id)
             case cmd.Transfer(call_id=call_id, destination=destination):
                 return await self.transfer(call_id, destination)
-            case cmd.SupervisedTransfer(call_id=call_id, destination=destination, invite_timeout=timeout):
-                return await self.supervised_transfer(call_id, destination, timeout)
+            case cmd.SupervisedTransfer(
+                call_id=call_id, destination=destination, invite_timeout=timeout, consult=consult
+            ):
+                return await self.supervised_transfer(call_id, destination, timeout, consult)
             case cmd.CancelSupervisedTransfer(call_id=call_id):
                 return await self.cancel_supervised_transfer(call_id)
+            case cmd.CompleteSupervisedTransfer(call_id=call_id):
+                return await self.complete_supervised_transfer(call_id)
+            case cmd.Mute(call_id=call_id, muted=muted):
+                return await self.mute(call_id, muted)
             case cmd.Merge(call_id=call_id, other_call_id=other_call_id):
                 return await self.merge(call_id, other_call_id)
             case cmd.Park(call_id=call_id, slot=slot):

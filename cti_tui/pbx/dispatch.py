@@ -6,7 +6,7 @@ from __future__ import annotations
 from cti_tui.core import commands as cmd
 from cti_tui.core.machine import operations_for
 from cti_tui.core.model import CallStatus, Cause, ErrorCode, Operation
-from cti_tui.core.permissions import may_act, may_watch
+from cti_tui.core.permissions import may_act, may_see, may_watch
 from cti_tui.pbx.availability import AgentDesk
 from cti_tui.pbx.calls import Calls
 from cti_tui.pbx.conference import Conferences
@@ -15,6 +15,7 @@ from cti_tui.pbx.legs import Leg, LegBook
 from cti_tui.pbx.park import ParkLot
 from cti_tui.pbx.routing import Router
 from cti_tui.pbx.sessions import ExchangeSession
+from cti_tui.pbx.spy import Monitors
 from cti_tui.pbx.transfers import Transfers
 
 S = CallStatus
@@ -30,6 +31,7 @@ OPERATION_OF: dict[type, Operation] = {
     cmd.Merge: Operation.MERGE,
     cmd.Park: Operation.PARK,
     cmd.SendDtmf: Operation.DTMF,
+    cmd.Pickup: Operation.PICKUP,
 }
 
 
@@ -46,6 +48,7 @@ class Dispatcher:
         rooms: Conferences,
         park: ParkLot,
         agents: AgentDesk,
+        monitors: Monitors,
     ) -> None:
         self.context = context
         self.book = book
@@ -55,6 +58,7 @@ class Dispatcher:
         self.rooms = rooms
         self.park = park
         self.agents = agents
+        self.monitors = monitors
 
     def execute(self, session: ExchangeSession, command: cmd.Command) -> cmd.CommandResult:
         me = session.identity
@@ -83,6 +87,12 @@ class Dispatcher:
                 | cmd.Dispose()
             ):
                 return self.agents.execute(me, command)  # availability and after-call work
+            case cmd.CompleteSupervisedTransfer(call_id=call_id):
+                return self.transfers.complete(me, call_id)
+            case cmd.Mute(call_id=call_id, muted=muted):
+                return self._mute(me.extension, call_id, muted)
+            case cmd.Spy():
+                return self.monitors.spy(session, command)
         call_id = getattr(command, "call_id", "")
         operation = OPERATION_OF[type(command)]
         leg_or_refusal = self._leg_for(session, call_id, operation)
@@ -102,8 +112,8 @@ class Dispatcher:
                 self.calls.resume(leg)
             case cmd.Transfer(destination=destination):
                 return self.transfers.transfer(leg, destination)
-            case cmd.SupervisedTransfer(destination=destination, invite_timeout=timeout):
-                return self.transfers.supervised(me, leg, destination, timeout)
+            case cmd.SupervisedTransfer(destination=destination, invite_timeout=timeout, consult=consult):
+                return self.transfers.supervised(me, leg, destination, timeout, consult_stage=consult)
             case cmd.Merge(other_call_id=other_id):
                 other = self._leg_for(session, other_id, Operation.MERGE)
                 if isinstance(other, cmd.CommandResult):
@@ -113,6 +123,21 @@ class Dispatcher:
                 return self.park.park(leg, park_slot)
             case cmd.SendDtmf(digits=digits):
                 leg.dtmf += digits
+            case cmd.Pickup():
+                return self.monitors.pickup(leg, me)
+        return cmd.CommandResult.done()
+
+    def _mute(self, extension: str, call_id: str, muted: bool) -> cmd.CommandResult:
+        """Only the phone's owner mutes it, only while it is in a conversation (connected or held)."""
+        leg = self.book.get(call_id)
+        if leg is None or not leg.live or leg.owner != extension:
+            return cmd.CommandResult.info(ErrorCode.UNKNOWN_CALL, f"no call {call_id!r} on your phone")
+        if leg.status not in (S.CONNECTED, S.ON_HOLD):
+            return cmd.CommandResult.info(ErrorCode.WRONG_STATE, f"cannot mute a call that is {leg.status}")
+        if leg.call.muted != muted:
+            before = leg.lines
+            leg.revise(muted=muted)
+            self.calls.sessions.publish(leg, before)
         return cmd.CommandResult.done()
 
     def _subscribe(self, session: ExchangeSession, node: str) -> cmd.CommandResult:
@@ -125,7 +150,8 @@ class Dispatcher:
             return cmd.CommandResult.error(ErrorCode.NOT_PERMITTED, f"{me.role} may not watch {node}")
         session.subscriptions[node] = None
         for call in self.book.calls_on({node}):
-            session.sink(cmd.CallUpdate(call))
+            if may_see(me, call):
+                session.sink(cmd.CallUpdate(call))
         kind, _, extension = node.partition(":")
         if kind == "user" and (agent := self.agents.of(extension)) is not None:
             session.sink(cmd.AgentUpdate(agent))  # a supervisor sees the agent's state from the start

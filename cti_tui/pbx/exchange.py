@@ -22,6 +22,7 @@ backends, the server, the simulated world and the tests use. Each part owns one 
 :mod:`.transfers`         blind and supervised transfers
 :mod:`.park`              the park lot
 :mod:`.auth`              passwords, API keys, two-factor codes
+:mod:`.spy`               a supervisor's listen / whisper / barge legs, and pickup of a ringing call
 :mod:`.dispatch`          a session's commands: checked, then carried out
 ========================  ============================================================================
 """
@@ -47,6 +48,7 @@ from cti_tui.pbx.park import ParkLot
 from cti_tui.pbx.queues import QueueDesk
 from cti_tui.pbx.routing import Router
 from cti_tui.pbx.sessions import ExchangeSession, ReportSink, SessionRegistry
+from cti_tui.pbx.spy import Monitors
 from cti_tui.pbx.transfers import Transfers
 
 if TYPE_CHECKING:  # the simulated world drives an exchange: it imports this module
@@ -76,16 +78,26 @@ class Exchange:
         self.lot = ParkLot(context, self.calls)
         self.router = Router(context, self.calls, self.registry, self.desk, self.conferences)
         self.transfers = Transfers(context, self.calls, self.book, self.registry, self.router)
+        self.monitors = Monitors(context, self.book, self.calls, self.registry, self.router)
         self.dispatcher = Dispatcher(
-            context, self.book, self.calls, self.router, self.transfers, self.conferences, self.lot, self.agents
+            context,
+            self.book,
+            self.calls,
+            self.router,
+            self.transfers,
+            self.conferences,
+            self.lot,
+            self.agents,
+            self.monitors,
         )
         # what ending a leg means beyond the leg, in this order: its park slot frees, its queue moves up,
-        # its pending transfer fails; then its bridge and far end go; last, its owner's queues offer
-        # its agent's wrap-up starts before the phone is free
+        # its pending transfer fails, its supervisors' listening legs end, its agent's wrap-up starts (before
+        # the phone is free); then its bridge and far end go; last, its owner's queues offer
         self.calls.on_ended += [
             self.lot.leg_ended,
             self.desk.leg_ended,
             self.transfers.leg_ended,
+            self.monitors.leg_ended,
             self.agents.leg_ended,
         ]
         self.calls.on_phone_free.append(self.desk.phone_free)

@@ -71,6 +71,7 @@ class Leg:
         "remote",
         "ring_timer",
         "skipped_agents",
+        "talk_first",
     )
 
     def __init__(self, call: Call, owner: str | None) -> None:
@@ -82,6 +83,7 @@ class Leg:
         self.bridge: Bridge | None = None
         self.consult: Leg | None = None  # on a held original: the consult leg of its pending supervised transfer
         self.consult_of: Leg | None = None  # on a consult leg: the original it would hand over
+        self.talk_first = False  # on a consult leg: its answer opens the consult stage instead of completing
         self.skipped_agents: set[str] = set()
         self.dtmf = ""
         self.ring_timer: Timer | None = None  # its no-answer timeout

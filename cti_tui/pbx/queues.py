@@ -55,7 +55,13 @@ class QueueDesk:
         if shown != (queue.line, None, position, queue.name):
             leg.owner = None
             self.calls.move(
-                leg, S.RINGING, line=queue.line, also=(), queue_position=position, destination_name=queue.name
+                leg,
+                S.RINGING,
+                line=queue.line,
+                also=(),
+                queue_position=position,
+                destination_name=queue.name,
+                via=queue.name,
             )
 
     def position(self, queue_id: str, leg: Leg | None) -> int:
@@ -105,6 +111,7 @@ class QueueDesk:
                 also=(queue.line,),
                 queue_position=None,
                 destination_name=f"{queue.name} → {user.name}",
+                via=queue.name,
             )
             if busy is not None:
                 busy.add(agent)

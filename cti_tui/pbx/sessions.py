@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from cti_tui.core import commands as cmd
 from cti_tui.core.clock import Timer
 from cti_tui.core.model import ActivityName, ErrorCode, Identity
+from cti_tui.core.permissions import may_see
 from cti_tui.pbx.context import Context
 from cti_tui.pbx.legs import Leg
 
@@ -98,7 +99,11 @@ class SessionRegistry:
     def publish(self, leg: Leg, before: set[str] | None = None) -> None:
         """Tell every session watching the leg's lines (now, or just before this change) its new state."""
         lines = leg.lines | (before or set())
-        self.send(cmd.CallUpdate(leg.call), lambda session: session.watches(lines))
+        call = leg.call
+        if call.monitor:
+            self.send(cmd.CallUpdate(call), lambda s: s.watches(lines) and may_see(s.identity, call))
+            return
+        self.send(cmd.CallUpdate(call), lambda session: session.watches(lines))
 
     def notice(self, extension: str | None, level: ActivityName, code: ErrorCode, message: str, call_id: str) -> None:
         notice = cmd.Notice(level, code, message, call_id)

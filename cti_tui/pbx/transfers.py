@@ -3,6 +3,11 @@
 A supervised transfer puts the original call on hold and opens a *consult* leg to the target. If the
 target answers, the held party and the target are joined and both of the agent's legs end (transferred);
 if not (busy, unreachable, timeout, cancelled), the held call comes back and the agent is told why.
+
+With a *consult stage* (what the dashboard asks for), the target's answer completes nothing: the agent
+talks to the target on the consult call, may swap between the two (hold one, resume the other), and then
+completes (:meth:`Transfers.complete`) or cancels; the customer hanging up meanwhile leaves the agent
+talking to the target.
 """
 
 from __future__ import annotations
@@ -63,8 +68,11 @@ class Transfers:
 
     # --- supervised ---------------------------------------------------------------------------------
 
-    def supervised(self, me: Identity, leg: Leg, destination: str, timeout: float | None) -> cmd.CommandResult:
-        """Hold ``leg`` and ring ``destination`` from ``me``'s phone; the answer completes the transfer."""
+    def supervised(
+        self, me: Identity, leg: Leg, destination: str, timeout: float | None, *, consult_stage: bool = False
+    ) -> cmd.CommandResult:
+        """Hold ``leg`` and ring ``destination`` from ``me``'s phone; the answer completes the transfer,
+        or with ``consult_stage`` opens the consult stage."""
         if leg.consult is not None:
             return cmd.CommandResult.info(ErrorCode.WRONG_STATE, "a transfer of this call is already pending")
         if len(leg.others()) != 1:
@@ -72,6 +80,8 @@ class Transfers:
         if leg.status is S.CONNECTED:
             self.calls.move(leg, S.ON_HOLD)
         consult = self.calls.new_leg(Direction.OUTBOUND, S.RINGING, me.line, me.extension, destination, me.extension)
+        consult.revise(consult_for=leg.id)
+        consult.talk_first = consult_stage
         leg.consult, consult.consult_of = consult, leg
         self.sessions.publish(consult)
         self.router.route(consult, destination, consult)
@@ -92,9 +102,24 @@ class Transfers:
             return cmd.CommandResult.done()
         return cmd.CommandResult.info(ErrorCode.WRONG_STATE, f"no supervised transfer pending for {call_id!r}")
 
+    def complete(self, me: Identity, call_id: str) -> cmd.CommandResult:
+        """``me`` hands the held call to the target it consulted (``call_id``: the original or the consult)."""
+        leg = self.book.get(call_id)
+        consult = leg and (leg.consult or (leg if leg.consult_of else None))
+        if consult is None or consult.owner != me.extension:
+            return cmd.CommandResult.info(ErrorCode.WRONG_STATE, f"no supervised transfer pending for {call_id!r}")
+        if consult.call.connect_at is None:
+            return cmd.CommandResult.info(ErrorCode.WRONG_STATE, "the target has not answered yet")
+        self._hand_over(consult)
+        return cmd.CommandResult.done()
+
     def consult_answered(self, consult_leg: Leg) -> None:
-        """The consult call connected: hand the held call over and end both of the agent's legs
-        (subscribed to Calls: the far end of an outgoing leg answered)."""
+        """The consult call connected: hand the held call over and end both of the agent's legs, unless
+        the agent talks to the target first (subscribed to Calls: the far end of an outgoing leg answered)."""
+        if not consult_leg.talk_first:
+            self._hand_over(consult_leg)
+
+    def _hand_over(self, consult_leg: Leg) -> None:
         original = consult_leg.consult_of
         if original is None:
             return
@@ -132,6 +157,11 @@ class Transfers:
         if leg.consult is not None:
             consult, leg.consult = leg.consult, None
             consult.consult_of = None
+            if consult.talk_first and consult.call.connect_at is not None:
+                before = consult.lines  # the customer left during the consult stage: the agent keeps the target
+                consult.revise(consult_for="")
+                self.sessions.publish(consult, before)
+                return
             self.calls.end(consult, S.HANGUP if consult.call.connect_at else S.CANCEL, Cause.CANCELLED)
         if leg.consult_of is not None:
             original, leg.consult_of = leg.consult_of, None

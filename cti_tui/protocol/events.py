@@ -39,6 +39,10 @@ _CALL_FIELDS = {
     "park_slot": "parkSlot",
     "queue_position": "queuePosition",
     "also": "alsoLines",
+    "muted": "muted",
+    "consult_for": "consultFor",
+    "via": "via",
+    "monitor": "monitor",
 }
 
 
@@ -64,6 +68,10 @@ def call_to_wire(call: Call) -> dict[str, Any]:
         "parkSlot": call.park_slot,
         "queuePosition": call.queue_position,
         "alsoLines": list(call.also),
+        "muted": call.muted,
+        "consultFor": call.consult_for,
+        "via": call.via,
+        "monitor": call.monitor,
     }
 
 
@@ -92,6 +100,10 @@ def call_from_wire(data: dict[str, Any]) -> Call:
         park_slot=None if data.get("parkSlot") is None else int(data["parkSlot"]),
         queue_position=None if data.get("queuePosition") is None else int(data["queuePosition"]),
         also=tuple(str(line) for line in data.get("alsoLines") or ()),
+        muted=data.get("muted") is True,
+        consult_for=str(data.get("consultFor") or ""),
+        via=str(data.get("via") or ""),
+        monitor=str(data.get("monitor") or ""),
     )
 
 

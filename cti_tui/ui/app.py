@@ -80,6 +80,7 @@ class CtiApp(App[None]):
         self.prefill_email = email or self.config.email
         self.prefill_api_key = api_key
         self.connector: Connector | None = None
+        self.applied_keymap: dict[str, str] = {}  # the [keymap] remaps in force (the help screen shows them)
 
     def on_mount(self) -> None:
         self._handle_termination_signals()
@@ -87,28 +88,22 @@ class CtiApp(App[None]):
         if self.config.keymap:  # (only then: the dashboard's modules are otherwise imported after the form)
             keymap, refused = self._checked_keymap(self.config.keymap)
             self.set_keymap(keymap)
+            self.applied_keymap = keymap
             problems += refused
         for problem in problems:
             self.notify(problem, title="Config", severity="warning", timeout=10, markup=False)
         self.call_later(self._show_login)
 
     def _checked_keymap(self, keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-        from cti_tui.ui.keymap import check_keymap
-        from cti_tui.ui.screens.dashboard import Dashboard
-        from cti_tui.ui.widgets.history_pane import HistoryPane
-        from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
+        from cti_tui.ui.keymap import check_keymap, remappable
 
-        remappable = [
-            *Binding.make_bindings(Dashboard.BINDINGS),
-            *Binding.make_bindings(SubscriptionsPane.BINDINGS),
-            *Binding.make_bindings(HistoryPane.BINDINGS),
-        ]
+        movable = [binding for _where, bindings in remappable() for binding in bindings]
         reserved = [
             *Binding.make_bindings(App.BINDINGS),
             *Binding.make_bindings(self.BINDINGS),
             Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "the command palette"),
         ]
-        return check_keymap(keymap, remappable, reserved)
+        return check_keymap(keymap, movable, reserved)
 
     async def _show_login(self) -> None:
         """The login form, pushed as the app's first turn: pushed from on_mount (inside Textual's start-up
@@ -175,6 +170,7 @@ class CtiApp(App[None]):
             )
             return
         from cti_tui.ui.screens.dashboard import Dashboard
+        from cti_tui.ui.widgets.screen_pop import PopSettings
 
         backend, email = connector.backend.name, identity.email  # watched lines are remembered per both
         self.switch_screen(
@@ -187,6 +183,8 @@ class CtiApp(App[None]):
                 flash=self.config.flash,
                 recall_lines=lambda: self.services.recall_lines(backend, email),
                 remember_lines=lambda nodes: self.services.remember_lines(backend, email, nodes),
+                hold_first=self.config.hold_on_new_call,
+                screen_pop=PopSettings(tuple(self.config.contacts), self.config.crm_url, connector.default_region),
             )
         )
 

@@ -13,6 +13,7 @@ from cti_tui.core import commands as cmd
 from cti_tui.core.model import EntryKind
 from cti_tui.ui.screens.agent_states import AGENT_KEYS
 from cti_tui.ui.screens.dashboard import CALL_ACTIONS, Dashboard
+from cti_tui.ui.supervisor import SPY_ACTIONS
 
 
 class CtiCommands(Provider):
@@ -27,7 +28,8 @@ class CtiCommands(Provider):
         call = dashboard.selected()
         for binding in dashboard.KEYS:
             action = binding.action
-            if action in CALL_ACTIONS and call is not None and dashboard.check_action(action, ()):
+            on_call = action in CALL_ACTIONS or action in SPY_ACTIONS
+            if on_call and call is not None and dashboard.check_action(action, ()):
                 label = f"{binding.description} — the selected call ({call.party or 'anonymous'})"
                 commands.append((label, getattr(dashboard, f"action_{action}"), f"key {binding.key}"))
         commands.extend(_agent_commands(dashboard))

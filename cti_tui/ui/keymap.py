@@ -8,7 +8,8 @@ so answer, hang up and quit are never left without one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from textual.binding import Binding
 from textual.keys import Keys
@@ -85,3 +86,61 @@ def check_keymap(
         )
         del accepted[loser]
     return {binding_id: keymap[binding_id] for binding_id in accepted}, problems
+
+
+# --- every key, for the help screen ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHelp:
+    """One row of the help screen: the keys as shown, what they do, where, and the id to remap them by."""
+
+    keys: str
+    description: str
+    where: str
+    binding_id: str
+
+
+def remappable() -> tuple[tuple[str, list[Binding]], ...]:
+    """The bindings a ``[keymap]`` may move, by where they act (imported late: the login form needs none)."""
+    from cti_tui.ui.screens.dashboard import Dashboard
+    from cti_tui.ui.widgets.history_pane import HistoryPane, HistorySearch
+    from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
+
+    return (
+        ("dashboard", list(Binding.make_bindings(Dashboard.BINDINGS))),
+        ("lines pane", list(Binding.make_bindings(SubscriptionsPane.BINDINGS))),
+        (
+            "history pane",
+            [*Binding.make_bindings(HistoryPane.BINDINGS), *Binding.make_bindings(HistorySearch.BINDINGS)],
+        ),
+    )
+
+
+# keys no keymap moves, shown on the help screen as they are (the app's own, Textual's, the lists')
+FIXED_KEYS: tuple[KeyHelp, ...] = (
+    KeyHelp("^p", "Command palette: dial by name, watch a line, export, log out", "always", "(fixed)"),
+    KeyHelp("^q", "Quit (asks first while calls are live)", "always", "(fixed)"),
+    KeyHelp("tab", "Next pane (shift+tab: the one before)", "always", "(fixed)"),
+    KeyHelp("↑ ↓", "Move the selection (also pgup pgdn home end)", "always", "(fixed)"),
+    KeyHelp("enter", "Call back the selected history row", "always", "(fixed)"),
+    KeyHelp("esc", "Close a dialog or this screen", "always", "(fixed)"),
+)
+
+
+def key_help(keymap: Mapping[str, str], display: Callable[[Binding], str]) -> list[KeyHelp]:
+    """Every remappable key as it is bound now (``keymap``: the applied remaps), then the fixed ones."""
+    rows: list[KeyHelp] = []
+    for where, bindings in remappable():
+        for binding in bindings:
+            if not binding.id:
+                continue
+            keys = keymap.get(binding.id, binding.key)
+            shown = ", ".join(
+                display(Binding(key_name(k.strip()), binding.action, key_display=binding.key_display))
+                if k.strip() == binding.key
+                else display(Binding(key_name(k.strip()), binding.action))
+                for k in keys.split(",")
+            )
+            rows.append(KeyHelp(shown, binding.description, where, binding.id))
+    return [*rows, *FIXED_KEYS]

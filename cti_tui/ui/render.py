@@ -44,7 +44,19 @@ def text_of(cell: Cell) -> Text:
     return text
 
 
+# a supervisor's own leg into an agent's call, by how it takes part (Call.monitor)
+MONITOR_LABEL = {"listen": "◉ LISTENING", "whisper": "◉ WHISPER", "barge": "◉ BARGED IN"}
+MONITOR_STYLE = "bold #1a1b26 on #7dcfff"
+WAITING_STYLE = "bold #ffcc00"
+
+
 def status_cell(call: Call) -> Cell:
+    """The call's status badge; a caller waiting in a queue reads WAITING (it rings no phone yet; its place
+    is in the line cell), a supervisor's listening leg reads as what it does."""
+    if call.monitor and call.status is CallStatus.CONNECTED:
+        return MONITOR_STYLE, ((f" {MONITOR_LABEL.get(call.monitor, call.monitor.upper())} ", ""),)
+    if call.status is CallStatus.RINGING and call.queue_position is not None:
+        return WAITING_STYLE, ((" ◌ WAITING ", ""),)  # its place: in the line column (queue:sales #2)
     label = STATUS_LABEL[call.status]
     if call.status is CallStatus.PARKED and call.park_slot is not None:
         label = f"P PARKED #{call.park_slot}"
@@ -60,22 +72,38 @@ _OUTBOUND: Cell = ("#e0af68", (("↑ out", ""),))
 
 
 def party_cell(call: Call) -> Cell:
+    """The name first, then the number: on a narrow screen the number is cut, never whom the agent greets."""
     number = format_for_display(call.party) or "anonymous"
     if call.party_name and call.party_name != call.party:
-        return "bold", ((number, ""), (f"  {call.party_name}", ""))
+        return "bold", ((call.party_name, ""), (f"  {number}", "not bold"))
     return "bold", ((number, ""),)
 
 
-def line_cell(call: Call) -> Cell:
-    pieces = [(call.line, "")]
+MUTED = ("⊘ muted · ", "bold #f7768e")  # the agent's microphone is off: the party hears nothing
+CONSULT = ("⇄ consult · ", "bold #bb9af7")  # the agent's call to the target of a supervised transfer
+TO_TRANSFER = ("⇄ to transfer · ", "bold #bb9af7")  # the held call that the consult would hand over
+
+
+def line_cell(call: Call, transferring: bool = False) -> Cell:
+    """The consult stage, the queue the call came through (what tells Sales from Support), then the line.
+    ``transferring``: the call is the one a supervised transfer at its consult stage would hand over."""
+    pieces = [CONSULT] if call.consult_for else [TO_TRANSFER] if transferring else []
+    if call.muted:
+        pieces.insert(0, MUTED)
+    if call.via:
+        pieces.append((f"{call.via} · ", "bold #7dcfff"))
+    pieces.append((call.line, ""))
     if call.queue_position is not None:
         pieces.append((f" #{call.queue_position}", "bold #ffcc00"))
-    pieces.extend((f" ({extra})", "dim") for extra in call.also)
+    queues_named = bool(call.via)  # the queue's name already says which queue offers it
+    pieces.extend((f" ({extra})", "dim") for extra in call.also if not (queues_named and extra.startswith("queue:")))
     return "", tuple(pieces)
 
 
-def duration_cell(call: Call, now: datetime) -> Cell:
-    """Ringing time while it rings, talk time once connected."""
+def duration_cell(call: Call, now: datetime, held_since: datetime | None = None) -> Cell:
+    """Ringing time while it rings, talk time once connected, and on hold how long the party has waited."""
+    if held_since is not None and call.status is CallStatus.ON_HOLD:
+        return "bold #ffb000", ((f"‖ {clock_text(max(0.0, (now - held_since).total_seconds()))}", ""),)
     if call.connect_at is None:
         return "#ffcc00" if not call.ended else "dim", ((f"⏲ {clock_text(call.ringing_seconds(now))}", ""),)
     return "", ((clock_text(call.talk_seconds(now)), ""),)

@@ -74,7 +74,7 @@ EXPECTED_OPERATIONS: dict[tuple[CallStatus, Direction], frozenset[Operation]] = 
     (S.INITIAL, OUT): frozenset({O.HANGUP}),
     (S.ACCEPTED, IN): frozenset(),
     (S.ACCEPTED, OUT): frozenset({O.HANGUP}),
-    (S.RINGING, IN): frozenset({O.ANSWER, O.REJECT}),
+    (S.RINGING, IN): frozenset({O.ANSWER, O.REJECT, O.PICKUP}),
     (S.RINGING, OUT): frozenset({O.HANGUP}),
     (S.CONNECTED, IN): CONNECTED_OPS,
     (S.CONNECTED, OUT): CONNECTED_OPS,
@@ -110,6 +110,7 @@ _TARGETS_BOTH: dict[tuple[Operation, CallStatus], frozenset[CallStatus]] = {
 EXPECTED_TARGETS: dict[tuple[Operation, CallStatus, Direction], frozenset[CallStatus]] = {
     (O.ANSWER, S.RINGING, IN): frozenset({S.CONNECTED}),
     (O.REJECT, S.RINGING, IN): frozenset({S.CANCEL}),
+    (O.PICKUP, S.RINGING, IN): frozenset({S.RINGING}),
     (O.HANGUP, S.INITIAL, OUT): frozenset({S.HANGUP}),
     (O.HANGUP, S.ACCEPTED, OUT): frozenset({S.HANGUP}),
     (O.HANGUP, S.RINGING, OUT): frozenset({S.HANGUP}),

@@ -10,6 +10,7 @@ import pytest
 from conftest import Pbx
 
 from cti_tui.core import commands as cmd
+from cti_tui.core.agent_commands import SpyMode
 from cti_tui.core.model import Operation
 from cti_tui.core.verbs import BY_ACTION, BY_COMMAND, BY_OPERATION, VERBS
 from cti_tui.engine.actions import perform
@@ -24,8 +25,9 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.Hold: cmd.Hold("c1"),
     cmd.Resume: cmd.Resume("c1"),
     cmd.Transfer: cmd.Transfer("c1", "1002"),
-    cmd.SupervisedTransfer: cmd.SupervisedTransfer("c1", "1002", 12.5),
+    cmd.SupervisedTransfer: cmd.SupervisedTransfer("c1", "1002", 12.5, consult=True),
     cmd.CancelSupervisedTransfer: cmd.CancelSupervisedTransfer("c1"),
+    cmd.CompleteSupervisedTransfer: cmd.CompleteSupervisedTransfer("c1"),
     cmd.Merge: cmd.Merge("c1", "c2"),
     cmd.Park: cmd.Park("c1", 4),
     cmd.Unpark: cmd.Unpark(4),
@@ -39,6 +41,9 @@ SAMPLES: dict[type, cmd.Command] = {
     cmd.QueueLogin: cmd.QueueLogin("sales"),
     cmd.QueueLogout: cmd.QueueLogout("sales"),
     cmd.Dispose: cmd.Dispose("c1", "sale", "wants a quote"),
+    cmd.Mute: cmd.Mute("c1", True),
+    cmd.Pickup: cmd.Pickup("c1"),
+    cmd.Spy: cmd.Spy("1002", SpyMode.WHISPER),
 }
 COMMANDS = typing.get_args(cmd.Command)
 

@@ -29,6 +29,7 @@ from cti_tui.protocol.events import (
 
 WIRE_KEYS = {
     "id",
+    "monitor",
     "cid",
     "cause",
     "destination",
@@ -44,6 +45,9 @@ WIRE_KEYS = {
     "parkSlot",
     "queuePosition",
     "alsoLines",
+    "muted",
+    "consultFor",
+    "via",
 }
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)

@@ -276,8 +276,8 @@ def test_the_agent_keys_are_remappable_and_clash_with_nothing() -> None:
     keys = [key_name(b.key) for b in scope]
     assert len(keys) == len(set(keys)), keys  # one key, one binding
     assert not {key_name(b.key) for b in AGENT_KEYS} & {key_name(k) for b in reserved for k in b.key.split(",")}
-    accepted, problems = check_keymap({"cti.ready": "y", "cti.dispose": "W"}, scope, reserved)
-    assert (accepted, problems) == ({"cti.ready": "y", "cti.dispose": "W"}, [])
+    accepted, problems = check_keymap({"cti.ready": "y", "cti.dispose": "Z"}, scope, reserved)
+    assert (accepted, problems) == ({"cti.ready": "y", "cti.dispose": "Z"}, [])
     accepted, problems = check_keymap({"cti.take_break": "a"}, scope, reserved)
     assert accepted == {} and "cti.answer" in problems[0]  # a break never steals answer's key
 

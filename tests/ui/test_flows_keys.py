@@ -62,8 +62,10 @@ def calls_table(app: CtiApp) -> ActiveCalls:
 
 
 def rows(app: CtiApp) -> dict[str, S]:
-    """What the active-calls table shows: call id -> status."""
-    return {call.id: call.status for call in calls_table(app).calls()}
+    """What the calls tables show (one's own, and a supervisor's watched calls): call id -> status."""
+    watched = dashboard(app).watched
+    panes = [calls_table(app)] if watched is None else [calls_table(app), watched]
+    return {call.id: call.status for pane in panes for call in pane.calls()}
 
 
 def status(app: CtiApp, call_id: str) -> S:
@@ -559,7 +561,7 @@ async def test_supervisor_watching_callpark_unparks_with_u(make_app) -> None:
 # --- supervised transfer -------------------------------------------------------------------------------------------
 
 
-async def test_supervised_transfer_completes_when_the_colleague_answers(make_app) -> None:
+async def test_supervised_transfer_completes_with_c_once_the_colleague_answered(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
@@ -578,6 +580,9 @@ async def test_supervised_transfer_completes_when_the_colleague_answers(make_app
         ringing = [c for c in bruno.active_calls() if c.status is S.RINGING]
         assert len(ringing) == 1
         assert await bruno.answer(ringing[0].id)
+        assert await wait_until(pilot, lambda: rows(app).get(consult_id) is S.CONNECTED)  # the consult stage
+        assert rows(app)[call_id] is S.ON_HOLD
+        await pilot.press("C")
         assert await wait_until(pilot, lambda: rows(app) == {})
         for leg_id in (call_id, consult_id):
             call = app.connector.get_call(leg_id)
@@ -698,11 +703,16 @@ async def test_supervisor_subscribes_to_sales_sees_a_waiting_caller_and_unsubscr
         assert summary.lamp is Lamp.RINGING
         heading, *calls = (re.sub(r" {2,}", "  ", row.strip()) for row in lines.row_texts("queue:sales"))
         assert heading.startswith("● queue:sales  Sales  1 waiting")
-        assert len(calls) == 1 and "RINGING" in calls[0] and "#1" in calls[0] and CALLER_NAME in calls[0]
+        assert len(calls) == 1 and "WAITING" in calls[0] and "#1" in calls[0] and CALLER_NAME in calls[0]
         assert rows(app).get(leg.id) is S.RINGING
         assert status(app, leg.id) is S.RINGING
         # the supervisor watches the queue but may not answer or reject its calls: no such keys
-        assert calls_table(app).selected_call_id == leg.id
+        watched = dashboard(app).watched
+        assert watched is not None and leg.id in watched and leg.id not in calls_table(app)
+        watched.focus()
+        await settle(pilot)
+        assert watched.selected_call_id == leg.id
+        assert dashboard(app).selected() == app.connector.get_call(leg.id)
         assert "a" not in active_keys(app) and "r" not in active_keys(app)
         assert exchange_of(app).legs[leg.id].owner is None  # waiting in the queue, offered to nobody
 
@@ -830,7 +840,7 @@ async def test_the_key_bar_shows_what_the_keys_can_do_and_a_click_presses_one(ma
         await log_in(pilot)
         bar = dashboard(app).query_one(KeyBar)
         agent_keys = ["b Break", "O Offline", "Q Queues"]  # available: ready and wrap-up have nothing to do
-        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", *agent_keys, "q Quit"]
+        assert bar.shown == ["d Dial", "s Subscribe", "/ Search", *agent_keys, "? Help", "q Quit"]
         call_id = await ring(pilot)
         assert await wait_until(pilot, lambda: "a Answer" in bar.shown)
         assert "r Reject" in bar.shown and "h Hold/Resume" not in bar.shown

@@ -251,8 +251,8 @@ async def test_ringing_queue_call_lights_the_queue() -> None:
         assert pane.summary("queue:sales").lamp is Lamp.RINGING
         lines = prompt(pane, "queue:sales").splitlines()
         assert lines[0] == "● queue:sales  Sales  1 waiting · longest 01:23"
-        assert lines[1].startswith("☎ RINGING")  # the call has a row of its own under the heading
-        assert "RINGING" in lines[1] and "#1" in lines[1] and "Carol Caller" in lines[1]
+        assert lines[1].startswith("◌ WAITING  #1")  # a row of its own: waiting, with its place, not RINGING
+        assert "RINGING" not in lines[1] and "Carol Caller" in lines[1]
         assert lines[1].endswith("01:23")
         assert pane.summary("user:1001").lamp is Lamp.IDLE
 

@@ -33,5 +33,6 @@ def test_the_keys_on_the_selected_call_and_what_each_needs() -> None:
         "park": (Operation.PARK,),
         "merge": (Operation.MERGE,),
         "dtmf": (Operation.DTMF,),
+        "pickup": (Operation.PICKUP,),
     }
     assert "unpark" not in CALL_ACTIONS  # a slot, not the selected call: its key shows while a parked call does

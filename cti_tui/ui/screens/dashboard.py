@@ -14,17 +14,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid
+from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from cti_tui.core import commands as cmd
-from cti_tui.core.history import CallHistory
+from cti_tui.core.history import CallHistory, Outcome
 from cti_tui.core.model import (
     ActivityEvent,
     ActivityName,
@@ -37,11 +37,14 @@ from cti_tui.core.model import (
     ErrorCode,
     Event,
     Operation,
+    Role,
 )
 from cti_tui.core.numbers import format_for_display
 from cti_tui.core.service_level import QueueFigures
 from cti_tui.core.verbs import call_intents
 from cti_tui.engine.connector import Connector
+from cti_tui.ui.call_focus import answer_target, consult_pair, hold_current, swap
+from cti_tui.ui.missed import MissedCalls
 from cti_tui.ui.screens.agent_states import AGENT_ACTIONS, AGENT_KEYS, AgentStateKeys
 from cti_tui.ui.screens.modals import (
     ChoiceModal,
@@ -52,6 +55,7 @@ from cti_tui.ui.screens.modals import (
     park_options,
     parked_options,
 )
+from cti_tui.ui.supervisor import SPY_ACTIONS, hangup_question, spied_extension
 from cti_tui.ui.textual_ext.compositor import use_dirty_rows_compositor
 from cti_tui.ui.textual_ext.memory import settle_long_lived
 from cti_tui.ui.textual_ext.soon import soon
@@ -60,9 +64,11 @@ from cti_tui.ui.widgets.history_pane import HistoryPane
 from cti_tui.ui.widgets.key_bar import KeyBar
 from cti_tui.ui.widgets.line_picker import LinePicker
 from cti_tui.ui.widgets.row_view import RowView
+from cti_tui.ui.widgets.screen_pop import PopSettings, ScreenPop
 from cti_tui.ui.widgets.service_level import ServiceLevelPanel
 from cti_tui.ui.widgets.status_bar import StatusBar
 from cti_tui.ui.widgets.subscriptions_pane import SubscriptionsPane
+from cti_tui.ui.widgets.watched_calls import WatchedCalls, is_own
 
 # action -> the engine operations on the selected call, one of which must be available for the key to show
 CALL_ACTIONS: dict[str, tuple[Operation, ...]] = call_intents()
@@ -99,15 +105,26 @@ class Dashboard(AgentStateKeys, Screen[None]):
         Binding("r", "reject", "Reject", id="cti.reject", priority=True),
         Binding("x", "hangup", "Hang up", id="cti.hangup", priority=True),
         Binding("h", "hold", "Hold/Resume", id="cti.hold", priority=True),
+        Binding("v", "mute", "Mute/Unmute", id="cti.mute", priority=True),
         Binding("t", "transfer", "Transfer", id="cti.transfer", priority=True),
         Binding("T", "supervised_transfer", "Sup. transfer", id="cti.supervised_transfer", priority=True),
         Binding("p", "park", "Park", id="cti.park", priority=True),
         Binding("u", "unpark", "Unpark", id="cti.unpark", priority=True),
+        Binding("C", "complete_transfer", "Complete transfer", id="cti.complete_transfer", priority=True),
+        Binding("X", "cancel_transfer", "Cancel transfer", id="cti.cancel_transfer", priority=True),
+        Binding("S", "swap", "Swap", id="cti.swap", priority=True),
         Binding("m", "merge", "Merge", id="cti.merge", priority=True),
         Binding("number_sign", "dtmf", "DTMF", key_display="#", id="cti.dtmf", priority=True),
+        Binding("c", "call_back", "Call back", id="cti.call_back", priority=True),
+        Binding("M", "missed", "Missed calls", id="cti.missed", priority=True),
+        Binding("g", "pickup", "Pick up", id="cti.pickup", priority=True),
+        Binding("l", "listen", "Listen", id="cti.listen", priority=True),
+        Binding("W", "whisper", "Whisper", id="cti.whisper", priority=True),
+        Binding("B", "barge", "Barge", id="cti.barge", priority=True),
         Binding("s", "subscribe", "Subscribe", id="cti.subscribe", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="cti.search", priority=True),
         *AGENT_KEYS,
+        Binding("question_mark", "help", "Help", key_display="?", id="cti.help", priority=True),
         Binding("q", "quit", "Quit", id="cti.quit", priority=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
@@ -124,6 +141,8 @@ class Dashboard(AgentStateKeys, Screen[None]):
         flash: bool = True,
         recall_lines: Callable[[], tuple[list[str], str | None]] = lambda: ([], None),
         remember_lines: Callable[[list[str]], str | None] = lambda nodes: None,
+        hold_first: bool = True,
+        screen_pop: PopSettings | None = None,
     ) -> None:
         super().__init__()
         self.recall_lines = recall_lines
@@ -137,6 +156,11 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self.backend_label = backend_label
         self.bell = bell
         self.flash = flash
+        self.hold_first = hold_first
+        self.pop_settings = screen_pop or PopSettings()
+        self._select_when_shown: str | None = None
+        self.missed = MissedCalls()
+        self._select_consult_of: str | None = None  # a consult call is selected once shown (it has no id yet)
         self.directory: list[DirectoryEntry] = []
         self._pending: list[Event] = []
         self._available: tuple[bool | None, ...] = ()
@@ -144,18 +168,28 @@ class Dashboard(AgentStateKeys, Screen[None]):
         self._keys_due: Timer | None = None
         assert connector.identity is not None
         self.identity = connector.identity
+        self.calls = ActiveCalls(now, id="calls")
+        # a supervisor's own calls apart from its watched lines' (kept here: the key bar asks before they mount)
+        self.watched = WatchedCalls(now, id="watched") if self.identity.role is Role.SUPERVISOR else None
+        self._pane: ActiveCalls = self.calls  # the calls pane focused last
         use_dirty_rows_compositor(self)  # rows repainted, not whole widgets: see textual_ext/compositor.py
 
     # --- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.identity, self.backend_label, self.now, id="status")
+        if self.identity.role is Role.SUPERVISOR:
+            self.add_class("-supervisor")
         with Grid(id="main"):
-            yield ActiveCalls(self.now, id="calls")
+            with Vertical(id="call-panes"):
+                yield self.calls
+                if self.watched is not None:
+                    yield self.watched
             yield SubscriptionsPane([], self.now, id="lines")
             yield HistoryPane(self.history, self.identity.line, id="history")
         yield ServiceLevelPanel(self.now, id="service-level")
         yield KeyBar(id="keys")
+        yield ScreenPop(self.pop_settings, self.history, self.identity.line, id="screen-pop")
 
     async def on_mount(self) -> None:
         self.directory = await self.connector.directory()
@@ -192,9 +226,15 @@ class Dashboard(AgentStateKeys, Screen[None]):
     def service_level(self) -> ServiceLevelPanel:
         return self.query_one("#service-level", ServiceLevelPanel)
 
-    @cached_property
-    def calls(self) -> ActiveCalls:
-        return self.query_one("#calls", ActiveCalls)
+    def _panes(self) -> list[ActiveCalls]:
+        return [self.calls] if self.watched is None else [self.calls, self.watched]
+
+    def _pane_for(self, call: Call) -> ActiveCalls:
+        return self.calls if self.watched is None or is_own(call, self.identity) else self.watched
+
+    def _show_calls(self, calls: list[Call]) -> None:
+        for pane in self._panes():
+            pane.replace(c for c in calls if self._pane_for(c) is pane)
 
     @cached_property
     def lines(self) -> SubscriptionsPane:
@@ -210,7 +250,8 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     def tick(self) -> None:
         """Redraw what time changes: durations and the clock (every second, and after virtual time moves)."""
-        self.calls.tick()
+        for pane in self._panes():
+            pane.tick()
         self.lines.tick()
         self.status.tick()
         self.service_level.tick()
@@ -247,28 +288,40 @@ class Dashboard(AgentStateKeys, Screen[None]):
             self._lines_to_save = self.connector.subscriptions()
             if self._save_due is None:  # a wall subscribes thousands: written once a second at most
                 self._save_due = self.set_timer(LINES_SAVE_DELAY, self._save_lines)
+        self.query_one(ScreenPop).follow(self.calls.calls())
         self._refresh_bindings_if_changed()
 
     def _show_engine_view(self) -> None:
         """Show exactly the engine's view: its live calls and the lines it watches (on mount, and when a
         reconnect makes it the truth again)."""
         calls = self.connector.active_calls()
-        self.calls.replace(calls)
+        self._show_calls(calls)
         self.lines.set_nodes(self.connector.subscriptions())
         self.lines.replace(calls)
         for agent in self.connector.agents():
             self.agent_changed(agent)
+        self.query_one(ScreenPop).follow(self.calls.calls())
 
     def _on_call(self, call: Call) -> None:
         was_shown = call.id in self.calls
+        pane = self._pane_for(call)
         if not call.ended and call.seen_on(self.connector.visible_lines()):
-            self.calls.show(call)
+            pane.show(call)
+            if call.id == self._select_when_shown or (call.consult_for and call.consult_for == self._select_consult_of):
+                self._select_when_shown = self._select_consult_of = None
+                self._pane = pane  # the keys act on the new call whichever pane was focused
+                pane.move_to(call.id)
             if call.status is CallStatus.RINGING and not was_shown and call.line == self.identity.line:
                 self._alert()  # the user's own phone rings; a wall does not bleep for every watched line
         else:
             if was_shown and call.ended and call.line == self.identity.line:
                 self._say_why_it_failed(call)
-            self.calls.drop(call.id)
+            if self.missed.saw_call(call, self.identity.line):
+                self.status.missed = self.missed.count
+            pane.drop(call.id)
+        for other in self._panes():
+            if other is not pane:
+                other.drop(call.id)  # it moved (a picked-up call: from the watched pane to one's own)
         self.lines.show(call)
 
     def _say_why_it_failed(self, call: Call) -> None:
@@ -340,7 +393,7 @@ class Dashboard(AgentStateKeys, Screen[None]):
                         if node.startswith("queue:")
                     }
                 )
-                self.calls.replace(self.connector.active_calls())
+                self._show_calls(self.connector.active_calls())
                 self.status.notice = event.message
 
     def _save_lines(self) -> None:
@@ -375,12 +428,28 @@ class Dashboard(AgentStateKeys, Screen[None]):
     # --- what the keys can do now ----------------------------------------------------------------------
 
     def selected(self) -> Call | None:
-        call_id = self.calls.selected_call_id
+        """The selected row of the calls pane focused last (one's own calls, or the watched ones): the palette
+        or a dialog taking the focus does not change which call the keys act on."""
+        call_id = self._pane.selected_call_id
         return self.connector.get_call(call_id) if call_id else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.KEY_ACTIONS and self._typing():
             return False
+        if action == "answer":
+            return self._answer_target() is not None
+        if action == "mute":
+            call = self.selected()
+            return (
+                call is not None
+                and self.connector.backend.capabilities.mute
+                and call.line == self.identity.line
+                and call.status in (CallStatus.CONNECTED, CallStatus.ON_HOLD)
+            )
+        if action in ("call_back", "missed"):
+            return self.missed.count > 0
+        if action in ("complete_transfer", "cancel_transfer", "swap"):
+            return self._consult_action_available(action)
         if action in CALL_ACTIONS:
             call = self.selected()
             if call is None:
@@ -391,6 +460,9 @@ class Dashboard(AgentStateKeys, Screen[None]):
             if action == "merge":
                 return len(self._merge_partners(call)) > 0
             return True
+        if action in SPY_ACTIONS:  # a supervisor on a watched agent's call
+            call = self.selected()
+            return call is not None and self._spied(call) is not None
         capabilities = self.connector.backend.capabilities
         if action == "unpark":  # only while a parked call is in view (yours, or the park lot's if watched)
             return capabilities.supports(Operation.UNPARK) and bool(self._parked())
@@ -405,13 +477,18 @@ class Dashboard(AgentStateKeys, Screen[None]):
         focused = self.focused
         return isinstance(focused, Input) or (isinstance(focused, Select) and focused.expanded)
 
-    @on(RowView.Highlighted, "#calls")
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, ActiveCalls) and event.widget is not self._pane:
+            self._pane = event.widget
+            self._refresh_bindings_if_changed()
+
+    @on(RowView.Highlighted, "#calls, #watched")
     def _selection_moved(self, message: RowView.Highlighted) -> None:
         message.stop()  # nothing above wants it (on a wall the selected call changes ~50 times a second)
         self._refresh_bindings_if_changed()
 
     def _parked(self) -> list[Call]:
-        return self.calls.parked()
+        return [call for pane in self._panes() for call in pane.parked()]
 
     def _merge_partners(self, call: Call) -> list[Call]:
         return [
@@ -433,25 +510,91 @@ class Dashboard(AgentStateKeys, Screen[None]):
         """Run a command of the palette's (its outcome arrives as events, as a key's does)."""
         self._run(command)
 
+    @work(group="intents")
+    async def _start_call(self, command: cmd.Dial | cmd.Answer) -> None:
+        """Dial or answer as the one conversation: the connected call is held first (unless configured
+        otherwise), and the new call is selected, so the next key acts on it."""
+        keep = command.call_id if isinstance(command, cmd.Answer) else None
+        if self.hold_first and not await hold_current(self.connector, keep=keep):
+            return
+        outcome = await self.connector.perform(command)
+        new_id = keep if isinstance(command, cmd.Answer) else outcome.value
+        if outcome and isinstance(new_id, str):
+            self._select_when_shown = new_id
+            if new_id in self.calls:
+                self._select_when_shown = None
+                self._pane = self.calls
+                self.calls.move_to(new_id)
+
+    def _consult_action_available(self, action: str) -> bool:
+        pair = consult_pair(self.connector, self.selected())
+        if pair is None or not self.connector.backend.capabilities.consult_transfer:
+            return False
+        original, consult = pair
+        if action == "cancel_transfer":
+            return True
+        if consult.connect_at is None:  # the target has not answered: nothing to complete or swap to yet
+            return False
+        return action == "complete_transfer" or {original.status, consult.status} == {
+            CallStatus.CONNECTED,
+            CallStatus.ON_HOLD,
+        }
+
+    def _answer_target(self) -> Call | None:
+        return answer_target(self.connector, self.selected(), self.calls.calls())
+
     def _with_selected(self, command: Callable[[str], cmd.Command]) -> None:
         call = self.selected()
         if call is not None:
             self._run(command(call.id))
 
     def action_dial(self) -> None:
-        self._ask_destination("Dial", lambda number: self._run(cmd.Dial(number)))
+        self._ask_destination("Dial", self.dial)
 
     def dial(self, number: str) -> None:
-        self._run(cmd.Dial(number))
+        self._start_call(cmd.Dial(number))
 
     def action_answer(self) -> None:
-        self._with_selected(cmd.Answer)
+        call = self._answer_target()
+        if call is not None:
+            self._start_call(cmd.Answer(call.id))
 
     def action_reject(self) -> None:
         self._with_selected(cmd.Reject)
 
     def action_hangup(self) -> None:
-        self._with_selected(cmd.Hangup)
+        call = self.selected()
+        question = None if call is None else hangup_question(call, self.identity)
+        if call is None or question is None:
+            self._with_selected(cmd.Hangup)
+            return
+
+        def chosen(answer: object) -> None:
+            if answer:
+                self._run(cmd.Hangup(call.id))
+
+        self.app.push_screen(ConfirmModal(question, yes="Hang up"), chosen)
+
+    def action_pickup(self) -> None:
+        self._with_selected(cmd.Pickup)
+
+    def _spied(self, call: Call) -> str | None:
+        return spied_extension(call, self.identity, self.connector.subscriptions())
+
+    def _spy(self, action: str) -> None:
+        call = self.selected()
+        extension = None if call is None else self._spied(call)
+        if extension is not None:
+            self._run(cmd.Spy(extension, SPY_ACTIONS[action]))
+
+    def action_listen(self) -> None:
+        self._spy("listen")
+
+    def action_whisper(self) -> None:
+        self._spy("whisper")
+
+    def action_barge(self) -> None:
+        self._spy("barge")
 
     def action_hold(self) -> None:
         call = self.selected()
@@ -468,11 +611,38 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     def action_supervised_transfer(self) -> None:
         call = self.selected()
+        if call is None:
+            return
+        consult = self.connector.backend.capabilities.consult_transfer
+
+        def chosen(number: str) -> None:
+            self._select_consult_of = call.id if consult else None  # the agent talks to the target next
+            self._run(cmd.SupervisedTransfer(call.id, number, consult=consult))
+
+        self._ask_destination(f"Supervised transfer of {format_for_display(call.party)} to", chosen)
+
+    def action_mute(self) -> None:
+        call = self.selected()
         if call is not None:
-            self._ask_destination(
-                f"Supervised transfer of {format_for_display(call.party)} to",
-                lambda number: self._run(cmd.SupervisedTransfer(call.id, number)),
-            )
+            self._run(cmd.Mute(call.id, not call.muted))
+
+    def action_complete_transfer(self) -> None:
+        self._with_selected(cmd.CompleteSupervisedTransfer)
+
+    def action_cancel_transfer(self) -> None:
+        self._with_selected(cmd.CancelSupervisedTransfer)
+
+    @work(group="intents")
+    async def action_swap(self) -> None:
+        pair = consult_pair(self.connector, self.selected())
+        if pair is not None and (now_talking := await swap(self.connector, pair)) is not None:
+            self._pane = self.calls
+            self.calls.move_to(now_talking)
+
+    def action_help(self) -> None:
+        from cti_tui.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
 
     def action_park(self) -> None:
         call = self.selected()
@@ -543,7 +713,23 @@ class Dashboard(AgentStateKeys, Screen[None]):
 
     @on(HistoryPane.CallBack)
     def _call_back(self, message: HistoryPane.CallBack) -> None:
-        self._run(cmd.Dial(message.number))
+        self.dial(message.number)
+
+    def action_call_back(self) -> None:
+        """Call the newest unseen missed caller back (that caller's missed calls are then dealt with)."""
+        newest = self.missed.newest()
+        if newest is not None:
+            self.missed.called_back(newest.number)
+            self.status.missed = self.missed.count
+            self.dial(newest.number)
+            self._refresh_bindings_if_changed()
+
+    def action_missed(self) -> None:
+        """The history's missed calls, the list focused (enter calls one back): seen, so the badge goes."""
+        self.missed.seen()
+        self.status.missed = 0
+        self.history_pane.show_outcome(Outcome.MISSED)
+        self._refresh_bindings_if_changed()
 
     def action_search(self) -> None:
         self.history_pane.focus_search()

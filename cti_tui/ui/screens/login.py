@@ -57,7 +57,7 @@ class TwoFactorPrompt(ModalScreen[str | None]):
     TwoFactorPrompt { align: center middle; }
     TwoFactorPrompt > Vertical { width: 50; height: auto; border: round $accent; background: $surface; padding: 0 1; }
     TwoFactorPrompt .title { text-style: bold; padding-bottom: 1; }
-    TwoFactorPrompt #otp-error { color: $error; height: auto; }
+    TwoFactorPrompt #otp-error { color: $error; width: 100%; height: auto; }
     """
 
     def __init__(self, submit: Callable[[str], None]) -> None:
@@ -145,7 +145,8 @@ class LoginScreen(Screen[None]):
     LoginScreen RadioSet > RadioButton { width: auto; margin-right: 2; }
     LoginScreen #remember { margin-left: 10; }
     LoginScreen #remember-note { color: $text-muted; width: 100%; height: auto; padding-left: 10; margin-top: 1; }
-    LoginScreen #login-error { color: $error; height: auto; margin-top: 1; }
+    /* errors as wide as the box, so they wrap: a Label is as wide as its text, and a long one was cut */
+    LoginScreen #login-error { color: $error; width: 100%; height: auto; margin-top: 1; }
     LoginScreen #login { dock: right; }
     LoginScreen #submit-row { height: 1; margin-top: 1; }
     LoginScreen #demo-hint { color: $text-muted; height: auto; margin-top: 1; }

@@ -29,8 +29,8 @@ class _Modal(ModalScreen[object]):
         width: 64; max-width: 95%; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    _Modal .title { text-style: bold; padding: 0 0 1 0; }
-    _Modal .error { color: $error; height: auto; }
+    _Modal .title { text-style: bold; width: 100%; padding: 0 0 1 0; }
+    _Modal .error { color: $error; width: 100%; height: auto; }
     _Modal OptionList { height: auto; max-height: 12; }
     _Modal Horizontal { height: auto; align-horizontal: right; }
     """

@@ -22,18 +22,20 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("dir", "Dir", 5),
     ("status", "Status", 13),
     ("party", "Party", None),
-    ("line", "Line", 18),
+    ("line", "Line", 26),  # room for "⇄ to transfer · user:1001" or "Support · user:1001"
     ("time", "Time", 9),
 )
 GAP = 2
 MIN_PARTY = 14
+NARROW = 100  # below this width the line column gives up cells to the party (at 80x24 a name fits)
+NARROW_LINE = 14
 
 
 def column_widths(width: int) -> list[int]:
     """Fixed columns as given; the party column gets the rest (at least MIN_PARTY, clipped if narrower)."""
-    fixed = sum(w or 0 for _, _, w in COLUMNS)
-    party = max(MIN_PARTY, width - fixed - GAP * (len(COLUMNS) - 1) - 1)
-    return [w if w is not None else party for _, _, w in COLUMNS]
+    fixed = [w if key != "line" or width >= NARROW else NARROW_LINE for key, _, w in COLUMNS]
+    party = max(MIN_PARTY, width - sum(w or 0 for w in fixed) - GAP * (len(COLUMNS) - 1) - 1)
+    return [w if w is not None else party for w in fixed]
 
 
 def join_cells(cells: list[Text], widths: list[int], base: Style) -> Text:
@@ -101,15 +103,18 @@ class ActiveCalls(RowView):
     """Rows keyed by call id. Durations tick by re-rendering only the visible rows, once a second."""
 
     header_rows = 1
+    TITLE = "Active calls"
 
     def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._now = now
         self._calls: dict[str, Call] = {}
         self._parked: dict[str, Call] = {}
+        self._held_since: dict[str, datetime] = {}  # when a held call was first seen on hold (its hold timer)
+        self._consulted: dict[str, str] = {}  # a call a supervised transfer would hand over -> its consult call
 
     def on_mount(self) -> None:
-        self.border_title = "Active calls"
+        self.border_title = self.TITLE
 
     @property
     def selected_call_id(self) -> str | None:
@@ -128,18 +133,37 @@ class ActiveCalls(RowView):
             return
         nothing_selected = self.cursor_key is None
         self._calls[call.id] = call
+        if call.status is not CallStatus.ON_HOLD:
+            self._held_since.pop(call.id, None)
+        elif call.id not in self._held_since:
+            self._held_since[call.id] = self._now()
         if call.status is CallStatus.PARKED:
             self._parked[call.id] = call
         else:
             self._parked.pop(call.id, None)
         self.add(call.id)
+        self._follow_consult(call)
         if call.status is CallStatus.RINGING and nothing_selected:
             self.move_to(call.id)  # a new ringing call is selected when nothing else is
 
     def drop(self, call_id: str) -> None:
-        if self._calls.pop(call_id, None) is not None:
+        if (call := self._calls.pop(call_id, None)) is not None:
             self._parked.pop(call_id, None)
+            self._held_since.pop(call_id, None)
+            self._follow_consult(call, gone=True)
             self.discard(call_id)
+
+    def _follow_consult(self, call: Call, *, gone: bool = False) -> None:
+        """Keep the consult-stage mark of the call a consult call would hand over in step with it."""
+        for original, consult in list(self._consulted.items()):
+            if consult == call.id and (gone or call.consult_for != original):
+                del self._consulted[original]
+                if original in self._calls:
+                    self.changed(original)
+        if call.consult_for and not gone:
+            self._consulted[call.consult_for] = call.id
+            if call.consult_for in self._calls:
+                self.changed(call.consult_for)
 
     def replace(self, calls: Iterable[Call]) -> None:
         """Show exactly ``calls`` (a snapshot after login, reconnect or restore)."""
@@ -165,8 +189,8 @@ class ActiveCalls(RowView):
             render.direction_cell(call),
             render.status_cell(call),
             render.party_cell(call),
-            render.line_cell(call),
-            render.duration_cell(call, self._now()),
+            render.line_cell(call, call.id in self._consulted),
+            render.duration_cell(call, self._now(), self._held_since.get(key)),
         ]
 
     def render_item_row(self, key: str, row: int, width: int, base: Style) -> Text:

@@ -454,6 +454,12 @@ class HistoryPane(Vertical):
         if self.store is not None:
             self.query_one(HistoryTable).focus()
 
+    def show_outcome(self, outcome: Outcome | None) -> None:
+        """Filter to ``outcome`` (None: all) as the drop-down does, and put the keys on the list."""
+        if self.store is not None:
+            self.query_one("#history-outcome", Select).value = outcome.value if outcome else _ALL
+            self.focus_table()
+
     def reload(self) -> None:
         """Re-query from the top with the same search and filter (a call just ended).
 

@@ -25,6 +25,7 @@ class StatusBar(Static):
     state: reactive[str] = reactive("connecting")
     notice: reactive[str] = reactive("")
     agent: reactive[Availability | None] = reactive(None)  # the agent's own availability, when the backend has one
+    missed: reactive[int] = reactive(0)  # unseen missed calls: a badge until the agent looks at them
 
     def __init__(self, identity: Identity, backend: str, now: Callable[[], datetime], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -41,6 +42,8 @@ class StatusBar(Static):
         for details in (f"({me.role}) · ext {me.extension} · {self.backend}", f"ext {me.extension}", ""):
             text = Text()
             text.append(f" ● {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold"))
+            if self.missed:
+                text.append(f" ☎ {self.missed} missed ", style="bold #1a1b26 on #f7768e")
             if self.agent is not None:
                 text.append_text(agent_text(self.agent, self._now()))
             text.append(f" {me.name} ", style="bold")
