@@ -58,5 +58,5 @@ async def test_a_killed_baresip_is_restarted_and_its_calls_end_in_history(lab: L
         assert store.wait_written(10), "the history writer did not catch up within 10 s"
         return [(row.cause, row.outcome) for row in store.query(identity.line).rows]
 
-    assert sorted(await asyncio.to_thread(rows)) == [("interrupted", Outcome.ANSWERED), ("normal", Outcome.ANSWERED)]
+    assert sorted(await asyncio.to_thread(rows)) == [("interrupted", Outcome.INTERRUPTED), ("normal", Outcome.ANSWERED)]
     store.close()
