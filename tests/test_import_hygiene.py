@@ -80,3 +80,20 @@ def test_engine_imports_neither_textual_nor_rich() -> None:
     assert report["errors"] == {}, f"engine modules failed to import: {report['errors']}"
     assert report["culprits"] == {}, f"engine modules pulled in UI libraries: {report['culprits']}"
     assert report["loaded"] == []
+
+
+_FORM_PROBE = """
+import sys
+import cti_tui.cli, cti_tui.assembly, cti_tui.ui.app, cti_tui.ui.screens.login
+print(sorted(name for name in sys.modules if name.startswith("cti_tui.core.")))
+"""
+
+
+def test_the_login_forms_path_leaves_the_engines_vocabulary_for_later() -> None:
+    """What runs before the login form is drawn is start-up time (bench/startup.py): core.commands alone is ~15
+    ms of dataclass creation, and registry.py once pulled it in (with service levels and agent commands) just for
+    type names. The session's modules load after the first frame (assembly.SESSION_MODULES)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", _FORM_PROBE], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "cti_tui.core.commands" not in loaded, loaded

@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from cti_tui.core.backend import Authenticator, Backend
 from cti_tui.core.clock import Clock, RealClock
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the login form is drawn before the engine's modules load (startup.py)
+    from cti_tui.core.backend import Authenticator, Backend
     from cti_tui.pbx.org import Organisation
 
 
