@@ -8,7 +8,8 @@ Asterisk is not in Debian 12 (bookworm), so the lab runs it from Debian's archiv
 
     python3 tools/asterisk_lab.py build               # build or reuse the cached root (20-60 s the first time)
     python3 tools/asterisk_lab.py start [--base N]    # write a config, start Asterisk, wait for FullyBooted
-    python3 tools/asterisk_lab.py status | stop       # by the PID recorded at start
+    python3 tools/asterisk_lab.py start --phones 1001-1004 [--answer auto] --traffic 6/min   # + phones, callers
+    python3 tools/asterisk_lab.py status | stop       # by the PIDs recorded at start (phones, callers too)
     python3 tools/asterisk_lab.py cli 'queue show'    # the Asterisk CLI of a running lab
 
 The root is cached in ``$CTI_TUI_ASTERISK_CACHE`` (default: ``<cti-tui data dir>/asterisk``), keyed on the
