@@ -919,6 +919,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise LabError("baresip is not installed (Debian: apt-get install baresip-core)")
             base = args.base if args.base is not None else free_base()
             lab = Lab(args.name, base)
+            stop_extras(lab)  # phones or callers left by a lab of this name that died without `stop`
             lab.start(args.timeout, detach=True)
             try:
                 start_phones(lab, users, args.answer)
@@ -944,6 +945,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             lab = Lab.load(args.name)
             print(_summary(lab) if lab.running() else f"lab {args.name!r} is not running")
+            for entry in recorded_processes(lab):
+                print(f"  {entry['kind']:<14} pid {entry['pid']}")
             return 0 if lab.running() else 3
         elif args.command == "cli":
             print(Lab.load(args.name).cli(" ".join(args.words)), end="")
