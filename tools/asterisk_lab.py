@@ -8,7 +8,8 @@ Asterisk is not in Debian 12 (bookworm), so the lab runs it from Debian's archiv
 
     python3 tools/asterisk_lab.py build               # build or reuse the cached root (20-60 s the first time)
     python3 tools/asterisk_lab.py start [--base N]    # write a config, start Asterisk, wait for FullyBooted
-    python3 tools/asterisk_lab.py status | stop       # by the PID recorded at start
+    python3 tools/asterisk_lab.py start --phones 1001-1004 [--answer auto] --traffic 6/min   # + phones, callers
+    python3 tools/asterisk_lab.py status | stop       # by the PIDs recorded at start (phones, callers too)
     python3 tools/asterisk_lab.py cli 'queue show'    # the Asterisk CLI of a running lab
 
 The root is cached in ``$CTI_TUI_ASTERISK_CACHE`` (default: ``<cti-tui data dir>/asterisk``), keyed on the
@@ -713,6 +714,154 @@ findslot => next
         return []
 
 
+# --- phones and outside traffic (the CLI's `start --phones --traffic`) ---------------------------------------
+
+TRAFFIC_QUEUES = ("6001", "6002")
+"""Outside traffic alternates between the two queues: one sipp UAC each, at half the rate."""
+MAX_RATE_PER_MINUTE = 60.0
+
+
+def parse_users(text: str) -> list[str]:
+    """``1001-1004`` or ``1001,1003`` → agent extensions (each must be one of the lab's agents)."""
+    users: list[str] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        if not (first.isdigit() and (not last or last.isdigit())):
+            raise LabError(f"bad --phones {text!r}: give extensions like 1001-1004 or 1001,1003")
+        users += [str(n) for n in range(int(first), int(last or first) + 1)]
+    unknown = [u for u in users if u not in AGENTS]
+    if unknown or not users:
+        raise LabError(f"--phones: {', '.join(unknown) or 'none'} not among the agents {AGENTS[0]}-{AGENTS[-1]}")
+    return list(dict.fromkeys(users))
+
+
+def parse_rate(text: str) -> float:
+    """``6/min`` (or ``90/h``) → calls per minute, between 0 and :data:`MAX_RATE_PER_MINUTE`."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*/\s*(min|h)\s*", text)
+    if not match:
+        raise LabError(f"bad --traffic {text!r}: give a rate like 6/min or 90/h")
+    per_minute = float(match[1]) / (60.0 if match[2] == "h" else 1.0)
+    if not 0 < per_minute <= MAX_RATE_PER_MINUTE:
+        raise LabError(f"--traffic {text!r}: between 0 and {MAX_RATE_PER_MINUTE:g} calls a minute")
+    return per_minute
+
+
+def _pid_file(lab: Lab) -> Path:
+    return lab.host / "extras.json"
+
+
+def _record(lab: Lab, kind: str, pid: int, marker: str) -> None:
+    """Remember a process the lab started (``marker``: a word of its command line, so ``stop`` never kills a
+    process that merely reused the PID)."""
+    path = _pid_file(lab)
+    recorded = json.loads(path.read_text()) if path.exists() else []
+    recorded.append({"kind": kind, "pid": pid, "marker": marker})
+    path.write_text(json.dumps(recorded, indent=1))
+
+
+def recorded_processes(lab: Lab) -> list[dict[str, object]]:
+    """The phones and traffic generators ``start`` recorded that still run (checked against their marker)."""
+    path = _pid_file(lab)
+    if not path.exists():
+        return []
+    alive = []
+    for entry in json.loads(path.read_text()):
+        try:
+            cmdline = Path(f"/proc/{entry['pid']}/cmdline").read_bytes().split(b"\0")
+            status = Path(f"/proc/{entry['pid']}/status").read_text()
+        except OSError:
+            continue
+        if entry["marker"].encode() in cmdline and not re.search(r"^State:\s+Z", status, re.M):
+            alive.append(entry)
+    return alive
+
+
+def start_phones(lab: Lab, users: list[str], answermode: str, timeout: float = 15.0) -> None:
+    """A baresip per agent, registered to the lab with its password (sent over the control socket, never
+    written), each in its own session so it outlives this command; ``stop`` ends them by PID."""
+    import asyncio
+
+    sys.path.insert(0, str(REPO))
+    from cti_tui.backends.softphone import BaresipError, ManagedBaresip
+
+    for user in users:
+        index = AGENTS.index(user)
+        folder = lab.host / "phones" / user
+        phone = ManagedBaresip(
+            folder,
+            sip_port=lab.ports.phone_sip(index),
+            ctrl_port=lab.ports.phone_ctrl(index),
+            user=user,
+            display_name=f"Agent {user}",
+            answermode=answermode,
+            rtp_ports=lab.ports.phone_rtp(index),
+            registrar="{}:{}".format(*lab.sip_address),
+            password=lab.sip_passwords[user],
+        )
+        try:
+            asyncio.run(phone.start(timeout))
+        except BaresipError as exc:
+            raise LabError(f"phone {user}: {exc}") from None
+        assert phone.pid is not None
+        _record(lab, f"phone {user}", phone.pid, str(folder))
+
+
+def start_traffic(lab: Lab, per_minute: float, calls: int, hold_seconds: int) -> None:
+    """sipp UACs calling the queues at ``per_minute`` in all, at most ``calls`` calls and 4 at once each,
+    loopback only; each caller hangs up ``hold_seconds`` after it is answered."""
+    if shutil.which("sipp") is None:
+        raise LabError("sipp is not installed (Debian: apt-get install sip-tester)")
+    folder = lab.host / "traffic"
+    folder.mkdir(parents=True, exist_ok=True)
+    share = per_minute / len(TRAFFIC_QUEUES)
+    each = max(1, -(-calls // len(TRAFFIC_QUEUES)))
+    for index, queue in enumerate(TRAFFIC_QUEUES):
+        errors = folder / f"sipp-{queue}.errors"
+        command = [
+            "sipp", "-sn", "uac", "-s", queue, "-i", "127.0.0.1", "-mi", "127.0.0.1", "-bind_local",
+            "-p", str(lab.ports.sipp + 2 * index), "-mp", str(lab.ports.sipp_media(8 + index)),
+            "-r", f"{share:g}", "-rp", "60000", "-m", str(each), "-l", "4", "-d", str(hold_seconds * 1000),
+            "-nostdin", "-trace_err", "-error_file", str(errors), "{}:{}".format(*lab.sip_address),
+        ]  # fmt: skip
+        with open(folder / f"sipp-{queue}.out", "ab") as out:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=out, cwd=folder,
+                start_new_session=True,
+            )  # fmt: skip
+        _record(lab, f"traffic {queue}", process.pid, str(errors))
+
+
+def stop_extras(lab: Lab, grace: float = 3.0) -> list[str]:
+    """SIGTERM, then SIGKILL after ``grace``, each recorded phone and caller still running — by PID."""
+    stopped = []
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 3.0)):
+        running = recorded_processes(lab)
+        for entry in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry["pid"]), sig)  # type: ignore[call-overload]
+            stopped.append(str(entry["kind"]))
+        deadline = time.monotonic() + wait
+        while recorded_processes(lab) and time.monotonic() < deadline:
+            time.sleep(0.05)  # not our children: nothing to wait on but their /proc entries
+        if not recorded_processes(lab):
+            break
+    with contextlib.suppress(OSError):
+        _pid_file(lab).unlink()
+    return list(dict.fromkeys(stopped))
+
+
+READ_SECRET = 'python3 -c \'import json,sys; print(json.load(open(sys.argv[1]))["ami"]["secret"])\''
+"""Prints the secret into a `$(...)`: the shell keeps it, nothing is echoed."""
+
+
+def next_steps(lab: Lab) -> str:
+    """What to run next: the secret is read from lab.json into the environment, never printed."""
+    return f"""\
+next     export CTI_TUI_AMI_SECRET="$({READ_SECRET} {lab.state_file})"
+         cti-tui --pbx {lab.url()}
+         (log in as 1001@lab, any password: the lab's phones are the agents' desk phones)"""
+
+
 # --- command line ----------------------------------------------------------------------------------------------
 
 
@@ -739,6 +888,11 @@ def main(argv: list[str] | None = None) -> int:
     start = commands.add_parser("start", help="configure and start a lab (builds the root first if needed)")
     start.add_argument("--base", type=int, default=None, help=f"first of {BLOCK} ports (default: a free block)")
     start.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for FullyBooted")
+    start.add_argument("--phones", default="", help="agents to start a registered baresip for, e.g. 1001-1004")
+    start.add_argument("--answer", choices=("manual", "auto"), default="manual", help="the phones' answer mode")
+    start.add_argument("--traffic", nargs="?", const="6/min", default="", help="sipp calls into 6001/6002 (6/min)")
+    start.add_argument("--calls", type=int, default=100, help="at most this many traffic calls (default 100)")
+    start.add_argument("--hold", type=int, default=20, help="seconds a traffic caller stays once answered")
     helps = {"stop": "stop a lab (by its PID)", "status": "is a lab running? (exit 3 if not)", "cli": "Asterisk CLI"}
     for name in ("start", "stop", "status", "cli"):
         sub = start if name == "start" else commands.add_parser(name, help=helps[name])
@@ -757,19 +911,42 @@ def main(argv: list[str] | None = None) -> int:
                 existing = Lab.load(args.name)
             if existing is not None and existing.running():
                 raise LabError(f"lab {args.name!r} is already running (pid {existing.pid})")
+            users = parse_users(args.phones) if args.phones else []
+            rate = parse_rate(args.traffic) if args.traffic else 0.0
+            if not 1 <= args.calls <= 10000 or not 1 <= args.hold <= 3600:
+                raise LabError("--calls 1-10000 and --hold 1-3600 seconds")
+            if users and shutil.which("baresip") is None:
+                raise LabError("baresip is not installed (Debian: apt-get install baresip-core)")
             base = args.base if args.base is not None else free_base()
             lab = Lab(args.name, base)
+            stop_extras(lab)  # phones or callers left by a lab of this name that died without `stop`
             lab.start(args.timeout, detach=True)
+            try:
+                start_phones(lab, users, args.answer)
+                if rate:
+                    start_traffic(lab, rate, args.calls, args.hold)
+            except BaseException:
+                stop_extras(lab)
+                lab.stop()
+                raise
             print(_summary(lab))
+            for entry in recorded_processes(lab):
+                print(f"  {entry['kind']:<14} pid {entry['pid']}")
+            print(next_steps(lab))
         elif args.command == "stop":
             lab = Lab.load(args.name)
+            stopped = stop_extras(lab)
             lab.stop()
+            if stopped:
+                print(f"stopped {', '.join(stopped)}")
             if args.remove:
                 lab.remove()
             print(f"lab {args.name!r} stopped")
         elif args.command == "status":
             lab = Lab.load(args.name)
             print(_summary(lab) if lab.running() else f"lab {args.name!r} is not running")
+            for entry in recorded_processes(lab):
+                print(f"  {entry['kind']:<14} pid {entry['pid']}")
             return 0 if lab.running() else 3
         elif args.command == "cli":
             print(Lab.load(args.name).cli(" ".join(args.words)), end="")
