@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cti_tui.core.model import DirectoryEntry, EntryKind
-from cti_tui.pbx.org import Organisation, OrgError, User, parse_org
+from cti_tui.pbx.org import Organisation, OrgError, User, parse_org, read_org_text
 
 _ENDPOINT = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -76,13 +76,7 @@ class AsteriskOrg:
 
 def load_asterisk_org(path: Path) -> AsteriskOrg:
     """The org file at ``path``; :class:`OrgError` names the file, the entry and what is wrong."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OrgError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise OrgError(f"{path}: not a UTF-8 text file") from None
-    return parse_asterisk_org(text, str(path))
+    return parse_asterisk_org(read_org_text(path), str(path))
 
 
 def parse_asterisk_org(text: str, source: str) -> AsteriskOrg:

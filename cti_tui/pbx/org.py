@@ -253,14 +253,18 @@ def load_demo() -> Organisation:
     return parse_org(text, "demo.toml")
 
 
-def load_org(path: Path) -> Organisation:
+def read_org_text(path: Path) -> str:
+    """An org file's text; :class:`OrgError` names the file when it cannot be read or is not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise OrgError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise OrgError(f"{path}: not a UTF-8 text file") from None
-    return parse_org(text, str(path))
+
+
+def load_org(path: Path) -> Organisation:
+    return parse_org(read_org_text(path), str(path))
 
 
 def parse_org(text: str, source: str) -> Organisation:
