@@ -1129,9 +1129,6 @@ class HistoryStore:
         every ``_EXPORT_PROGRESS_EVERY`` rows and at the end, on this thread.
         """
         _off_the_loop("HistoryStore.export_csv")
-        self._sound()
-        if self._closed:
-            raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
         return self._export(owner, destination, _CsvRows, search, outcome, direction, progress, cancel)
 
     def export_json(
@@ -1148,9 +1145,6 @@ class HistoryStore:
         """As :meth:`export_csv`, as one JSON array of objects (the CSV's columns as keys, numbers as numbers,
         text as it was stored: JSON has no formulas to guard against)."""
         _off_the_loop("HistoryStore.export_json")
-        self._sound()
-        if self._closed:
-            raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
         return self._export(owner, destination, _JsonRows, search, outcome, direction, progress, cancel)
 
     def _export(
@@ -1164,6 +1158,9 @@ class HistoryStore:
         progress: Callable[[int], None] | None,
         cancel: Cancellation | None,
     ) -> int:
+        self._sound()
+        if self._closed:
+            raise HistoryError(f"call history {self.path} is closed: nothing exported", self.path)
         body, params = self._filters(owner, search, outcome, direction, plan="set")
         sql = f"SELECT {_SELECT} {body} {_NEWEST_FIRST}"
         if not isinstance(destination, str | os.PathLike):
